@@ -1,0 +1,266 @@
+#include "actors/queue/queue_actor.hpp"
+
+#include "journal_writer.hpp"
+#include "mailroom/error.hpp"
+#include "mailroom/protocol.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <limits>
+#include <list>
+
+namespace mailroom {
+
+namespace {
+
+/// Longest long poll (SQS: 20 s).
+constexpr int64_t max_wait_ms = 20'000;
+/// Largest receive batch. SQS allows 10; we allow more because batches are what make us fast.
+constexpr uint32_t max_receive_batch = 10'000;
+/// Retry delay when the dead-letter sink cannot take a message.
+constexpr int64_t sink_retry_ms = 1'000;
+
+using deliveries_promise = caf::typed_response_promise<std::vector<delivery>>;
+
+struct waiter {
+  deliveries_promise promise;
+  receive_request request;
+  int64_t deadline_ms;
+};
+
+} // namespace
+
+struct queue_actor_state {
+  std::unique_ptr<queue_state> queue;
+  std::unique_ptr<journal_writer> writer;
+  queue_actor_deps deps;
+  std::list<waiter> waiters;                                 // long polls, oldest first
+  int64_t armed_at_ms = std::numeric_limits<int64_t>::max(); // earliest tick in flight
+  static inline const char* name = "queue";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<queue_actor_state>*;
+
+int64_t now(self_ptr self) {
+  return self->state.deps.clock();
+}
+
+/// Hands dead messages to the sink; removes them here once the sink has them durably.
+void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead) {
+  if (dead.empty())
+    return;
+  auto& st = self->state;
+  std::vector<uint64_t> seqs;
+  std::vector<dead_letter> records;
+  for (auto& d : dead) {
+    seqs.push_back(d.seq);
+    records.push_back(std::move(d.record));
+  }
+  const auto& target = st.queue->config().dead_letter_target;
+  auto sink = st.deps.entities->find(entity_kind::dead_letter_sink, target);
+  if (!sink) {
+    spdlog::warn("queue '{}': dead-letter sink '{}' not found; retrying in {} ms", st.queue->name(),
+                 target, sink_retry_ms);
+    st.queue->abort_dead_letters(seqs, now(self), sink_retry_ms);
+    return;
+  }
+  self->request(*sink, caf::infinite, dead_atom::value, std::move(records))
+      .then(
+          [self, seqs](ok_atom) {
+            self->state.writer->commit(self->state.queue->finish_dead_letters(seqs),
+                                       [](const caf::error&) {});
+          },
+          [self, seqs](caf::error& err) {
+            spdlog::warn("queue '{}': dead-letter sink refused: {}", self->state.queue->name(),
+                         message_of(err));
+            self->state.queue->abort_dead_letters(seqs, now(self), sink_retry_ms);
+          });
+}
+
+/// Leases messages for `request` and answers `promise` once the leases are durable.
+void deliver(self_ptr self, const receive_request& request, deliveries_promise promise) {
+  auto& st = self->state;
+  auto out = st.queue->receive(request.max, request.visibility_ms, now(self));
+  ship_dead(self, std::move(out.dead));
+  st.writer->commit(std::move(out.writes), [promise, deliveries = std::move(out.deliveries)](
+                                               const caf::error& err) mutable {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(std::move(deliveries));
+  });
+}
+
+void serve_waiters(self_ptr self) {
+  auto& st = self->state;
+  while (!st.waiters.empty() && st.queue->has_ready()) {
+    auto w = std::move(st.waiters.front());
+    st.waiters.pop_front();
+    deliver(self, w.request, std::move(w.promise));
+  }
+}
+
+/// Makes sure a tick arrives by the earliest deadline of messages and long polls.
+void rearm(self_ptr self) {
+  auto& st = self->state;
+  auto next = st.queue->next_deadline();
+  for (const auto& w : st.waiters)
+    next = next ? std::min(*next, w.deadline_ms) : w.deadline_ms;
+  if (!next || *next >= st.armed_at_ms)
+    return;
+  st.armed_at_ms = *next;
+  auto delay = std::max<int64_t>(0, *next - now(self));
+  self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom::value);
+}
+
+void on_tick(self_ptr self) {
+  auto& st = self->state;
+  st.armed_at_ms = std::numeric_limits<int64_t>::max();
+  auto t = now(self);
+  auto out = st.queue->advance(t);
+  ship_dead(self, std::move(out.dead));
+  st.writer->commit(std::move(out.writes), [](const caf::error&) {});
+  serve_waiters(self);
+  for (auto it = st.waiters.begin(); it != st.waiters.end();) {
+    if (it->deadline_ms <= t) {
+      it->promise.deliver(std::vector<delivery>{});
+      it = st.waiters.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  rearm(self);
+}
+
+/// Answers with `value` once `writes` are durable, then serves long polls: whatever the
+/// writes changed (a nack with no delay, a release) may have made messages ready.
+template <class T>
+caf::typed_response_promise<T> reply_when_durable(self_ptr self, write_batch writes, T value) {
+  auto promise = self->make_response_promise<T>();
+  self->state.writer->commit(
+      std::move(writes), [self, promise, value = std::move(value)](const caf::error& err) mutable {
+        if (err)
+          promise.deliver(err);
+        else
+          promise.deliver(std::move(value));
+        serve_waiters(self);
+        rearm(self);
+      });
+  return promise;
+}
+
+/// Makes a send (or redrive) visible and answers with the ids once its segment is durable.
+caf::typed_response_promise<std::vector<std::string>>
+commit_enqueue(self_ptr self, queue_state::send_outcome out) {
+  auto promise = self->make_response_promise<std::vector<std::string>>();
+  self->state.writer->commit(
+      std::move(out.writes),
+      [self, promise, token = out.token, ids = std::move(out.ids)](const caf::error& err) mutable {
+        auto& st = self->state;
+        if (err) {
+          st.queue->abort_send(token);
+          promise.deliver(err);
+          return;
+        }
+        st.queue->commit_send(token, now(self));
+        promise.deliver(std::move(ids));
+        serve_waiters(self);
+        rearm(self);
+      });
+  return promise;
+}
+
+} // namespace
+
+caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_state state,
+                          queue_actor_deps deps) {
+  auto& st = self->state;
+  st.queue = std::make_unique<queue_state>(std::move(state));
+  st.writer = std::make_unique<journal_writer>(*deps.log, self->address());
+  st.deps = std::move(deps);
+  // Recovered messages are all on timers: make the due ones ready before the first request.
+  on_tick(self);
+  self->set_down_handler([](caf::down_msg&) {});
+  return {
+      [self](send_atom,
+             std::vector<outgoing_message>& batch) -> caf::result<std::vector<std::string>> {
+        auto out = self->state.queue->send(std::move(batch), now(self));
+        if (!out)
+          return std::move(out.error());
+        return commit_enqueue(self, std::move(*out));
+      },
+      [self](redrive_atom, std::vector<envelope>& batch) -> caf::result<std::vector<std::string>> {
+        auto out = self->state.queue->accept_redrive(std::move(batch), now(self));
+        if (!out)
+          return std::move(out.error());
+        return commit_enqueue(self, std::move(*out));
+      },
+      [self](receive_atom, receive_request request) -> caf::result<std::vector<delivery>> {
+        auto& st = self->state;
+        auto bad = [&](std::string why) {
+          return make_error(errc::invalid_argument, "queue '" + st.queue->name() + "': " + why);
+        };
+        if (request.max == 0 || request.max > max_receive_batch)
+          return bad("receive max " + std::to_string(request.max) + " is outside 1.." +
+                     std::to_string(max_receive_batch));
+        if (request.wait_ms < 0 || request.wait_ms > max_wait_ms)
+          return bad("wait " + std::to_string(request.wait_ms) + "ms is outside 0s..20s");
+        if (request.visibility_ms > max_visibility_ms)
+          return bad("visibility " + std::to_string(request.visibility_ms) +
+                     "ms is longer than 12h");
+        auto promise = self->make_response_promise<std::vector<delivery>>();
+        if (st.queue->has_ready() || request.wait_ms == 0) {
+          deliver(self, request, promise);
+        } else {
+          st.waiters.push_back({promise, request, now(self) + request.wait_ms});
+          rearm(self);
+        }
+        return promise;
+      },
+      [self](ack_atom,
+             const std::vector<std::string>& receipts) -> caf::result<std::vector<ack_outcome>> {
+        auto out = self->state.queue->ack(receipts, now(self));
+        return reply_when_durable(self, std::move(out.writes), std::move(out.results));
+      },
+      [self](nack_atom,
+             const std::vector<nack_request>& requests) -> caf::result<std::vector<ack_outcome>> {
+        auto out = self->state.queue->nack(requests, now(self));
+        ship_dead(self, std::move(out.dead));
+        return reply_when_durable(self, std::move(out.writes), std::move(out.results));
+      },
+      [self](visibility_atom, const std::string& receipt,
+             int64_t visibility_ms) -> caf::result<ok_atom> {
+        auto writes = self->state.queue->change_visibility(receipt, visibility_ms, now(self));
+        if (!writes)
+          return std::move(writes.error());
+        return reply_when_durable(self, std::move(*writes), ok_atom::value);
+      },
+      [self](stats_atom) -> queue_stats { return self->state.queue->stats(now(self)); },
+      [self](purge_atom) -> caf::result<uint64_t> {
+        auto [purged, writes] = self->state.queue->purge();
+        return reply_when_durable(self, std::move(writes), purged);
+      },
+      [self](config_atom, queue_config& config) -> caf::result<ok_atom> {
+        if (auto err = validate(config))
+          return err;
+        self->state.queue->reconfigure(std::move(config));
+        rearm(self);
+        return ok_atom::value;
+      },
+      [self](committed_atom, uint64_t ticket, const caf::error& err) {
+        self->state.writer->committed(ticket, err);
+      },
+      [self](tick_atom) { on_tick(self); },
+  };
+}
+
+caf::actor spawn_queue(caf::actor_system& system, queue_state state, queue_actor_deps deps) {
+  return system.spawn(queue_actor, std::move(state), std::move(deps));
+}
+
+} // namespace mailroom

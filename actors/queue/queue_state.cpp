@@ -1,0 +1,609 @@
+#include "actors/queue/queue_state.hpp"
+
+#include "mailroom/duration.hpp"
+#include "mailroom/error.hpp"
+#include "mailroom/ids.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+namespace mailroom {
+
+// --- configuration and policy ----------------------------------------------------------------
+
+caf::error validate(const queue_config& c) {
+  auto bad = [&](const std::string& what) {
+    return make_error(errc::invalid_argument, "queue '" + c.name + "': " + what);
+  };
+  if (c.name.empty() || c.name.size() > 80)
+    return make_error(errc::invalid_argument,
+                      "queue name '" + c.name + "' must be 1 to 80 characters");
+  for (char ch : c.name)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
+      return make_error(errc::invalid_argument,
+                        "queue name '" + c.name +
+                            "' may hold only letters, digits, '-', '_' and '.'");
+  if (c.visibility_timeout_ms <= 0 || c.visibility_timeout_ms > max_visibility_ms)
+    return bad("visibility timeout " + format_duration_ms(c.visibility_timeout_ms) +
+               " is outside 1ms..12h");
+  if (c.delay_ms < 0 || c.delay_ms > max_message_delay_ms)
+    return bad("delay " + format_duration_ms(c.delay_ms) + " is outside 0s..15m");
+  if (c.retention_ms < 1000)
+    return bad("retention " + format_duration_ms(c.retention_ms) + " is shorter than 1s");
+  if (c.max_message_bytes == 0 || c.max_message_bytes > 64u * 1024 * 1024)
+    return bad("max message size " + std::to_string(c.max_message_bytes) +
+               " bytes is outside 1..64MiB");
+  if (c.max_receive_count > 0 && c.dead_letter_target.empty())
+    return bad("max receive count needs a dead-letter target");
+  if (c.dead_letter_target == c.name)
+    return bad("dead-letter target cannot be the queue itself");
+  if (c.retry.base_ms < 0 || c.retry.cap_ms < c.retry.base_ms || c.retry.factor < 1.0)
+    return bad("retry policy needs 0 <= base <= cap and factor >= 1");
+  return {};
+}
+
+int64_t backoff_ms(const retry_policy& p, uint32_t receive_count, const std::string& message_id) {
+  double d = static_cast<double>(p.base_ms) *
+             std::pow(p.factor, static_cast<double>(receive_count > 0 ? receive_count - 1 : 0));
+  auto full = static_cast<int64_t>(std::min(d, static_cast<double>(p.cap_ms)));
+  if (full <= 1)
+    return full;
+  // Equal jitter: half the delay is fixed, half spreads retries of a burst apart. The spread
+  // is a hash rather than a random draw so that a restarted node computes the same time.
+  auto h = std::hash<std::string>{}(message_id) ^ (0x9E3779B97F4A7C15ull * receive_count);
+  auto half = full / 2;
+  return half + static_cast<int64_t>(h % static_cast<uint64_t>(full - half + 1));
+}
+
+// --- event_sink ----------------------------------------------------------------------------------
+
+class queue_state::event_sink {
+public:
+  explicit event_sink(queue_state& q) : q_(q) {}
+
+  void state(uint64_t seq, const stored& m) {
+    by_segment_[m.segment].push_back(state_event(seq, m));
+  }
+
+  /// Records a removal and drops the message from memory.
+  void remove(uint64_t seq) {
+    auto it = q_.messages_.find(seq);
+    if (it == q_.messages_.end())
+      return;
+    auto segment = it->second.segment;
+    q_.unschedule(seq, it->second);
+    q_.set_phase(it->second, phase::pending); // leaves the counters
+    q_.messages_.erase(it);
+    codec::message_event e;
+    e.seq = seq;
+    e.removed = true;
+    by_segment_[segment].push_back(std::move(e));
+    if (--q_.segment_live_[segment] == 0) {
+      q_.segment_live_.erase(segment);
+      emptied_.push_back(segment);
+    }
+  }
+
+  void emit(write_batch& out) {
+    for (auto segment : emptied_)
+      by_segment_.erase(segment);
+    for (auto& [segment, events] : by_segment_)
+      out.append_events(q_.config_.name, segment, codec::encode_events(events));
+    for (auto segment : emptied_)
+      out.delete_segment(q_.config_.name, segment);
+  }
+
+private:
+  queue_state& q_;
+  std::map<uint64_t, std::vector<codec::message_event>> by_segment_;
+  std::vector<uint64_t> emptied_;
+};
+
+// --- queue_state -----------------------------------------------------------------------------
+
+queue_state::queue_state(queue_config config) : config_(std::move(config)) {}
+
+codec::message_event queue_state::state_event(uint64_t seq, const stored& m) {
+  codec::message_event e;
+  e.seq = seq;
+  e.receive_count = m.receive_count;
+  e.visible_at_ms = m.visible_at_ms;
+  e.in_flight = m.state == phase::in_flight;
+  e.first_failure_ms = m.first_failure_ms;
+  e.last_failure_ms = m.last_failure_ms;
+  e.last_error = m.last_error;
+  return e;
+}
+
+void queue_state::set_phase(stored& m, phase next) {
+  auto counter = [this](phase p) -> uint64_t* {
+    switch (p) {
+    case phase::ready:
+      return &visible_;
+    case phase::in_flight:
+      return &in_flight_;
+    case phase::delayed:
+    case phase::dead_lettering:
+      return &delayed_;
+    case phase::pending:
+      return nullptr;
+    }
+    return nullptr;
+  };
+  if (auto* c = counter(m.state))
+    --*c;
+  m.state = next;
+  if (auto* c = counter(next))
+    ++*c;
+}
+
+void queue_state::unschedule(uint64_t seq, const stored& m) {
+  if (m.state == phase::delayed || m.state == phase::in_flight)
+    timers_.erase({m.visible_at_ms, seq});
+}
+
+void queue_state::schedule(uint64_t seq, stored& m, phase next, int64_t at_ms) {
+  unschedule(seq, m);
+  m.visible_at_ms = at_ms;
+  set_phase(m, next);
+  timers_.emplace(at_ms, seq);
+}
+
+void queue_state::make_ready(uint64_t seq, stored& m) {
+  unschedule(seq, m);
+  set_phase(m, phase::ready);
+  ready_.push_back(seq);
+}
+
+caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_message> batch,
+                                                           int64_t now_ms) {
+  if (batch.empty())
+    return make_error(errc::invalid_argument, "queue '" + config_.name + "': empty send batch");
+  std::vector<envelope> envelopes;
+  std::vector<int64_t> delays;
+  envelopes.reserve(batch.size());
+  delays.reserve(batch.size());
+  for (auto& m : batch) {
+    auto delay = m.delay_ms < 0 ? config_.delay_ms : m.delay_ms;
+    if (delay > max_message_delay_ms)
+      return make_error(errc::invalid_argument, "queue '" + config_.name + "': delay " +
+                                                    format_duration_ms(delay) +
+                                                    " is longer than 15m");
+    envelope e;
+    e.id = new_message_id();
+    e.queue = config_.name;
+    e.body = std::move(m.body);
+    e.attributes = std::move(m.attributes);
+    e.dedup_id = std::move(m.dedup_id);
+    e.causation_id = std::move(m.causation_id);
+    e.correlation_id = std::move(m.correlation_id);
+    e.sent_at_us = m.sent_at_us != 0 ? m.sent_at_us : now_ms * 1000;
+    if (e.payload_size() > config_.max_message_bytes)
+      return make_error(errc::message_too_large,
+                        "queue '" + config_.name + "': message of " +
+                            std::to_string(e.payload_size()) + " bytes exceeds the limit of " +
+                            std::to_string(config_.max_message_bytes) + " bytes");
+    envelopes.push_back(std::move(e));
+    delays.push_back(delay);
+  }
+  return enqueue(std::move(envelopes), delays, now_ms);
+}
+
+caf::expected<queue_state::send_outcome> queue_state::accept_redrive(std::vector<envelope> batch,
+                                                                     int64_t now_ms) {
+  if (batch.empty())
+    return make_error(errc::invalid_argument, "queue '" + config_.name + "': empty redrive batch");
+  for (auto& e : batch) {
+    if (e.payload_size() > config_.max_message_bytes)
+      return make_error(errc::message_too_large,
+                        "queue '" + config_.name + "': redriven message " + e.id + " of " +
+                            std::to_string(e.payload_size()) + " bytes exceeds the limit of " +
+                            std::to_string(config_.max_message_bytes) + " bytes");
+    e.queue = config_.name;
+    e.receive_count = 0;
+  }
+  std::vector<int64_t> no_delays(batch.size(), 0);
+  return enqueue(std::move(batch), no_delays, now_ms);
+}
+
+caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelope> batch,
+                                                              const std::vector<int64_t>& delays,
+                                                              int64_t now_ms) {
+  send_outcome out;
+  out.token = next_seq_;
+  auto first = next_seq_;
+  std::vector<envelope_ptr> stored_envelopes;
+  stored_envelopes.reserve(batch.size());
+  std::vector<codec::message_event> delay_events;
+  auto& seqs = pending_[out.token];
+  seqs.reserve(batch.size());
+  out.ids.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& e = batch[i];
+    e.enqueued_at_ms = now_ms;
+    out.ids.push_back(e.id);
+    auto ptr = std::make_shared<const envelope>(std::move(e));
+    stored_envelopes.push_back(ptr);
+    auto seq = next_seq_++;
+    stored m;
+    m.message = std::move(ptr);
+    m.segment = first;
+    m.visible_at_ms = now_ms + delays[i];
+    if (delays[i] > 0) {
+      codec::message_event ev;
+      ev.seq = seq;
+      ev.visible_at_ms = m.visible_at_ms;
+      delay_events.push_back(std::move(ev));
+    }
+    messages_.emplace_hint(messages_.end(), seq, std::move(m));
+    seqs.push_back(seq);
+  }
+  segment_live_[first] = static_cast<uint32_t>(batch.size());
+  out.writes.put_segment(config_.name, first, codec::encode_segment(stored_envelopes));
+  if (!delay_events.empty())
+    out.writes.append_events(config_.name, first, codec::encode_events(delay_events));
+  return out;
+}
+
+void queue_state::commit_send(uint64_t token, int64_t now_ms) {
+  auto it = pending_.find(token);
+  if (it == pending_.end())
+    return;
+  for (auto seq : it->second) {
+    auto m = messages_.find(seq);
+    if (m == messages_.end())
+      continue;
+    ++sent_;
+    if (m->second.visible_at_ms <= now_ms)
+      make_ready(seq, m->second);
+    else
+      schedule(seq, m->second, phase::delayed, m->second.visible_at_ms);
+  }
+  pending_.erase(it);
+}
+
+void queue_state::abort_send(uint64_t token) {
+  auto it = pending_.find(token);
+  if (it == pending_.end())
+    return;
+  for (auto seq : it->second)
+    messages_.erase(seq);
+  segment_live_.erase(token);
+  pending_.erase(it);
+}
+
+queue_state::receive_outcome queue_state::receive(uint32_t max, int64_t visibility_ms,
+                                                  int64_t now_ms) {
+  receive_outcome out;
+  auto lease = visibility_ms < 0 ? config_.visibility_timeout_ms : visibility_ms;
+  event_sink events{*this};
+  while (out.deliveries.size() < max && !ready_.empty()) {
+    auto seq = ready_.front();
+    ready_.pop_front();
+    auto it = messages_.find(seq);
+    if (it == messages_.end() || it->second.state != phase::ready)
+      continue; // stale entry
+    auto& m = it->second;
+    if (config_.max_receive_count > 0 && m.receive_count >= config_.max_receive_count) {
+      dead_letter_message(seq, m, "max_receives", now_ms, out.dead);
+      continue;
+    }
+    ++m.receive_count;
+    ++received_;
+    schedule(seq, m, phase::in_flight, now_ms + lease);
+    events.state(seq, m);
+    out.deliveries.push_back({m.message, format_receipt({seq, m.receive_count}), m.receive_count});
+  }
+  events.emit(out.writes);
+  return out;
+}
+
+std::pair<queue_state::stored*, uint64_t> queue_state::find(const std::string& text,
+                                                            ack_outcome& out) {
+  out.receipt = text;
+  auto r = parse_receipt(text);
+  auto fail = [&](errc code, std::string why) -> std::pair<stored*, uint64_t> {
+    out.error_code = std::string{to_string(code)};
+    out.error_message = "queue '" + config_.name + "': receipt '" + text + "' " + why;
+    return {nullptr, 0};
+  };
+  if (!r)
+    return fail(errc::unknown_receipt, "is not a receipt");
+  auto it = messages_.find(r->seq);
+  if (it == messages_.end() || r->receive_count == 0)
+    return fail(errc::unknown_receipt, "names no message in this queue (acked, purged or moved?)");
+  auto& m = it->second;
+  if (m.receive_count != r->receive_count)
+    return fail(errc::receipt_expired,
+                "has expired: the message was delivered again since (receive " +
+                    std::to_string(m.receive_count) + ")");
+  if (m.state == phase::dead_lettering)
+    return fail(errc::receipt_expired, "has expired: the message is being dead-lettered");
+  return {&m, r->seq};
+}
+
+queue_state::settle_outcome queue_state::ack(const std::vector<std::string>& receipts,
+                                             int64_t now_ms) {
+  settle_outcome out;
+  event_sink events{*this};
+  for (const auto& text : receipts) {
+    ack_outcome result;
+    auto [m, seq] = find(text, result);
+    if (m != nullptr) {
+      ++acked_;
+      events.remove(seq);
+    }
+    out.results.push_back(std::move(result));
+  }
+  events.emit(out.writes);
+  return out;
+}
+
+void queue_state::fail(uint64_t seq, stored& m, int64_t at_ms, const std::string& error,
+                       std::optional<int64_t> retry_after_ms, event_sink* events,
+                       std::vector<outgoing_dead>& dead) {
+  if (m.first_failure_ms == 0)
+    m.first_failure_ms = at_ms;
+  m.last_failure_ms = at_ms;
+  if (!error.empty())
+    m.last_error = error;
+  if (config_.max_receive_count > 0 && m.receive_count >= config_.max_receive_count) {
+    dead_letter_message(seq, m, "max_receives", at_ms, dead);
+    return;
+  }
+  auto delay =
+      retry_after_ms ? *retry_after_ms : backoff_ms(config_.retry, m.receive_count, m.message->id);
+  if (delay <= 0) {
+    unschedule(seq, m);
+    m.visible_at_ms = at_ms;
+    make_ready(seq, m);
+  } else {
+    schedule(seq, m, phase::delayed, at_ms + delay);
+  }
+  if (events != nullptr)
+    events->state(seq, m);
+}
+
+void queue_state::dead_letter_message(uint64_t seq, stored& m, std::string reason, int64_t now_ms,
+                                      std::vector<outgoing_dead>& dead) {
+  unschedule(seq, m);
+  set_phase(m, phase::dead_lettering);
+  dead_letter d;
+  d.message = *m.message;
+  d.message.receive_count = m.receive_count;
+  d.death.reason = std::move(reason);
+  d.death.error = m.last_error;
+  d.death.source = config_.name;
+  d.death.receive_count = m.receive_count;
+  d.death.first_failure_ms = m.first_failure_ms;
+  d.death.last_failure_ms = m.last_failure_ms;
+  d.death.dead_at_ms = now_ms;
+  dead.push_back({seq, std::move(d)});
+}
+
+queue_state::settle_outcome queue_state::nack(const std::vector<nack_request>& requests,
+                                              int64_t now_ms) {
+  settle_outcome out;
+  event_sink events{*this};
+  for (const auto& req : requests) {
+    ack_outcome result;
+    auto [m, seq] = find(req.receipt, result);
+    if (m != nullptr && !req.dead_letter_reason.empty() && config_.dead_letter_target.empty()) {
+      result.error_code = std::string{to_string(errc::invalid_argument)};
+      result.error_message = "queue '" + config_.name + "' has no dead-letter target";
+      m = nullptr;
+    }
+    if (m != nullptr && req.retry_after_ms > max_message_delay_ms) {
+      result.error_code = std::string{to_string(errc::invalid_argument)};
+      result.error_message = "queue '" + config_.name + "': retry-after " +
+                             format_duration_ms(req.retry_after_ms) + " is longer than 15m";
+      m = nullptr;
+    }
+    if (m != nullptr) {
+      if (!req.dead_letter_reason.empty()) {
+        m->first_failure_ms = m->first_failure_ms ? m->first_failure_ms : now_ms;
+        m->last_failure_ms = now_ms;
+        m->last_error =
+            req.error.empty() ? req.dead_letter_reason : req.dead_letter_reason + ": " + req.error;
+        dead_letter_message(seq, *m, "rejected", now_ms, out.dead);
+      } else {
+        std::optional<int64_t> after;
+        if (req.retry_after_ms >= 0)
+          after = req.retry_after_ms;
+        fail(seq, *m, now_ms, req.error, after, &events, out.dead);
+      }
+    }
+    out.results.push_back(std::move(result));
+  }
+  events.emit(out.writes);
+  return out;
+}
+
+caf::expected<write_batch> queue_state::change_visibility(const std::string& receipt,
+                                                          int64_t visibility_ms, int64_t now_ms) {
+  if (visibility_ms < 0 || visibility_ms > max_visibility_ms)
+    return make_error(errc::invalid_argument, "queue '" + config_.name + "': visibility " +
+                                                  format_duration_ms(visibility_ms) +
+                                                  " is outside 0s..12h");
+  ack_outcome result;
+  auto [m, seq] = find(receipt, result);
+  if (m == nullptr)
+    return make_error(*errc_from_string(result.error_code), result.error_message);
+  if (m->state != phase::in_flight)
+    return make_error(errc::receipt_expired, "queue '" + config_.name + "': receipt '" + receipt +
+                                                 "' has expired: its lease ended");
+  event_sink events{*this};
+  if (visibility_ms == 0) {
+    // Released on purpose: visible at once, no backoff, not a failure.
+    unschedule(seq, *m);
+    m->visible_at_ms = now_ms;
+    set_phase(*m, phase::delayed); // journal it as not in flight
+    events.state(seq, *m);
+    make_ready(seq, *m);
+  } else {
+    schedule(seq, *m, phase::in_flight, now_ms + visibility_ms);
+    events.state(seq, *m);
+  }
+  write_batch writes;
+  events.emit(writes);
+  return writes;
+}
+
+queue_state::tick_outcome queue_state::advance(int64_t now_ms) {
+  tick_outcome out;
+  while (!timers_.empty() && timers_.begin()->first <= now_ms) {
+    auto [at, seq] = *timers_.begin();
+    auto& m = messages_.at(seq);
+    if (m.state == phase::delayed) {
+      make_ready(seq, m);
+    } else { // in flight: the lease ended without an ack
+      timers_.erase(timers_.begin());
+      set_phase(m, phase::delayed);
+      fail(seq, m, at, "visibility timeout expired", std::nullopt, nullptr, out.dead);
+    }
+  }
+  // Retention: the oldest messages first; those waiting on a commit or a sink are left alone.
+  event_sink events{*this};
+  std::vector<uint64_t> expired;
+  for (auto& [seq, m] : messages_) {
+    if (m.message->enqueued_at_ms + config_.retention_ms > now_ms)
+      break;
+    if (m.state == phase::pending || m.state == phase::dead_lettering)
+      continue;
+    if (config_.dead_letter_target.empty())
+      expired.push_back(seq);
+    else
+      dead_letter_message(seq, m, "expired", now_ms, out.dead);
+  }
+  for (auto seq : expired)
+    events.remove(seq);
+  events.emit(out.writes);
+  return out;
+}
+
+std::optional<int64_t> queue_state::next_deadline() const {
+  std::optional<int64_t> next;
+  if (!timers_.empty())
+    next = timers_.begin()->first;
+  for (const auto& [seq, m] : messages_) {
+    if (m.state == phase::pending || m.state == phase::dead_lettering)
+      continue;
+    auto expiry = m.message->enqueued_at_ms + config_.retention_ms;
+    next = next ? std::min(*next, expiry) : expiry;
+    break;
+  }
+  return next;
+}
+
+write_batch queue_state::finish_dead_letters(const std::vector<uint64_t>& seqs) {
+  event_sink events{*this};
+  for (auto seq : seqs) {
+    auto it = messages_.find(seq);
+    if (it == messages_.end() || it->second.state != phase::dead_lettering)
+      continue;
+    ++dead_lettered_;
+    events.remove(seq);
+  }
+  write_batch writes;
+  events.emit(writes);
+  return writes;
+}
+
+void queue_state::abort_dead_letters(const std::vector<uint64_t>& seqs, int64_t now_ms,
+                                     int64_t retry_ms) {
+  for (auto seq : seqs) {
+    auto it = messages_.find(seq);
+    if (it != messages_.end() && it->second.state == phase::dead_lettering)
+      schedule(seq, it->second, phase::delayed, now_ms + retry_ms);
+  }
+}
+
+std::pair<uint64_t, write_batch> queue_state::purge() {
+  uint64_t purged = 0;
+  event_sink events{*this};
+  std::vector<uint64_t> victims;
+  for (auto& [seq, m] : messages_)
+    if (m.state != phase::pending && m.state != phase::dead_lettering)
+      victims.push_back(seq);
+  for (auto seq : victims) {
+    events.remove(seq);
+    ++purged;
+  }
+  ready_.clear();
+  write_batch writes;
+  events.emit(writes);
+  return {purged, std::move(writes)};
+}
+
+queue_stats queue_state::stats(int64_t now_ms) const {
+  queue_stats s;
+  s.name = config_.name;
+  s.visible = visible_;
+  s.in_flight = in_flight_;
+  s.delayed = delayed_;
+  for (const auto& [seq, m] : messages_)
+    if (m.state != phase::pending) {
+      s.oldest_age_ms = std::max<int64_t>(0, now_ms - m.message->enqueued_at_ms);
+      break;
+    }
+  s.sent = sent_;
+  s.received = received_;
+  s.acked = acked_;
+  s.dead_lettered = dead_lettered_;
+  return s;
+}
+
+// --- recovery ----------------------------------------------------------------------------------
+
+caf::error queue_state::restore_segment(uint64_t first_seq, std::vector<envelope> batch) {
+  if (batch.empty())
+    return make_error(errc::corruption,
+                      "queue '" + config_.name + "': empty segment " + std::to_string(first_seq));
+  auto seq = first_seq;
+  for (auto& e : batch) {
+    stored m;
+    m.receive_count = 0;
+    m.visible_at_ms = e.enqueued_at_ms;
+    m.segment = first_seq;
+    m.message = std::make_shared<const envelope>(std::move(e));
+    messages_.emplace_hint(messages_.end(), seq++, std::move(m));
+  }
+  segment_live_[first_seq] = static_cast<uint32_t>(batch.size());
+  next_seq_ = std::max(next_seq_, seq);
+  return {};
+}
+
+void queue_state::restore_events(uint64_t first_seq,
+                                 const std::vector<codec::message_event>& events) {
+  for (const auto& e : events) {
+    auto it = messages_.find(e.seq);
+    if (it == messages_.end())
+      continue; // its segment is gone: nothing to restore
+    if (e.removed) {
+      messages_.erase(it);
+      if (--segment_live_[first_seq] == 0)
+        segment_live_.erase(first_seq);
+      continue;
+    }
+    auto& m = it->second;
+    m.receive_count = e.receive_count;
+    m.visible_at_ms = e.visible_at_ms;
+    m.state = e.in_flight ? phase::in_flight : phase::delayed;
+    m.first_failure_ms = e.first_failure_ms;
+    m.last_failure_ms = e.last_failure_ms;
+    m.last_error = e.last_error;
+  }
+}
+
+void queue_state::finish_restore() {
+  // Every message goes on a timer at its journaled time; the first advance() makes the due
+  // ones ready and applies the failure rules to leases that ended while the node was down.
+  for (auto& [seq, m] : messages_) {
+    auto next = m.state == phase::in_flight ? phase::in_flight : phase::delayed;
+    m.state = phase::pending;
+    schedule(seq, m, next, m.visible_at_ms);
+  }
+}
+
+} // namespace mailroom

@@ -1,0 +1,179 @@
+// The state of one queue and every rule about it, with no actor, clock or I/O inside: time comes
+// in as `now_ms` (unix ms) on every call, and every change that must be durable comes back as a
+// write_batch for the caller to commit. queue_actor is the thin shell that does both; tests
+// drive this class directly on virtual time.
+//
+// Message lifecycle:
+//
+//   send ─► PENDING ─commit─► DELAYED ─time─► READY ─receive─► IN_FLIGHT ─ack──────► removed
+//                                ▲              ▲                 │   │
+//                                │              └─visibility 0────┘   │
+//                                └──nack / lease expiry (backoff)─────┘
+//   any failure or receive with receive_count ≥ max_receive_count,
+//   nack to the dead-letter sink, or retention expiry with a sink ─► DEAD_LETTERING
+//   DEAD_LETTERING ─sink confirmed─► removed        DEAD_LETTERING ─sink failed─► DELAYED
+//
+// | transition                        | function                        | journaled as          |
+// |-----------------------------------|---------------------------------|-----------------------|
+// | send, redrive in                  | send(), accept_redrive()        | put_segment (+ state) |
+// | PENDING → DELAYED/READY           | commit_send()                   | (the segment)         |
+// | DELAYED → READY, lease expiry     | advance()                       | nothing: derived      |
+// | READY → IN_FLIGHT                 | receive()                       | state event           |
+// | IN_FLIGHT → removed               | ack()                           | removed event         |
+// | IN_FLIGHT → DELAYED/READY         | nack(), change_visibility()     | state event           |
+// | → DEAD_LETTERING → removed        | finish_dead_letters()           | removed event         |
+//
+// Lease expiry is not journaled: a restarted queue sees the journaled lease end and applies
+// the same backoff, whose jitter is derived from the message id and receive count.
+#pragma once
+
+#include "journal.hpp"
+#include "codec.hpp"
+#include "mailroom/types.hpp"
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace mailroom {
+
+/// Longest per-message delay (SQS: 15 minutes).
+constexpr int64_t max_message_delay_ms = 15 * 60 * 1000;
+/// Longest lease (SQS: 12 hours).
+constexpr int64_t max_visibility_ms = 12 * 3600 * 1000;
+
+/// Backoff before the retry that follows the `receive_count`-th delivery: base·factor^(n-1),
+/// capped, with equal jitter (half fixed, half pseudo-random from `message_id`).
+int64_t backoff_ms(const retry_policy& policy, uint32_t receive_count,
+                   const std::string& message_id);
+
+class queue_state {
+public:
+  enum class phase : uint8_t { pending, delayed, ready, in_flight, dead_lettering };
+
+  /// A message on its way to the dead-letter sink; `seq` is its place in this queue.
+  struct outgoing_dead {
+    uint64_t seq;
+    dead_letter record;
+  };
+
+  struct send_outcome {
+    std::vector<std::string> ids;
+    write_batch writes;
+    uint64_t token = 0; ///< hand to commit_send()/abort_send() once `writes` committed/failed
+  };
+
+  struct receive_outcome {
+    std::vector<delivery> deliveries;
+    write_batch writes;
+    std::vector<outgoing_dead> dead;
+  };
+
+  struct settle_outcome {
+    std::vector<ack_outcome> results; ///< one per receipt, in order
+    write_batch writes;
+    std::vector<outgoing_dead> dead;
+  };
+
+  struct tick_outcome {
+    write_batch writes;
+    std::vector<outgoing_dead> dead;
+  };
+
+  explicit queue_state(queue_config config);
+
+  const queue_config& config() const { return config_; }
+  /// Applies a new configuration (validated by the caller) to future sends and deliveries.
+  void reconfigure(queue_config config) { config_ = std::move(config); }
+  const std::string& name() const { return config_.name; }
+
+  caf::expected<send_outcome> send(std::vector<outgoing_message> messages, int64_t now_ms);
+  /// Takes messages from a dead-letter sink back in, keeping ids and history.
+  caf::expected<send_outcome> accept_redrive(std::vector<envelope> messages, int64_t now_ms);
+  void commit_send(uint64_t token, int64_t now_ms);
+  void abort_send(uint64_t token);
+
+  /// Leases up to `max` ready messages. `visibility_ms` -1 means the queue's timeout.
+  receive_outcome receive(uint32_t max, int64_t visibility_ms, int64_t now_ms);
+  settle_outcome ack(const std::vector<std::string>& receipts, int64_t now_ms);
+  settle_outcome nack(const std::vector<nack_request>& requests, int64_t now_ms);
+  caf::expected<write_batch> change_visibility(const std::string& receipt, int64_t visibility_ms,
+                                               int64_t now_ms);
+
+  /// Moves everything whose time has come: delays ending, leases expiring, retention.
+  tick_outcome advance(int64_t now_ms);
+  /// The earliest time advance() has work to do, if any.
+  std::optional<int64_t> next_deadline() const;
+
+  /// The sink has the messages durably: remove them here.
+  write_batch finish_dead_letters(const std::vector<uint64_t>& seqs);
+  /// The sink refused or was unreachable: try again after `retry_ms`.
+  void abort_dead_letters(const std::vector<uint64_t>& seqs, int64_t now_ms, int64_t retry_ms);
+
+  /// Removes every message that is not waiting for a commit. Returns how many.
+  std::pair<uint64_t, write_batch> purge();
+
+  queue_stats stats(int64_t now_ms) const;
+  bool has_ready() const { return visible_ > 0; }
+
+  // Recovery: feed every segment, then every event in journal order, then finish_restore().
+  caf::error restore_segment(uint64_t first_seq, std::vector<envelope> messages);
+  void restore_events(uint64_t first_seq, const std::vector<codec::message_event>& events);
+  void finish_restore();
+
+private:
+  struct stored {
+    envelope_ptr message;
+    uint64_t segment = 0;
+    phase state = phase::pending;
+    uint32_t receive_count = 0;
+    int64_t visible_at_ms = 0;
+    int64_t first_failure_ms = 0;
+    int64_t last_failure_ms = 0;
+    std::string last_error;
+  };
+
+  /// Collects events per segment, then emits them (or the segment's deletion) into a batch.
+  class event_sink;
+
+  caf::expected<send_outcome> enqueue(std::vector<envelope> messages,
+                                      const std::vector<int64_t>& delays, int64_t now_ms);
+  void set_phase(stored& m, phase next);
+  void schedule(uint64_t seq, stored& m, phase next, int64_t at_ms);
+  void unschedule(uint64_t seq, const stored& m);
+  void make_ready(uint64_t seq, stored& m);
+  /// A delivery failed (nack without explicit delay, lease expiry).
+  void fail(uint64_t seq, stored& m, int64_t at_ms, const std::string& error,
+            std::optional<int64_t> retry_after_ms, event_sink* events,
+            std::vector<outgoing_dead>& dead);
+  void dead_letter_message(uint64_t seq, stored& m, std::string reason, int64_t now_ms,
+                           std::vector<outgoing_dead>& dead);
+  /// Resolves a receipt to its message, or an ack_outcome error.
+  std::pair<stored*, uint64_t> find(const std::string& receipt, ack_outcome& out);
+  static codec::message_event state_event(uint64_t seq, const stored& m);
+
+  queue_config config_;
+  uint64_t next_seq_ = 1;
+  std::map<uint64_t, stored> messages_;                 // by seq: oldest first
+  std::deque<uint64_t> ready_;                          // may hold stale seqs; skipped on pop
+  std::set<std::pair<int64_t, uint64_t>> timers_;       // (visible_at, seq) of delayed/in-flight
+  std::unordered_map<uint64_t, uint32_t> segment_live_; // first_seq → messages not removed
+  std::unordered_map<uint64_t, std::vector<uint64_t>> pending_; // send token → seqs
+
+  uint64_t visible_ = 0;
+  uint64_t in_flight_ = 0;
+  uint64_t delayed_ = 0;
+  uint64_t sent_ = 0;
+  uint64_t received_ = 0;
+  uint64_t acked_ = 0;
+  uint64_t dead_lettered_ = 0;
+};
+
+} // namespace mailroom

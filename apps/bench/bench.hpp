@@ -1,0 +1,49 @@
+// mailroom-bench: shared pieces of the load generator.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mailroom::bench {
+
+struct options {
+  std::string scenario = "queue";
+  uint32_t producers = 1;
+  uint32_t consumers = 1;
+  uint32_t size = 100;           ///< body bytes
+  uint64_t messages = 1'000'000; ///< total, across producers
+  bool durable = true;
+  std::string node;                ///< empty: embedded
+  uint32_t batch = 1000;           ///< messages per send / receive / ack call
+  uint32_t in_flight = 4;          ///< send calls outstanding per producer
+  uint32_t receives_in_flight = 4; ///< receive calls outstanding per consumer
+  bool json = false;
+};
+
+/// What the drivers fill in while they run; read by the progress printer.
+struct progress {
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> received{0};
+  std::atomic<bool> failed{false};
+  std::mutex latencies_mutex;         // guards latencies_us
+  std::vector<uint32_t> latencies_us; // end to end: producer stamp to consumer receipt
+
+  void add_latencies(const std::vector<uint32_t>& batch) {
+    std::lock_guard<std::mutex> guard{latencies_mutex};
+    latencies_us.insert(latencies_us.end(), batch.begin(), batch.end());
+  }
+};
+
+/// Runs the scenario against an embedded node; returns an error text or "".
+std::string run_embedded(const options& o, progress& p);
+/// Runs the scenario against a node's client endpoint; returns an error text or "".
+std::string run_remote(const options& o, progress& p);
+
+/// A body of `size` bytes.
+std::string make_body(uint32_t size);
+
+} // namespace mailroom::bench

@@ -1,0 +1,133 @@
+// mailroom-bench: a load generator in the style of `nats bench` and RabbitMQ PerfTest.
+//
+//   mailroom-bench queue [--producers N] [--consumers N] [--size BYTES] [--messages N]
+//                        [--durable | --no-durable] [--embedded | --node HOST:PORT] [--json]
+//
+// Prints progress on stderr every second, then msgs/s and end-to-end latency percentiles; with
+// --json the last line is one summary object.
+#include "bench.hpp"
+
+#include "mailroom/ids.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+using namespace mailroom::bench;
+
+namespace {
+
+uint32_t percentile(std::vector<uint32_t>& xs, double p) {
+  if (xs.empty())
+    return 0;
+  auto k = static_cast<size_t>(p * static_cast<double>(xs.size() - 1));
+  std::nth_element(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(k), xs.end());
+  return xs[k];
+}
+
+} // namespace
+
+namespace mailroom::bench {
+
+std::string make_body(uint32_t size) {
+  std::string body(size, 'x');
+  for (uint32_t i = 0; i < size; ++i)
+    body[i] = static_cast<char>('a' + i % 26);
+  return body;
+}
+
+} // namespace mailroom::bench
+
+int main(int argc, char** argv) {
+  CLI::App app{"mailroom-bench: load generator for Mailroom"};
+  options o;
+  bool embedded = false, no_durable = false;
+  app.add_option("scenario", o.scenario, "scenario: queue")
+      ->required()
+      ->check(CLI::IsMember({"queue"}));
+  app.add_option("--producers", o.producers, "producers")->check(CLI::Range(1, 64));
+  app.add_option("--consumers", o.consumers, "consumers")->check(CLI::Range(1, 64));
+  app.add_option("--size", o.size, "body bytes")->check(CLI::Range(0, 1 << 20));
+  app.add_option("--messages", o.messages, "messages in all")->check(CLI::Range(1ull, 1ull << 40));
+  app.add_option("--batch", o.batch, "messages per call")->check(CLI::Range(1, 10000));
+  app.add_option("--in-flight", o.in_flight, "send calls outstanding per producer")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--receives-in-flight", o.receives_in_flight,
+                 "receive calls outstanding per consumer")
+      ->check(CLI::Range(1, 64));
+  auto durable = app.add_flag("--durable", o.durable, "fsync every group commit (default)");
+  app.add_flag("--no-durable", no_durable, "no fsync")->excludes(durable);
+  auto node = app.add_option("--node", o.node, "HOST:PORT of a running node");
+  app.add_flag("--embedded", embedded, "run a node in this process (default)")->excludes(node);
+  app.add_flag("--json", o.json, "print a JSON summary as the last line");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  if (no_durable)
+    o.durable = false;
+
+  progress p;
+  std::string error;
+  auto start = std::chrono::steady_clock::now();
+  std::thread runner([&] { error = o.node.empty() ? run_embedded(o, p) : run_remote(o, p); });
+  std::atomic<bool> finished{false};
+  std::thread reporter([&] {
+    uint64_t last = 0;
+    while (!finished) {
+      for (int i = 0; i < 10 && !finished; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (finished)
+        break;
+      auto now = p.received.load();
+      std::fprintf(stderr, "  sent %llu, received %llu (%llu msgs/s)\n",
+                   static_cast<unsigned long long>(p.sent.load()),
+                   static_cast<unsigned long long>(now),
+                   static_cast<unsigned long long>(now - last));
+      last = now;
+    }
+  });
+  runner.join();
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  finished = true;
+  reporter.join();
+  if (!error.empty()) {
+    std::cerr << "mailroom-bench: " << error << "\n";
+    return 2;
+  }
+
+  auto& lat = p.latencies_us;
+  auto rate = static_cast<double>(p.received.load()) / seconds;
+  auto p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99), p999 = percentile(lat, 0.999);
+  std::printf("%s: %llu messages of %u bytes, %u producer(s), %u consumer(s), %s, %s\n",
+              o.scenario.c_str(), static_cast<unsigned long long>(p.received.load()), o.size,
+              o.producers, o.consumers, o.durable ? "durable" : "not durable",
+              o.node.empty() ? "embedded" : ("node " + o.node).c_str());
+  std::printf("%.0f msgs/s in %.2f s; end-to-end latency p50 %u us, p99 %u us, p99.9 %u us\n", rate,
+              seconds, p50, p99, p999);
+  if (o.json) {
+    nlohmann::json summary = {
+        {"scenario", o.scenario},
+        {"messages", p.received.load()},
+        {"seconds", seconds},
+        {"msgs_per_s", rate},
+        {"p50_us", p50},
+        {"p99_us", p99},
+        {"p999_us", p999},
+        {"producers", o.producers},
+        {"consumers", o.consumers},
+        {"size", o.size},
+        {"durable", o.durable},
+        {"mode", o.node.empty() ? "embedded" : "node"},
+        {"batch", o.batch},
+    };
+    std::cout << summary.dump() << std::endl;
+  }
+  return 0;
+}

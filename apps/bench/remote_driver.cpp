@@ -1,0 +1,153 @@
+// The remote driver: producers and consumers on their own threads, each with its own
+// connection to a node's client endpoint, pipelining calls as a real client would.
+#include "bench.hpp"
+
+#include "client.capnp.h"
+#include "mailroom/client.hpp"
+#include "mailroom/client_endpoint.hpp"
+#include "mailroom/error.hpp"
+#include "mailroom/ids.hpp"
+
+#include <capnp/ez-rpc.h>
+
+#include <deque>
+#include <thread>
+
+namespace mailroom::bench {
+
+namespace {
+
+using send_promise = capnp::RemotePromise<schema::Node::SendResults>;
+using ack_promise = capnp::RemotePromise<schema::Node::AckResults>;
+
+std::string status_text(schema::Status::Reader s) {
+  return std::string{s.getCode().cStr()} + ": " + s.getMessage().cStr();
+}
+
+void produce(const options& o, progress& p, uint64_t quota, const std::string& body) {
+  capnp::EzRpcClient rpc{o.node, default_client_port};
+  auto node = rpc.getMain<schema::Node>();
+  auto& ws = rpc.getWaitScope();
+  std::deque<send_promise> outstanding;
+  auto settle_one = [&] {
+    auto r = outstanding.front().wait(ws);
+    outstanding.pop_front();
+    if (r.getStatus().getCode().size() > 0)
+      throw std::runtime_error("send refused: " + status_text(r.getStatus()));
+    p.sent += r.getIds().size();
+  };
+  for (uint64_t sent = 0; sent < quota;) {
+    auto n = std::min<uint64_t>(o.batch, quota - sent);
+    auto req = node.sendRequest();
+    req.setQueue("bench");
+    auto list = req.initMessages(static_cast<unsigned>(n));
+    auto stamp = unix_now_us();
+    for (unsigned i = 0; i < n; ++i) {
+      list[i].setBody(
+          capnp::Data::Reader{reinterpret_cast<const kj::byte*>(body.data()), body.size()});
+      list[i].setSentAtUs(stamp);
+    }
+    outstanding.push_back(req.send());
+    sent += n;
+    if (outstanding.size() >= o.in_flight)
+      settle_one();
+  }
+  while (!outstanding.empty())
+    settle_one();
+}
+
+void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed) {
+  capnp::EzRpcClient rpc{o.node, default_client_port};
+  auto node = rpc.getMain<schema::Node>();
+  auto& ws = rpc.getWaitScope();
+  std::deque<ack_promise> acks;
+  auto settle_one = [&] {
+    auto r = acks.front().wait(ws);
+    acks.pop_front();
+    if (r.getStatus().getCode().size() > 0)
+      throw std::runtime_error("ack refused: " + status_text(r.getStatus()));
+    p.received += r.getResults().size();
+    consumed += r.getResults().size();
+  };
+  while (consumed.load() + 0 < o.messages && !p.failed) {
+    auto req = node.receiveRequest();
+    req.setQueue("bench");
+    req.setMax(o.batch);
+    req.setWaitMs(1'000);
+    req.setVisibilityMs(60'000);
+    auto r = req.send().wait(ws);
+    if (r.getStatus().getCode().size() > 0)
+      throw std::runtime_error("receive refused: " + status_text(r.getStatus()));
+    auto now = unix_now_us();
+    auto messages = r.getMessages();
+    if (messages.size() == 0) {
+      while (!acks.empty())
+        settle_one();
+      continue;
+    }
+    std::vector<uint32_t> latencies;
+    latencies.reserve(messages.size());
+    auto ack = node.ackRequest();
+    ack.setQueue("bench");
+    auto receipts = ack.initReceipts(messages.size());
+    for (unsigned i = 0; i < messages.size(); ++i) {
+      latencies.push_back(static_cast<uint32_t>(now - messages[i].getSentAtUs()));
+      receipts.set(i, messages[i].getReceipt());
+    }
+    p.add_latencies(latencies);
+    acks.push_back(ack.send());
+    if (acks.size() >= 4)
+      settle_one();
+  }
+  while (!acks.empty())
+    settle_one();
+}
+
+} // namespace
+
+std::string run_remote(const options& o, progress& p) {
+  {
+    auto c = client::connect(o.node);
+    if (!c)
+      return message_of(c.error());
+    queue_config q;
+    q.name = "bench";
+    q.visibility_timeout_ms = 60'000;
+    (*c)->delete_queue("bench"); // start empty; an unknown queue is fine here
+    if (auto err = (*c)->create_queue(q))
+      return message_of(err);
+  }
+  auto body = make_body(o.size);
+  std::atomic<uint64_t> consumed{0};
+  std::mutex error_mutex;
+  std::string error;
+  auto guarded = [&](auto f) {
+    return [&, f] {
+      try {
+        f();
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> guard{error_mutex};
+        if (error.empty())
+          error = e.what();
+        p.failed = true;
+      } catch (const kj::Exception& e) {
+        std::lock_guard<std::mutex> guard{error_mutex};
+        if (error.empty())
+          error = e.getDescription().cStr();
+        p.failed = true;
+      }
+    };
+  };
+  std::vector<std::thread> threads;
+  for (uint32_t i = 0; i < o.consumers; ++i)
+    threads.emplace_back(guarded([&] { consume(o, p, consumed); }));
+  for (uint32_t i = 0; i < o.producers; ++i) {
+    auto quota = o.messages / o.producers + (i < o.messages % o.producers ? 1 : 0);
+    threads.emplace_back(guarded([&, quota] { produce(o, p, quota, body); }));
+  }
+  for (auto& t : threads)
+    t.join();
+  return error;
+}
+
+} // namespace mailroom::bench

@@ -1,0 +1,48 @@
+// A synchronous client of a node's client endpoint (schemas/client.capnp), for the CLI, tools
+// and tests. Not thread-safe: one client per thread. Each call blocks until the node answers.
+// A node that cannot be reached gives errc::unavailable; a refusal gives the node's error code
+// and message.
+#pragma once
+
+#include "mailroom/types.hpp"
+
+#include <caf/expected.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mailroom {
+
+class client {
+public:
+  /// Connects to "HOST:PORT". Fails with errc::unavailable when nothing answers.
+  static caf::expected<std::unique_ptr<client>> connect(const std::string& address);
+  ~client();
+
+  caf::error create_queue(const queue_config& config);
+  caf::error delete_queue(const std::string& queue);
+  caf::expected<std::vector<std::string>> list_queues();
+  caf::expected<queue_stats> stats(const std::string& queue);
+  caf::expected<std::vector<std::string>> send(const std::string& queue,
+                                               const std::vector<outgoing_message>& messages);
+  caf::expected<std::vector<delivery>> receive(const std::string& queue,
+                                               const receive_request& request);
+  caf::expected<std::vector<ack_outcome>> ack(const std::string& queue,
+                                              const std::vector<std::string>& receipts);
+  caf::error nack(const std::string& queue, const nack_request& request);
+  caf::error change_visibility(const std::string& queue, const std::string& receipt,
+                               int64_t visibility_ms);
+  caf::expected<uint64_t> purge(const std::string& queue);
+  caf::expected<std::vector<dead_letter>> dead_letters(const std::string& sink, uint32_t max);
+  caf::expected<redrive_result> redrive(const std::string& sink, const redrive_request& request);
+  caf::expected<uint64_t> purge_dead_letters(const std::string& sink);
+
+  struct impl; ///< opaque connection state
+
+private:
+  client() = default;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mailroom

@@ -1,0 +1,112 @@
+// A Mailroom node embedded in an application: the actor system, the journal, and every queue
+// and dead-letter sink recovered from it.
+//
+//   mailroom::node_config config;
+//   config.data_dir = "./data";
+//   auto n = mailroom::node::open(config);          // recovers what the journal holds
+//   (*n)->create_queue({.name = "orders"});
+//   (*n)->send("orders", {{.body = "hello"}});      // returns once durable
+//
+// Thread-safety: every member function may be called from any non-actor thread. The blocking
+// helpers (send, receive, ...) must not be called from inside an actor: actors talk to queue
+// actors directly with the messages in mailroom/protocol.hpp (see queue()).
+#pragma once
+
+#include "mailroom/clock.hpp"
+#include "mailroom/registry.hpp"
+#include "mailroom/types.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mailroom {
+
+class journal;
+
+struct node_config {
+  std::string data_dir = "./mailroom-data";
+  /// Client endpoint address (mailroomd serves it; an embedded node may leave it empty).
+  std::string listen = "127.0.0.1:7411";
+  /// false turns fsync off: for benchmarks of the non-durable path only.
+  bool durable = true;
+  std::string log_level = "info";
+  /// Queues declared in code or the TOML file; created at open, reconfigured when they differ.
+  std::vector<queue_config> queues;
+  /// Scheduler threads for actors; 0: one per core.
+  size_t worker_threads = 0;
+  /// The clock of every actor's timers; tests pass a virtual one.
+  clock_fn clock = system_clock_ms();
+};
+
+class node {
+public:
+  /// Opens the journal in `config.data_dir` (created if missing), recovers every queue and
+  /// sink in it, then creates or reconfigures the declared queues.
+  static caf::expected<std::unique_ptr<node>> open(node_config config);
+
+  /// Lets in-flight work finish, commits the journal and stops the actors.
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  caf::actor_system& system();
+  const node_config& config() const { return config_; }
+
+  /// Creates a queue (and its dead-letter sink, if it names one that does not exist). Creating
+  /// a queue that exists with the same configuration succeeds; with another, already_exists.
+  caf::error create_queue(queue_config config);
+  /// Creates or reconfigures.
+  caf::error put_queue(queue_config config);
+  caf::error delete_queue(const std::string& name);
+  caf::error create_dead_letter_sink(const std::string& name);
+
+  caf::expected<caf::actor> queue(const std::string& name) const;
+  caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
+  caf::expected<queue_config> queue_configuration(const std::string& name) const;
+  std::vector<std::string> queue_names() const;
+  std::vector<std::string> dead_letter_sink_names() const;
+  std::shared_ptr<const registry> entities() const { return registry_; }
+
+  /// Sends `actor` an exit message when the node shuts down (services, app actors).
+  void stop_on_shutdown(caf::actor actor);
+
+  // Blocking helpers over the queue and sink protocols.
+  caf::expected<std::vector<std::string>> send(const std::string& queue,
+                                               std::vector<outgoing_message> messages);
+  caf::expected<std::vector<delivery>> receive(const std::string& queue, receive_request request);
+  caf::expected<std::vector<ack_outcome>> ack(const std::string& queue,
+                                              std::vector<std::string> receipts);
+  caf::expected<std::vector<ack_outcome>> nack(const std::string& queue,
+                                               std::vector<nack_request> requests);
+  caf::error change_visibility(const std::string& queue, const std::string& receipt,
+                               int64_t visibility_ms);
+  caf::expected<queue_stats> stats(const std::string& queue);
+  caf::expected<uint64_t> purge(const std::string& queue);
+  caf::expected<std::vector<dead_letter>> dead_letters(const std::string& sink, uint32_t max);
+  caf::expected<redrive_result> redrive(const std::string& sink, redrive_request request);
+  caf::expected<uint64_t> purge_dead_letters(const std::string& sink);
+
+private:
+  explicit node(node_config config);
+  caf::error recover();
+  caf::actor spawn_queue_actor(class queue_state state);
+
+  node_config config_;
+  std::unique_ptr<journal> journal_;
+  std::unique_ptr<caf::actor_system_config> system_config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::shared_ptr<registry> registry_;
+  mutable std::mutex catalog_mutex_; // guards configs_; serializes create/delete
+  std::map<std::string, queue_config> configs_;
+  std::mutex services_mutex_; // guards services_
+  std::vector<caf::actor> services_;
+};
+
+} // namespace mailroom

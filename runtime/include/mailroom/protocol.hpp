@@ -1,0 +1,40 @@
+// The messages queue and dead-letter actors understand. Service authors who write raw actors
+// use these; most use mailroom::node's blocking helpers or mailroom::service.
+//
+// queue actor
+//   (send_atom, vector<outgoing_message>)        -> vector<string> ids, once durable
+//   (receive_atom, receive_request)              -> vector<delivery> (may wait: long poll)
+//   (ack_atom, vector<string> receipts)          -> vector<ack_outcome>
+//   (nack_atom, vector<nack_request>)            -> vector<ack_outcome>
+//   (visibility_atom, string receipt, int64 ms)  -> ok_atom
+//   (stats_atom)                                 -> queue_stats
+//   (purge_atom)                                 -> uint64_t purged
+//   (redrive_atom, vector<envelope>)             -> vector<string> ids (keeps ids and history)
+//   (config_atom, queue_config)                  -> ok_atom (reconfigure)
+// dead-letter actor
+//   (dead_atom, vector<dead_letter>)             -> ok_atom, once durable
+//   (list_atom, uint32_t max)                    -> vector<dead_letter>
+//   (redrive_atom, redrive_request)              -> redrive_result
+//   (purge_atom)                                 -> uint64_t purged
+#pragma once
+
+#include "mailroom/types.hpp"
+
+#include <caf/atom.hpp>
+
+namespace mailroom {
+
+using send_atom = caf::atom_constant<caf::atom("send")>;
+using receive_atom = caf::atom_constant<caf::atom("receive")>;
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using nack_atom = caf::atom_constant<caf::atom("nack")>;
+using visibility_atom = caf::atom_constant<caf::atom("visibility")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using purge_atom = caf::atom_constant<caf::atom("purge")>;
+using redrive_atom = caf::atom_constant<caf::atom("redrive")>;
+using dead_atom = caf::atom_constant<caf::atom("dead")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using config_atom = caf::atom_constant<caf::atom("config")>;
+using ok_atom = caf::atom_constant<caf::atom("ok")>;
+
+} // namespace mailroom

@@ -1,0 +1,170 @@
+// Plain value types shared by the actors, the node API and the client endpoint. They mirror the
+// Cap'n Proto structs in schemas/; codec.hpp converts between the two so that generated
+// camelCase code stays behind one layer.
+#pragma once
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/error.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mailroom {
+
+using attribute_list = std::vector<std::pair<std::string, std::string>>;
+
+/// Why and when a message was dead-lettered.
+struct death_record {
+  std::string reason; ///< max_receives | rejected | expired | too_large | unroutable
+  std::string error;  ///< last error text from the consumer
+  std::string source; ///< queue it died in
+  uint32_t receive_count = 0;
+  int64_t first_failure_ms = 0;
+  int64_t last_failure_ms = 0;
+  int64_t dead_at_ms = 0;
+};
+
+/// A message as stored and delivered. Immutable once accepted by a queue, except for the
+/// receive count and history, which change only when it moves between queues and sinks.
+struct envelope {
+  std::string id;
+  std::string queue;
+  std::string body;
+  attribute_list attributes;
+  std::string dedup_id;
+  std::string causation_id;
+  std::string correlation_id;
+  int64_t sent_at_us = 0;
+  int64_t enqueued_at_ms = 0;
+  uint32_t receive_count = 0;
+  std::vector<death_record> history;
+
+  /// Bytes counted against a queue's max message size: body plus attribute keys and values.
+  size_t payload_size() const;
+};
+
+using envelope_ptr = std::shared_ptr<const envelope>;
+
+/// What a producer hands to send.
+struct outgoing_message {
+  std::string body;
+  attribute_list attributes;
+  int64_t delay_ms = -1; ///< -1: the queue's default delay
+  std::string dedup_id;
+  std::string causation_id;
+  std::string correlation_id;
+  int64_t sent_at_us = 0; ///< 0: stamped by the queue on arrival
+};
+
+/// One message handed to a consumer under a lease.
+struct delivery {
+  envelope_ptr message;
+  std::string receipt;
+  uint32_t receive_count = 0;
+};
+
+struct retry_policy {
+  int64_t base_ms = 1000;
+  double factor = 2.0;
+  int64_t cap_ms = 300'000;
+
+  friend bool operator==(const retry_policy&, const retry_policy&) = default;
+};
+
+struct queue_config {
+  std::string name;
+  int64_t visibility_timeout_ms = 30'000;
+  int64_t delay_ms = 0;
+  int64_t retention_ms = 4LL * 24 * 3600 * 1000; // SQS default: 4 days
+  uint32_t max_message_bytes = 256 * 1024;
+  uint32_t max_receive_count = 0; ///< 0: never dead-letter for receives
+  std::string dead_letter_target;
+  retry_policy retry;
+
+  friend bool operator==(const queue_config&, const queue_config&) = default;
+};
+
+/// Checks a queue configuration; the error names the queue and the offending field.
+caf::error validate(const queue_config& config);
+
+struct receive_request {
+  uint32_t max = 1;
+  int64_t wait_ms = 0;        ///< long-poll time, at most 20 s
+  int64_t visibility_ms = -1; ///< -1: the queue's visibility timeout
+};
+
+struct nack_request {
+  std::string receipt;
+  int64_t retry_after_ms = -1;    ///< -1: the queue's backoff policy
+  std::string dead_letter_reason; ///< non-empty: straight to the dead-letter sink
+  std::string error;              ///< consumer's error text, kept for the death record
+};
+
+struct ack_outcome {
+  std::string receipt;
+  std::string error_code; ///< empty: acked
+  std::string error_message;
+};
+
+struct queue_stats {
+  std::string name;
+  uint64_t visible = 0;
+  uint64_t in_flight = 0;
+  uint64_t delayed = 0;
+  int64_t oldest_age_ms = 0;
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  uint64_t acked = 0;
+  uint64_t dead_lettered = 0;
+};
+
+struct dead_letter {
+  envelope message;
+  death_record death;
+};
+
+/// Every non-empty field must match.
+struct redrive_filter {
+  std::string reason;
+  std::string source;
+  std::string attribute_key;
+  std::string attribute_value;
+  std::string error_contains;
+
+  bool matches(const dead_letter& d) const;
+};
+
+struct redrive_request {
+  redrive_filter filter;
+  std::string to;          ///< empty: back to each message's source queue
+  uint32_t rate_per_s = 0; ///< 0: unlimited
+  bool dry_run = false;
+};
+
+struct redrive_result {
+  uint64_t moved = 0; ///< or, on a dry run, would move
+  std::vector<std::string> ids;
+};
+
+} // namespace mailroom
+
+// These types only travel between actors of one process; across processes they travel as
+// Cap'n Proto structs, so CAF never needs to serialize them.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::envelope)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::envelope_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::outgoing_message>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::delivery)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::delivery>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::nack_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::envelope>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::queue_config)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::receive_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::nack_request>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::ack_outcome>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::queue_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::dead_letter>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::redrive_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::redrive_result)

@@ -1,0 +1,270 @@
+#include "mailroom/client.hpp"
+
+#include "codec.hpp"
+#include "mailroom/client_endpoint.hpp"
+#include "mailroom/error.hpp"
+
+#include <capnp/ez-rpc.h>
+
+namespace mailroom {
+
+struct client::impl {
+  std::string address;
+  std::unique_ptr<capnp::EzRpcClient> rpc;
+  schema::Node::Client node{nullptr};
+};
+
+namespace {
+
+std::string text(capnp::Text::Reader t) {
+  return std::string{t.cStr(), t.size()};
+}
+
+caf::error status_error(schema::Status::Reader s) {
+  if (s.getCode().size() == 0)
+    return {};
+  auto code = errc_from_string(text(s.getCode())).value_or(errc::unavailable);
+  return make_error(code, text(s.getMessage()));
+}
+
+/// Runs one call; turns transport failures (refused, reset, malformed) into unavailable.
+template <class F>
+auto call(client::impl& c, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const kj::Exception& e) {
+    return make_error(errc::unavailable,
+                      "node " + c.address + " cannot be reached: " + e.getDescription().cStr());
+  }
+}
+
+} // namespace
+
+client::~client() = default;
+
+caf::expected<std::unique_ptr<client>> client::connect(const std::string& address) {
+  std::unique_ptr<client> c{new client()};
+  c->impl_ = std::make_unique<impl>();
+  c->impl_->address = address;
+  try {
+    capnp::ReaderOptions limits;
+    limits.traversalLimitInWords = 64 * 1024 * 1024;
+    c->impl_->rpc = std::make_unique<capnp::EzRpcClient>(address, default_client_port, limits);
+    c->impl_->node = c->impl_->rpc->getMain<schema::Node>();
+    // Make sure something answers before handing the client out.
+    c->impl_->node.listQueuesRequest().send().wait(c->impl_->rpc->getWaitScope());
+  } catch (const kj::Exception& e) {
+    return make_error(errc::unavailable,
+                      "node " + address + " cannot be reached: " + e.getDescription().cStr());
+  }
+  return c;
+}
+
+caf::error client::create_queue(const queue_config& config) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.createQueueRequest();
+    codec::write(req.initConfig(), config);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::error client::delete_queue(const std::string& queue) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.deleteQueueRequest();
+    req.setQueue(queue);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::expected<std::vector<std::string>> client::list_queues() {
+  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
+    auto r = impl_->node.listQueuesRequest().send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<std::string> out;
+    for (auto n : r.getNames())
+      out.push_back(text(n));
+    return out;
+  });
+}
+
+caf::expected<queue_stats> client::stats(const std::string& queue) {
+  return call(*impl_, [&]() -> caf::expected<queue_stats> {
+    auto req = impl_->node.queueStatsRequest();
+    req.setQueue(queue);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    auto s = r.getStats();
+    return queue_stats{text(s.getName()), s.getVisible(),     s.getInFlight(),
+                       s.getDelayed(),    s.getOldestAgeMs(), s.getSent(),
+                       s.getReceived(),   s.getAcked(),       s.getDeadLettered()};
+  });
+}
+
+caf::expected<std::vector<std::string>> client::send(const std::string& queue,
+                                                     const std::vector<outgoing_message>& batch) {
+  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
+    auto req = impl_->node.sendRequest();
+    req.setQueue(queue);
+    auto list = req.initMessages(batch.size());
+    for (unsigned i = 0; i < batch.size(); ++i) {
+      const auto& m = batch[i];
+      auto out = list[i];
+      out.setBody(
+          capnp::Data::Reader{reinterpret_cast<const kj::byte*>(m.body.data()), m.body.size()});
+      if (!m.attributes.empty())
+        codec::write(out.initAttributes(m.attributes.size()), m.attributes);
+      out.setDelayMs(m.delay_ms);
+      out.setDedupId(m.dedup_id);
+      out.setCausationId(m.causation_id);
+      out.setCorrelationId(m.correlation_id);
+      out.setSentAtUs(m.sent_at_us);
+    }
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<std::string> ids;
+    for (auto id : r.getIds())
+      ids.push_back(text(id));
+    return ids;
+  });
+}
+
+caf::expected<std::vector<delivery>> client::receive(const std::string& queue,
+                                                     const receive_request& request) {
+  return call(*impl_, [&]() -> caf::expected<std::vector<delivery>> {
+    auto req = impl_->node.receiveRequest();
+    req.setQueue(queue);
+    req.setMax(request.max);
+    req.setWaitMs(request.wait_ms);
+    req.setVisibilityMs(request.visibility_ms);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<delivery> out;
+    for (auto m : r.getMessages()) {
+      envelope e;
+      e.id = text(m.getId());
+      e.queue = queue;
+      auto body = m.getBody();
+      e.body.assign(reinterpret_cast<const char*>(body.begin()), body.size());
+      e.attributes = codec::read(m.getAttributes());
+      e.sent_at_us = m.getSentAtUs();
+      e.enqueued_at_ms = m.getEnqueuedAtMs();
+      e.receive_count = m.getReceiveCount();
+      e.causation_id = text(m.getCausationId());
+      e.correlation_id = text(m.getCorrelationId());
+      out.push_back({std::make_shared<const envelope>(std::move(e)), text(m.getReceipt()),
+                     m.getReceiveCount()});
+    }
+    return out;
+  });
+}
+
+caf::expected<std::vector<ack_outcome>> client::ack(const std::string& queue,
+                                                    const std::vector<std::string>& receipts) {
+  return call(*impl_, [&]() -> caf::expected<std::vector<ack_outcome>> {
+    auto req = impl_->node.ackRequest();
+    req.setQueue(queue);
+    auto list = req.initReceipts(receipts.size());
+    for (unsigned i = 0; i < receipts.size(); ++i)
+      list.set(i, receipts[i]);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<ack_outcome> out;
+    for (auto a : r.getResults())
+      out.push_back(
+          {text(a.getReceipt()), text(a.getStatus().getCode()), text(a.getStatus().getMessage())});
+    return out;
+  });
+}
+
+caf::error client::nack(const std::string& queue, const nack_request& request) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.nackRequest();
+    req.setQueue(queue);
+    req.setReceipt(request.receipt);
+    req.setRetryAfterMs(request.retry_after_ms);
+    req.setDeadLetterReason(request.dead_letter_reason);
+    req.setError(request.error);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::error client::change_visibility(const std::string& queue, const std::string& receipt,
+                                     int64_t visibility_ms) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.changeVisibilityRequest();
+    req.setQueue(queue);
+    req.setReceipt(receipt);
+    req.setVisibilityMs(visibility_ms);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::expected<uint64_t> client::purge(const std::string& queue) {
+  return call(*impl_, [&]() -> caf::expected<uint64_t> {
+    auto req = impl_->node.purgeQueueRequest();
+    req.setQueue(queue);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return r.getPurged();
+  });
+}
+
+caf::expected<std::vector<dead_letter>> client::dead_letters(const std::string& sink,
+                                                             uint32_t max) {
+  return call(*impl_, [&]() -> caf::expected<std::vector<dead_letter>> {
+    auto req = impl_->node.deadLettersRequest();
+    req.setSink(sink);
+    req.setMax(max);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<dead_letter> out;
+    for (auto d : r.getRecords())
+      out.push_back(codec::read(d));
+    return out;
+  });
+}
+
+caf::expected<redrive_result> client::redrive(const std::string& sink,
+                                              const redrive_request& request) {
+  return call(*impl_, [&]() -> caf::expected<redrive_result> {
+    auto req = impl_->node.redriveRequest();
+    req.setSink(sink);
+    auto f = req.initFilter();
+    f.setReason(request.filter.reason);
+    f.setSource(request.filter.source);
+    f.setAttributeKey(request.filter.attribute_key);
+    f.setAttributeValue(request.filter.attribute_value);
+    f.setErrorContains(request.filter.error_contains);
+    req.setTo(request.to);
+    req.setRatePerSecond(request.rate_per_s);
+    req.setDryRun(request.dry_run);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    redrive_result out;
+    out.moved = r.getMoved();
+    for (auto id : r.getIds())
+      out.ids.push_back(text(id));
+    return out;
+  });
+}
+
+caf::expected<uint64_t> client::purge_dead_letters(const std::string& sink) {
+  return call(*impl_, [&]() -> caf::expected<uint64_t> {
+    auto req = impl_->node.purgeDeadLettersRequest();
+    req.setSink(sink);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return r.getPurged();
+  });
+}
+
+} // namespace mailroom

@@ -1,0 +1,356 @@
+#include "mailroom/client_endpoint.hpp"
+
+#include "ask.hpp"
+#include "codec.hpp"
+#include "mailroom/error.hpp"
+#include "mailroom/node.hpp"
+#include "mailroom/protocol.hpp"
+
+#include <capnp/ez-rpc.h>
+#include <kj/async.h>
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <thread>
+
+namespace mailroom {
+
+namespace {
+
+std::string text(capnp::Text::Reader t) {
+  return std::string{t.cStr(), t.size()};
+}
+
+void set_status(schema::Status::Builder status, const caf::error& err) {
+  status.setCode(std::string{to_string(code_of(err))});
+  status.setMessage(message_of(err));
+}
+
+caf::error too_many(const char* what, size_t n) {
+  return make_error(errc::invalid_argument, std::string{what} + " of " + std::to_string(n) +
+                                                " exceeds the limit of " +
+                                                std::to_string(max_wire_batch));
+}
+
+/// Sends a request to `target` and resolves on this kj thread with the typed reply.
+template <class R, class... Ts>
+kj::Promise<caf::expected<R>> ask_kj(caf::actor_system& system, const caf::actor& target,
+                                     Ts... xs) {
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<caf::expected<R>>();
+  // std::function needs a copyable callable; the fulfiller is move-only.
+  auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<caf::expected<R>>>>(
+      std::move(paf.fulfiller));
+  ask_async<R>(
+      system, target, [fulfiller](caf::expected<R> r) { (*fulfiller)->fulfill(std::move(r)); },
+      std::move(xs)...);
+  return std::move(paf.promise);
+}
+
+class node_server final : public schema::Node::Server {
+public:
+  explicit node_server(node& n) : node_(n) {}
+
+protected:
+  kj::Promise<void> createQueue(CreateQueueContext context) override {
+    auto config = codec::read(context.getParams().getConfig());
+    if (auto err = node_.create_queue(config))
+      set_status(context.getResults().initStatus(), err);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> deleteQueue(DeleteQueueContext context) override {
+    if (auto err = node_.delete_queue(text(context.getParams().getQueue())))
+      set_status(context.getResults().initStatus(), err);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listQueues(ListQueuesContext context) override {
+    auto names = node_.queue_names();
+    auto list = context.getResults().initNames(names.size());
+    for (unsigned i = 0; i < names.size(); ++i)
+      list.set(i, names[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> queueStats(QueueStatsContext context) override {
+    auto q = node_.queue(text(context.getParams().getQueue()));
+    if (!q)
+      return fail(context, q.error());
+    return ask_kj<queue_stats>(node_.system(), *q, stats_atom::value)
+        .then([context](caf::expected<queue_stats> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          auto s = context.getResults().initStats();
+          s.setName(r->name);
+          s.setVisible(r->visible);
+          s.setInFlight(r->in_flight);
+          s.setDelayed(r->delayed);
+          s.setOldestAgeMs(r->oldest_age_ms);
+          s.setSent(r->sent);
+          s.setReceived(r->received);
+          s.setAcked(r->acked);
+          s.setDeadLettered(r->dead_lettered);
+        });
+  }
+
+  kj::Promise<void> send(SendContext context) override {
+    auto params = context.getParams();
+    auto q = node_.queue(text(params.getQueue()));
+    if (!q)
+      return fail(context, q.error());
+    auto in = params.getMessages();
+    if (in.size() > max_wire_batch)
+      return fail(context, too_many("send batch", in.size()));
+    std::vector<outgoing_message> batch;
+    batch.reserve(in.size());
+    for (auto m : in) {
+      outgoing_message out;
+      auto body = m.getBody();
+      out.body.assign(reinterpret_cast<const char*>(body.begin()), body.size());
+      out.attributes = codec::read(m.getAttributes());
+      out.delay_ms = m.getDelayMs();
+      out.dedup_id = text(m.getDedupId());
+      out.causation_id = text(m.getCausationId());
+      out.correlation_id = text(m.getCorrelationId());
+      out.sent_at_us = m.getSentAtUs();
+      batch.push_back(std::move(out));
+    }
+    return ask_kj<std::vector<std::string>>(node_.system(), *q, send_atom::value, std::move(batch))
+        .then([context](caf::expected<std::vector<std::string>> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          auto ids = context.getResults().initIds(r->size());
+          for (unsigned i = 0; i < r->size(); ++i)
+            ids.set(i, (*r)[i]);
+        });
+  }
+
+  kj::Promise<void> receive(ReceiveContext context) override {
+    auto params = context.getParams();
+    auto q = node_.queue(text(params.getQueue()));
+    if (!q)
+      return fail(context, q.error());
+    receive_request request{params.getMax(), params.getWaitMs(), params.getVisibilityMs()};
+    return ask_kj<std::vector<delivery>>(node_.system(), *q, receive_atom::value, request)
+        .then([context](caf::expected<std::vector<delivery>> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          auto list = context.getResults().initMessages(r->size());
+          for (unsigned i = 0; i < r->size(); ++i) {
+            const auto& d = (*r)[i];
+            const auto& m = *d.message;
+            auto out = list[i];
+            out.setId(m.id);
+            out.setReceipt(d.receipt);
+            out.setBody(capnp::Data::Reader{reinterpret_cast<const kj::byte*>(m.body.data()),
+                                            m.body.size()});
+            if (!m.attributes.empty())
+              codec::write(out.initAttributes(m.attributes.size()), m.attributes);
+            out.setReceiveCount(d.receive_count);
+            out.setSentAtUs(m.sent_at_us);
+            out.setEnqueuedAtMs(m.enqueued_at_ms);
+            if (!m.causation_id.empty())
+              out.setCausationId(m.causation_id);
+            if (!m.correlation_id.empty())
+              out.setCorrelationId(m.correlation_id);
+          }
+        });
+  }
+
+  kj::Promise<void> ack(AckContext context) override {
+    auto params = context.getParams();
+    auto q = node_.queue(text(params.getQueue()));
+    if (!q)
+      return fail(context, q.error());
+    if (params.getReceipts().size() > max_wire_batch)
+      return fail(context, too_many("ack batch", params.getReceipts().size()));
+    std::vector<std::string> receipts;
+    for (auto r : params.getReceipts())
+      receipts.push_back(text(r));
+    return ask_kj<std::vector<ack_outcome>>(node_.system(), *q, ack_atom::value,
+                                            std::move(receipts))
+        .then([context](caf::expected<std::vector<ack_outcome>> r) mutable {
+          settle(context, std::move(r));
+        });
+  }
+
+  kj::Promise<void> nack(NackContext context) override {
+    auto params = context.getParams();
+    auto q = node_.queue(text(params.getQueue()));
+    if (!q)
+      return fail(context, q.error());
+    nack_request request{text(params.getReceipt()), params.getRetryAfterMs(),
+                         text(params.getDeadLetterReason()), text(params.getError())};
+    return ask_kj<std::vector<ack_outcome>>(node_.system(), *q, nack_atom::value,
+                                            std::vector<nack_request>{std::move(request)})
+        .then([context](caf::expected<std::vector<ack_outcome>> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          if (!r->empty() && !(*r)[0].error_code.empty()) {
+            auto s = context.getResults().initStatus();
+            s.setCode((*r)[0].error_code);
+            s.setMessage((*r)[0].error_message);
+          }
+        });
+  }
+
+  kj::Promise<void> changeVisibility(ChangeVisibilityContext context) override {
+    auto params = context.getParams();
+    auto q = node_.queue(text(params.getQueue()));
+    if (!q)
+      return fail(context, q.error());
+    return ask_kj<ok_atom>(node_.system(), *q, visibility_atom::value, text(params.getReceipt()),
+                           params.getVisibilityMs())
+        .then([context](caf::expected<ok_atom> r) mutable {
+          if (!r)
+            set_status(context.getResults().initStatus(), r.error());
+        });
+  }
+
+  kj::Promise<void> purgeQueue(PurgeQueueContext context) override {
+    auto q = node_.queue(text(context.getParams().getQueue()));
+    if (!q)
+      return fail(context, q.error());
+    return ask_kj<uint64_t>(node_.system(), *q, purge_atom::value)
+        .then([context](caf::expected<uint64_t> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          context.getResults().setPurged(*r);
+        });
+  }
+
+  kj::Promise<void> deadLetters(DeadLettersContext context) override {
+    auto params = context.getParams();
+    auto s = node_.dead_letter_sink(text(params.getSink()));
+    if (!s)
+      return fail(context, s.error());
+    return ask_kj<std::vector<dead_letter>>(node_.system(), *s, list_atom::value, params.getMax())
+        .then([context](caf::expected<std::vector<dead_letter>> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          auto list = context.getResults().initRecords(r->size());
+          for (unsigned i = 0; i < r->size(); ++i)
+            codec::write(list[i], (*r)[i]);
+        });
+  }
+
+  kj::Promise<void> redrive(RedriveContext context) override {
+    auto params = context.getParams();
+    auto s = node_.dead_letter_sink(text(params.getSink()));
+    if (!s)
+      return fail(context, s.error());
+    redrive_request request;
+    auto f = params.getFilter();
+    request.filter = {text(f.getReason()), text(f.getSource()), text(f.getAttributeKey()),
+                      text(f.getAttributeValue()), text(f.getErrorContains())};
+    request.to = text(params.getTo());
+    request.rate_per_s = params.getRatePerSecond();
+    request.dry_run = params.getDryRun();
+    if (!request.to.empty())
+      if (auto q = node_.queue(request.to); !q)
+        return fail(context, q.error());
+    return ask_kj<redrive_result>(node_.system(), *s, redrive_atom::value, std::move(request))
+        .then([context](caf::expected<redrive_result> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          context.getResults().setMoved(r->moved);
+          auto ids = context.getResults().initIds(r->ids.size());
+          for (unsigned i = 0; i < r->ids.size(); ++i)
+            ids.set(i, r->ids[i]);
+        });
+  }
+
+  kj::Promise<void> purgeDeadLetters(PurgeDeadLettersContext context) override {
+    auto s = node_.dead_letter_sink(text(context.getParams().getSink()));
+    if (!s)
+      return fail(context, s.error());
+    return ask_kj<uint64_t>(node_.system(), *s, purge_atom::value)
+        .then([context](caf::expected<uint64_t> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          context.getResults().setPurged(*r);
+        });
+  }
+
+private:
+  template <class Context>
+  static kj::Promise<void> fail(Context& context, const caf::error& err) {
+    set_status(context.getResults().initStatus(), err);
+    return kj::READY_NOW;
+  }
+
+  static void settle(AckContext& context, caf::expected<std::vector<ack_outcome>> r) {
+    if (!r)
+      return set_status(context.getResults().initStatus(), r.error());
+    auto list = context.getResults().initResults(r->size());
+    for (unsigned i = 0; i < r->size(); ++i) {
+      list[i].setReceipt((*r)[i].receipt);
+      if (!(*r)[i].error_code.empty()) {
+        auto s = list[i].initStatus();
+        s.setCode((*r)[i].error_code);
+        s.setMessage((*r)[i].error_message);
+      }
+    }
+  }
+
+  node& node_;
+};
+
+} // namespace
+
+struct client_endpoint::impl {
+  std::thread thread;
+  // Set by the endpoint thread once it runs; fulfilled from the destructor to stop it.
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop;
+};
+
+caf::expected<std::unique_ptr<client_endpoint>> client_endpoint::start(node& n,
+                                                                       const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
+    return make_error(errc::invalid_argument,
+                      "listen address '" + listen + "' is not HOST:PORT (e.g. 127.0.0.1:7411)");
+  std::unique_ptr<client_endpoint> endpoint{new client_endpoint()};
+  endpoint->impl_ = std::make_unique<impl>();
+  std::promise<caf::expected<uint16_t>> started;
+  auto ready = started.get_future();
+  auto* state = endpoint->impl_.get();
+  state->thread = std::thread([&n, listen, state, &started] {
+    try {
+      capnp::ReaderOptions limits;
+      limits.traversalLimitInWords = 64 * 1024 * 1024; // 512 MiB per message
+      capnp::EzRpcServer server(kj::heap<node_server>(n), listen, default_client_port, limits);
+      auto& wait_scope = server.getWaitScope();
+      auto port = server.getPort().wait(wait_scope);
+      auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+      state->stop = std::move(paf.fulfiller);
+      started.set_value(static_cast<uint16_t>(port));
+      paf.promise.wait(wait_scope);
+    } catch (const kj::Exception& e) {
+      try {
+        started.set_value(make_error(errc::unavailable, "client endpoint on '" + listen +
+                                                            "': " + e.getDescription().cStr()));
+      } catch (const std::future_error&) {
+        spdlog::error("client endpoint stopped: {}", e.getDescription().cStr());
+      }
+    }
+  });
+  auto port = ready.get();
+  if (!port) {
+    state->thread.join();
+    return std::move(port.error());
+  }
+  endpoint->port_ = *port;
+  spdlog::info("client endpoint listening on {} (port {})", listen, *port);
+  return endpoint;
+}
+
+client_endpoint::~client_endpoint() {
+  if (impl_ && impl_->thread.joinable()) {
+    if (impl_->stop)
+      impl_->stop->fulfill();
+    impl_->thread.join();
+  }
+}
+
+} // namespace mailroom

@@ -1,0 +1,256 @@
+#include "codec.hpp"
+
+#include "mailroom/error.hpp"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+
+namespace mailroom::codec {
+
+namespace {
+
+std::string to_string(capnp::MessageBuilder& message) {
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return std::string{reinterpret_cast<const char*>(bytes.begin()), bytes.size()};
+}
+
+/// Decodes `blob` as a message with root T and hands the reader to `f`. Copies into aligned
+/// words first: SQLite gives no alignment guarantee.
+template <class T, class F>
+auto decode(const std::string& blob, const char* what, F&& f)
+    -> caf::expected<decltype(f(std::declval<typename T::Reader>()))> {
+  if (blob.size() % sizeof(capnp::word) != 0)
+    return make_error(errc::corruption, std::string{what} + ": record of " +
+                                            std::to_string(blob.size()) +
+                                            " bytes is not whole words");
+  try {
+    auto words = kj::heapArray<capnp::word>(blob.size() / sizeof(capnp::word));
+    std::memcpy(words.begin(), blob.data(), blob.size());
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = 1ull << 30;
+    capnp::FlatArrayMessageReader reader{words, options};
+    return f(reader.getRoot<T>());
+  } catch (const kj::Exception& e) {
+    return make_error(errc::corruption, std::string{what} + ": " + e.getDescription().cStr());
+  }
+}
+
+std::string text(capnp::Text::Reader t) {
+  return std::string{t.cStr(), t.size()};
+}
+
+std::string data(capnp::Data::Reader d) {
+  return std::string{reinterpret_cast<const char*>(d.begin()), d.size()};
+}
+
+capnp::Data::Reader as_data(const std::string& s) {
+  return capnp::Data::Reader{reinterpret_cast<const kj::byte*>(s.data()), s.size()};
+}
+
+} // namespace
+
+void write(capnp::List<schema::Attribute>::Builder out, const attribute_list& in) {
+  for (unsigned i = 0; i < in.size(); ++i) {
+    out[i].setKey(in[i].first);
+    out[i].setValue(in[i].second);
+  }
+}
+
+attribute_list read(capnp::List<schema::Attribute>::Reader in) {
+  attribute_list out;
+  out.reserve(in.size());
+  for (auto a : in)
+    out.emplace_back(text(a.getKey()), text(a.getValue()));
+  return out;
+}
+
+void write(schema::DeathRecord::Builder out, const death_record& in) {
+  out.setReason(in.reason);
+  out.setError(in.error);
+  out.setSource(in.source);
+  out.setReceiveCount(in.receive_count);
+  out.setFirstFailureMs(in.first_failure_ms);
+  out.setLastFailureMs(in.last_failure_ms);
+  out.setDeadAtMs(in.dead_at_ms);
+}
+
+death_record read(schema::DeathRecord::Reader in) {
+  return {text(in.getReason()),   text(in.getError()),   text(in.getSource()), in.getReceiveCount(),
+          in.getFirstFailureMs(), in.getLastFailureMs(), in.getDeadAtMs()};
+}
+
+void write(schema::Envelope::Builder out, const envelope& in) {
+  out.setId(in.id);
+  out.setQueue(in.queue);
+  out.setBody(as_data(in.body));
+  if (!in.attributes.empty())
+    write(out.initAttributes(in.attributes.size()), in.attributes);
+  if (!in.dedup_id.empty())
+    out.setDedupId(in.dedup_id);
+  if (!in.causation_id.empty())
+    out.setCausationId(in.causation_id);
+  if (!in.correlation_id.empty())
+    out.setCorrelationId(in.correlation_id);
+  out.setSentAtUs(in.sent_at_us);
+  out.setEnqueuedAtMs(in.enqueued_at_ms);
+  out.setReceiveCount(in.receive_count);
+  if (!in.history.empty()) {
+    auto history = out.initHistory(in.history.size());
+    for (unsigned i = 0; i < in.history.size(); ++i)
+      write(history[i], in.history[i]);
+  }
+}
+
+envelope read(schema::Envelope::Reader in) {
+  envelope out;
+  out.id = text(in.getId());
+  out.queue = text(in.getQueue());
+  out.body = data(in.getBody());
+  out.attributes = read(in.getAttributes());
+  out.dedup_id = text(in.getDedupId());
+  out.causation_id = text(in.getCausationId());
+  out.correlation_id = text(in.getCorrelationId());
+  out.sent_at_us = in.getSentAtUs();
+  out.enqueued_at_ms = in.getEnqueuedAtMs();
+  out.receive_count = in.getReceiveCount();
+  for (auto d : in.getHistory())
+    out.history.push_back(read(d));
+  return out;
+}
+
+void write(schema::QueueConfig::Builder out, const queue_config& in) {
+  out.setName(in.name);
+  out.setVisibilityTimeoutMs(in.visibility_timeout_ms);
+  out.setDelayMs(in.delay_ms);
+  out.setRetentionMs(in.retention_ms);
+  out.setMaxMessageBytes(in.max_message_bytes);
+  out.setMaxReceiveCount(in.max_receive_count);
+  out.setDeadLetterTarget(in.dead_letter_target);
+  auto retry = out.initRetry();
+  retry.setBaseMs(in.retry.base_ms);
+  retry.setFactor(in.retry.factor);
+  retry.setCapMs(in.retry.cap_ms);
+}
+
+queue_config read(schema::QueueConfig::Reader in) {
+  queue_config defaults;
+  queue_config out;
+  out.name = text(in.getName());
+  auto or_default = [](int64_t v, int64_t d) { return v != 0 ? v : d; };
+  out.visibility_timeout_ms =
+      or_default(in.getVisibilityTimeoutMs(), defaults.visibility_timeout_ms);
+  out.delay_ms = in.getDelayMs();
+  out.retention_ms = or_default(in.getRetentionMs(), defaults.retention_ms);
+  out.max_message_bytes =
+      in.getMaxMessageBytes() != 0 ? in.getMaxMessageBytes() : defaults.max_message_bytes;
+  out.max_receive_count = in.getMaxReceiveCount();
+  out.dead_letter_target = text(in.getDeadLetterTarget());
+  if (in.hasRetry()) {
+    auto r = in.getRetry();
+    out.retry.base_ms = r.getBaseMs();
+    out.retry.factor = r.getFactor();
+    out.retry.cap_ms = r.getCapMs();
+  }
+  return out;
+}
+
+void write(schema::DeadLetter::Builder out, const dead_letter& in) {
+  write(out.initEnvelope(), in.message);
+  write(out.initDeath(), in.death);
+}
+
+dead_letter read(schema::DeadLetter::Reader in) {
+  return {read(in.getEnvelope()), read(in.getDeath())};
+}
+
+std::string encode_segment(const std::vector<envelope_ptr>& messages) {
+  capnp::MallocMessageBuilder message{8192};
+  auto list = message.initRoot<schema::Segment>().initMessages(messages.size());
+  for (unsigned i = 0; i < messages.size(); ++i)
+    write(list[i], *messages[i]);
+  return to_string(message);
+}
+
+caf::expected<std::vector<envelope>> decode_segment(const std::string& blob) {
+  return decode<schema::Segment>(blob, "segment", [](schema::Segment::Reader r) {
+    std::vector<envelope> out;
+    out.reserve(r.getMessages().size());
+    for (auto m : r.getMessages())
+      out.push_back(read(m));
+    return out;
+  });
+}
+
+std::string encode_events(const std::vector<message_event>& events) {
+  capnp::MallocMessageBuilder message;
+  auto list = message.initRoot<schema::SegmentEvents>().initEvents(events.size());
+  for (unsigned i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    list[i].setSeq(e.seq);
+    if (e.removed) {
+      list[i].setRemoved();
+      continue;
+    }
+    auto s = list[i].initState();
+    s.setReceiveCount(e.receive_count);
+    s.setVisibleAtMs(e.visible_at_ms);
+    s.setInFlight(e.in_flight);
+    s.setFirstFailureMs(e.first_failure_ms);
+    s.setLastFailureMs(e.last_failure_ms);
+    if (!e.last_error.empty())
+      s.setLastError(e.last_error);
+  }
+  return to_string(message);
+}
+
+caf::expected<std::vector<message_event>> decode_events(const std::string& blob) {
+  return decode<schema::SegmentEvents>(blob, "segment events", [](schema::SegmentEvents::Reader r) {
+    std::vector<message_event> out;
+    out.reserve(r.getEvents().size());
+    for (auto e : r.getEvents()) {
+      message_event x;
+      x.seq = e.getSeq();
+      if (e.isRemoved()) {
+        x.removed = true;
+      } else {
+        auto s = e.getState();
+        x.receive_count = s.getReceiveCount();
+        x.visible_at_ms = s.getVisibleAtMs();
+        x.in_flight = s.getInFlight();
+        x.first_failure_ms = s.getFirstFailureMs();
+        x.last_failure_ms = s.getLastFailureMs();
+        x.last_error = text(s.getLastError());
+      }
+      out.push_back(std::move(x));
+    }
+    return out;
+  });
+}
+
+std::string encode_queue_config(const queue_config& config) {
+  capnp::MallocMessageBuilder message;
+  write(message.initRoot<schema::QueueConfig>(), config);
+  return to_string(message);
+}
+
+caf::expected<queue_config> decode_queue_config(const std::string& blob) {
+  return decode<schema::QueueConfig>(blob, "queue config",
+                                     [](schema::QueueConfig::Reader r) { return read(r); });
+}
+
+std::string encode_dead_letter(const dead_letter& record) {
+  capnp::MallocMessageBuilder message;
+  write(message.initRoot<schema::DeadLetter>(), record);
+  return to_string(message);
+}
+
+caf::expected<dead_letter> decode_dead_letter(const std::string& blob) {
+  return decode<schema::DeadLetter>(blob, "dead letter",
+                                    [](schema::DeadLetter::Reader r) { return read(r); });
+}
+
+} // namespace mailroom::codec

@@ -1,0 +1,56 @@
+// Conversions between mailroom's value types and their Cap'n Proto records (schemas/). This is
+// the one layer that sees generated camelCase code. Decoders treat their input as untrusted:
+// bytes that do not decode give errc::corruption (journal) or the caller maps them to
+// errc::invalid_argument (wire), never an exception.
+#pragma once
+
+#include "mailroom/types.hpp"
+
+#include "client.capnp.h"
+#include "envelope.capnp.h"
+#include "journal.capnp.h"
+
+#include <caf/expected.hpp>
+
+#include <string>
+#include <vector>
+
+namespace mailroom::codec {
+
+/// A change to one message, as journaled in schema::SegmentEvents.
+struct message_event {
+  uint64_t seq = 0;
+  bool removed = false;
+  uint32_t receive_count = 0;
+  int64_t visible_at_ms = 0;
+  bool in_flight = false;
+  int64_t first_failure_ms = 0;
+  int64_t last_failure_ms = 0;
+  std::string last_error;
+};
+
+std::string encode_segment(const std::vector<envelope_ptr>& messages);
+caf::expected<std::vector<envelope>> decode_segment(const std::string& blob);
+
+std::string encode_events(const std::vector<message_event>& events);
+caf::expected<std::vector<message_event>> decode_events(const std::string& blob);
+
+std::string encode_queue_config(const queue_config& config);
+caf::expected<queue_config> decode_queue_config(const std::string& blob);
+
+std::string encode_dead_letter(const dead_letter& record);
+caf::expected<dead_letter> decode_dead_letter(const std::string& blob);
+
+// Builders and readers shared with the client endpoint.
+void write(schema::Envelope::Builder out, const envelope& in);
+envelope read(schema::Envelope::Reader in);
+void write(schema::DeathRecord::Builder out, const death_record& in);
+death_record read(schema::DeathRecord::Reader in);
+void write(schema::QueueConfig::Builder out, const queue_config& in);
+queue_config read(schema::QueueConfig::Reader in);
+void write(schema::DeadLetter::Builder out, const dead_letter& in);
+dead_letter read(schema::DeadLetter::Reader in);
+void write(capnp::List<schema::Attribute>::Builder out, const attribute_list& in);
+attribute_list read(capnp::List<schema::Attribute>::Reader in);
+
+} // namespace mailroom::codec

@@ -1,0 +1,179 @@
+#include "mailroom/config.hpp"
+
+#include "mailroom/duration.hpp"
+#include "mailroom/error.hpp"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace mailroom {
+
+namespace {
+
+caf::error fail(std::string_view source, const std::string& what) {
+  return make_error(errc::invalid_argument, std::string{source} + ": " + what);
+}
+
+caf::error check_keys(std::string_view source, const toml::table& table, const std::string& where,
+                      const std::set<std::string>& allowed) {
+  for (const auto& [key, value] : table)
+    if (!allowed.count(std::string{key.str()}))
+      return fail(source, where + ": unknown key '" + std::string{key.str()} + "'");
+  return {};
+}
+
+/// Reads an optional duration string into `out`.
+caf::error read_duration(std::string_view source, const toml::table& table, const char* key,
+                         const std::string& what, int64_t& out) {
+  auto node = table.get(key);
+  if (node == nullptr)
+    return {};
+  auto text = node->value<std::string>();
+  if (!text)
+    return fail(source, what + " must be a string such as \"30s\"");
+  auto ms = parse_duration_ms(*text, what);
+  if (!ms)
+    return fail(source, message_of(ms.error()));
+  out = *ms;
+  return {};
+}
+
+template <class T>
+caf::error read_integer(std::string_view source, const toml::table& table, const char* key,
+                        const std::string& what, T& out) {
+  auto node = table.get(key);
+  if (node == nullptr)
+    return {};
+  auto value = node->value<int64_t>();
+  if (!value || *value < 0 || static_cast<uint64_t>(*value) > std::numeric_limits<T>::max())
+    return fail(source, what + " must be a non-negative integer");
+  out = static_cast<T>(*value);
+  return {};
+}
+
+caf::error read_string(std::string_view source, const toml::table& table, const char* key,
+                       const std::string& what, std::string& out) {
+  auto node = table.get(key);
+  if (node == nullptr)
+    return {};
+  auto value = node->value<std::string>();
+  if (!value)
+    return fail(source, what + " must be a string");
+  out = *value;
+  return {};
+}
+
+caf::expected<queue_config> read_queue(std::string_view source, const std::string& name,
+                                       const toml::table& t) {
+  queue_config q;
+  q.name = name;
+  auto where = "queue '" + name + "'";
+  if (auto err = check_keys(source, t, where,
+                            {"visibility_timeout", "delay", "retention", "max_message_size",
+                             "max_receive_count", "dead_letter", "retry"}))
+    return err;
+  if (auto err = read_duration(source, t, "visibility_timeout", where + ": visibility_timeout",
+                               q.visibility_timeout_ms))
+    return err;
+  if (auto err = read_duration(source, t, "delay", where + ": delay", q.delay_ms))
+    return err;
+  if (auto err = read_duration(source, t, "retention", where + ": retention", q.retention_ms))
+    return err;
+  if (auto err = read_integer(source, t, "max_message_size", where + ": max_message_size",
+                              q.max_message_bytes))
+    return err;
+  if (auto err = read_integer(source, t, "max_receive_count", where + ": max_receive_count",
+                              q.max_receive_count))
+    return err;
+  if (auto err =
+          read_string(source, t, "dead_letter", where + ": dead_letter", q.dead_letter_target))
+    return err;
+  if (auto node = t.get("retry")) {
+    auto retry = node->as_table();
+    if (retry == nullptr)
+      return fail(source, where + ": retry must be a table { base, factor, cap }");
+    if (auto err = check_keys(source, *retry, where + ": retry", {"base", "factor", "cap"}))
+      return err;
+    if (auto err = read_duration(source, *retry, "base", where + ": retry.base", q.retry.base_ms))
+      return err;
+    if (auto err = read_duration(source, *retry, "cap", where + ": retry.cap", q.retry.cap_ms))
+      return err;
+    if (auto f = retry->get("factor")) {
+      auto value = f->value<double>();
+      if (!value)
+        return fail(source, where + ": retry.factor must be a number");
+      q.retry.factor = *value;
+    }
+  }
+  if (auto err = validate(q))
+    return fail(source, message_of(err));
+  return q;
+}
+
+} // namespace
+
+caf::expected<node_config> parse_config(std::string_view text, std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << "line " << e.source().begin.line << ", column " << e.source().begin.column;
+    return fail(source, where.str() + ": " + std::string{e.description()});
+  }
+  node_config config;
+  if (auto err = check_keys(source, root, "top level", {"node", "queues"}))
+    return err;
+  if (auto node = root.get("node")) {
+    auto t = node->as_table();
+    if (t == nullptr)
+      return fail(source, "[node] must be a table");
+    if (auto err = check_keys(source, *t, "[node]",
+                              {"data_dir", "listen", "log_level", "durable", "worker_threads"}))
+      return err;
+    if (auto err = read_string(source, *t, "data_dir", "[node] data_dir", config.data_dir))
+      return err;
+    if (auto err = read_string(source, *t, "listen", "[node] listen", config.listen))
+      return err;
+    if (auto err = read_string(source, *t, "log_level", "[node] log_level", config.log_level))
+      return err;
+    if (auto err = read_integer(source, *t, "worker_threads", "[node] worker_threads",
+                                config.worker_threads))
+      return err;
+    if (auto d = t->get("durable")) {
+      auto value = d->value<bool>();
+      if (!value)
+        return fail(source, "[node] durable must be true or false");
+      config.durable = *value;
+    }
+  }
+  if (auto queues = root.get("queues")) {
+    auto t = queues->as_table();
+    if (t == nullptr)
+      return fail(source, "[queues] must hold one table per queue, e.g. [queues.orders]");
+    for (const auto& [name, value] : *t) {
+      auto qt = value.as_table();
+      if (qt == nullptr)
+        return fail(source, "queue '" + std::string{name.str()} + "' must be a table");
+      auto q = read_queue(source, std::string{name.str()}, *qt);
+      if (!q)
+        return std::move(q.error());
+      config.queues.push_back(std::move(*q));
+    }
+  }
+  return config;
+}
+
+caf::expected<node_config> load_config(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return make_error(errc::invalid_argument, "config file '" + path + "' cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+} // namespace mailroom

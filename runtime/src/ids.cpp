@@ -1,0 +1,75 @@
+#include "mailroom/ids.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <random>
+
+namespace mailroom {
+
+std::string new_message_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi = rng();
+  uint64_t lo = rng();
+  hi = (hi & ~0xF000ull) | 0x4000ull;                        // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; // RFC 4122 variant
+  // Hand-rolled hex: snprintf showed up in profiles at a million ids per second.
+  static constexpr char hex[] = "0123456789abcdef";
+  char buf[36];
+  int pos = 0;
+  auto put = [&](uint64_t v, int nibbles) {
+    for (int i = nibbles - 1; i >= 0; --i)
+      buf[pos++] = hex[(v >> (4 * i)) & 0xF];
+  };
+  put(hi >> 32, 8);
+  buf[pos++] = '-';
+  put(hi >> 16, 4);
+  buf[pos++] = '-';
+  put(hi, 4);
+  buf[pos++] = '-';
+  put(lo >> 48, 4);
+  buf[pos++] = '-';
+  put(lo, 12);
+  return std::string{buf, 36};
+}
+
+std::string format_receipt(receipt r) {
+  return std::to_string(r.seq) + "." + std::to_string(r.receive_count);
+}
+
+std::optional<receipt> parse_receipt(std::string_view text) {
+  auto dot = text.find('.');
+  if (dot == std::string_view::npos)
+    return std::nullopt;
+  receipt r;
+  auto* end = text.data() + dot;
+  auto [p1, e1] = std::from_chars(text.data(), end, r.seq);
+  if (e1 != std::errc{} || p1 != end || dot == 0)
+    return std::nullopt;
+  auto* tail = text.data() + text.size();
+  auto [p2, e2] = std::from_chars(end + 1, tail, r.receive_count);
+  if (e2 != std::errc{} || p2 != tail || end + 1 == tail)
+    return std::nullopt;
+  return r;
+}
+
+int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int64_t unix_now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace mailroom
+
+#include "mailroom/clock.hpp"
+
+namespace mailroom {
+
+clock_fn system_clock_ms() {
+  return [] { return unix_now_ms(); };
+}
+
+} // namespace mailroom

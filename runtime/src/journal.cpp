@@ -1,0 +1,365 @@
+#include "journal.hpp"
+
+#include "mailroom/error.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <future>
+
+namespace mailroom {
+
+// --- write_batch -----------------------------------------------------------------------------
+
+void write_batch::put_catalog(std::string kind, std::string name, std::string blob) {
+  ops_.push_back({op_kind::put_catalog, std::move(kind), std::move(name), 0, std::move(blob)});
+}
+
+void write_batch::delete_catalog(std::string kind, std::string name) {
+  ops_.push_back({op_kind::delete_catalog, std::move(kind), std::move(name), 0, {}});
+}
+
+void write_batch::put_segment(std::string queue, uint64_t first_seq, std::string blob) {
+  ops_.push_back({op_kind::put_segment, std::move(queue), {}, first_seq, std::move(blob)});
+}
+
+void write_batch::append_events(std::string queue, uint64_t first_seq, std::string blob) {
+  ops_.push_back({op_kind::append_events, std::move(queue), {}, first_seq, std::move(blob)});
+}
+
+void write_batch::delete_segment(std::string queue, uint64_t first_seq) {
+  ops_.push_back({op_kind::delete_segment, std::move(queue), {}, first_seq, {}});
+}
+
+void write_batch::delete_queue_data(std::string queue) {
+  ops_.push_back({op_kind::delete_queue_data, std::move(queue), {}, 0, {}});
+}
+
+void write_batch::put_dead_letter(std::string sink, std::string id, std::string blob) {
+  ops_.push_back({op_kind::put_dead_letter, std::move(sink), std::move(id), 0, std::move(blob)});
+}
+
+void write_batch::delete_dead_letter(std::string sink, std::string id) {
+  ops_.push_back({op_kind::delete_dead_letter, std::move(sink), std::move(id), 0, {}});
+}
+
+void write_batch::delete_sink_data(std::string sink) {
+  ops_.push_back({op_kind::delete_sink_data, std::move(sink), {}, 0, {}});
+}
+
+void write_batch::append(write_batch&& other) {
+  if (ops_.empty()) {
+    ops_ = std::move(other.ops_);
+    return;
+  }
+  ops_.insert(ops_.end(), std::make_move_iterator(other.ops_.begin()),
+              std::make_move_iterator(other.ops_.end()));
+}
+
+// --- journal ---------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS catalog(
+  kind TEXT NOT NULL, name TEXT NOT NULL, config BLOB NOT NULL,
+  PRIMARY KEY(kind, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments(
+  queue TEXT NOT NULL, first_seq INTEGER NOT NULL, messages BLOB NOT NULL,
+  PRIMARY KEY(queue, first_seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segment_events(
+  id INTEGER PRIMARY KEY, queue TEXT NOT NULL, first_seq INTEGER NOT NULL, events BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS segment_events_by_segment ON segment_events(queue, first_seq);
+CREATE TABLE IF NOT EXISTS dead_letters(
+  arrival INTEGER PRIMARY KEY, sink TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL,
+  UNIQUE(sink, id));
+PRAGMA user_version = 1;
+)sql";
+
+void bind_text(sqlite3_stmt* stmt, int index, const std::string& text) {
+  sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+void bind_blob(sqlite3_stmt* stmt, int index, const std::string& blob) {
+  sqlite3_bind_blob(stmt, index, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+}
+
+} // namespace
+
+journal::journal(journal_options options) : options_(std::move(options)) {}
+
+caf::expected<std::unique_ptr<journal>> journal::open(journal_options options) {
+  std::unique_ptr<journal> result{new journal(std::move(options))};
+  if (auto err = result->open_database())
+    return err;
+  result->thread_ = std::thread([j = result.get()] { j->run(); });
+  return result;
+}
+
+journal::~journal() {
+  {
+    std::lock_guard<std::mutex> guard{queue_mutex_};
+    stopping_ = true;
+  }
+  wakeup_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+  for (auto* stmt : {put_catalog_, delete_catalog_, put_segment_, append_events_, delete_segment_,
+                     delete_segment_events_, delete_queue_segments_, delete_queue_events_,
+                     put_dead_letter_, delete_dead_letter_, delete_sink_, read_catalog_,
+                     read_segments_, read_events_, read_dead_letters_})
+    sqlite3_finalize(stmt);
+  if (db_ != nullptr)
+    sqlite3_close(db_);
+}
+
+caf::error journal::sqlite_error(const char* what) const {
+  return make_error(errc::io_error, std::string{"journal '"} + options_.path + "': " + what + ": " +
+                                        (db_ ? sqlite3_errmsg(db_) : "cannot open"));
+}
+
+caf::error journal::exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    return make_error(errc::io_error, "journal '" + options_.path + "': " + text);
+  }
+  return {};
+}
+
+caf::error journal::open_database() {
+  if (sqlite3_open_v2(options_.path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    return sqlite_error("open");
+  // WAL: a commit is one sequential append plus one fsync. synchronous=FULL makes that fsync
+  // happen at every commit, which is what lets us confirm a send after commit returns.
+  if (auto err = exec("PRAGMA journal_mode=WAL"))
+    return err;
+  if (auto err = exec(options_.synchronous ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"))
+    return err;
+  // Checkpoint less often than the default 1000 pages: segments are large and short-lived, so
+  // many are deleted before a checkpoint ever copies them into the main file.
+  if (auto err = exec("PRAGMA wal_autocheckpoint=8192"))
+    return err;
+  // A page cache large enough for the live segments' b-tree pages: with the default 2 MiB,
+  // every insert re-reads pages from the WAL with pread().
+  if (auto err = exec("PRAGMA cache_size=-65536"))
+    return err;
+  if (auto err = exec(schema_sql))
+    return err;
+  return prepare_statements();
+}
+
+caf::error journal::prepare_statements() {
+  struct entry {
+    sqlite3_stmt** stmt;
+    const char* sql;
+  };
+  const entry entries[] = {
+      {&put_catalog_, "INSERT OR REPLACE INTO catalog(kind, name, config) VALUES(?1, ?2, ?3)"},
+      {&delete_catalog_, "DELETE FROM catalog WHERE kind = ?1 AND name = ?2"},
+      {&put_segment_,
+       "INSERT OR REPLACE INTO segments(queue, first_seq, messages) VALUES(?1, ?2, ?3)"},
+      {&append_events_, "INSERT INTO segment_events(queue, first_seq, events) VALUES(?1, ?2, ?3)"},
+      {&delete_segment_, "DELETE FROM segments WHERE queue = ?1 AND first_seq = ?2"},
+      {&delete_segment_events_, "DELETE FROM segment_events WHERE queue = ?1 AND first_seq = ?2"},
+      {&delete_queue_segments_, "DELETE FROM segments WHERE queue = ?1"},
+      {&delete_queue_events_, "DELETE FROM segment_events WHERE queue = ?1"},
+      {&put_dead_letter_,
+       "INSERT OR REPLACE INTO dead_letters(sink, id, record) VALUES(?1, ?2, ?3)"},
+      {&delete_dead_letter_, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
+      {&delete_sink_, "DELETE FROM dead_letters WHERE sink = ?1"},
+      {&read_catalog_, "SELECT name, 0, config FROM catalog WHERE kind = ?1 ORDER BY name"},
+      {&read_segments_,
+       "SELECT '', first_seq, messages FROM segments WHERE queue = ?1 ORDER BY first_seq"},
+      {&read_events_,
+       "SELECT '', first_seq, events FROM segment_events WHERE queue = ?1 ORDER BY id"},
+      {&read_dead_letters_,
+       "SELECT id, 0, record FROM dead_letters WHERE sink = ?1 ORDER BY arrival"},
+  };
+  for (const auto& e : entries)
+    if (sqlite3_prepare_v3(db_, e.sql, -1, SQLITE_PREPARE_PERSISTENT, e.stmt, nullptr) != SQLITE_OK)
+      return sqlite_error(e.sql);
+  return {};
+}
+
+void journal::submit(write_batch batch, callback done) {
+  caf::error refused;
+  {
+    std::lock_guard<std::mutex> guard{queue_mutex_};
+    if (failed_)
+      refused = failed_;
+    else if (stopping_)
+      refused = make_error(errc::unavailable, "journal is shutting down");
+    else
+      queue_.push_back({std::move(batch), std::move(done)});
+  }
+  if (refused) {
+    done(refused);
+    return;
+  }
+  wakeup_.notify_one();
+}
+
+caf::error journal::write(write_batch batch) {
+  std::promise<caf::error> result;
+  auto future = result.get_future();
+  submit(std::move(batch), [&result](const caf::error& err) { result.set_value(err); });
+  return future.get();
+}
+
+void journal::run() {
+  std::deque<pending> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> guard{queue_mutex_};
+      wakeup_.wait(guard, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty())
+        return; // stopping, and everything submitted is committed
+      group.swap(queue_);
+    }
+    // Everything that arrived while the previous commit was fsyncing goes into this one:
+    // that wait is the group-commit window, so it grows with load and costs nothing when idle.
+    auto err = commit(group);
+    {
+      std::lock_guard<std::mutex> guard{queue_mutex_};
+      stats_.commits += 1;
+      stats_.batches += group.size();
+      for (auto& p : group)
+        stats_.ops += p.batch.size();
+      if (err && !failed_) {
+        spdlog::critical("journal commit failed, refusing further writes: {}", message_of(err));
+        failed_ = err;
+      }
+    }
+    for (auto& p : group)
+      p.done(err);
+    group.clear();
+  }
+}
+
+caf::error journal::commit(std::deque<pending>& group) {
+  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  if (auto err = exec("BEGIN"))
+    return err;
+  for (auto& p : group)
+    for (auto& op : p.batch.ops_)
+      if (auto err = apply(op)) {
+        exec("ROLLBACK");
+        return err;
+      }
+  if (auto err = exec("COMMIT")) {
+    exec("ROLLBACK");
+    return err;
+  }
+  return {};
+}
+
+caf::error journal::apply(const write_batch::op& op) {
+  auto step = [this](sqlite3_stmt* stmt) -> caf::error {
+    auto rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (rc != SQLITE_DONE)
+      return sqlite_error(sqlite3_sql(stmt));
+    return {};
+  };
+  using k = write_batch::op_kind;
+  switch (op.kind) {
+  case k::put_catalog:
+    bind_text(put_catalog_, 1, op.key1);
+    bind_text(put_catalog_, 2, op.key2);
+    bind_blob(put_catalog_, 3, op.blob);
+    return step(put_catalog_);
+  case k::delete_catalog:
+    bind_text(delete_catalog_, 1, op.key1);
+    bind_text(delete_catalog_, 2, op.key2);
+    return step(delete_catalog_);
+  case k::put_segment:
+    bind_text(put_segment_, 1, op.key1);
+    sqlite3_bind_int64(put_segment_, 2, static_cast<int64_t>(op.seq));
+    bind_blob(put_segment_, 3, op.blob);
+    return step(put_segment_);
+  case k::append_events:
+    bind_text(append_events_, 1, op.key1);
+    sqlite3_bind_int64(append_events_, 2, static_cast<int64_t>(op.seq));
+    bind_blob(append_events_, 3, op.blob);
+    return step(append_events_);
+  case k::delete_segment:
+    bind_text(delete_segment_, 1, op.key1);
+    sqlite3_bind_int64(delete_segment_, 2, static_cast<int64_t>(op.seq));
+    if (auto err = step(delete_segment_))
+      return err;
+    bind_text(delete_segment_events_, 1, op.key1);
+    sqlite3_bind_int64(delete_segment_events_, 2, static_cast<int64_t>(op.seq));
+    return step(delete_segment_events_);
+  case k::delete_queue_data:
+    bind_text(delete_queue_segments_, 1, op.key1);
+    if (auto err = step(delete_queue_segments_))
+      return err;
+    bind_text(delete_queue_events_, 1, op.key1);
+    return step(delete_queue_events_);
+  case k::put_dead_letter:
+    bind_text(put_dead_letter_, 1, op.key1);
+    bind_text(put_dead_letter_, 2, op.key2);
+    bind_blob(put_dead_letter_, 3, op.blob);
+    return step(put_dead_letter_);
+  case k::delete_dead_letter:
+    bind_text(delete_dead_letter_, 1, op.key1);
+    bind_text(delete_dead_letter_, 2, op.key2);
+    return step(delete_dead_letter_);
+  case k::delete_sink_data:
+    bind_text(delete_sink_, 1, op.key1);
+    return step(delete_sink_);
+  }
+  return make_error(errc::corruption, "journal: unknown write op");
+}
+
+caf::error journal::scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,
+                         bool key_from_column) {
+  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  bind_text(stmt, 1, key);
+  caf::error result;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    std::string row_key =
+        key_from_column ? std::string{reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+                                      static_cast<size_t>(sqlite3_column_bytes(stmt, 0))}
+                        : key;
+    auto seq = static_cast<uint64_t>(sqlite3_column_int64(stmt, 1));
+    auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 2));
+    std::string blob{data ? data : "", static_cast<size_t>(sqlite3_column_bytes(stmt, 2))};
+    if ((result = visit(row_key, seq, blob)))
+      break;
+  }
+  if (!result && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    result = sqlite_error("read");
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  return result;
+}
+
+caf::error journal::read_catalog(const std::string& kind, const row_visitor& visit) {
+  return scan(read_catalog_, kind, visit, true);
+}
+
+caf::error journal::read_segments(const std::string& queue, const row_visitor& visit) {
+  return scan(read_segments_, queue, visit, false);
+}
+
+caf::error journal::read_events(const std::string& queue, const row_visitor& visit) {
+  return scan(read_events_, queue, visit, false);
+}
+
+caf::error journal::read_dead_letters(const std::string& sink, const row_visitor& visit) {
+  return scan(read_dead_letters_, sink, visit, true);
+}
+
+journal_stats journal::stats() const {
+  std::lock_guard<std::mutex> guard{queue_mutex_};
+  return stats_;
+}
+
+} // namespace mailroom

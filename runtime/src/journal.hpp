@@ -1,0 +1,177 @@
+// The node's journal: one SQLite database (WAL, synchronous=FULL) with group commit.
+//
+// Ownership and threads: the node owns the journal. Any thread may call submit(); a dedicated
+// journal thread takes everything submitted since its last commit, applies it in submission
+// order in ONE transaction, fsyncs (the WAL commit), and only then runs each batch's callback on
+// the journal thread. Callbacks must be cheap and must not block: they send a CAF message.
+//
+// Failure policy: a failed commit is rolled back and fails every batch in it with io_error;
+// the journal then refuses all further writes (fail-stop, as databases do after an fsync
+// error, since the state on disk is no longer known). Restarting the node recovers from what
+// was committed.
+//
+// Actors never see SQLite: they describe their writes as a write_batch of opaque blobs (Cap'n
+// Proto records from schemas/journal.capnp). The table layout is in docs/journal-format.md.
+#pragma once
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace mailroom {
+
+/// Writes that commit together or not at all. Built by one actor, applied by the journal thread.
+class write_batch {
+public:
+  void put_catalog(std::string kind, std::string name, std::string blob);
+  void delete_catalog(std::string kind, std::string name);
+  /// A new segment of a queue: the blob is a schema::Segment.
+  void put_segment(std::string queue, uint64_t first_seq, std::string blob);
+  /// Events for messages of one segment: the blob is a schema::SegmentEvents.
+  void append_events(std::string queue, uint64_t first_seq, std::string blob);
+  /// Deletes a segment and all its events.
+  void delete_segment(std::string queue, uint64_t first_seq);
+  /// Deletes every segment and event of a queue.
+  void delete_queue_data(std::string queue);
+  void put_dead_letter(std::string sink, std::string id, std::string blob);
+  void delete_dead_letter(std::string sink, std::string id);
+  void delete_sink_data(std::string sink);
+
+  /// Appends another batch's writes after this one's.
+  void append(write_batch&& other);
+
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+
+private:
+  friend class journal;
+  enum class op_kind : uint8_t {
+    put_catalog,
+    delete_catalog,
+    put_segment,
+    append_events,
+    delete_segment,
+    delete_queue_data,
+    put_dead_letter,
+    delete_dead_letter,
+    delete_sink_data,
+  };
+  struct op {
+    op_kind kind;
+    std::string key1; // kind, queue or sink
+    std::string key2; // name or message id
+    uint64_t seq = 0;
+    std::string blob;
+  };
+  std::vector<op> ops_;
+};
+
+struct journal_options {
+  std::string path;        ///< the database file; its directory must exist
+  bool synchronous = true; ///< false only for benchmarks of the non-durable path
+};
+
+struct journal_stats {
+  uint64_t commits = 0;
+  uint64_t batches = 0;
+  uint64_t ops = 0;
+};
+
+class journal {
+public:
+  using callback = std::function<void(const caf::error&)>;
+
+  /// Opens (creating if needed) the database and starts the journal thread.
+  static caf::expected<std::unique_ptr<journal>> open(journal_options options);
+
+  /// Commits everything submitted so far, then stops the thread and closes the database.
+  ~journal();
+
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  /// Queues a batch for the next group commit. `done` runs on the journal thread once the
+  /// batch is durable (error: none) or has failed.
+  void submit(write_batch batch, callback done);
+
+  /// Submits and blocks the calling thread until the batch is durable. REQUIRES: not called
+  /// from the journal thread (i.e. not from a callback).
+  caf::error write(write_batch batch);
+
+  // Reads for recovery. Each visits rows in key order; a visitor returning an error stops the
+  // scan and that error is returned.
+  using row_visitor =
+      std::function<caf::error(const std::string& key, uint64_t seq, const std::string& blob)>;
+  caf::error read_catalog(const std::string& kind, const row_visitor& visit);
+  caf::error read_segments(const std::string& queue, const row_visitor& visit);
+  /// Events of a queue in append order; `seq` is the segment's first_seq.
+  caf::error read_events(const std::string& queue, const row_visitor& visit);
+  /// Dead letters of a sink; `key` is the message id.
+  caf::error read_dead_letters(const std::string& sink, const row_visitor& visit);
+
+  journal_stats stats() const;
+
+private:
+  struct pending {
+    write_batch batch;
+    callback done;
+  };
+
+  explicit journal(journal_options options);
+  caf::error open_database();
+  caf::error prepare_statements();
+  void run();
+  caf::error commit(std::deque<pending>& group);
+  caf::error apply(const write_batch::op& op);
+  caf::error exec(const char* sql);
+  caf::error sqlite_error(const char* what) const;
+  caf::error scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,
+                  bool key_from_column);
+
+  journal_options options_;
+  sqlite3* db_ = nullptr;
+
+  // Prepared statements, used under db_mutex_.
+  sqlite3_stmt* put_catalog_ = nullptr;
+  sqlite3_stmt* delete_catalog_ = nullptr;
+  sqlite3_stmt* put_segment_ = nullptr;
+  sqlite3_stmt* append_events_ = nullptr;
+  sqlite3_stmt* delete_segment_ = nullptr;
+  sqlite3_stmt* delete_segment_events_ = nullptr;
+  sqlite3_stmt* delete_queue_segments_ = nullptr;
+  sqlite3_stmt* delete_queue_events_ = nullptr;
+  sqlite3_stmt* put_dead_letter_ = nullptr;
+  sqlite3_stmt* delete_dead_letter_ = nullptr;
+  sqlite3_stmt* delete_sink_ = nullptr;
+  sqlite3_stmt* read_catalog_ = nullptr;
+  sqlite3_stmt* read_segments_ = nullptr;
+  sqlite3_stmt* read_events_ = nullptr;
+  sqlite3_stmt* read_dead_letters_ = nullptr;
+
+  // Lock order: queue_mutex_ is never held while taking db_mutex_.
+  mutable std::mutex queue_mutex_; // guards queue_, stopping_, failed_, stats_
+  std::condition_variable wakeup_; // signalled on submit and stop
+  std::deque<pending> queue_;      // GUARDED_BY(queue_mutex_)
+  bool stopping_ = false;          // GUARDED_BY(queue_mutex_)
+  caf::error failed_;              // GUARDED_BY(queue_mutex_): set once a commit failed
+  journal_stats stats_;            // GUARDED_BY(queue_mutex_)
+
+  // Guards db_ and the statements. Recursive because recovery nests scans: a catalog visitor
+  // reads that queue's segments (each scan uses its own prepared statement).
+  std::recursive_mutex db_mutex_;
+  std::thread thread_;
+};
+
+} // namespace mailroom

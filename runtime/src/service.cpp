@@ -1,0 +1,133 @@
+#include "mailroom/service.hpp"
+
+#include "mailroom/error.hpp"
+#include "mailroom/node.hpp"
+#include "mailroom/protocol.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+namespace mailroom {
+
+namespace {
+
+using handle_atom = caf::atom_constant<caf::atom("handle")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+
+/// Long-poll time per receive: short enough that a stopped service leaves promptly.
+constexpr int64_t poll_wait_ms = 1'000;
+/// Pause after a failed receive (queue deleted, node shutting down).
+constexpr auto error_pause = std::chrono::seconds(1);
+
+/// Runs the handler for one delivery; the reply is the nack to send, or nothing for an ack.
+caf::behavior worker(caf::event_based_actor* self, handler_fn handler) {
+  return {
+      [handler](handle_atom, const delivery& d) -> nack_request {
+        nack_request nack;
+        nack.receipt = d.receipt;
+        try {
+          auto o = handler(*d.message, d.receive_count);
+          switch (o.what) {
+          case outcome::kind::ack:
+            nack.receipt.clear(); // no nack: ack it
+            break;
+          case outcome::kind::retry:
+            nack.retry_after_ms = o.retry_after_ms;
+            nack.error = std::move(o.reason);
+            break;
+          case outcome::kind::dead_letter:
+            nack.dead_letter_reason = o.reason.empty() ? "rejected" : std::move(o.reason);
+            break;
+          }
+        } catch (const std::exception& e) {
+          nack.error = e.what();
+        } catch (...) {
+          nack.error = "handler threw a non-standard exception";
+        }
+        return nack;
+      },
+  };
+}
+
+struct consumer_state {
+  service_options options;
+  caf::actor queue;
+  std::vector<caf::actor> workers;
+  static inline const char* name = "service";
+};
+
+caf::behavior consumer(caf::stateful_actor<consumer_state>* self, service_options options,
+                       caf::actor queue, handler_fn handler) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.queue = std::move(queue);
+  for (uint32_t i = 0; i < st.options.concurrency; ++i) {
+    auto w = self->spawn<caf::detached + caf::linked>(worker, handler);
+    st.workers.push_back(w);
+  }
+  self->send(self, poll_atom::value);
+  return {
+      [self](poll_atom) {
+        auto& st = self->state;
+        receive_request request{st.options.prefetch, poll_wait_ms, st.options.visibility_ms};
+        self->request(st.queue, caf::infinite, receive_atom::value, request)
+            .then(
+                [self](std::vector<delivery>& batch) {
+                  if (batch.empty()) {
+                    self->send(self, poll_atom::value);
+                    return;
+                  }
+                  auto& st = self->state;
+                  auto remaining = std::make_shared<size_t>(batch.size());
+                  auto acks = std::make_shared<std::vector<std::string>>();
+                  auto nacks = std::make_shared<std::vector<nack_request>>();
+                  for (size_t i = 0; i < batch.size(); ++i) {
+                    auto receipt = batch[i].receipt;
+                    self->request(st.workers[i % st.workers.size()], caf::infinite,
+                                  handle_atom::value, batch[i])
+                        .then([self, remaining, acks, nacks, receipt](nack_request& n) {
+                          if (n.receipt.empty())
+                            acks->push_back(receipt);
+                          else
+                            nacks->push_back(std::move(n));
+                          if (--*remaining > 0)
+                            return;
+                          auto& st = self->state;
+                          if (!acks->empty())
+                            self->send(st.queue, ack_atom::value, std::move(*acks));
+                          if (!nacks->empty())
+                            self->send(st.queue, nack_atom::value, std::move(*nacks));
+                          self->send(self, poll_atom::value);
+                        });
+                  }
+                },
+                [self](caf::error& err) {
+                  spdlog::warn("service on '{}': receive failed: {}", self->state.options.queue,
+                               message_of(err));
+                  self->delayed_send(self, error_pause, poll_atom::value);
+                });
+      },
+      // Replies to our fire-and-forget acks and nacks.
+      [](const std::vector<ack_outcome>&) {},
+  };
+}
+
+} // namespace
+
+caf::expected<caf::actor> spawn_service(node& n, service_options options, handler_fn handler) {
+  if (options.prefetch == 0 || options.concurrency == 0)
+    return make_error(errc::invalid_argument, "service on '" + options.queue +
+                                                  "': prefetch and concurrency must be at least 1");
+  if (!handler)
+    return make_error(errc::invalid_argument, "service on '" + options.queue + "': no handler");
+  auto q = n.queue(options.queue);
+  if (!q)
+    return std::move(q.error());
+  auto service = n.system().spawn(consumer, std::move(options), *q, std::move(handler));
+  n.stop_on_shutdown(service);
+  return service;
+}
+
+} // namespace mailroom

@@ -1,0 +1,85 @@
+@0xed341f69b92e8474;
+# The client endpoint: what the CLI and remote clients call on a node. Every method answers with
+# a Status; an empty code means success, otherwise code names the error class (see
+# runtime/include/mailroom/error.hpp) and message says what was wrong, naming the input.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("mailroom::schema");
+
+using import "envelope.capnp".Attribute;
+using import "journal.capnp".QueueConfig;
+using import "journal.capnp".DeadLetter;
+
+struct Status {
+  code @0 :Text;     # empty: ok; else e.g. "unknown_queue", "invalid_argument"
+  message @1 :Text;  # human-readable reason naming the input
+}
+
+struct OutgoingMessage {
+  body @0 :Data;
+  attributes @1 :List(Attribute);
+  delayMs @2 :Int64 = -1;   # -1: the queue's default delay
+  dedupId @3 :Text;
+  causationId @4 :Text;
+  correlationId @5 :Text;
+  sentAtUs @6 :Int64;       # producer clock, for end-to-end latency
+}
+
+struct Delivery {
+  id @0 :Text;
+  receipt @1 :Text;         # opaque; valid for this delivery's lease only
+  body @2 :Data;
+  attributes @3 :List(Attribute);
+  receiveCount @4 :UInt32;
+  sentAtUs @5 :Int64;
+  enqueuedAtMs @6 :Int64;
+  causationId @7 :Text;
+  correlationId @8 :Text;
+}
+
+struct QueueStats {
+  name @0 :Text;
+  visible @1 :UInt64;
+  inFlight @2 :UInt64;
+  delayed @3 :UInt64;
+  oldestAgeMs @4 :Int64;
+  sent @5 :UInt64;
+  received @6 :UInt64;
+  acked @7 :UInt64;
+  deadLettered @8 :UInt64;
+}
+
+struct RedriveFilter {
+  # Every non-empty field must match.
+  reason @0 :Text;
+  source @1 :Text;
+  attributeKey @2 :Text;
+  attributeValue @3 :Text;
+  errorContains @4 :Text;
+}
+
+struct AckResult {
+  receipt @0 :Text;
+  status @1 :Status;
+}
+
+interface Node {
+  createQueue @0 (config :QueueConfig) -> (status :Status);
+  listQueues @1 () -> (status :Status, names :List(Text));
+  queueStats @2 (queue :Text) -> (status :Status, stats :QueueStats);
+  send @3 (queue :Text, messages :List(OutgoingMessage)) -> (status :Status, ids :List(Text));
+  receive @4 (queue :Text, max :UInt32, waitMs :Int64, visibilityMs :Int64)
+      -> (status :Status, messages :List(Delivery));
+  # visibilityMs -1: the queue's visibility timeout.
+  ack @5 (queue :Text, receipts :List(Text)) -> (status :Status, results :List(AckResult));
+  nack @6 (queue :Text, receipt :Text, retryAfterMs :Int64, deadLetterReason :Text, error :Text)
+      -> (status :Status);
+  # retryAfterMs -1: the queue's backoff policy. deadLetterReason non-empty: straight to the sink.
+  changeVisibility @7 (queue :Text, receipt :Text, visibilityMs :Int64) -> (status :Status);
+  purgeQueue @8 (queue :Text) -> (status :Status, purged :UInt64);
+  deadLetters @9 (sink :Text, max :UInt32) -> (status :Status, records :List(DeadLetter));
+  redrive @10 (sink :Text, filter :RedriveFilter, to :Text, ratePerSecond :UInt32, dryRun :Bool)
+      -> (status :Status, moved :UInt64, ids :List(Text));
+  purgeDeadLetters @11 (sink :Text) -> (status :Status, purged :UInt64);
+  deleteQueue @12 (queue :Text) -> (status :Status);
+}

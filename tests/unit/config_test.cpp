@@ -1,0 +1,83 @@
+#include "mailroom/config.hpp"
+#include "mailroom/error.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace mailroom;
+
+TEST(config, reads_node_and_queues) {
+  auto c = parse_config(R"(
+[node]
+data_dir = "/tmp/x"
+listen = "127.0.0.1:9000"
+log_level = "debug"
+durable = false
+
+[queues.orders]
+visibility_timeout = "45s"
+delay = "2s"
+retention = "14d"
+max_message_size = 1024
+max_receive_count = 5
+dead_letter = "orders-dlq"
+retry = { base = "500ms", factor = 3.0, cap = "1m" }
+
+[queues.emails]
+)",
+                        "test.toml");
+  ASSERT_TRUE(c) << message_of(c.error());
+  EXPECT_EQ(c->data_dir, "/tmp/x");
+  EXPECT_EQ(c->listen, "127.0.0.1:9000");
+  EXPECT_FALSE(c->durable);
+  ASSERT_EQ(c->queues.size(), 2u);
+  const auto& emails = c->queues[0].name == "emails" ? c->queues[0] : c->queues[1];
+  const auto& orders = c->queues[0].name == "orders" ? c->queues[0] : c->queues[1];
+  EXPECT_EQ(emails.visibility_timeout_ms, queue_config{}.visibility_timeout_ms);
+  EXPECT_EQ(orders.visibility_timeout_ms, 45'000);
+  EXPECT_EQ(orders.delay_ms, 2'000);
+  EXPECT_EQ(orders.retention_ms, 14LL * 86'400'000);
+  EXPECT_EQ(orders.max_message_bytes, 1024u);
+  EXPECT_EQ(orders.max_receive_count, 5u);
+  EXPECT_EQ(orders.dead_letter_target, "orders-dlq");
+  EXPECT_EQ(orders.retry.base_ms, 500);
+  EXPECT_EQ(orders.retry.factor, 3.0);
+  EXPECT_EQ(orders.retry.cap_ms, 60'000);
+}
+
+namespace {
+
+std::string error_for(const char* toml) {
+  auto c = parse_config(toml, "bad.toml");
+  EXPECT_FALSE(c);
+  if (c)
+    return {};
+  EXPECT_EQ(code_of(c.error()), errc::invalid_argument);
+  return message_of(c.error());
+}
+
+} // namespace
+
+TEST(config, malformed_toml_names_file_and_line) {
+  auto e = error_for("[node\ndata_dir = 1");
+  EXPECT_EQ(e.rfind("bad.toml: line 1", 0), 0u) << e;
+}
+
+TEST(config, bad_values_name_queue_field_and_value) {
+  EXPECT_EQ(error_for("[queues.orders]\nvisibility_timeout = \"banana\""),
+            "bad.toml: queue 'orders': visibility_timeout 'banana' is not a duration (e.g. 250ms, "
+            "30s, 5m, 2h, 14d)");
+  EXPECT_EQ(error_for("[queues.orders]\nvisibility_timeout = 30"),
+            "bad.toml: queue 'orders': visibility_timeout must be a string such as \"30s\"");
+  EXPECT_EQ(error_for("[queues.orders]\nmax_receive_count = 3"),
+            "bad.toml: queue 'orders': max receive count needs a dead-letter target");
+  EXPECT_EQ(error_for("[queues.orders]\nmax_receive_count = -1"),
+            "bad.toml: queue 'orders': max_receive_count must be a non-negative integer");
+}
+
+TEST(config, unknown_keys_are_errors_not_silent_defaults) {
+  EXPECT_EQ(error_for("[queues.orders]\nvisibilty_timeout = \"30s\""),
+            "bad.toml: queue 'orders': unknown key 'visibilty_timeout'");
+  EXPECT_EQ(error_for("[nodes]\n"), "bad.toml: top level: unknown key 'nodes'");
+  EXPECT_EQ(error_for("[node]\ndurable = \"yes\""),
+            "bad.toml: [node] durable must be true or false");
+}

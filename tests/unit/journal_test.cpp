@@ -1,0 +1,151 @@
+#include "journal.hpp"
+
+#include "mailroom/error.hpp"
+#include "test_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+
+using namespace mailroom;
+
+namespace {
+
+std::map<uint64_t, std::string> segments(journal& j, const std::string& queue) {
+  std::map<uint64_t, std::string> out;
+  EXPECT_FALSE(j.read_segments(queue, [&](const std::string&, uint64_t seq, const std::string& b) {
+    out[seq] = b;
+    return caf::error{};
+  }));
+  return out;
+}
+
+std::vector<std::pair<uint64_t, std::string>> events(journal& j, const std::string& queue) {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  EXPECT_FALSE(j.read_events(queue, [&](const std::string&, uint64_t seq, const std::string& b) {
+    out.emplace_back(seq, b);
+    return caf::error{};
+  }));
+  return out;
+}
+
+} // namespace
+
+TEST(journal, what_was_confirmed_is_there_after_reopening) {
+  test::test_dir dir;
+  {
+    auto j = journal::open({dir.file("j.db")});
+    ASSERT_TRUE(j);
+    write_batch w;
+    w.put_catalog("queue", "q", "config");
+    w.put_segment("q", 1, std::string("seg\0one", 7));
+    w.put_segment("q", 3, "seg-two");
+    w.append_events("q", 1, "e1");
+    w.append_events("q", 3, "e2");
+    w.append_events("q", 1, "e3");
+    ASSERT_FALSE((*j)->write(std::move(w)));
+  }
+  auto j = journal::open({dir.file("j.db")});
+  ASSERT_TRUE(j);
+  auto s = segments(**j, "q");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1], std::string("seg\0one", 7)) << "blobs are binary-safe";
+  auto e = events(**j, "q");
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[0], std::make_pair(uint64_t{1}, std::string{"e1"})) << "events keep append order";
+  EXPECT_EQ(e[1], std::make_pair(uint64_t{3}, std::string{"e2"}));
+  EXPECT_EQ(e[2], std::make_pair(uint64_t{1}, std::string{"e3"}));
+  std::vector<std::string> names;
+  ASSERT_FALSE(
+      (*j)->read_catalog("queue", [&](const std::string& name, uint64_t, const std::string& b) {
+        names.push_back(name + "=" + b);
+        return caf::error{};
+      }));
+  EXPECT_EQ(names, std::vector<std::string>{"q=config"});
+}
+
+TEST(journal, deleting_a_segment_deletes_its_events_and_nothing_else) {
+  test::test_dir dir;
+  auto j = journal::open({dir.file("j.db")});
+  ASSERT_TRUE(j);
+  write_batch w;
+  w.put_segment("q", 1, "a");
+  w.put_segment("q", 2, "b");
+  w.put_segment("other", 1, "c");
+  w.append_events("q", 1, "x");
+  w.append_events("q", 2, "y");
+  w.delete_segment("q", 1);
+  ASSERT_FALSE((*j)->write(std::move(w)));
+  EXPECT_EQ(segments(**j, "q").size(), 1u);
+  EXPECT_EQ(segments(**j, "other").size(), 1u);
+  auto e = events(**j, "q");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].second, "y");
+  write_batch all;
+  all.delete_queue_data("q");
+  ASSERT_FALSE((*j)->write(std::move(all)));
+  EXPECT_TRUE(segments(**j, "q").empty());
+  EXPECT_TRUE(events(**j, "q").empty());
+  EXPECT_EQ(segments(**j, "other").size(), 1u);
+}
+
+TEST(journal, concurrent_submissions_are_group_committed_and_all_confirmed) {
+  test::test_dir dir;
+  auto j = journal::open({dir.file("j.db")});
+  ASSERT_TRUE(j);
+  constexpr int n = 2000;
+  std::atomic<int> confirmed{0};
+  std::promise<void> all_done;
+  for (int i = 0; i < n; ++i) {
+    write_batch w;
+    w.put_segment("q", static_cast<uint64_t>(i + 1), "m");
+    (*j)->submit(std::move(w), [&](const caf::error& err) {
+      EXPECT_FALSE(err);
+      if (++confirmed == n)
+        all_done.set_value();
+    });
+  }
+  all_done.get_future().wait();
+  auto stats = (*j)->stats();
+  EXPECT_EQ(stats.batches, static_cast<uint64_t>(n));
+  EXPECT_LT(stats.commits, stats.batches) << "batches waiting during a commit share the next one";
+  EXPECT_EQ(segments(**j, "q").size(), static_cast<size_t>(n));
+}
+
+TEST(journal, a_visitor_error_stops_the_scan_and_is_returned) {
+  test::test_dir dir;
+  auto j = journal::open({dir.file("j.db")});
+  ASSERT_TRUE(j);
+  write_batch w;
+  w.put_segment("q", 1, "a");
+  w.put_segment("q", 2, "b");
+  ASSERT_FALSE((*j)->write(std::move(w)));
+  int seen = 0;
+  auto err = (*j)->read_segments("q", [&](const std::string&, uint64_t, const std::string&) {
+    ++seen;
+    return make_error(errc::corruption, "bad");
+  });
+  EXPECT_EQ(code_of(err), errc::corruption);
+  EXPECT_EQ(seen, 1);
+}
+
+TEST(journal, a_database_that_cannot_be_opened_is_an_io_error_naming_the_path) {
+  auto j = journal::open({"/nonexistent-dir/sub/j.db"});
+  ASSERT_FALSE(j);
+  EXPECT_EQ(code_of(j.error()), errc::io_error);
+  EXPECT_NE(message_of(j.error()).find("/nonexistent-dir/sub/j.db"), std::string::npos);
+}
+
+TEST(journal, a_file_that_is_not_a_database_is_refused) {
+  test::test_dir dir;
+  {
+    std::FILE* f = std::fopen(dir.file("j.db").c_str(), "w");
+    std::fputs("this is not an sqlite database, just some text that is long enough", f);
+    std::fclose(f);
+  }
+  auto j = journal::open({dir.file("j.db")});
+  ASSERT_FALSE(j);
+  EXPECT_EQ(code_of(j.error()), errc::io_error);
+}

@@ -1,0 +1,274 @@
+// A real node (actors, journal, SQLite on disk) on a virtual clock: what a user of the embedded
+// C++ API relies on, including recovery when the node is reopened.
+#include "mailroom/node.hpp"
+
+#include "journal_writer.hpp" // tick_atom: nudges a queue after the virtual clock moved
+#include "mailroom/error.hpp"
+#include "mailroom/protocol.hpp"
+#include "mailroom/service.hpp"
+#include "test_dir.hpp"
+
+#include <caf/send.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+using namespace mailroom;
+
+namespace {
+
+constexpr int64_t t0 = 1'700'000'000'000;
+
+class node_test : public ::testing::Test {
+protected:
+  void open(std::vector<queue_config> queues = {}) {
+    node_config c;
+    c.data_dir = dir.path();
+    c.log_level = "warn";
+    c.queues = std::move(queues);
+    c.clock = [this] { return now.load(); };
+    auto n = node::open(std::move(c));
+    ASSERT_TRUE(n) << message_of(n.error());
+    node_ = std::move(*n);
+  }
+
+  void reopen() {
+    node_.reset();
+    open();
+  }
+
+  /// Moves virtual time and lets the queue act on it.
+  void advance(const std::string& queue, int64_t ms) {
+    now += ms;
+    caf::anon_send(*node_->queue(queue), tick_atom::value);
+    node_->stats(queue); // a round trip: the tick has been handled
+  }
+
+  static queue_config config(std::string name) {
+    queue_config q;
+    q.name = std::move(name);
+    q.retry = {1'000, 2.0, 60'000};
+    return q;
+  }
+
+  static std::vector<outgoing_message> bodies(std::initializer_list<const char*> xs) {
+    std::vector<outgoing_message> out;
+    for (auto x : xs) {
+      outgoing_message m;
+      m.body = x;
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  /// Polls `f` until it holds or ~5 s pass (the sink gets its messages asynchronously).
+  template <class F>
+  bool eventually(F f) {
+    for (int i = 0; i < 500; ++i) {
+      if (f())
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+  test::test_dir dir;
+  std::atomic<int64_t> now{t0};
+  std::unique_ptr<node> node_;
+};
+
+} // namespace
+
+TEST_F(node_test, confirmed_sends_acks_and_leases_survive_a_reopen) {
+  open();
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  auto ids = node_->send("orders", bodies({"a", "b", "c"}));
+  ASSERT_TRUE(ids) << message_of(ids.error());
+  auto got = node_->receive("orders", {2, 0, -1});
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  auto acked = node_->ack("orders", {(*got)[0].receipt});
+  ASSERT_TRUE(acked);
+  EXPECT_EQ((*acked)[0].error_code, "");
+
+  reopen();
+  auto s = node_->stats("orders");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->visible, 1u) << "c was never delivered";
+  EXPECT_EQ(s->in_flight, 1u) << "b's lease still runs after the restart";
+  auto still_leased = node_->receive("orders", {10, 0, -1});
+  ASSERT_EQ(still_leased->size(), 1u);
+  EXPECT_EQ((*still_leased)[0].message->body, "c");
+  node_->ack("orders", {(*still_leased)[0].receipt});
+
+  advance("orders", 30'000 + 1'000); // b's lease ends, then its backoff
+  auto redelivered = node_->receive("orders", {10, 0, -1});
+  ASSERT_EQ(redelivered->size(), 1u);
+  EXPECT_EQ((*redelivered)[0].message->body, "b");
+  EXPECT_EQ((*redelivered)[0].message->id, (*ids)[1]) << "same id across restart";
+  EXPECT_EQ((*redelivered)[0].receive_count, 2u);
+}
+
+TEST_F(node_test, dead_letters_arrive_with_their_record_and_redrive_keeps_id_and_history) {
+  auto q = config("orders");
+  q.max_receive_count = 1;
+  q.dead_letter_target = "orders-dlq";
+  open({q});
+  auto ids = node_->send("orders", bodies({"poison"}));
+  auto got = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(got->size(), 1u);
+  ASSERT_TRUE(node_->nack("orders", {{(*got)[0].receipt, -1, "", "cannot parse"}}));
+  std::vector<dead_letter> dead;
+  ASSERT_TRUE(eventually([&] {
+    dead = *node_->dead_letters("orders-dlq", 10);
+    return dead.size() == 1;
+  }));
+  EXPECT_EQ(dead[0].message.id, (*ids)[0]);
+  EXPECT_EQ(dead[0].death.reason, "max_receives");
+  EXPECT_EQ(dead[0].death.error, "cannot parse");
+  EXPECT_EQ(dead[0].death.source, "orders");
+  EXPECT_EQ(dead[0].death.receive_count, 1u);
+  EXPECT_TRUE(eventually([&] { return node_->stats("orders")->dead_lettered == 1; }));
+
+  reopen();
+  ASSERT_EQ(node_->dead_letters("orders-dlq", 10)->size(), 1u) << "sinks are durable too";
+  EXPECT_EQ(node_->stats("orders")->visible + node_->stats("orders")->delayed, 0u)
+      << "the message left the queue for good";
+
+  redrive_request dry;
+  dry.dry_run = true;
+  auto preview = node_->redrive("orders-dlq", dry);
+  ASSERT_TRUE(preview);
+  EXPECT_EQ(preview->moved, 1u);
+  EXPECT_EQ(node_->dead_letters("orders-dlq", 10)->size(), 1u) << "a dry run moves nothing";
+
+  auto moved = node_->redrive("orders-dlq", {});
+  ASSERT_TRUE(moved) << message_of(moved.error());
+  EXPECT_EQ(moved->moved, 1u);
+  EXPECT_TRUE(node_->dead_letters("orders-dlq", 10)->empty());
+  auto back = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(back->size(), 1u);
+  const auto& m = *(*back)[0].message;
+  EXPECT_EQ(m.id, (*ids)[0]);
+  ASSERT_EQ(m.history.size(), 1u);
+  EXPECT_EQ(m.history[0].reason, "max_receives");
+  EXPECT_EQ((*back)[0].receive_count, 1u) << "receive count starts over after redrive";
+}
+
+TEST_F(node_test, redrive_to_an_unknown_queue_is_refused_and_loses_nothing) {
+  auto q = config("orders");
+  q.dead_letter_target = "dlq";
+  open({q});
+  node_->send("orders", bodies({"x"}));
+  auto got = node_->receive("orders", {1, 0, -1});
+  node_->nack("orders", {{(*got)[0].receipt, -1, "bad", ""}});
+  ASSERT_TRUE(eventually([&] { return node_->dead_letters("dlq", 10)->size() == 1; }));
+  redrive_request r;
+  r.to = "nowhere";
+  auto moved = node_->redrive("dlq", r);
+  ASSERT_FALSE(moved);
+  EXPECT_EQ(code_of(moved.error()), errc::unknown_queue);
+  EXPECT_EQ(message_of(moved.error()), "no queue named 'nowhere'");
+  EXPECT_EQ(node_->dead_letters("dlq", 10)->size(), 1u);
+}
+
+TEST_F(node_test, a_long_poll_returns_as_soon_as_a_message_arrives) {
+  open({config("orders")});
+  auto polling = std::async(std::launch::async, [&] {
+    return node_->receive("orders", {5, 20'000, -1});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  node_->send("orders", bodies({"late"}));
+  auto got = polling.get();
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].message->body, "late");
+}
+
+TEST_F(node_test, bad_requests_get_errors_naming_the_problem) {
+  open({config("orders")});
+  auto unknown = node_->send("nope", bodies({"a"}));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(code_of(unknown.error()), errc::unknown_queue);
+  EXPECT_EQ(message_of(unknown.error()), "no queue named 'nope'");
+  auto wait = node_->receive("orders", {1, 21'000, -1});
+  ASSERT_FALSE(wait);
+  EXPECT_EQ(message_of(wait.error()), "queue 'orders': wait 21000ms is outside 0s..20s");
+  auto zero = node_->receive("orders", {0, 0, -1});
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(code_of(zero.error()), errc::invalid_argument);
+  auto other = config("orders");
+  other.visibility_timeout_ms = 5'000;
+  EXPECT_EQ(code_of(node_->create_queue(other)), errc::already_exists);
+  EXPECT_FALSE(node_->create_queue(config("orders"))) << "same config: idempotent";
+  EXPECT_EQ(code_of(node_->change_visibility("orders", "1.1", 0)), errc::unknown_receipt);
+}
+
+TEST_F(node_test, declared_queues_are_reconfigured_on_open) {
+  open({config("orders")});
+  node_.reset();
+  auto changed = config("orders");
+  changed.visibility_timeout_ms = 5'000;
+  open({changed});
+  EXPECT_EQ(node_->queue_configuration("orders")->visibility_timeout_ms, 5'000);
+}
+
+TEST_F(node_test, deleting_a_queue_removes_it_and_its_messages_for_good) {
+  open();
+  node_->create_queue(config("tmp"));
+  node_->send("tmp", bodies({"a"}));
+  ASSERT_FALSE(node_->delete_queue("tmp"));
+  EXPECT_EQ(code_of(node_->delete_queue("tmp")), errc::unknown_queue);
+  reopen();
+  EXPECT_TRUE(node_->queue_names().empty());
+}
+
+TEST_F(node_test, a_service_retries_a_throwing_handler_then_acks) {
+  auto q = config("jobs");
+  q.retry = {0, 1.0, 0}; // retry at once: the test is about the outcome, not the wait
+  open({q});
+  std::atomic<int> calls{0};
+  std::promise<uint32_t> acked_on;
+  auto svc = spawn_service(*node_, {"jobs", 8, 2, -1},
+                           [&](const envelope& m, uint32_t receive_count) -> outcome {
+                             if (++calls == 1)
+                               throw std::runtime_error("flaky dependency");
+                             acked_on.set_value(receive_count);
+                             return outcome::ack();
+                           });
+  ASSERT_TRUE(svc) << message_of(svc.error());
+  node_->send("jobs", bodies({"work"}));
+  auto done = acked_on.get_future();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(done.get(), 2u) << "second delivery succeeded";
+  EXPECT_TRUE(eventually([&] { return node_->stats("jobs")->acked == 1; }));
+}
+
+TEST_F(node_test, a_service_handler_can_dead_letter_with_a_reason) {
+  auto q = config("jobs");
+  q.dead_letter_target = "jobs-dlq";
+  open({q});
+  auto svc = spawn_service(*node_, {"jobs", 8, 1, -1}, [](const envelope&, uint32_t) {
+    return outcome::dead_letter("invalid customer id");
+  });
+  ASSERT_TRUE(svc);
+  node_->send("jobs", bodies({"bad"}));
+  std::vector<dead_letter> dead;
+  ASSERT_TRUE(eventually([&] {
+    dead = *node_->dead_letters("jobs-dlq", 10);
+    return dead.size() == 1;
+  }));
+  EXPECT_EQ(dead[0].death.reason, "rejected");
+  EXPECT_EQ(dead[0].death.error, "invalid customer id");
+}
+
+TEST_F(node_test, spawn_service_refuses_unknown_queues_and_zero_limits) {
+  open({config("jobs")});
+  auto handler = [](const envelope&, uint32_t) { return outcome::ack(); };
+  EXPECT_EQ(code_of(spawn_service(*node_, {"nope", 8, 1, -1}, handler).error()),
+            errc::unknown_queue);
+  EXPECT_EQ(code_of(spawn_service(*node_, {"jobs", 0, 1, -1}, handler).error()),
+            errc::invalid_argument);
+}

@@ -1,0 +1,325 @@
+// queue_state on virtual time: every rule of the message lifecycle, with no clock and no
+// sleeping. `now` is advanced by hand.
+#include "actors/queue/queue_state.hpp"
+#include "mailroom/error.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace mailroom;
+
+namespace {
+
+constexpr int64_t t0 = 1'700'000'000'000; // an arbitrary unix ms
+
+outgoing_message msg(std::string body, int64_t delay_ms = -1) {
+  outgoing_message m;
+  m.body = std::move(body);
+  m.delay_ms = delay_ms;
+  return m;
+}
+
+class queue_state_test : public ::testing::Test {
+protected:
+  queue_state_test() : q(make_config()) {}
+
+  static queue_config make_config() {
+    queue_config c;
+    c.name = "orders";
+    c.visibility_timeout_ms = 30'000;
+    c.retry = {1'000, 2.0, 60'000};
+    return c;
+  }
+
+  /// Sends and commits, as the actor does once the journal confirms.
+  std::vector<std::string> send(std::vector<outgoing_message> batch) {
+    auto out = q.send(std::move(batch), now);
+    EXPECT_TRUE(out) << message_of(out.error());
+    EXPECT_FALSE(out->writes.empty());
+    q.commit_send(out->token, now);
+    return out->ids;
+  }
+
+  std::vector<delivery> receive(uint32_t max = 10, int64_t visibility = -1) {
+    auto out = q.receive(max, visibility, now);
+    dead.insert(dead.end(), out.dead.begin(), out.dead.end());
+    return out.deliveries;
+  }
+
+  queue_state::settle_outcome nack(std::vector<nack_request> requests) {
+    auto out = q.nack(requests, now);
+    dead.insert(dead.end(), out.dead.begin(), out.dead.end());
+    return out;
+  }
+
+  void advance_to(int64_t t) {
+    now = t;
+    auto out = q.advance(now);
+    dead.insert(dead.end(), out.dead.begin(), out.dead.end());
+  }
+
+  void advance_by(int64_t ms) { advance_to(now + ms); }
+
+  int64_t now = t0;
+  queue_state q;
+  std::vector<queue_state::outgoing_dead> dead;
+};
+
+} // namespace
+
+TEST_F(queue_state_test, a_committed_send_is_received_once_and_gone_after_ack) {
+  auto ids = send({msg("a"), msg("b")});
+  ASSERT_EQ(ids.size(), 2u);
+  auto got = receive();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].message->body, "a");
+  EXPECT_EQ(got[0].message->id, ids[0]);
+  EXPECT_EQ(got[0].receive_count, 1u);
+  EXPECT_TRUE(receive().empty()) << "leased messages are invisible";
+  auto acked = q.ack({got[0].receipt, got[1].receipt}, now);
+  EXPECT_EQ(acked.results[0].error_code, "");
+  EXPECT_FALSE(acked.writes.empty());
+  advance_by(3'600'000);
+  EXPECT_TRUE(receive().empty()) << "acked messages never come back";
+  auto s = q.stats(now);
+  EXPECT_EQ(s.sent, 2u);
+  EXPECT_EQ(s.acked, 2u);
+  EXPECT_EQ(s.visible + s.in_flight + s.delayed, 0u);
+}
+
+TEST_F(queue_state_test, an_uncommitted_send_is_not_delivered_and_an_aborted_one_vanishes) {
+  auto out = q.send({msg("x")}, now);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(receive().empty());
+  q.abort_send(out->token);
+  advance_by(1'000);
+  EXPECT_TRUE(receive().empty());
+  EXPECT_EQ(q.stats(now).sent, 0u);
+}
+
+TEST_F(queue_state_test, an_expired_lease_comes_back_after_backoff_not_at_once) {
+  send({msg("a")});
+  auto first = receive();
+  ASSERT_EQ(first.size(), 1u);
+  advance_by(30'000); // lease ends
+  EXPECT_TRUE(receive().empty()) << "backoff of ~1s after the first failure";
+  EXPECT_EQ(q.stats(now).delayed, 1u);
+  advance_by(1'000); // base delay, jitter keeps it within [base/2, base]
+  auto second = receive();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].receive_count, 2u);
+  EXPECT_EQ(second[0].message->id, first[0].message->id);
+}
+
+TEST_F(queue_state_test, backoff_grows_exponentially_with_jitter_and_is_capped) {
+  retry_policy p{1'000, 2.0, 10'000};
+  for (uint32_t n = 1; n <= 8; ++n) {
+    auto full = std::min<int64_t>(10'000, 1'000LL << (n - 1));
+    auto d = backoff_ms(p, n, "some-id");
+    EXPECT_GE(d, full / 2) << n;
+    EXPECT_LE(d, full) << n;
+    EXPECT_EQ(d, backoff_ms(p, n, "some-id")) << "deterministic, so a restart agrees";
+  }
+}
+
+TEST_F(queue_state_test, nack_with_retry_after_delays_exactly_that_long) {
+  send({msg("a")});
+  auto got = receive();
+  auto out = nack({{got[0].receipt, 5'000, "", "db down"}});
+  EXPECT_EQ(out.results[0].error_code, "");
+  advance_by(4'999);
+  EXPECT_TRUE(receive().empty());
+  advance_by(1);
+  ASSERT_EQ(receive().size(), 1u);
+}
+
+TEST_F(queue_state_test, nack_without_delay_follows_the_backoff_policy) {
+  send({msg("a")});
+  for (uint32_t n = 1; n <= 3; ++n) {
+    auto got = receive();
+    ASSERT_EQ(got.size(), 1u) << n;
+    nack({{got[0].receipt, -1, "", "boom"}});
+    auto expected = backoff_ms(q.config().retry, n, got[0].message->id);
+    advance_by(expected - 1);
+    EXPECT_TRUE(receive().empty()) << n;
+    advance_by(1);
+  }
+}
+
+TEST_F(queue_state_test, max_receive_count_moves_the_message_to_its_sink_with_a_death_record) {
+  auto c = make_config();
+  c.max_receive_count = 2;
+  c.dead_letter_target = "orders-dlq";
+  q.reconfigure(c);
+  auto ids = send({msg("poison")});
+  for (int i = 0; i < 2; ++i) {
+    auto got = receive();
+    ASSERT_EQ(got.size(), 1u);
+    nack({{got[0].receipt, 0, "", "parse error " + std::to_string(i)}});
+  }
+  ASSERT_EQ(dead.size(), 1u);
+  const auto& d = dead[0].record;
+  EXPECT_EQ(d.message.id, ids[0]);
+  EXPECT_EQ(d.death.reason, "max_receives");
+  EXPECT_EQ(d.death.error, "parse error 1");
+  EXPECT_EQ(d.death.source, "orders");
+  EXPECT_EQ(d.death.receive_count, 2u);
+  EXPECT_EQ(d.death.first_failure_ms, t0);
+  EXPECT_TRUE(receive().empty()) << "on its way to the sink, not deliverable";
+  auto writes = q.finish_dead_letters({dead[0].seq});
+  EXPECT_FALSE(writes.empty());
+  EXPECT_EQ(q.stats(now).dead_lettered, 1u);
+  EXPECT_EQ(q.stats(now).delayed, 0u);
+}
+
+TEST_F(queue_state_test, expired_leases_count_towards_max_receives) {
+  auto c = make_config();
+  c.max_receive_count = 1;
+  c.dead_letter_target = "dlq";
+  q.reconfigure(c);
+  send({msg("slow")});
+  ASSERT_EQ(receive().size(), 1u);
+  advance_by(30'000);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].record.death.reason, "max_receives");
+  EXPECT_EQ(dead[0].record.death.error, "visibility timeout expired");
+}
+
+TEST_F(queue_state_test, a_sink_that_refuses_gets_the_message_again_later) {
+  auto c = make_config();
+  c.dead_letter_target = "dlq";
+  q.reconfigure(c);
+  send({msg("a")});
+  auto got = receive();
+  nack({{got[0].receipt, -1, "bad payload", ""}});
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].record.death.reason, "rejected");
+  EXPECT_EQ(dead[0].record.death.error, "bad payload");
+  q.abort_dead_letters({dead[0].seq}, now, 1'000);
+  dead.clear();
+  advance_by(1'000);
+  // Back to ready: a consumer may now see it again (at-least-once, nothing lost).
+  EXPECT_EQ(receive().size(), 1u);
+}
+
+TEST_F(queue_state_test, nack_to_a_sink_needs_a_dead_letter_target) {
+  send({msg("a")});
+  auto got = receive();
+  auto out = nack({{got[0].receipt, -1, "nope", ""}});
+  EXPECT_EQ(out.results[0].error_code, "invalid_argument");
+  EXPECT_EQ(out.results[0].error_message, "queue 'orders' has no dead-letter target");
+}
+
+TEST_F(queue_state_test, per_message_and_queue_delays_hold_messages_back) {
+  auto c = make_config();
+  c.delay_ms = 2'000;
+  q.reconfigure(c);
+  send({msg("queue-delay"), msg("own-delay", 10'000), msg("no-delay", 0)});
+  auto got = receive();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message->body, "no-delay");
+  advance_by(2'000);
+  got = receive();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message->body, "queue-delay");
+  advance_by(8'000);
+  got = receive();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message->body, "own-delay");
+}
+
+TEST_F(queue_state_test, refuses_delays_over_fifteen_minutes_and_oversized_messages) {
+  auto late = q.send({msg("a", 15 * 60'000 + 1)}, now);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(message_of(late.error()), "queue 'orders': delay 900001ms is longer than 15m");
+  auto c = make_config();
+  c.max_message_bytes = 4;
+  q.reconfigure(c);
+  auto big = q.send({msg("12345")}, now);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(code_of(big.error()), errc::message_too_large);
+  EXPECT_EQ(message_of(big.error()),
+            "queue 'orders': message of 5 bytes exceeds the limit of 4 bytes");
+  EXPECT_EQ(q.stats(now).visible, 0u) << "a refused batch leaves nothing behind";
+}
+
+TEST_F(queue_state_test, receipts_that_are_unknown_or_from_an_earlier_delivery_are_refused) {
+  send({msg("a")});
+  auto first = receive();
+  auto garbage = q.ack({"banana"}, now);
+  EXPECT_EQ(garbage.results[0].error_code, "unknown_receipt");
+  EXPECT_EQ(garbage.results[0].error_message, "queue 'orders': receipt 'banana' is not a receipt");
+  EXPECT_EQ(q.ack({"999.1"}, now).results[0].error_code, "unknown_receipt");
+  advance_by(30'000 + 60'000); // expires, backs off, visible again
+  auto second = receive();
+  ASSERT_EQ(second.size(), 1u);
+  auto stale = q.ack({first[0].receipt}, now);
+  EXPECT_EQ(stale.results[0].error_code, "receipt_expired");
+  EXPECT_EQ(q.ack({second[0].receipt}, now).results[0].error_code, "");
+  EXPECT_EQ(q.ack({second[0].receipt}, now).results[0].error_code, "unknown_receipt");
+}
+
+TEST_F(queue_state_test, change_visibility_extends_or_releases_a_lease) {
+  send({msg("a")});
+  auto got = receive();
+  ASSERT_TRUE(q.change_visibility(got[0].receipt, 60'000, now));
+  advance_by(59'999);
+  EXPECT_TRUE(receive().empty()) << "extended lease still holds";
+  ASSERT_TRUE(q.change_visibility(got[0].receipt, 0, now));
+  auto again = receive();
+  ASSERT_EQ(again.size(), 1u) << "released: visible at once, no backoff";
+  EXPECT_EQ(again[0].receive_count, 2u);
+  auto bad = q.change_visibility(again[0].receipt, 13 * 3'600'000, now);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(code_of(bad.error()), errc::invalid_argument);
+}
+
+TEST_F(queue_state_test, retention_drops_old_messages_or_dead_letters_them) {
+  auto c = make_config();
+  c.retention_ms = 60'000;
+  q.reconfigure(c);
+  send({msg("old")});
+  advance_by(30'000);
+  send({msg("young")});
+  advance_by(30'000);
+  auto got = receive();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message->body, "young");
+
+  c.dead_letter_target = "dlq";
+  q.reconfigure(c);
+  advance_by(60'000);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].record.death.reason, "expired");
+}
+
+TEST_F(queue_state_test, purge_removes_everything_delivered_or_not) {
+  send({msg("a"), msg("b"), msg("c", 60'000)});
+  receive(1);
+  auto [purged, writes] = q.purge();
+  EXPECT_EQ(purged, 3u);
+  EXPECT_FALSE(writes.empty());
+  advance_by(3'600'000);
+  EXPECT_TRUE(receive().empty());
+}
+
+TEST_F(queue_state_test, next_deadline_names_the_earliest_timer) {
+  EXPECT_FALSE(q.next_deadline());
+  send({msg("a", 5'000)});
+  EXPECT_EQ(*q.next_deadline(), now + 5'000);
+}
+
+TEST(queue_config_validation, names_the_queue_and_the_field) {
+  queue_config c;
+  c.name = "orders";
+  c.max_receive_count = 3;
+  EXPECT_EQ(message_of(validate(c)),
+            "queue 'orders': max receive count needs a dead-letter target");
+  c.dead_letter_target = "orders";
+  EXPECT_EQ(message_of(validate(c)),
+            "queue 'orders': dead-letter target cannot be the queue itself");
+  c.name = "bad name!";
+  EXPECT_EQ(code_of(validate(c)), errc::invalid_argument);
+  queue_config ok;
+  ok.name = "ok-queue_1.v2";
+  EXPECT_FALSE(validate(ok));
+}
