@@ -143,7 +143,7 @@ TEST(crash, garbage_on_the_client_port_closes_that_connection_only) {
   auto c = d.connect();
   ASSERT_FALSE(c->create_queue(crash_queue()));
   ASSERT_TRUE(c->send("orders", std::vector<outgoing_message>(3)));
-  for (const std::string garbage :
+  for (const std::string& garbage :
        {std::string(64, '\xff'), std::string("GET / HTTP/1.1\r\n\r\n"),
         std::string("\x00\x00\x00\x00\xff\xff\xff\x7f", 8) + std::string(100, 'x')}) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
