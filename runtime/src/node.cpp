@@ -47,6 +47,9 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
     return std::move(j.error());
   n->journal_ = std::move(*j);
   n->system_config_ = std::make_unique<caf::actor_system_config>();
+  // One shared job queue instead of work stealing: on the 2-core machines we target, idle
+  // stealing workers spin and sleep-poll, and measured 20-30% slower (docs/benchmarks.md).
+  n->system_config_->set("scheduler.policy", caf::atom("sharing"));
   if (n->config_.worker_threads > 0)
     n->system_config_->set("scheduler.max-threads", n->config_.worker_threads);
   n->system_ = std::make_unique<caf::actor_system>(*n->system_config_);
