@@ -1,1 +1,149 @@
+// The `mailroom` CLI against a real mailroomd: output formats, exit codes and error messages.
+#include "../unit/test_dir.hpp"
+#include "process.hpp"
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+using namespace mailroom::test;
+
+namespace {
+
+class cli_test : public ::testing::Test {
+protected:
+  run_result mailroom(std::vector<std::string> args, const std::string& input = {}) {
+    args.insert(args.begin(), {MAILROOM_CLI_PATH, "--node", node.address()});
+    return run(args, input);
+  }
+
+  static std::vector<nlohmann::json> lines(const std::string& out) {
+    std::vector<nlohmann::json> result;
+    std::istringstream in{out};
+    for (std::string line; std::getline(in, line);)
+      result.push_back(nlohmann::json::parse(line));
+    return result;
+  }
+
+  test_dir dir;
+  node_process node{dir.path()};
+};
+
+} // namespace
+
+TEST_F(cli_test, send_recv_ack_round_trip_with_json) {
+  ASSERT_EQ(mailroom({"queue", "create", "orders"}).exit_code, 0);
+  auto sent = mailroom({"send", "orders", "--attr", "tenant=acme", "hello"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  auto id = sent.out.substr(0, sent.out.find('\n'));
+  EXPECT_EQ(id.size(), 36u);
+  auto got = mailroom({"recv", "orders", "--json"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  auto msgs = lines(got.out);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0]["id"], id);
+  EXPECT_EQ(msgs[0]["body"], "hello");
+  EXPECT_EQ(msgs[0]["receive_count"], 1);
+  EXPECT_EQ(msgs[0]["attributes"]["tenant"], "acme");
+  auto acked = mailroom({"ack", "orders", msgs[0]["receipt"].get<std::string>()});
+  EXPECT_EQ(acked.exit_code, 0) << acked.err;
+  auto stats = lines(mailroom({"queue", "stats", "orders", "--json"}).out);
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0]["visible"], 0);
+  EXPECT_EQ(stats[0]["in_flight"], 0);
+  EXPECT_EQ(stats[0]["acked"], 1);
+  for (auto field : {"delayed", "oldest_age_ms", "sent", "received", "dead_lettered"})
+    EXPECT_TRUE(stats[0].contains(field)) << field;
+}
+
+TEST_F(cli_test, send_dash_sends_one_message_per_line) {
+  ASSERT_EQ(mailroom({"queue", "create", "lines"}).exit_code, 0);
+  auto sent = mailroom({"send", "lines", "-"}, "one\ntwo\n\nthree\n");
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  auto got = mailroom({"recv", "lines", "--max", "10", "--ack", "--json"});
+  ASSERT_EQ(lines(got.out).size(), 3u);
+  EXPECT_EQ(lines(got.out)[2]["body"], "three");
+}
+
+TEST_F(cli_test, nack_to_dead_letter_then_redrive) {
+  ASSERT_EQ(
+      mailroom({"queue", "create", "jobs", "--max-receive-count", "3", "--dead-letter", "jobs-dlq"})
+          .exit_code,
+      0);
+  mailroom({"send", "jobs", "payload"});
+  auto got = lines(mailroom({"recv", "jobs", "--json"}).out);
+  ASSERT_EQ(got.size(), 1u);
+  auto nacked = mailroom({"nack", "jobs", got[0]["receipt"].get<std::string>(), "--dead-letter",
+                          "bad input", "--error", "field x missing"});
+  ASSERT_EQ(nacked.exit_code, 0) << nacked.err;
+  std::vector<nlohmann::json> dead;
+  ASSERT_TRUE(eventually([&] {
+    dead = lines(mailroom({"dlq", "ls", "jobs-dlq", "--json"}).out);
+    return dead.size() == 1;
+  }));
+  EXPECT_EQ(dead[0]["id"], got[0]["id"]);
+  EXPECT_EQ(dead[0]["reason"], "rejected");
+  EXPECT_EQ(dead[0]["error"], "bad input: field x missing");
+  EXPECT_EQ(dead[0]["source"], "jobs");
+  EXPECT_EQ(dead[0]["receive_count"], 1);
+  EXPECT_EQ(dead[0]["body"], "payload");
+
+  auto dry = lines(mailroom({"dlq", "redrive", "jobs-dlq", "--dry-run", "--json"}).out);
+  ASSERT_EQ(dry.size(), 1u);
+  EXPECT_EQ(dry[0]["moved"], 1);
+  EXPECT_EQ(lines(mailroom({"dlq", "ls", "jobs-dlq", "--json"}).out).size(), 1u);
+  auto moved = lines(mailroom({"dlq", "redrive", "jobs-dlq", "--rate", "10", "--json"}).out);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0]["moved"], 1);
+  auto back = lines(mailroom({"recv", "jobs", "--json"}).out);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0]["id"], got[0]["id"]) << "redrive keeps the message id";
+  EXPECT_EQ(mailroom({"dlq", "purge", "jobs-dlq"}).out, "purged 0\n");
+}
+
+TEST_F(cli_test, usage_errors_exit_1_and_name_the_problem) {
+  auto bad = mailroom({"queue", "create", "orders", "--visibility-timeout", "banana"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err, "mailroom: queue 'orders': visibility timeout 'banana' is not a duration "
+                     "(e.g. 250ms, 30s, 5m, 2h, 14d)\n");
+  auto attr = mailroom({"send", "orders", "--attr", "novalue", "x"});
+  EXPECT_EQ(attr.exit_code, 1);
+  EXPECT_EQ(attr.err, "mailroom: attribute 'novalue' is not KEY=VALUE\n");
+  EXPECT_EQ(mailroom({"frobnicate"}).exit_code, 1);
+  EXPECT_EQ(mailroom({"nack", "q", "r", "--retry-after", "1s", "--dead-letter", "x"}).exit_code, 1);
+}
+
+TEST_F(cli_test, refusals_exit_2_with_the_reason) {
+  auto unknown = mailroom({"send", "nope", "x"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.err, "mailroom: no queue named 'nope'\n");
+  mailroom({"queue", "create", "small", "--max-size", "4"});
+  auto big = mailroom({"send", "small", "12345"});
+  EXPECT_EQ(big.exit_code, 2);
+  EXPECT_EQ(big.err, "mailroom: queue 'small': message of 5 bytes exceeds the limit of 4 bytes\n");
+  auto receipt = mailroom({"ack", "small", "42.1"});
+  EXPECT_EQ(receipt.exit_code, 2);
+  auto wait = mailroom({"recv", "small", "--wait", "30s"});
+  EXPECT_EQ(wait.exit_code, 2);
+  EXPECT_EQ(wait.err, "mailroom: queue 'small': wait 30000ms is outside 0s..20s\n");
+}
+
+TEST_F(cli_test, an_unreachable_node_exits_3) {
+  auto r =
+      run({MAILROOM_CLI_PATH, "--node", "127.0.0.1:" + std::to_string(free_port()), "queue", "ls"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("cannot be reached"), std::string::npos) << r.err;
+}
+
+TEST_F(cli_test, mailroomd_refuses_a_malformed_config_file_and_names_it) {
+  auto path = dir.file("bad.toml");
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("[queues.orders]\nvisibility_timeout = \"soon\"\n", f);
+  std::fclose(f);
+  auto r = run({MAILROOMD_PATH, "--config", path, "--data", dir.file("other")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "mailroomd: " + path +
+                       ": queue 'orders': visibility_timeout 'soon' is not a duration (e.g. 250ms, "
+                       "30s, 5m, 2h, 14d)\n");
+}
