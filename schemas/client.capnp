@@ -7,6 +7,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("mailroom::schema");
 
 using import "envelope.capnp".Attribute;
+using import "envelope.capnp".DeathRecord;
 using import "journal.capnp".QueueConfig;
 using import "journal.capnp".DeadLetter;
 
@@ -35,6 +36,7 @@ struct Delivery {
   enqueuedAtMs @6 :Int64;
   causationId @7 :Text;
   correlationId @8 :Text;
+  history @9 :List(DeathRecord); # earlier deaths of this message, oldest first
 }
 
 struct QueueStats {

@@ -240,6 +240,11 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
     seqs.push_back(seq);
   }
   segment_live_[first] = static_cast<uint32_t>(batch.size());
+  if (next_seq_ > reserved_seq_) {
+    constexpr uint64_t reservation = 1 << 20; // one catalog write per million messages
+    reserved_seq_ = next_seq_ + reservation;
+    out.writes.put_catalog(sequence_catalog_kind, config_.name, std::to_string(reserved_seq_));
+  }
   out.writes.put_segment(config_.name, first, codec::encode_segment(stored_envelopes));
   if (!delay_events.empty())
     out.writes.append_events(config_.name, first, codec::encode_events(delay_events));
@@ -597,6 +602,7 @@ void queue_state::restore_events(uint64_t first_seq,
 }
 
 void queue_state::finish_restore() {
+  reserved_seq_ = next_seq_ - 1; // the next send journals a fresh reservation
   // Every message goes on a timer at its journaled time; the first advance() makes the due
   // ones ready and applies the failure rules to leases that ended while the node was down.
   for (auto& [seq, m] : messages_) {

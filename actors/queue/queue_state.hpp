@@ -33,6 +33,7 @@
 
 #include <caf/expected.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -43,6 +44,9 @@
 #include <vector>
 
 namespace mailroom {
+
+/// Catalog kind of a queue's sequence reservation; its blob is the decimal limit.
+constexpr const char* sequence_catalog_kind = "sequence";
 
 /// Longest per-message delay (SQS: 15 minutes).
 constexpr int64_t max_message_delay_ms = 15 * 60 * 1000;
@@ -127,6 +131,8 @@ public:
   caf::error restore_segment(uint64_t first_seq, std::vector<envelope> messages);
   void restore_events(uint64_t first_seq, const std::vector<codec::message_event>& events);
   void finish_restore();
+  /// Recovery: sequence numbers below `floor` may have been handed out before the restart.
+  void restore_sequence_floor(uint64_t floor) { next_seq_ = std::max(next_seq_, floor); }
 
 private:
   struct stored {
@@ -161,6 +167,10 @@ private:
 
   queue_config config_;
   uint64_t next_seq_ = 1;
+  // Sequence numbers are never reused, even when the newest segments were deleted before a
+  // restart: a receipt from before the restart must not name a new message. So the queue
+  // journals a reservation (catalog kind "sequence") before it hands out numbers past it.
+  uint64_t reserved_seq_ = 0;
   std::map<uint64_t, stored> messages_;                 // by seq: oldest first
   std::deque<uint64_t> ready_;                          // may hold stale seqs; skipped on pop
   std::set<std::pair<int64_t, uint64_t>> timers_;       // (visible_at, seq) of delayed/in-flight

@@ -3,267 +3,315 @@
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
 
-#include <nlohmann/json.hpp>
-
+#include <algorithm>
+#include <array>
+#include <iomanip>
 #include <iostream>
+#include <string_view>
 
 namespace mailroom::cli {
 
 namespace {
 
-nlohmann::json attributes_json(const attribute_list& attributes) {
-  auto out = nlohmann::json::object();
-  for (const auto& [k, v] : attributes)
-    out[k] = v;
-  return out;
-}
+/// Lines read from standard input go out in batches of this many: few round trips, yet far
+/// below the endpoint's max_wire_batch and its frame limit, and ids appear as batches land.
+constexpr size_t max_send_batch = 1000;
 
-/// Bodies are bytes; JSON wants UTF-8. Invalid sequences are replaced, not fatal.
+/// `queue stats` fields in display order (a JSON object would sort them).
+constexpr std::array<std::string_view, 9> stats_fields = {
+    "name", "visible",  "in_flight", "delayed",       "oldest_age_ms",
+    "sent", "received", "acked",     "dead_lettered",
+};
+
+/// Bodies are bytes and JSON wants UTF-8: invalid sequences are replaced rather than fatal, so
+/// one odd message cannot abort a listing halfway.
 std::string json_line(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-int print_ack_failures(const std::vector<ack_outcome>& results) {
+nlohmann::json attributes_json(const attribute_list& attributes) {
+  auto out = nlohmann::json::object();
+  for (const auto& [key, value] : attributes)
+    out[key] = value;
+  return out;
+}
+
+nlohmann::json history_json(const std::vector<death_record>& history) {
+  auto out = nlohmann::json::array();
+  for (const auto& h : history)
+    out.push_back({{"reason", h.reason},
+                   {"error", h.error},
+                   {"source", h.source},
+                   {"receive_count", h.receive_count},
+                   {"dead_at_ms", h.dead_at_ms}});
+  return out;
+}
+
+void print_ids(const std::vector<std::string>& ids, bool json) {
+  for (const auto& id : ids)
+    std::cout << (json ? json_line({{"id", id}}) : id) << "\n";
+}
+
+/// Acks report per receipt; one failure does not stop the others, so each is named.
+int report_ack_outcomes(const std::vector<ack_outcome>& outcomes) {
   int code = ok;
-  for (const auto& r : results)
-    if (!r.error_code.empty()) {
-      std::cerr << "mailroom: " << r.error_message << "\n";
+  for (const auto& o : outcomes)
+    if (!o.error_code.empty()) {
+      std::cerr << "mailroom: " << o.error_message << "\n";
       code = refused;
     }
   return code;
 }
 
+int send_batch(client& c, const std::string& queue, const std::vector<outgoing_message>& batch,
+               bool json) {
+  auto ids = c.send(queue, batch);
+  if (!ids)
+    return print_error(ids.error());
+  print_ids(*ids, json);
+  return ok;
+}
+
+void print_delivery(const delivery& d, bool json) {
+  if (json) {
+    std::cout << json_line(to_json(d)) << "\n";
+    return;
+  }
+  std::cout << d.message->id << "\t" << d.receipt << "\treceive_count=" << d.receive_count << "\t"
+            << d.message->body << "\n";
+}
+
+void print_dead_letter(const dead_letter& d, bool json) {
+  if (json) {
+    std::cout << json_line(to_json(d)) << "\n";
+    return;
+  }
+  std::cout << d.message.id << "\treason=" << d.death.reason << "\tsource=" << d.death.source
+            << "\treceive_count=" << d.death.receive_count << "\terror=" << d.death.error << "\t"
+            << d.message.body << "\n";
+}
+
+/// "key:   value" lines with the values in one column.
+void print_aligned(const nlohmann::json& object) {
+  size_t width = 0;
+  for (auto key : stats_fields)
+    width = std::max(width, key.size());
+  for (auto key : stats_fields) {
+    const auto& value = object.at(std::string{key});
+    std::cout << std::left << std::setw(static_cast<int>(width + 2)) << std::string{key} + ":"
+              << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+  }
+}
+
 } // namespace
 
-int fail(const caf::error& err) {
+// --- shared helpers ------------------------------------------------------------------------------
+
+int print_error(const caf::error& err) {
   std::cerr << "mailroom: " << message_of(err) << "\n";
   return code_of(err) == errc::unavailable ? unreachable : refused;
 }
 
-int usage_error(const std::string& message) {
+int print_usage_error(const std::string& message) {
   std::cerr << "mailroom: " << message << "\n";
   return usage;
 }
 
-bool parse_attributes(const std::vector<std::string>& in, attribute_list& out) {
-  for (const auto& a : in) {
-    auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      usage_error("attribute '" + a + "' is not KEY=VALUE");
-      return false;
-    }
-    out.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+std::optional<std::pair<std::string, std::string>> parse_attr(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    print_usage_error("attribute '" + text + "' is not KEY=VALUE");
+    return std::nullopt;
   }
-  return true;
+  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
 }
 
-bool parse_duration(const std::string& text, const std::string& what, int64_t& out_ms) {
+std::optional<int64_t> parse_duration(const std::string& text, const std::string& what) {
   auto ms = parse_duration_ms(text, what);
   if (!ms) {
-    usage_error(message_of(ms.error()));
-    return false;
+    print_usage_error(message_of(ms.error()));
+    return std::nullopt;
   }
-  out_ms = *ms;
-  return true;
+  return *ms;
 }
 
-int queue_create(client& c, const queue_config& config) {
+nlohmann::json to_json(const queue_stats& stats) {
+  return {{"name", stats.name},
+          {"visible", stats.visible},
+          {"in_flight", stats.in_flight},
+          {"delayed", stats.delayed},
+          {"oldest_age_ms", stats.oldest_age_ms},
+          {"sent", stats.sent},
+          {"received", stats.received},
+          {"acked", stats.acked},
+          {"dead_lettered", stats.dead_lettered}};
+}
+
+nlohmann::json to_json(const delivery& delivery) {
+  const auto& m = *delivery.message;
+  return {{"id", m.id},
+          {"body", m.body},
+          {"receipt", delivery.receipt},
+          {"receive_count", delivery.receive_count},
+          {"attributes", attributes_json(m.attributes)},
+          {"sent_at_us", m.sent_at_us},
+          {"enqueued_at_ms", m.enqueued_at_ms},
+          {"correlation_id", m.correlation_id},
+          {"causation_id", m.causation_id},
+          {"history", history_json(m.history)}};
+}
+
+nlohmann::json to_json(const dead_letter& record) {
+  const auto& m = record.message;
+  const auto& death = record.death;
+  return {{"id", m.id},
+          {"body", m.body},
+          {"reason", death.reason},
+          {"error", death.error},
+          {"source", death.source},
+          {"receive_count", death.receive_count},
+          {"first_failure_ms", death.first_failure_ms},
+          {"last_failure_ms", death.last_failure_ms},
+          {"dead_at_ms", death.dead_at_ms},
+          {"attributes", attributes_json(m.attributes)},
+          {"history", history_json(m.history)}};
+}
+
+// --- queue ---------------------------------------------------------------------------------------
+
+int run_queue_create(client& c, const queue_config& config) {
   if (auto err = c.create_queue(config))
-    return fail(err);
+    return print_error(err);
   return ok;
 }
 
-int queue_ls(client& c, bool json) {
+int run_queue_ls(client& c, bool json) {
   auto names = c.list_queues();
   if (!names)
-    return fail(names.error());
-  for (const auto& n : *names)
-    std::cout << (json ? json_line({{"name", n}}) : n) << "\n";
+    return print_error(names.error());
+  for (const auto& name : *names)
+    std::cout << (json ? json_line({{"name", name}}) : name) << "\n";
   return ok;
 }
 
-int queue_stats_cmd(client& c, const std::string& queue, bool json) {
-  auto s = c.stats(queue);
-  if (!s)
-    return fail(s.error());
-  nlohmann::json j = {{"name", s->name},
-                      {"visible", s->visible},
-                      {"in_flight", s->in_flight},
-                      {"delayed", s->delayed},
-                      {"oldest_age_ms", s->oldest_age_ms},
-                      {"sent", s->sent},
-                      {"received", s->received},
-                      {"acked", s->acked},
-                      {"dead_lettered", s->dead_lettered}};
-  if (json) {
+int run_queue_stats(client& c, const std::string& queue, bool json) {
+  auto stats = c.stats(queue);
+  if (!stats)
+    return print_error(stats.error());
+  auto j = to_json(*stats);
+  if (json)
     std::cout << json_line(j) << "\n";
-    return ok;
-  }
-  for (const char* key : {"name", "visible", "in_flight", "delayed", "oldest_age_ms", "sent",
-                          "received", "acked", "dead_lettered"}) {
-    std::string k = key;
-    std::cout << k << ":" << std::string(15 - k.size(), ' ')
-              << (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) << "\n";
-  }
+  else
+    print_aligned(j);
   return ok;
 }
 
-int queue_purge(client& c, const std::string& queue) {
-  auto n = c.purge(queue);
-  if (!n)
-    return fail(n.error());
-  std::cout << "purged " << *n << "\n";
+int run_queue_purge(client& c, const std::string& queue) {
+  auto purged = c.purge(queue);
+  if (!purged)
+    return print_error(purged.error());
+  std::cout << "purged " << *purged << "\n";
   return ok;
 }
 
-int queue_delete(client& c, const std::string& queue) {
+int run_queue_delete(client& c, const std::string& queue) {
   if (auto err = c.delete_queue(queue))
-    return fail(err);
+    return print_error(err);
   return ok;
 }
 
-int send(client& c, const std::string& queue, const std::string& body,
-         const outgoing_message& prototype, bool json) {
-  constexpr size_t max_batch = 1000;
-  auto print = [&](const std::vector<std::string>& ids) {
-    for (const auto& id : ids)
-      std::cout << (json ? json_line({{"id", id}}) : id) << "\n";
-  };
-  auto flush = [&](std::vector<outgoing_message>& batch) -> int {
-    if (batch.empty())
-      return ok;
-    auto ids = c.send(queue, batch);
-    if (!ids)
-      return fail(ids.error());
-    print(*ids);
-    batch.clear();
-    return ok;
-  };
+// --- messages ------------------------------------------------------------------------------------
+
+int run_send(client& c, const std::string& queue, const outgoing_message& message, bool json) {
+  return send_batch(c, queue, {message}, json);
+}
+
+int run_send_lines(client& c, const std::string& queue, const outgoing_message& prototype,
+                   std::istream& in, bool json) {
   std::vector<outgoing_message> batch;
-  if (body != "-") {
-    batch.push_back(prototype);
-    batch.back().body = body;
-    return flush(batch);
-  }
-  // One message per non-empty line of standard input, sent in batches.
-  std::string line;
-  while (std::getline(std::cin, line)) {
+  for (std::string line; std::getline(in, line);) {
     if (line.empty())
       continue;
     batch.push_back(prototype);
-    batch.back().body = line;
-    if (batch.size() == max_batch)
-      if (int code = flush(batch); code != ok)
-        return code;
+    batch.back().body = std::move(line);
+    if (batch.size() < max_send_batch)
+      continue;
+    if (int code = send_batch(c, queue, batch, json); code != ok)
+      return code;
+    batch.clear();
   }
-  return flush(batch);
+  return batch.empty() ? ok : send_batch(c, queue, batch, json);
 }
 
-int recv(client& c, const std::string& queue, const receive_request& request, bool ack_them,
-         bool json) {
-  auto got = c.receive(queue, request);
-  if (!got)
-    return fail(got.error());
+int run_recv(client& c, const std::string& queue, const receive_request& request, bool ack,
+             bool json) {
+  auto deliveries = c.receive(queue, request);
+  if (!deliveries)
+    return print_error(deliveries.error());
   std::vector<std::string> receipts;
-  for (const auto& d : *got) {
-    const auto& m = *d.message;
+  for (const auto& d : *deliveries) {
+    print_delivery(d, json);
     receipts.push_back(d.receipt);
-    if (json)
-      std::cout << json_line({{"id", m.id},
-                              {"body", m.body},
-                              {"receipt", d.receipt},
-                              {"receive_count", d.receive_count},
-                              {"attributes", attributes_json(m.attributes)},
-                              {"sent_at_us", m.sent_at_us},
-                              {"enqueued_at_ms", m.enqueued_at_ms},
-                              {"correlation_id", m.correlation_id},
-                              {"causation_id", m.causation_id}})
-                << "\n";
-    else
-      std::cout << m.id << "\t" << d.receipt << "\treceive_count=" << d.receive_count << "\t"
-                << m.body << "\n";
   }
-  if (!ack_them || receipts.empty())
+  if (!ack || receipts.empty())
     return ok;
-  auto results = c.ack(queue, receipts);
-  if (!results)
-    return fail(results.error());
-  return print_ack_failures(*results);
+  return run_ack(c, queue, receipts);
 }
 
-int ack(client& c, const std::string& queue, const std::vector<std::string>& receipts) {
-  auto results = c.ack(queue, receipts);
-  if (!results)
-    return fail(results.error());
-  return print_ack_failures(*results);
+int run_ack(client& c, const std::string& queue, const std::vector<std::string>& receipts) {
+  auto outcomes = c.ack(queue, receipts);
+  if (!outcomes)
+    return print_error(outcomes.error());
+  return report_ack_outcomes(*outcomes);
 }
 
-int nack(client& c, const std::string& queue, const nack_request& request) {
+int run_nack(client& c, const std::string& queue, const nack_request& request) {
   if (auto err = c.nack(queue, request))
-    return fail(err);
+    return print_error(err);
   return ok;
 }
 
-int visibility(client& c, const std::string& queue, const std::string& receipt, int64_t ms) {
-  if (auto err = c.change_visibility(queue, receipt, ms))
-    return fail(err);
+int run_visibility(client& c, const std::string& queue, const std::string& receipt,
+                   int64_t visibility_ms) {
+  if (auto err = c.change_visibility(queue, receipt, visibility_ms))
+    return print_error(err);
   return ok;
 }
 
-int dlq_ls(client& c, const std::string& sink, uint32_t max, bool json) {
+// --- dead-letter sinks ---------------------------------------------------------------------------
+
+int run_dlq_ls(client& c, const std::string& sink, uint32_t max, bool json) {
   auto records = c.dead_letters(sink, max);
   if (!records)
-    return fail(records.error());
-  for (const auto& d : *records) {
-    if (!json) {
-      std::cout << d.message.id << "\treason=" << d.death.reason << "\tsource=" << d.death.source
-                << "\treceive_count=" << d.death.receive_count << "\terror=" << d.death.error
-                << "\t" << d.message.body << "\n";
-      continue;
-    }
-    auto history = nlohmann::json::array();
-    for (const auto& h : d.message.history)
-      history.push_back({{"reason", h.reason},
-                         {"error", h.error},
-                         {"source", h.source},
-                         {"receive_count", h.receive_count}});
-    std::cout << json_line({{"id", d.message.id},
-                            {"body", d.message.body},
-                            {"reason", d.death.reason},
-                            {"error", d.death.error},
-                            {"source", d.death.source},
-                            {"receive_count", d.death.receive_count},
-                            {"first_failure_ms", d.death.first_failure_ms},
-                            {"last_failure_ms", d.death.last_failure_ms},
-                            {"dead_at_ms", d.death.dead_at_ms},
-                            {"attributes", attributes_json(d.message.attributes)},
-                            {"history", history}})
-              << "\n";
-  }
+    return print_error(records.error());
+  for (const auto& d : *records)
+    print_dead_letter(d, json);
   return ok;
 }
 
-int dlq_redrive(client& c, const std::string& sink, const redrive_request& request, bool json) {
-  auto r = c.redrive(sink, request);
-  if (!r)
-    return fail(r.error());
+int run_dlq_redrive(client& c, const std::string& sink, const redrive_request& request, bool json) {
+  auto result = c.redrive(sink, request);
+  if (!result)
+    return print_error(result.error());
   if (json) {
-    std::cout << json_line({{"moved", r->moved}, {"dry_run", request.dry_run}, {"ids", r->ids}})
+    std::cout << json_line(
+                     {{"moved", result->moved}, {"dry_run", request.dry_run}, {"ids", result->ids}})
               << "\n";
     return ok;
   }
-  std::cout << (request.dry_run ? "would redrive " : "redrove ") << r->moved << "\n";
+  std::cout << (request.dry_run ? "would redrive " : "redrove ") << result->moved << "\n";
+  // A dry run is for looking before moving, so it names what would move.
   if (request.dry_run)
-    for (const auto& id : r->ids)
+    for (const auto& id : result->ids)
       std::cout << id << "\n";
   return ok;
 }
 
-int dlq_purge(client& c, const std::string& sink) {
-  auto n = c.purge_dead_letters(sink);
-  if (!n)
-    return fail(n.error());
-  std::cout << "purged " << *n << "\n";
+int run_dlq_purge(client& c, const std::string& sink) {
+  auto purged = c.purge_dead_letters(sink);
+  if (!purged)
+    return print_error(purged.error());
+  std::cout << "purged " << *purged << "\n";
   return ok;
 }
 

@@ -1,55 +1,89 @@
 // The `mailroom` CLI's commands: one function each, taking a connected client and the parsed
-// options, returning the process exit code.
+// options, returning the process exit code. main.cpp parses and connects; nothing here touches
+// the command line.
 //
 // Exit codes: 0 success, 1 usage error, 2 the node refused (reason on stderr), 3 the node could
-// not be reached.
+// not be reached. Errors go to stderr as "mailroom: REASON".
 //
-// --json output is one JSON object per line. These field names are a stable interface:
-//   recv:        id, body, receipt, receive_count, attributes {k: v}, sent_at_us,
-//                enqueued_at_ms, correlation_id, causation_id
+// --json output is one JSON object per line. These field names are a stable interface; scripts
+// parse them, so add fields but never rename or remove one:
 //   queue ls:    name
 //   queue stats: name, visible, in_flight, delayed, oldest_age_ms, sent, received, acked,
 //                dead_lettered
 //   send:        id
+//   recv:        id, body, receipt, receive_count, attributes {key: value}, sent_at_us,
+//                enqueued_at_ms, correlation_id, causation_id,
+//                history [{reason, error, source, receive_count, dead_at_ms}]
 //   dlq ls:      id, body, reason, error, source, receive_count, first_failure_ms,
-//                last_failure_ms, dead_at_ms, attributes {k: v},
-//                history [{reason, error, source, receive_count}]
-//   dlq redrive: moved, dry_run, ids
+//                last_failure_ms, dead_at_ms, attributes {key: value},
+//                history [{reason, error, source, receive_count, dead_at_ms}]
+//   dlq redrive: moved, dry_run, ids [id...]
+// Bodies and other strings that are not valid UTF-8 are printed with U+FFFD replacements.
 #pragma once
 
 #include "mailroom/client.hpp"
 #include "mailroom/types.hpp"
 
+#include <caf/error.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mailroom::cli {
 
 enum exit_code : int { ok = 0, usage = 1, refused = 2, unreachable = 3 };
 
-/// Prints "mailroom: MESSAGE" and maps the error to 2 (refused) or 3 (unreachable).
-int fail(const caf::error& err);
-/// Prints "mailroom: MESSAGE" and returns 1.
-int usage_error(const std::string& message);
+// --- shared helpers ------------------------------------------------------------------------------
 
-/// Parses "K=V" attributes; false (after printing) on one without '='.
-bool parse_attributes(const std::vector<std::string>& in, attribute_list& out);
-/// Parses a duration option; false (after printing) when it is not one.
-bool parse_duration(const std::string& text, const std::string& what, int64_t& out_ms);
+/// Prints "mailroom: REASON"; returns unreachable for errc::unavailable, else refused.
+int print_error(const caf::error& err);
 
-int queue_create(client& c, const queue_config& config);
-int queue_ls(client& c, bool json);
-int queue_stats_cmd(client& c, const std::string& queue, bool json);
-int queue_purge(client& c, const std::string& queue);
-int queue_delete(client& c, const std::string& queue);
-int send(client& c, const std::string& queue, const std::string& body,
-         const outgoing_message& prototype, bool json);
-int recv(client& c, const std::string& queue, const receive_request& request, bool ack, bool json);
-int ack(client& c, const std::string& queue, const std::vector<std::string>& receipts);
-int nack(client& c, const std::string& queue, const nack_request& request);
-int visibility(client& c, const std::string& queue, const std::string& receipt, int64_t ms);
-int dlq_ls(client& c, const std::string& sink, uint32_t max, bool json);
-int dlq_redrive(client& c, const std::string& sink, const redrive_request& request, bool json);
-int dlq_purge(client& c, const std::string& sink);
+/// Prints "mailroom: MESSAGE"; returns usage.
+int print_usage_error(const std::string& message);
+
+/// Splits "KEY=VALUE" at the first '='. Without a key and '=', prints a usage error and gives
+/// nullopt.
+std::optional<std::pair<std::string, std::string>> parse_attr(const std::string& text);
+
+/// Parses a duration option into milliseconds; `what` names it in the error ("delay"). On bad
+/// input prints a usage error and gives nullopt.
+std::optional<int64_t> parse_duration(const std::string& text, const std::string& what);
+
+nlohmann::json to_json(const queue_stats& stats);
+nlohmann::json to_json(const delivery& delivery);
+nlohmann::json to_json(const dead_letter& record);
+
+// --- commands ------------------------------------------------------------------------------------
+
+int run_queue_create(client& c, const queue_config& config);
+int run_queue_ls(client& c, bool json);
+int run_queue_stats(client& c, const std::string& queue, bool json);
+int run_queue_purge(client& c, const std::string& queue);
+int run_queue_delete(client& c, const std::string& queue);
+
+/// Sends `message` as it is and prints its id.
+int run_send(client& c, const std::string& queue, const outgoing_message& message, bool json);
+
+/// Sends one message per non-empty line of `in`, each a copy of `prototype` with that line as
+/// its body, and prints the ids in input order.
+int run_send_lines(client& c, const std::string& queue, const outgoing_message& prototype,
+                   std::istream& in, bool json);
+
+/// Receives and prints; with `ack`, then acks everything received in one call.
+int run_recv(client& c, const std::string& queue, const receive_request& request, bool ack,
+             bool json);
+int run_ack(client& c, const std::string& queue, const std::vector<std::string>& receipts);
+int run_nack(client& c, const std::string& queue, const nack_request& request);
+int run_visibility(client& c, const std::string& queue, const std::string& receipt,
+                   int64_t visibility_ms);
+
+int run_dlq_ls(client& c, const std::string& sink, uint32_t max, bool json);
+int run_dlq_redrive(client& c, const std::string& sink, const redrive_request& request, bool json);
+int run_dlq_purge(client& c, const std::string& sink);
 
 } // namespace mailroom::cli

@@ -1,11 +1,14 @@
 // mailroom: the command-line client of a node's client endpoint.
 //
-//   mailroom [--node HOST:PORT] [--json] COMMAND ...     (see `mailroom --help`)
+//   mailroom [--node HOST:PORT] [--json] [--log-level LEVEL] COMMAND ...  (see `mailroom --help`)
 //
-// Parses everything first, then connects: a usage error never touches the network.
+// Three steps, in order: CLI11 parses the whole command line; the chosen command checks what
+// CLI11 cannot (durations, attributes) and becomes an action; only then does the client
+// connect and run it. So a usage error never touches the network.
 #include "commands.hpp"
 
 #include "mailroom/client_endpoint.hpp"
+#include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/logging.hpp"
 
@@ -14,222 +17,368 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 using namespace mailroom;
 using namespace mailroom::cli;
 
 namespace {
 
-/// A parsed command: runs against a connected client, returns the exit code.
+/// A checked command, ready to run against a connected client; returns the exit code.
 using action = std::function<int(client&)>;
+
+/// Turns the chosen command's parsed options into an action, or prints a usage error and gives
+/// nullopt. Runs after CLI11 has finished: CLI11 calls subcommand callbacks before it checks
+/// required options and --help, so checking inside a callback could report the wrong problem.
+using planner = std::function<std::optional<action>()>;
+
+/// The global options, and the planner of the one leaf command that was chosen.
+struct invocation {
+  std::string node;
+  std::string log_level;
+  bool json = false;
+  planner plan;
+};
 
 std::string default_node() {
   const char* env = std::getenv("MAILROOM_NODE");
-  return env != nullptr && *env != '\0' ? env : "127.0.0.1:" + std::to_string(default_client_port);
+  if (env != nullptr && *env != '\0')
+    return env;
+  return "127.0.0.1:" + std::to_string(default_client_port);
 }
 
-struct queue_options {
-  std::string name, visibility, delay, retention, retry_base, retry_cap, dead_letter;
-  uint32_t max_size = 0, max_receive_count = 0;
-  double retry_factor = 0;
+/// Makes `plan` the one to run when `cmd` is the subcommand on the command line.
+void on_chosen(CLI::App* cmd, invocation& inv, planner plan) {
+  cmd->callback([&inv, plan = std::move(plan)] { inv.plan = plan; });
+}
+
+/// For commands with nothing to check beyond what CLI11 checked.
+planner always(action run) {
+  return [run = std::move(run)]() -> std::optional<action> { return run; };
+}
+
+// --- queue ---------------------------------------------------------------------------------------
+
+/// Durations are read as text and parsed after CLI11, to report them in mailroom's own words.
+/// They start as the rendered defaults, so help shows them and an empty value is refused.
+struct create_options {
+  queue_config config; ///< the other options bind here, so its defaults are the defaults
+  std::string visibility = format_duration_ms(config.visibility_timeout_ms);
+  std::string delay = format_duration_ms(config.delay_ms);
+  std::string retention = format_duration_ms(config.retention_ms);
+  std::string retry_base = format_duration_ms(config.retry.base_ms);
+  std::string retry_cap = format_duration_ms(config.retry.cap_ms);
 };
 
-/// Turns `queue create` options into a config; false (after printing) on bad input.
-bool to_config(const queue_options& o, queue_config& c) {
-  c.name = o.name;
-  auto what = [&](const char* field) { return "queue '" + o.name + "': " + field; };
-  auto duration = [&](const std::string& text, const char* field, int64_t& out) {
-    return text.empty() || parse_duration(text, what(field), out);
-  };
-  if (!duration(o.visibility, "visibility timeout", c.visibility_timeout_ms) ||
-      !duration(o.delay, "delay", c.delay_ms) ||
-      !duration(o.retention, "retention", c.retention_ms) ||
-      !duration(o.retry_base, "retry base", c.retry.base_ms) ||
-      !duration(o.retry_cap, "retry cap", c.retry.cap_ms))
-    return false;
-  if (o.retry_factor != 0)
-    c.retry.factor = o.retry_factor;
-  if (o.max_size != 0)
-    c.max_message_bytes = o.max_size;
-  c.max_receive_count = o.max_receive_count;
-  c.dead_letter_target = o.dead_letter;
-  if (auto err = validate(c)) {
-    usage_error(message_of(err));
-    return false;
-  }
-  return true;
+void add_queue_create(CLI::App& queue, invocation& inv) {
+  auto* cmd = queue.add_subcommand("create", "create a queue");
+  auto o = std::make_shared<create_options>();
+  auto& c = o->config;
+  cmd->add_option("NAME", c.name, "queue name")->required();
+  cmd->add_option("--visibility-timeout", o->visibility, "lease per delivery")
+      ->capture_default_str();
+  cmd->add_option("--delay", o->delay, "delivery delay")->capture_default_str();
+  cmd->add_option("--retention", o->retention, "message retention")->capture_default_str();
+  cmd->add_option("--max-size", c.max_message_bytes, "max message bytes")->capture_default_str();
+  auto* dead_letter = cmd->add_option("--dead-letter", c.dead_letter_target, "dead-letter sink");
+  cmd->add_option("--max-receive-count", c.max_receive_count,
+                  "deliveries before dead-lettering, 0: never")
+      ->capture_default_str()
+      ->needs(dead_letter);
+  cmd->add_option("--retry-base", o->retry_base, "first retry delay")->capture_default_str();
+  cmd->add_option("--retry-cap", o->retry_cap, "longest retry delay")->capture_default_str();
+  cmd->add_option("--retry-factor", c.retry.factor, "backoff growth per retry")
+      ->capture_default_str();
+  on_chosen(cmd, inv, [o]() -> std::optional<action> {
+    auto config = o->config;
+    // Errors name the queue, as the node's own errors about its configuration do.
+    auto read = [&](const std::string& text, const std::string& field, int64_t& out_ms) {
+      auto ms = parse_duration(text, "queue '" + config.name + "': " + field);
+      if (ms)
+        out_ms = *ms;
+      return ms.has_value();
+    };
+    if (!read(o->visibility, "visibility timeout", config.visibility_timeout_ms) ||
+        !read(o->delay, "delay", config.delay_ms) ||
+        !read(o->retention, "retention", config.retention_ms) ||
+        !read(o->retry_base, "retry base", config.retry.base_ms) ||
+        !read(o->retry_cap, "retry cap", config.retry.cap_ms))
+      return std::nullopt;
+    return [config](client& cl) { return run_queue_create(cl, config); };
+  });
+}
+
+void add_queue_ls(CLI::App& queue, invocation& inv) {
+  auto* cmd = queue.add_subcommand("ls", "list queues");
+  on_chosen(cmd, inv, always([&inv](client& cl) { return run_queue_ls(cl, inv.json); }));
+}
+
+/// `queue stats|purge|delete NAME`: a name and nothing else.
+void add_named_queue_command(CLI::App& queue, invocation& inv, const std::string& name,
+                             const std::string& help,
+                             std::function<int(client&, const std::string&)> run) {
+  auto* cmd = queue.add_subcommand(name, help);
+  auto queue_name = std::make_shared<std::string>();
+  cmd->add_option("NAME", *queue_name, "queue name")->required();
+  on_chosen(cmd, inv, always([queue_name, run](client& cl) { return run(cl, *queue_name); }));
+}
+
+void add_queue_commands(CLI::App& app, invocation& inv) {
+  auto* queue = app.add_subcommand("queue", "create, list, inspect, purge and delete queues");
+  queue->require_subcommand(1);
+  add_queue_create(*queue, inv);
+  add_queue_ls(*queue, inv);
+  add_named_queue_command(
+      *queue, inv, "stats", "a queue's depth and counters",
+      [&inv](client& cl, const std::string& name) { return run_queue_stats(cl, name, inv.json); });
+  add_named_queue_command(*queue, inv, "purge", "remove every message of a queue", run_queue_purge);
+  add_named_queue_command(*queue, inv, "delete", "delete a queue and its messages",
+                          run_queue_delete);
+}
+
+// --- messages ------------------------------------------------------------------------------------
+
+struct send_options {
+  std::string queue, body, delay;
+  std::vector<std::string> attrs;
+  outgoing_message message; ///< ids bind here
+};
+
+void add_send(CLI::App& app, invocation& inv) {
+  auto* cmd = app.add_subcommand("send", "send a message");
+  auto o = std::make_shared<send_options>();
+  cmd->add_option("QUEUE", o->queue, "queue name")->required();
+  cmd->add_option("BODY", o->body, "message body; '-': one message per line of stdin")->required();
+  // One KEY=VALUE per --attr, so that a body after it is never taken for another attribute.
+  cmd->add_option("--attr", o->attrs, "attribute KEY=VALUE (repeatable)")->allow_extra_args(false);
+  auto* delay = cmd->add_option("--delay", o->delay, "delivery delay (default: the queue's)");
+  cmd->add_option("--dedup-id", o->message.dedup_id, "producer idempotency key");
+  cmd->add_option("--correlation-id", o->message.correlation_id, "request, fan-out or saga id");
+  cmd->add_option("--causation-id", o->message.causation_id,
+                  "id of the message that caused this one");
+  on_chosen(cmd, inv, [o, delay, &inv]() -> std::optional<action> {
+    auto message = o->message;
+    message.sent_at_us = 0; // stamped by the queue
+    for (const auto& text : o->attrs) {
+      auto attr = parse_attr(text);
+      if (!attr)
+        return std::nullopt;
+      message.attributes.push_back(std::move(*attr));
+    }
+    if (delay->count() > 0) {
+      auto ms = parse_duration(o->delay, "delay");
+      if (!ms)
+        return std::nullopt;
+      message.delay_ms = *ms;
+    }
+    if (o->body == "-")
+      return [o, message, &inv](client& cl) {
+        return run_send_lines(cl, o->queue, message, std::cin, inv.json);
+      };
+    message.body = o->body;
+    return [o, message, &inv](client& cl) { return run_send(cl, o->queue, message, inv.json); };
+  });
+}
+
+struct recv_options {
+  std::string queue, wait = "0s", visibility;
+  receive_request request; ///< --max binds here
+  bool ack = false;
+};
+
+void add_recv(CLI::App& app, invocation& inv) {
+  auto* cmd = app.add_subcommand("recv", "receive messages under a lease");
+  auto o = std::make_shared<recv_options>();
+  cmd->add_option("QUEUE", o->queue, "queue name")->required();
+  cmd->add_option("--max", o->request.max, "at most N messages")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, max_wire_batch));
+  cmd->add_option("--wait", o->wait, "long-poll up to D, at most 20s")->capture_default_str();
+  auto* visibility =
+      cmd->add_option("--visibility", o->visibility, "lease (default: the queue's timeout)");
+  cmd->add_flag("--ack", o->ack, "ack everything received");
+  on_chosen(cmd, inv, [o, visibility, &inv]() -> std::optional<action> {
+    auto request = o->request;
+    auto wait = parse_duration(o->wait, "wait");
+    if (!wait)
+      return std::nullopt;
+    request.wait_ms = *wait;
+    if (visibility->count() > 0) {
+      auto ms = parse_duration(o->visibility, "visibility");
+      if (!ms)
+        return std::nullopt;
+      request.visibility_ms = *ms;
+    }
+    return [o, request, &inv](client& cl) {
+      return run_recv(cl, o->queue, request, o->ack, inv.json);
+    };
+  });
+}
+
+struct ack_options {
+  std::string queue;
+  std::vector<std::string> receipts;
+};
+
+void add_ack(CLI::App& app, invocation& inv) {
+  auto* cmd = app.add_subcommand("ack", "acknowledge (delete) delivered messages");
+  auto o = std::make_shared<ack_options>();
+  cmd->add_option("QUEUE", o->queue, "queue name")->required();
+  cmd->add_option("RECEIPT", o->receipts, "receipts from recv")->required();
+  on_chosen(cmd, inv, always([o](client& cl) { return run_ack(cl, o->queue, o->receipts); }));
+}
+
+struct nack_options {
+  std::string queue, retry_after;
+  nack_request request; ///< receipt, reason and error bind here
+};
+
+void add_nack(CLI::App& app, invocation& inv) {
+  auto* cmd = app.add_subcommand("nack", "give a delivery back: retry later or dead-letter it");
+  auto o = std::make_shared<nack_options>();
+  cmd->add_option("QUEUE", o->queue, "queue name")->required();
+  cmd->add_option("RECEIPT", o->request.receipt, "receipt from recv")->required();
+  auto* retry_after = cmd->add_option("--retry-after", o->retry_after,
+                                      "redeliver after D (default: the queue's backoff)");
+  cmd->add_option("--dead-letter", o->request.dead_letter_reason,
+                  "send straight to the dead-letter sink, for REASON")
+      ->excludes(retry_after);
+  cmd->add_option("--error", o->request.error, "error text kept in the death record");
+  on_chosen(cmd, inv, [o, retry_after]() -> std::optional<action> {
+    auto request = o->request;
+    if (retry_after->count() > 0) {
+      auto ms = parse_duration(o->retry_after, "retry after");
+      if (!ms)
+        return std::nullopt;
+      request.retry_after_ms = *ms;
+    }
+    return [o, request](client& cl) { return run_nack(cl, o->queue, request); };
+  });
+}
+
+struct visibility_options {
+  std::string queue, receipt, duration;
+};
+
+void add_visibility(CLI::App& app, invocation& inv) {
+  auto* cmd = app.add_subcommand("visibility", "set a lease to end D from now (0s releases it)");
+  auto o = std::make_shared<visibility_options>();
+  cmd->add_option("QUEUE", o->queue, "queue name")->required();
+  cmd->add_option("RECEIPT", o->receipt, "receipt from recv")->required();
+  cmd->add_option("D", o->duration, "new lease")->required();
+  on_chosen(cmd, inv, [o]() -> std::optional<action> {
+    auto ms = parse_duration(o->duration, "visibility");
+    if (!ms)
+      return std::nullopt;
+    return [o, ms = *ms](client& cl) { return run_visibility(cl, o->queue, o->receipt, ms); };
+  });
+}
+
+// --- dead-letter sinks ---------------------------------------------------------------------------
+
+struct dlq_ls_options {
+  std::string sink;
+  uint32_t max = 100;
+};
+
+void add_dlq_ls(CLI::App& dlq, invocation& inv) {
+  auto* cmd = dlq.add_subcommand("ls", "list dead messages without consuming them");
+  auto o = std::make_shared<dlq_ls_options>();
+  cmd->add_option("NAME", o->sink, "dead-letter sink")->required();
+  cmd->add_option("--max", o->max, "at most N records")->capture_default_str();
+  on_chosen(cmd, inv,
+            always([o, &inv](client& cl) { return run_dlq_ls(cl, o->sink, o->max, inv.json); }));
+}
+
+struct redrive_options {
+  std::string sink, attr;
+  redrive_request request; ///< everything but --attr binds here
+};
+
+void add_dlq_redrive(CLI::App& dlq, invocation& inv) {
+  auto* cmd = dlq.add_subcommand("redrive", "move dead messages back to a queue");
+  auto o = std::make_shared<redrive_options>();
+  auto& r = o->request;
+  cmd->add_option("NAME", o->sink, "dead-letter sink")->required();
+  cmd->add_option("--to", r.to, "target queue (default: each message's source)");
+  cmd->add_option("--rate", r.rate_per_s, "messages per second, 0: unlimited")
+      ->capture_default_str();
+  cmd->add_flag("--dry-run", r.dry_run, "count and list what would move, move nothing");
+  cmd->add_option("--reason", r.filter.reason, "only this death reason");
+  cmd->add_option("--source", r.filter.source, "only messages that died in this queue");
+  cmd->add_option("--attr", o->attr, "only messages with attribute KEY=VALUE");
+  cmd->add_option("--error-contains", r.filter.error_contains, "only errors containing TEXT");
+  on_chosen(cmd, inv, [o, &inv]() -> std::optional<action> {
+    auto request = o->request;
+    if (!o->attr.empty()) {
+      auto attr = parse_attr(o->attr);
+      if (!attr)
+        return std::nullopt;
+      request.filter.attribute_key = attr->first;
+      request.filter.attribute_value = attr->second;
+    }
+    return
+        [o, request, &inv](client& cl) { return run_dlq_redrive(cl, o->sink, request, inv.json); };
+  });
+}
+
+void add_dlq_purge(CLI::App& dlq, invocation& inv) {
+  auto* cmd = dlq.add_subcommand("purge", "delete every dead message of a sink");
+  auto sink = std::make_shared<std::string>();
+  cmd->add_option("NAME", *sink, "dead-letter sink")->required();
+  on_chosen(cmd, inv, always([sink](client& cl) { return run_dlq_purge(cl, *sink); }));
+}
+
+void add_dlq_commands(CLI::App& app, invocation& inv) {
+  auto* dlq = app.add_subcommand("dlq", "inspect, redrive and purge dead-letter sinks");
+  dlq->require_subcommand(1);
+  add_dlq_ls(*dlq, inv);
+  add_dlq_redrive(*dlq, inv);
+  add_dlq_purge(*dlq, inv);
+}
+
+void add_global_options(CLI::App& app, invocation& inv) {
+  // Subcommands hand options they do not know to their parent, so `mailroom queue ls --json`
+  // works as well as `mailroom --json queue ls`. Set before adding subcommands: they inherit it.
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.add_option("--node", inv.node, "node address HOST:PORT (default: $MAILROOM_NODE)")
+      ->capture_default_str();
+  app.add_flag("--json", inv.json, "print one JSON object per line");
+  app.add_option("--log-level", inv.log_level, "trace, debug, info, warn, error, critical or off");
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mailroom: command-line client of a Mailroom node"};
-  app.require_subcommand(1);
-  app.fallthrough();
-  std::string node = default_node(), log_level;
-  bool json = false;
-  app.add_option("--node", node, "node HOST:PORT (default $MAILROOM_NODE or 127.0.0.1:7411)");
-  app.add_flag("--json", json, "one JSON object per line");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off");
-  action run;
-  int early_exit = -1; // set by a command that fails validation after parsing
-
-  // queue ...
-  auto* queue = app.add_subcommand("queue", "create, list, inspect, purge and delete queues");
-  queue->require_subcommand(1);
-  queue_options qo;
-  auto* create = queue->add_subcommand("create", "create a queue");
-  create->add_option("NAME", qo.name)->required();
-  create->add_option("--visibility-timeout", qo.visibility, "lease per delivery (30s)");
-  create->add_option("--delay", qo.delay, "delivery delay (0s)");
-  create->add_option("--retention", qo.retention, "message retention (4d)");
-  create->add_option("--max-size", qo.max_size, "max message bytes (262144)");
-  create->add_option("--max-receive-count", qo.max_receive_count,
-                     "deliveries before dead-lettering");
-  create->add_option("--dead-letter", qo.dead_letter, "dead-letter sink");
-  create->add_option("--retry-base", qo.retry_base, "first retry delay (1s)");
-  create->add_option("--retry-cap", qo.retry_cap, "longest retry delay (5m)");
-  create->add_option("--retry-factor", qo.retry_factor, "backoff growth (2)");
-  create->callback([&] {
-    queue_config c;
-    if (!to_config(qo, c))
-      early_exit = usage;
-    run = [c](client& cl) { return queue_create(cl, c); };
-  });
-  queue->add_subcommand("ls", "list queues")->callback([&] {
-    run = [&](client& cl) { return queue_ls(cl, json); };
-  });
-  std::string queue_name;
-  auto* stats = queue->add_subcommand("stats", "a queue's depth and counters");
-  stats->add_option("NAME", queue_name)->required();
-  stats->callback([&] { run = [&](client& cl) { return queue_stats_cmd(cl, queue_name, json); }; });
-  auto* purge = queue->add_subcommand("purge", "remove every message of a queue");
-  purge->add_option("NAME", queue_name)->required();
-  purge->callback([&] { run = [&](client& cl) { return queue_purge(cl, queue_name); }; });
-  auto* del = queue->add_subcommand("delete", "delete a queue and its messages");
-  del->add_option("NAME", queue_name)->required();
-  del->callback([&] { run = [&](client& cl) { return queue_delete(cl, queue_name); }; });
-
-  // send
-  auto* send_cmd = app.add_subcommand("send", "send a message (BODY '-': one per stdin line)");
-  std::string body, delay, dedup_id, correlation_id, causation_id;
-  std::vector<std::string> attrs;
-  send_cmd->add_option("QUEUE", queue_name)->required();
-  send_cmd->add_option("BODY", body)->required();
-  send_cmd->add_option("--attr", attrs, "attribute KEY=VALUE (repeatable)");
-  send_cmd->add_option("--delay", delay, "delivery delay, up to 15m");
-  send_cmd->add_option("--dedup-id", dedup_id, "producer idempotency key");
-  send_cmd->add_option("--correlation-id", correlation_id, "request, fan-out or saga id");
-  send_cmd->add_option("--causation-id", causation_id, "id of the message that caused this one");
-  send_cmd->callback([&] {
-    outgoing_message proto;
-    proto.dedup_id = dedup_id;
-    proto.correlation_id = correlation_id;
-    proto.causation_id = causation_id;
-    if (!parse_attributes(attrs, proto.attributes) ||
-        (!delay.empty() && !parse_duration(delay, "delay", proto.delay_ms)))
-      early_exit = usage;
-    run = [&, proto](client& cl) { return send(cl, queue_name, body, proto, json); };
-  });
-
-  // recv
-  auto* recv_cmd = app.add_subcommand("recv", "receive messages under a lease");
-  uint32_t max = 1;
-  std::string wait = "0s", vis;
-  bool ack_after = false;
-  recv_cmd->add_option("QUEUE", queue_name)->required();
-  recv_cmd->add_option("--max", max, "at most N messages (1)")->check(CLI::Range(1, 10000));
-  recv_cmd->add_option("--wait", wait, "long-poll up to 20s (0s)");
-  recv_cmd->add_option("--visibility", vis, "lease (the queue's visibility timeout)");
-  recv_cmd->add_flag("--ack", ack_after, "ack what was received");
-  recv_cmd->callback([&] {
-    receive_request r{max, 0, -1};
-    if (!parse_duration(wait, "wait", r.wait_ms) ||
-        (!vis.empty() && !parse_duration(vis, "visibility", r.visibility_ms)))
-      early_exit = usage;
-    run = [&, r](client& cl) { return recv(cl, queue_name, r, ack_after, json); };
-  });
-
-  // ack, nack, visibility
-  std::vector<std::string> receipts;
-  auto* ack_cmd = app.add_subcommand("ack", "acknowledge (delete) delivered messages");
-  ack_cmd->add_option("QUEUE", queue_name)->required();
-  ack_cmd->add_option("RECEIPT", receipts)->required();
-  ack_cmd->callback([&] { run = [&](client& cl) { return ack(cl, queue_name, receipts); }; });
-
-  auto* nack_cmd = app.add_subcommand("nack", "give a delivery back: retry later or dead-letter");
-  std::string receipt, retry_after, dead_reason, error_text;
-  nack_cmd->add_option("QUEUE", queue_name)->required();
-  nack_cmd->add_option("RECEIPT", receipt)->required();
-  auto* ra = nack_cmd->add_option("--retry-after", retry_after, "retry after D (default: backoff)");
-  nack_cmd->add_option("--dead-letter", dead_reason, "straight to the dead-letter sink, why")
-      ->excludes(ra);
-  nack_cmd->add_option("--error", error_text, "error text for the death record");
-  nack_cmd->callback([&] {
-    nack_request n{receipt, -1, dead_reason, error_text};
-    if (!retry_after.empty() && !parse_duration(retry_after, "retry-after", n.retry_after_ms))
-      early_exit = usage;
-    run = [&, n](client& cl) { return nack(cl, queue_name, n); };
-  });
-
-  auto* vis_cmd = app.add_subcommand("visibility", "extend (or with 0s release) a lease");
-  std::string vis_duration;
-  vis_cmd->add_option("QUEUE", queue_name)->required();
-  vis_cmd->add_option("RECEIPT", receipt)->required();
-  vis_cmd->add_option("DURATION", vis_duration)->required();
-  vis_cmd->callback([&] {
-    int64_t ms = 0;
-    if (!parse_duration(vis_duration, "visibility", ms))
-      early_exit = usage;
-    run = [&, ms](client& cl) { return visibility(cl, queue_name, receipt, ms); };
-  });
-
-  // dlq ...
-  auto* dlq = app.add_subcommand("dlq", "inspect, redrive and purge dead-letter sinks");
-  dlq->require_subcommand(1);
-  std::string sink;
-  uint32_t list_max = 100;
-  auto* dlq_list = dlq->add_subcommand("ls", "list dead messages without consuming them");
-  dlq_list->add_option("NAME", sink)->required();
-  dlq_list->add_option("--max", list_max, "at most N (100)");
-  dlq_list->callback([&] { run = [&](client& cl) { return dlq_ls(cl, sink, list_max, json); }; });
-  auto* redrive = dlq->add_subcommand("redrive", "move dead messages back to a queue");
-  redrive_request rr;
-  std::string filter_attr;
-  redrive->add_option("NAME", sink)->required();
-  redrive->add_option("--to", rr.to, "target queue (default: each message's source)");
-  redrive->add_option("--rate", rr.rate_per_s, "messages per second (0: unlimited)");
-  redrive->add_flag("--dry-run", rr.dry_run, "show what would move");
-  redrive->add_option("--reason", rr.filter.reason, "only this death reason");
-  redrive->add_option("--source", rr.filter.source, "only from this queue");
-  redrive->add_option("--attr", filter_attr, "only with attribute KEY=VALUE");
-  redrive->add_option("--error-contains", rr.filter.error_contains, "only errors with TEXT");
-  redrive->callback([&] {
-    if (!filter_attr.empty()) {
-      attribute_list a;
-      if (!parse_attributes({filter_attr}, a))
-        early_exit = usage;
-      else
-        rr.filter.attribute_key = a[0].first, rr.filter.attribute_value = a[0].second;
-    }
-    run = [&](client& cl) { return dlq_redrive(cl, sink, rr, json); };
-  });
-  auto* dlq_purge_cmd = dlq->add_subcommand("purge", "delete every dead message of a sink");
-  dlq_purge_cmd->add_option("NAME", sink)->required();
-  dlq_purge_cmd->callback([&] { run = [&](client& cl) { return dlq_purge(cl, sink); }; });
+  CLI::App app{"mailroom: command-line client of a Mailroom node", "mailroom"};
+  invocation inv;
+  inv.node = default_node();
+  add_global_options(app, inv);
+  add_queue_commands(app, inv);
+  add_send(app, inv);
+  add_recv(app, inv);
+  add_ack(app, inv);
+  add_nack(app, inv);
+  add_visibility(app, inv);
+  add_dlq_commands(app, inv);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? ok : usage;
+    return app.exit(e) == 0 ? ok : usage; // --help exits 0
   }
-  if (early_exit >= 0)
-    return early_exit;
-  if (!log_level.empty())
-    if (auto err = set_log_level(log_level))
-      return usage_error(message_of(err));
-  auto c = client::connect(node);
-  if (!c)
-    return fail(c.error());
-  return run(**c);
+  if (!inv.log_level.empty())
+    if (auto err = set_log_level(inv.log_level))
+      return print_usage_error(message_of(err));
+  if (!inv.plan) // unreachable while every command requires a leaf subcommand
+    return print_usage_error("no command given; see --help");
+  auto run = inv.plan();
+  if (!run)
+    return usage;
+  auto connected = client::connect(inv.node);
+  if (!connected)
+    return print_error(connected.error());
+  return (*run)(**connected);
 }

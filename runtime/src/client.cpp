@@ -155,6 +155,8 @@ caf::expected<std::vector<delivery>> client::receive(const std::string& queue,
       e.receive_count = m.getReceiveCount();
       e.causation_id = text(m.getCausationId());
       e.correlation_id = text(m.getCorrelationId());
+      for (auto h : m.getHistory())
+        e.history.push_back(codec::read(h));
       out.push_back({std::make_shared<const envelope>(std::move(e)), text(m.getReceipt()),
                      m.getReceiveCount()});
     }

@@ -153,6 +153,11 @@ protected:
               out.setCausationId(m.causation_id);
             if (!m.correlation_id.empty())
               out.setCorrelationId(m.correlation_id);
+            if (!m.history.empty()) {
+              auto history = out.initHistory(m.history.size());
+              for (unsigned h = 0; h < m.history.size(); ++h)
+                codec::write(history[h], m.history[h]);
+            }
           }
         });
   }

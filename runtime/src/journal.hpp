@@ -111,7 +111,8 @@ public:
   caf::error write(write_batch batch);
 
   // Reads for recovery. Each visits rows in key order; a visitor returning an error stops the
-  // scan and that error is returned.
+  // scan and that error is returned. A visitor may start a scan of another kind (a catalog
+  // visitor may read that queue's segments), but not a second scan of the same kind.
   using row_visitor =
       std::function<caf::error(const std::string& key, uint64_t seq, const std::string& blob)>;
   caf::error read_catalog(const std::string& kind, const row_visitor& visit);

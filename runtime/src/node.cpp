@@ -13,6 +13,7 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 namespace mailroom {
@@ -114,6 +115,15 @@ caf::error node::recover() {
       });
   if (err)
     return err;
+  // Read before the queue scan: a nested scan of the catalog would reuse its statement.
+  std::map<std::string, uint64_t> sequence_floors;
+  err = journal_->read_catalog(sequence_catalog_kind,
+                               [&](const std::string& queue, uint64_t, const std::string& floor) {
+                                 sequence_floors[queue] = std::strtoull(floor.c_str(), nullptr, 10);
+                                 return caf::error{};
+                               });
+  if (err)
+    return err;
   size_t messages = 0;
   err = journal_->read_catalog(
       queue_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
@@ -143,6 +153,8 @@ caf::error node::recover() {
             });
         if (e)
           return e;
+        if (auto it = sequence_floors.find(name); it != sequence_floors.end())
+          state.restore_sequence_floor(it->second);
         state.finish_restore();
         configs_[name] = *config;
         registry_->put(entity_kind::queue, name, spawn_queue_actor(std::move(state)));
@@ -223,6 +235,7 @@ caf::error node::delete_queue(const std::string& name) {
     return unknown("queue", name);
   write_batch writes;
   writes.delete_catalog(queue_kind, name);
+  writes.delete_catalog(sequence_catalog_kind, name);
   writes.delete_queue_data(name);
   if (auto err = journal_->write(std::move(writes)))
     return err;

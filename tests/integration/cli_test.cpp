@@ -99,6 +99,8 @@ TEST_F(cli_test, nack_to_dead_letter_then_redrive) {
   auto back = lines(mailroom({"recv", "jobs", "--json"}).out);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0]["id"], got[0]["id"]) << "redrive keeps the message id";
+  ASSERT_EQ(back[0]["history"].size(), 1u) << "and its history";
+  EXPECT_EQ(back[0]["history"][0]["reason"], "rejected");
   EXPECT_EQ(mailroom({"dlq", "purge", "jobs-dlq"}).out, "purged 0\n");
 }
 

@@ -272,3 +272,20 @@ TEST_F(node_test, spawn_service_refuses_unknown_queues_and_zero_limits) {
   EXPECT_EQ(code_of(spawn_service(*node_, {"jobs", 0, 1, -1}, handler).error()),
             errc::invalid_argument);
 }
+
+TEST_F(node_test, a_receipt_from_before_a_restart_never_acks_a_newer_message) {
+  open({config("orders")});
+  node_->send("orders", bodies({"old"}));
+  auto old = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(old->size(), 1u);
+  ASSERT_EQ((*node_->ack("orders", {(*old)[0].receipt}))[0].error_code, "");
+  reopen(); // the newest (and only) segment is gone: its sequence numbers must stay used
+  node_->send("orders", bodies({"new"}));
+  auto stale = node_->ack("orders", {(*old)[0].receipt});
+  ASSERT_TRUE(stale);
+  EXPECT_EQ((*stale)[0].error_code, "unknown_receipt");
+  auto fresh = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(fresh->size(), 1u);
+  EXPECT_EQ((*fresh)[0].message->body, "new");
+  EXPECT_NE((*fresh)[0].receipt, (*old)[0].receipt);
+}
