@@ -120,12 +120,12 @@ void queue_state::set_phase(stored& m, phase next) {
   auto counter = [this](phase p) -> uint64_t* {
     switch (p) {
     case phase::ready:
-      return &visible_;
+      return &counters_.visible;
     case phase::in_flight:
-      return &in_flight_;
+      return &counters_.in_flight;
     case phase::delayed:
     case phase::dead_lettering:
-      return &delayed_;
+      return &counters_.delayed;
     case phase::pending:
       return nullptr;
     }
@@ -259,7 +259,7 @@ void queue_state::commit_send(uint64_t token, int64_t now_ms) {
     auto m = messages_.find(seq);
     if (m == messages_.end())
       continue;
-    ++sent_;
+    ++counters_.sent;
     if (m->second.visible_at_ms <= now_ms)
       make_ready(seq, m->second);
     else
@@ -295,7 +295,7 @@ queue_state::receive_outcome queue_state::receive(uint32_t max, int64_t visibili
       continue;
     }
     ++m.receive_count;
-    ++received_;
+    ++counters_.received;
     schedule(seq, m, phase::in_flight, now_ms + lease);
     events.state(seq, m);
     out.deliveries.push_back({m.message, format_receipt({seq, m.receive_count}), m.receive_count});
@@ -336,7 +336,7 @@ queue_state::settle_outcome queue_state::ack(const std::vector<std::string>& rec
     ack_outcome result;
     auto [m, seq] = find(text, result);
     if (m != nullptr) {
-      ++acked_;
+      ++counters_.acked;
       events.remove(seq);
     }
     out.results.push_back(std::move(result));
@@ -507,7 +507,7 @@ write_batch queue_state::finish_dead_letters(const std::vector<uint64_t>& seqs) 
     auto it = messages_.find(seq);
     if (it == messages_.end() || it->second.state != phase::dead_lettering)
       continue;
-    ++dead_lettered_;
+    ++counters_.dead_lettered;
     events.remove(seq);
   }
   write_batch writes;
@@ -542,20 +542,13 @@ std::pair<uint64_t, write_batch> queue_state::purge() {
 }
 
 queue_stats queue_state::stats(int64_t now_ms) const {
-  queue_stats s;
+  queue_stats s = counters_;
   s.name = config_.name;
-  s.visible = visible_;
-  s.in_flight = in_flight_;
-  s.delayed = delayed_;
   for (const auto& [seq, m] : messages_)
     if (m.state != phase::pending) {
       s.oldest_age_ms = std::max<int64_t>(0, now_ms - m.message->enqueued_at_ms);
       break;
     }
-  s.sent = sent_;
-  s.received = received_;
-  s.acked = acked_;
-  s.dead_lettered = dead_lettered_;
   return s;
 }
 

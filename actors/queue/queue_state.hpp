@@ -125,7 +125,7 @@ public:
   std::pair<uint64_t, write_batch> purge();
 
   queue_stats stats(int64_t now_ms) const;
-  bool has_ready() const { return visible_ > 0; }
+  bool has_ready() const { return counters_.visible > 0; }
 
   // Recovery: feed every segment, then every event in journal order, then finish_restore().
   caf::error restore_segment(uint64_t first_seq, std::vector<envelope> messages);
@@ -177,13 +177,7 @@ private:
   std::unordered_map<uint64_t, uint32_t> segment_live_; // first_seq → messages not removed
   std::unordered_map<uint64_t, std::vector<uint64_t>> pending_; // send token → seqs
 
-  uint64_t visible_ = 0;
-  uint64_t in_flight_ = 0;
-  uint64_t delayed_ = 0;
-  uint64_t sent_ = 0;
-  uint64_t received_ = 0;
-  uint64_t acked_ = 0;
-  uint64_t dead_lettered_ = 0;
+  queue_stats counters_; // depths by phase and counters since start; name and age filled on read
 };
 
 } // namespace mailroom

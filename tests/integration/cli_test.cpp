@@ -149,3 +149,21 @@ TEST_F(cli_test, mailroomd_refuses_a_malformed_config_file_and_names_it) {
                        ": queue 'orders': visibility_timeout 'soon' is not a duration (e.g. 250ms, "
                        "30s, 5m, 2h, 14d)\n");
 }
+
+TEST(mailroomd_config, declares_queues_from_a_toml_file) {
+  test_dir dir;
+  auto path = dir.file("node.toml");
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs(
+      "[node]\nlog_level = \"warn\"\n\n"
+      "[queues.orders]\nvisibility_timeout = \"45s\"\nmax_receive_count = 2\n"
+      "dead_letter = \"orders-dlq\"\nretry = { base = \"100ms\", factor = 2.0, cap = \"1s\" }\n",
+      f);
+  std::fclose(f);
+  node_process node{dir.file("data"), {"--config", path}};
+  auto r = run({MAILROOM_CLI_PATH, "--node", node.address(), "queue", "ls"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "orders\n");
+  auto dlq = run({MAILROOM_CLI_PATH, "--node", node.address(), "dlq", "ls", "orders-dlq"});
+  EXPECT_EQ(dlq.exit_code, 0) << "the sink named in the file exists: " << dlq.err;
+}
