@@ -12,6 +12,7 @@ packages=(
   libtomlplusplus-dev           # configuration
   libcli11-dev                  # command lines
   nlohmann-json3-dev            # --json output
+  libgoogle-perftools-dev       # tcmalloc_minimal for mailroomd and mailroom-bench
   libgtest-dev                  # tests
 )
 
