@@ -27,6 +27,11 @@ caf::error unknown(const char* what, const std::string& name) {
   return make_error(errc::unknown_queue, std::string{"no "} + what + " named '" + name + "'");
 }
 
+/// Names the entity whose journal record failed to decode: "queue 'orders': segment: ...".
+caf::error in_entity(const char* what, const std::string& name, const caf::error& err) {
+  return make_error(code_of(err), std::string{what} + " '" + name + "': " + message_of(err));
+}
+
 } // namespace
 
 node::node(node_config config)
@@ -100,7 +105,7 @@ caf::error node::recover() {
             name, [&](const std::string&, uint64_t, const std::string& blob) -> caf::error {
               auto record = codec::decode_dead_letter(blob);
               if (!record)
-                return std::move(record.error());
+                return in_entity("dead-letter sink", name, record.error());
               state.restore(std::move(*record));
               ++dead;
               return {};
@@ -129,14 +134,14 @@ caf::error node::recover() {
       queue_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
         auto config = codec::decode_queue_config(blob);
         if (!config)
-          return std::move(config.error());
+          return in_entity("queue", name, config.error());
         queue_state state{*config};
         auto e = journal_->read_segments(
             name,
             [&](const std::string&, uint64_t first_seq, const std::string& segment) -> caf::error {
               auto batch = codec::decode_segment(segment);
               if (!batch)
-                return std::move(batch.error());
+                return in_entity("queue", name, batch.error());
               messages += batch->size();
               return state.restore_segment(first_seq, std::move(*batch));
             });
@@ -147,7 +152,7 @@ caf::error node::recover() {
             [&](const std::string&, uint64_t first_seq, const std::string& events) -> caf::error {
               auto decoded = codec::decode_events(events);
               if (!decoded)
-                return std::move(decoded.error());
+                return in_entity("queue", name, decoded.error());
               state.restore_events(first_seq, *decoded);
               return {};
             });

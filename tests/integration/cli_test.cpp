@@ -167,3 +167,24 @@ TEST(mailroomd_config, declares_queues_from_a_toml_file) {
   auto dlq = run({MAILROOM_CLI_PATH, "--node", node.address(), "dlq", "ls", "orders-dlq"});
   EXPECT_EQ(dlq.exit_code, 0) << "the sink named in the file exists: " << dlq.err;
 }
+
+TEST_F(cli_test, visibility_releases_a_lease_and_purge_empties_the_queue) {
+  ASSERT_EQ(mailroom({"queue", "create", "work"}).exit_code, 0);
+  mailroom({"send", "work", "a"});
+  auto got = lines(mailroom({"recv", "work", "--json"}).out);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(lines(mailroom({"recv", "work", "--json"}).out).empty()) << "leased";
+  auto released = mailroom({"visibility", "work", got[0]["receipt"].get<std::string>(), "0s"});
+  ASSERT_EQ(released.exit_code, 0) << released.err;
+  auto again = lines(mailroom({"recv", "work", "--json"}).out);
+  ASSERT_EQ(again.size(), 1u) << "released: visible at once";
+  EXPECT_EQ(again[0]["receive_count"], 2);
+  auto stale = mailroom({"visibility", "work", got[0]["receipt"].get<std::string>(), "10s"});
+  EXPECT_EQ(stale.exit_code, 2);
+  EXPECT_NE(stale.err.find("has expired"), std::string::npos) << stale.err;
+  mailroom({"send", "work", "b"});
+  EXPECT_EQ(mailroom({"queue", "purge", "work"}).out, "purged 2\n");
+  auto stats = lines(mailroom({"queue", "stats", "work", "--json"}).out);
+  EXPECT_EQ(stats[0]["visible"], 0);
+  EXPECT_EQ(stats[0]["in_flight"], 0);
+}

@@ -9,6 +9,7 @@
 #include "test_dir.hpp"
 
 #include <caf/send.hpp>
+#include <sqlite3.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -288,4 +289,45 @@ TEST_F(node_test, a_receipt_from_before_a_restart_never_acks_a_newer_message) {
   ASSERT_EQ(fresh->size(), 1u);
   EXPECT_EQ((*fresh)[0].message->body, "new");
   EXPECT_NE((*fresh)[0].receipt, (*old)[0].receipt);
+}
+
+TEST_F(node_test, a_corrupt_journal_record_is_reported_as_corruption_not_ignored) {
+  open({config("orders")});
+  node_->send("orders", bodies({"a"}));
+  node_.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() + "/journal.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE segments SET messages = x'0102030405060708'", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  node_config c;
+  c.data_dir = dir.path();
+  c.log_level = "off";
+  auto n = node::open(c);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(code_of(n.error()), errc::corruption);
+  EXPECT_EQ(message_of(n.error()).rfind("queue 'orders': segment:", 0), 0u)
+      << message_of(n.error());
+}
+
+TEST_F(node_test, a_rate_limited_redrive_moves_one_chunk_per_second) {
+  auto q = config("orders");
+  q.dead_letter_target = "dlq";
+  open({q});
+  node_->send("orders", bodies({"a", "b"}));
+  auto got = node_->receive("orders", {2, 0, -1});
+  ASSERT_EQ(got->size(), 2u);
+  node_->nack("orders", {{(*got)[0].receipt, -1, "x", ""}, {(*got)[1].receipt, -1, "x", ""}});
+  ASSERT_TRUE(eventually([&] { return node_->dead_letters("dlq", 10)->size() == 2; }));
+  redrive_request r;
+  r.rate_per_s = 1;
+  auto start = std::chrono::steady_clock::now();
+  auto moved = node_->redrive("dlq", r);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->moved, 2u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900))
+      << "the second message waited for the next second";
 }
