@@ -25,6 +25,7 @@ struct QueueConfig {
   maxReceiveCount @5 :UInt32;   # 0: never dead-letter for receives
   deadLetterTarget @6 :Text;    # sink name; empty: none
   retry @7 :RetryPolicy;
+  maxDepth @8 :UInt64;          # messages held at most; 0: no limit
 }
 
 struct Segment {

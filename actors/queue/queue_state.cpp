@@ -210,6 +210,11 @@ caf::expected<queue_state::send_outcome> queue_state::accept_redrive(std::vector
 caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelope> batch,
                                                               const std::vector<int64_t>& delays,
                                                               int64_t now_ms) {
+  if (config_.max_depth > 0 && messages_.size() + batch.size() > config_.max_depth)
+    return make_error(errc::queue_full, "queue '" + config_.name + "' is full: it holds " +
+                                            std::to_string(messages_.size()) + " of at most " +
+                                            std::to_string(config_.max_depth) +
+                                            " messages; retry later");
   send_outcome out;
   out.token = next_seq_;
   auto first = next_seq_;

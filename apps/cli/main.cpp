@@ -81,6 +81,8 @@ void add_queue_create(CLI::App& queue, invocation& inv) {
   cmd->add_option("--delay", o->delay, "delivery delay")->capture_default_str();
   cmd->add_option("--retention", o->retention, "message retention")->capture_default_str();
   cmd->add_option("--max-size", c.max_message_bytes, "max message bytes")->capture_default_str();
+  cmd->add_option("--max-depth", c.max_depth, "messages held at most; 0: no limit")
+      ->capture_default_str();
   auto* dead_letter = cmd->add_option("--dead-letter", c.dead_letter_target, "dead-letter sink");
   cmd->add_option("--max-receive-count", c.max_receive_count,
                   "deliveries before dead-lettering, 0: never")

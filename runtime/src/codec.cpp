@@ -130,6 +130,7 @@ void write(schema::QueueConfig::Builder out, const queue_config& in) {
   out.setMaxMessageBytes(in.max_message_bytes);
   out.setMaxReceiveCount(in.max_receive_count);
   out.setDeadLetterTarget(in.dead_letter_target);
+  out.setMaxDepth(in.max_depth);
   auto retry = out.initRetry();
   retry.setBaseMs(in.retry.base_ms);
   retry.setFactor(in.retry.factor);
@@ -149,6 +150,7 @@ queue_config read(schema::QueueConfig::Reader in) {
       in.getMaxMessageBytes() != 0 ? in.getMaxMessageBytes() : defaults.max_message_bytes;
   out.max_receive_count = in.getMaxReceiveCount();
   out.dead_letter_target = text(in.getDeadLetterTarget());
+  out.max_depth = in.getMaxDepth();
   if (in.hasRetry()) {
     auto r = in.getRetry();
     out.retry.base_ms = r.getBaseMs();

@@ -73,7 +73,7 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   auto where = "queue '" + name + "'";
   if (auto err = check_keys(source, t, where,
                             {"visibility_timeout", "delay", "retention", "max_message_size",
-                             "max_receive_count", "dead_letter", "retry"}))
+                             "max_receive_count", "dead_letter", "retry", "max_depth"}))
     return err;
   if (auto err = read_duration(source, t, "visibility_timeout", where + ": visibility_timeout",
                                q.visibility_timeout_ms))
@@ -87,6 +87,8 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
     return err;
   if (auto err = read_integer(source, t, "max_receive_count", where + ": max_receive_count",
                               q.max_receive_count))
+    return err;
+  if (auto err = read_integer(source, t, "max_depth", where + ": max_depth", q.max_depth))
     return err;
   if (auto err =
           read_string(source, t, "dead_letter", where + ": dead_letter", q.dead_letter_target))

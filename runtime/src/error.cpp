@@ -12,7 +12,7 @@ namespace {
 
 constexpr auto category = caf::atom("mailroom");
 
-constexpr std::array<std::string_view, 10> names = {
+constexpr std::array<std::string_view, 11> names = {
     "",
     "unknown_queue",
     "already_exists",
@@ -23,6 +23,7 @@ constexpr std::array<std::string_view, 10> names = {
     "io_error",
     "corruption",
     "unavailable",
+    "queue_full",
 };
 
 } // namespace

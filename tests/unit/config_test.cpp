@@ -21,6 +21,7 @@ max_message_size = 1024
 max_receive_count = 5
 dead_letter = "orders-dlq"
 retry = { base = "500ms", factor = 3.0, cap = "1m" }
+max_depth = 1000
 
 [queues.emails]
 )",
@@ -42,6 +43,7 @@ retry = { base = "500ms", factor = 3.0, cap = "1m" }
   EXPECT_EQ(orders.retry.base_ms, 500);
   EXPECT_EQ(orders.retry.factor, 3.0);
   EXPECT_EQ(orders.retry.cap_ms, 60'000);
+  EXPECT_EQ(orders.max_depth, 1000u);
 }
 
 namespace {

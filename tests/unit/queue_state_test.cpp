@@ -323,3 +323,20 @@ TEST(queue_config_validation, names_the_queue_and_the_field) {
   ok.name = "ok-queue_1.v2";
   EXPECT_FALSE(validate(ok));
 }
+
+TEST_F(queue_state_test, a_full_queue_refuses_sends_until_it_drains) {
+  auto c = make_config();
+  c.max_depth = 3;
+  q.reconfigure(c);
+  send({msg("a"), msg("b")});
+  auto over = q.send({msg("c"), msg("d")}, now);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(code_of(over.error()), errc::queue_full);
+  EXPECT_EQ(message_of(over.error()),
+            "queue 'orders' is full: it holds 2 of at most 3 messages; retry later");
+  send({msg("c")});
+  auto got = receive(1);
+  q.ack({got[0].receipt}, now);
+  send({msg("d")}); // room again
+  EXPECT_EQ(q.stats(now).visible, 3u);
+}

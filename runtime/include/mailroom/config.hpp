@@ -13,6 +13,7 @@
 //   max_message_size = 262144       # bytes
 //   max_receive_count = 5
 //   dead_letter = "orders-dlq"      # sink, created if missing
+//   max_depth = 1000000             # messages held at most; sends past it are refused
 //   retry = { base = "1s", factor = 2.0, cap = "5m" }
 //
 // Unknown keys are errors: a typo must not silently fall back to a default.

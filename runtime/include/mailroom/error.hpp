@@ -35,6 +35,8 @@ enum class errc : uint8_t {
   corruption,
   /// The node is shutting down or cannot be reached.
   unavailable,
+  /// The queue holds its max depth of messages; retry the send later.
+  queue_full,
 };
 
 /// Name used on the wire and in the CLI's messages ("unknown_queue", ...).

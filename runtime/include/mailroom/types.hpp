@@ -83,6 +83,9 @@ struct queue_config {
   uint32_t max_receive_count = 0; ///< 0: never dead-letter for receives
   std::string dead_letter_target;
   retry_policy retry;
+  /// Messages the queue holds at most (0: no limit). A send that would pass it is refused with
+  /// errc::queue_full: backpressure that producers see, instead of unbounded memory.
+  uint64_t max_depth = 0;
 
   friend bool operator==(const queue_config&, const queue_config&) = default;
 };
