@@ -331,3 +331,18 @@ TEST_F(node_test, a_rate_limited_redrive_moves_one_chunk_per_second) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900))
       << "the second message waited for the next second";
 }
+
+TEST_F(node_test, a_long_poll_on_an_empty_queue_answers_empty_when_its_wait_ends) {
+  open({config("orders")});
+  auto polling = std::async(std::launch::async,
+                            [&] { return node_->receive("orders", {5, 20'000, -1}); });
+  EXPECT_EQ(polling.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  // Virtual time: the wait is over. Repeated, in case the poll reached the queue only now.
+  ASSERT_TRUE(eventually([&] {
+    advance("orders", 20'000);
+    return polling.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready;
+  }));
+  auto got = polling.get();
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->empty());
+}
