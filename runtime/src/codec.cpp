@@ -4,6 +4,7 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <kj/io.h>
 #include <kj/exception.h>
 
 #include <cstring>
@@ -12,10 +13,13 @@ namespace mailroom::codec {
 
 namespace {
 
+/// Serializes straight into the string: no intermediate flat array, one copy of the bytes.
 std::string to_string(capnp::MessageBuilder& message) {
-  auto words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return std::string{reinterpret_cast<const char*>(bytes.begin()), bytes.size()};
+  auto segments = message.getSegmentsForOutput();
+  std::string out(capnp::computeSerializedSizeInWords(segments) * sizeof(capnp::word), '\0');
+  kj::ArrayOutputStream stream{kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size())};
+  capnp::writeMessage(stream, segments);
+  return out;
 }
 
 /// Decodes `blob` as a message with root T and hands the reader to `f`. Copies into aligned
@@ -170,7 +174,12 @@ dead_letter read(schema::DeadLetter::Reader in) {
 }
 
 std::string encode_segment(const std::vector<envelope_ptr>& messages) {
-  capnp::MallocMessageBuilder message{8192};
+  // Size the first arena segment for the whole batch, so the record is one contiguous segment.
+  size_t bytes = 64;
+  for (const auto& m : messages)
+    bytes += 160 + m->id.size() + m->queue.size() + m->body.size() + m->payload_size() -
+             m->body.size() + 32 * m->attributes.size();
+  capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
   auto list = message.initRoot<schema::Segment>().initMessages(messages.size());
   for (unsigned i = 0; i < messages.size(); ++i)
     write(list[i], *messages[i]);
