@@ -7,7 +7,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("mailroom::schema");
 
 using import "envelope.capnp".Attribute;
-using import "envelope.capnp".DeathRecord;
+using import "envelope.capnp".Envelope;
 using import "journal.capnp".QueueConfig;
 using import "journal.capnp".DeadLetter;
 
@@ -27,16 +27,11 @@ struct OutgoingMessage {
 }
 
 struct Delivery {
-  id @0 :Text;
-  receipt @1 :Text;         # opaque; valid for this delivery's lease only
-  body @2 :Data;
-  attributes @3 :List(Attribute);
-  receiveCount @4 :UInt32;
-  sentAtUs @5 :Int64;
-  enqueuedAtMs @6 :Int64;
-  causationId @7 :Text;
-  correlationId @8 :Text;
-  history @9 :List(DeathRecord); # earlier deaths of this message, oldest first
+  # One message handed to a consumer under a lease: the stored envelope, as in the journal,
+  # plus what belongs to this delivery only.
+  receipt @0 :Text;         # opaque; valid for this delivery's lease only
+  receiveCount @1 :UInt32;  # deliveries so far, this one included
+  envelope @2 :Envelope;
 }
 
 struct QueueStats {

@@ -102,7 +102,7 @@ void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed) {
     ack.setQueue("bench");
     auto receipts = ack.initReceipts(messages.size());
     for (unsigned i = 0; i < messages.size(); ++i) {
-      latencies.push_back(static_cast<uint32_t>(now - messages[i].getSentAtUs()));
+      latencies.push_back(static_cast<uint32_t>(now - messages[i].getEnvelope().getSentAtUs()));
       receipts.set(i, messages[i].getReceipt());
     }
     p.add_latencies(latencies);

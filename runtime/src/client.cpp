@@ -143,23 +143,9 @@ caf::expected<std::vector<delivery>> client::receive(const std::string& queue,
     if (auto err = status_error(r.getStatus()))
       return err;
     std::vector<delivery> out;
-    for (auto m : r.getMessages()) {
-      envelope e;
-      e.id = text(m.getId());
-      e.queue = queue;
-      auto body = m.getBody();
-      e.body.assign(reinterpret_cast<const char*>(body.begin()), body.size());
-      e.attributes = codec::read(m.getAttributes());
-      e.sent_at_us = m.getSentAtUs();
-      e.enqueued_at_ms = m.getEnqueuedAtMs();
-      e.receive_count = m.getReceiveCount();
-      e.causation_id = text(m.getCausationId());
-      e.correlation_id = text(m.getCorrelationId());
-      for (auto h : m.getHistory())
-        e.history.push_back(codec::read(h));
-      out.push_back({std::make_shared<const envelope>(std::move(e)), text(m.getReceipt()),
-                     m.getReceiveCount()});
-    }
+    for (auto m : r.getMessages())
+      out.push_back({std::make_shared<const envelope>(codec::read(m.getEnvelope())),
+                     text(m.getReceipt()), m.getReceiveCount()});
     return out;
   });
 }

@@ -138,26 +138,11 @@ protected:
           auto list = context.getResults().initMessages(r->size());
           for (unsigned i = 0; i < r->size(); ++i) {
             const auto& d = (*r)[i];
-            const auto& m = *d.message;
-            auto out = list[i];
-            out.setId(m.id);
-            out.setReceipt(d.receipt);
-            out.setBody(capnp::Data::Reader{reinterpret_cast<const kj::byte*>(m.body.data()),
-                                            m.body.size()});
-            if (!m.attributes.empty())
-              codec::write(out.initAttributes(m.attributes.size()), m.attributes);
-            out.setReceiveCount(d.receive_count);
-            out.setSentAtUs(m.sent_at_us);
-            out.setEnqueuedAtMs(m.enqueued_at_ms);
-            if (!m.causation_id.empty())
-              out.setCausationId(m.causation_id);
-            if (!m.correlation_id.empty())
-              out.setCorrelationId(m.correlation_id);
-            if (!m.history.empty()) {
-              auto history = out.initHistory(m.history.size());
-              for (unsigned h = 0; h < m.history.size(); ++h)
-                codec::write(history[h], m.history[h]);
-            }
+            list[i].setReceipt(d.receipt);
+            list[i].setReceiveCount(d.receive_count);
+            auto envelope = list[i].initEnvelope();
+            codec::write(envelope, *d.message);
+            envelope.setReceiveCount(d.receive_count); // current, not as stored at enqueue
           }
         });
   }
