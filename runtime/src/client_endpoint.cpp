@@ -53,15 +53,20 @@ public:
 protected:
   kj::Promise<void> createQueue(CreateQueueContext context) override {
     auto config = codec::read(context.getParams().getConfig());
-    if (auto err = node_.create_queue(config))
-      set_status(context.getResults().initStatus(), err);
-    return kj::READY_NOW;
+    return off_loop([this, config] { return node_.create_queue(config); })
+        .then([context](caf::error err) mutable {
+          if (err)
+            set_status(context.getResults().initStatus(), err);
+        });
   }
 
   kj::Promise<void> deleteQueue(DeleteQueueContext context) override {
-    if (auto err = node_.delete_queue(text(context.getParams().getQueue())))
-      set_status(context.getResults().initStatus(), err);
-    return kj::READY_NOW;
+    auto name = text(context.getParams().getQueue());
+    return off_loop([this, name] { return node_.delete_queue(name); })
+        .then([context](caf::error err) mutable {
+          if (err)
+            set_status(context.getResults().initStatus(), err);
+        });
   }
 
   kj::Promise<void> listQueues(ListQueuesContext context) override {
@@ -263,6 +268,18 @@ protected:
   }
 
 private:
+  /// Runs a blocking node call (catalog changes wait for their commit) on a detached actor's
+  /// thread, so the event loop keeps serving. A detached actor, not a std::thread: the node
+  /// waits for every actor at shutdown, so the call never outlives the node.
+  kj::Promise<caf::error> off_loop(std::function<caf::error()> call) {
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<caf::error>();
+    auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<caf::error>>>(
+        std::move(paf.fulfiller));
+    node_.system().spawn<caf::detached>(
+        [call = std::move(call), fulfiller] { (*fulfiller)->fulfill(call()); });
+    return std::move(paf.promise);
+  }
+
   template <class Context>
   static kj::Promise<void> fail(Context& context, const caf::error& err) {
     set_status(context.getResults().initStatus(), err);
