@@ -35,7 +35,10 @@ auto decode(const std::string& blob, const char* what, F&& f)
     auto words = kj::heapArray<capnp::word>(blob.size() / sizeof(capnp::word));
     std::memcpy(words.begin(), blob.data(), blob.size());
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = 1ull << 30;
+    // Records are written flat and decoded in one pass, so reading one traverses about its own
+    // size. A limit far above that lets a few corrupt bytes claim a list of a billion
+    // zero-sized elements (found by tests/fuzz); twice the size leaves room for re-reads.
+    options.traversalLimitInWords = 2 * words.size() + 1024;
     capnp::FlatArrayMessageReader reader{words, options};
     return f(reader.getRoot<T>());
   } catch (const kj::Exception& e) {
@@ -188,9 +191,10 @@ std::string encode_segment(const std::vector<envelope_ptr>& messages) {
 
 caf::expected<std::vector<envelope>> decode_segment(const std::string& blob) {
   return decode<schema::Segment>(blob, "segment", [](schema::Segment::Reader r) {
+    auto messages = r.getMessages(); // once: every get counts against the traversal limit
     std::vector<envelope> out;
-    out.reserve(r.getMessages().size());
-    for (auto m : r.getMessages())
+    out.reserve(messages.size());
+    for (auto m : messages)
       out.push_back(read(m));
     return out;
   });
@@ -220,9 +224,10 @@ std::string encode_events(const std::vector<message_event>& events) {
 
 caf::expected<std::vector<message_event>> decode_events(const std::string& blob) {
   return decode<schema::SegmentEvents>(blob, "segment events", [](schema::SegmentEvents::Reader r) {
+    auto events = r.getEvents(); // once: every get counts against the traversal limit
     std::vector<message_event> out;
-    out.reserve(r.getEvents().size());
-    for (auto e : r.getEvents()) {
+    out.reserve(events.size());
+    for (auto e : events) {
       message_event x;
       x.seq = e.getSeq();
       if (e.isRemoved()) {
