@@ -142,15 +142,10 @@ void on_tick(self_ptr self) {
 template <class T>
 caf::typed_response_promise<T> reply_when_durable(self_ptr self, write_batch writes, T value) {
   auto promise = self->make_response_promise<T>();
-  self->state.writer->commit(
-      std::move(writes), [self, promise, value = std::move(value)](const caf::error& err) mutable {
-        if (err)
-          promise.deliver(err);
-        else
-          promise.deliver(std::move(value));
-        serve_waiters(self);
-        rearm(self);
-      });
+  self->state.writer->reply_when_durable(std::move(writes), promise, std::move(value), [self] {
+    serve_waiters(self);
+    rearm(self);
+  });
   return promise;
 }
 
@@ -185,7 +180,6 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
   st.deps = std::move(deps);
   // Recovered messages are all on timers: make the due ones ready before the first request.
   on_tick(self);
-  self->set_down_handler([](caf::down_msg&) {});
   return {
       [self](send_atom,
              std::vector<outgoing_message>& batch) -> caf::result<std::vector<std::string>> {

@@ -13,6 +13,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/atom.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include <functional>
 #include <unordered_map>
@@ -52,6 +53,22 @@ public:
     auto then = std::move(it->second);
     waiting_.erase(it);
     then(err);
+  }
+
+  /// Commits `writes`, then answers `promise` with `value` (or the commit's error) and runs
+  /// `after` in the actor either way.
+  template <class T>
+  void reply_when_durable(write_batch writes, caf::typed_response_promise<T> promise, T value,
+                          std::function<void()> after = {}) {
+    commit(std::move(writes), [promise, value = std::move(value),
+                               after = std::move(after)](const caf::error& err) mutable {
+      if (err)
+        promise.deliver(err);
+      else
+        promise.deliver(std::move(value));
+      if (after)
+        after();
+    });
   }
 
 private:
