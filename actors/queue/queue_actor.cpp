@@ -50,10 +50,16 @@ int64_t now(self_ptr self) {
   return self->state.deps.clock();
 }
 
-/// Hands dead messages to the sink; removes them here once the sink has them durably.
-void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead) {
-  if (dead.empty())
+/// Hands dead messages to the sink; removes them here once the sink has them durably. `done`
+/// (optional) learns whether the sink took them; if not, they are retried later.
+void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead,
+               std::function<void(const caf::error&)> done = {}) {
+  if (!done)
+    done = [](const caf::error&) {};
+  if (dead.empty()) {
+    done({});
     return;
+  }
   auto& st = self->state;
   std::vector<uint64_t> seqs;
   std::vector<dead_letter> records;
@@ -67,18 +73,22 @@ void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead) {
     spdlog::warn("queue '{}': dead-letter sink '{}' not found; retrying in {} ms", st.queue->name(),
                  target, sink_retry_ms);
     st.queue->abort_dead_letters(seqs, now(self), sink_retry_ms);
+    done(make_error(errc::unknown_queue, "queue '" + st.queue->name() + "': dead-letter sink '" +
+                                             target + "' not found"));
     return;
   }
   self->request(*sink, caf::infinite, dead_atom::value, std::move(records))
       .then(
-          [self, seqs](ok_atom) {
+          [self, seqs, done](ok_atom) {
             self->state.writer->commit(self->state.queue->finish_dead_letters(seqs),
                                        [](const caf::error&) {});
+            done({});
           },
-          [self, seqs](caf::error& err) {
+          [self, seqs, done](caf::error& err) {
             spdlog::warn("queue '{}': dead-letter sink refused: {}", self->state.queue->name(),
                          message_of(err));
             self->state.queue->abort_dead_letters(seqs, now(self), sink_retry_ms);
+            done(err);
           });
 }
 
@@ -224,8 +234,29 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       [self](nack_atom,
              const std::vector<nack_request>& requests) -> caf::result<std::vector<ack_outcome>> {
         auto out = self->state.queue->nack(requests, now(self));
-        ship_dead(self, std::move(out.dead));
-        return reply_when_durable(self, std::move(out.writes), std::move(out.results));
+        if (out.dead.empty())
+          return reply_when_durable(self, std::move(out.writes), std::move(out.results));
+        // A nack to the sink is confirmed once the sink has the message durably: a crash
+        // before that must not leave the consumer believing it was dead-lettered.
+        auto promise = self->make_response_promise<std::vector<ack_outcome>>();
+        self->state.writer->commit(
+            std::move(out.writes), [self, promise, results = std::move(out.results),
+                                    dead = std::move(out.dead)](const caf::error& err) mutable {
+              if (err) {
+                promise.deliver(err);
+                return;
+              }
+              ship_dead(self, std::move(dead),
+                        [promise, results = std::move(results)](const caf::error& e) mutable {
+                          if (e)
+                            promise.deliver(e);
+                          else
+                            promise.deliver(std::move(results));
+                        });
+              serve_waiters(self);
+              rearm(self);
+            });
+        return promise;
       },
       [self](visibility_atom, const std::string& receipt,
              int64_t visibility_ms) -> caf::result<ok_atom> {

@@ -183,3 +183,62 @@ TEST(crash, garbage_on_the_client_port_closes_that_connection_only) {
   ASSERT_TRUE(stats) << message_of(stats.error());
   EXPECT_EQ(stats->visible, 3u) << "the node kept serving and lost nothing";
 }
+
+TEST(crash, kill_9_while_dead_lettering_and_redriving_loses_no_message) {
+  test_dir dir;
+  node_process d{dir.path()};
+  auto q = crash_queue();
+  q.max_receive_count = 1;
+  q.dead_letter_target = "orders-dlq";
+  ASSERT_FALSE(d.connect()->create_queue(q));
+  std::set<std::string> sent;
+  {
+    auto c = d.connect();
+    for (int i = 0; i < 20; ++i) {
+      std::vector<outgoing_message> batch(100);
+      for (int k = 0; k < 100; ++k)
+        batch[k].body = "m-" + std::to_string(i) + "-" + std::to_string(k);
+      ASSERT_TRUE(c->send("orders", batch));
+      for (auto& m : batch)
+        sent.insert(m.body);
+    }
+    // Reject everything: 2,000 messages head for the sink while we pull the plug.
+    for (int round = 0; round < 20; ++round) {
+      auto got = c->receive("orders", {100, 0, 60'000});
+      ASSERT_TRUE(got);
+      for (auto& m : *got)
+        ASSERT_FALSE(c->nack("orders", {m.receipt, -1, "rejected by test", ""}));
+    }
+  }
+  d.kill_hard();
+  d.start();
+  // Redrive half back and kill again in the middle of it.
+  std::thread redrive([&] {
+    auto c = d.connect();
+    redrive_request r;
+    c->redrive("orders-dlq", r); // may fail when the node dies: that is the experiment
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  d.kill_hard();
+  redrive.join();
+  d.start();
+
+  // Every message is somewhere: in the queue (visible again after its 1 s lease at most) or in
+  // the sink. Duplicates are allowed (at-least-once), loss is not.
+  auto c = d.connect();
+  std::set<std::string> found;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto dead = c->dead_letters("orders-dlq", 10'000);
+        auto live = c->receive("orders", {10'000, 100, 60'000});
+        if (!dead || !live)
+          return false;
+        for (auto& x : *dead)
+          found.insert(x.message.body);
+        for (auto& m : *live)
+          found.insert(m.message->body);
+        return std::includes(found.begin(), found.end(), sent.begin(), sent.end());
+      },
+      std::chrono::seconds(20)))
+      << found.size() << " of " << sent.size() << " found";
+}
