@@ -216,6 +216,11 @@ caf::error node::put_queue(queue_config config) {
   if (existing != configs_.end() && existing->second == config)
     return {};
   write_batch writes;
+  if (existing == configs_.end()) {
+    // A deleted queue's actor may have committed a last write after the deletion; a new queue
+    // of the same name must not inherit it at the next recovery.
+    writes.delete_queue_data(config.name);
+  }
   writes.put_catalog(queue_kind, config.name, codec::encode_queue_config(config));
   if (auto err = journal_->write(std::move(writes)))
     return err;
