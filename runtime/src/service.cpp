@@ -67,6 +67,13 @@ caf::behavior consumer(caf::stateful_actor<consumer_state>* self, service_option
     auto w = self->spawn<caf::detached + caf::linked>(worker, handler);
     st.workers.push_back(w);
   }
+  // Acks and nacks are sent without waiting; a refusal comes back as an error message. The
+  // message is then redelivered after its lease, so log it and keep consuming: CAF's default
+  // would stop the service.
+  self->set_error_handler([self](caf::error& err) {
+    spdlog::warn("service on '{}': settling a batch failed: {}", self->state.options.queue,
+                 message_of(err));
+  });
   self->send(self, poll_atom::value);
   return {
       [self](poll_atom) {
