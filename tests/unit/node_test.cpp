@@ -334,8 +334,9 @@ TEST_F(node_test, a_rate_limited_redrive_moves_one_chunk_per_second) {
 
 TEST_F(node_test, a_long_poll_on_an_empty_queue_answers_empty_when_its_wait_ends) {
   open({config("orders")});
-  auto polling = std::async(std::launch::async,
-                            [&] { return node_->receive("orders", {5, 20'000, -1}); });
+  auto polling = std::async(std::launch::async, [&] {
+    return node_->receive("orders", {5, 20'000, -1});
+  });
   EXPECT_EQ(polling.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
   // Virtual time: the wait is over. Repeated, in case the poll reached the queue only now.
   ASSERT_TRUE(eventually([&] {
