@@ -21,6 +21,7 @@ struct options {
   uint32_t batch = 1000;           ///< messages per send / receive / ack call
   uint32_t in_flight = 4;          ///< send calls outstanding per producer
   uint32_t receives_in_flight = 4; ///< receive calls outstanding per consumer
+  uint64_t rate = 0;               ///< msgs/s across producers; 0: as fast as possible
   bool json = false;
 };
 

@@ -9,6 +9,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <random>
@@ -59,6 +60,46 @@ void produce(caf::event_based_actor* self, std::shared_ptr<run_state> run, uint6
               self->quit();
             });
   }
+}
+
+using pace_atom = caf::atom_constant<caf::atom("pace")>;
+
+/// A producer at a fixed rate: every millisecond it sends what the rate owes so far, as one
+/// batch. Measures latency at a given load rather than under saturation.
+caf::behavior paced_producer(caf::event_based_actor* self, std::shared_ptr<run_state> run,
+                             uint64_t quota, double rate_per_s) {
+  auto start = std::chrono::steady_clock::now();
+  auto sent = std::make_shared<uint64_t>(0);
+  auto confirmed = std::make_shared<uint64_t>(0);
+  self->send(self, pace_atom::value);
+  return {
+      [=](pace_atom) {
+        auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+        auto owed = std::min<uint64_t>(quota, static_cast<uint64_t>(elapsed.count() * rate_per_s));
+        if (owed > *sent) {
+          std::vector<outgoing_message> batch(std::min<uint64_t>(owed - *sent, run->o->batch));
+          auto stamp = unix_now_us();
+          for (auto& m : batch) {
+            m.body = run->body;
+            m.sent_at_us = stamp;
+          }
+          *sent += batch.size();
+          self->request(run->queue, caf::infinite, send_atom::value, std::move(batch))
+              .then(
+                  [=](std::vector<std::string>& ids) {
+                    run->p->sent += ids.size();
+                    if ((*confirmed += ids.size()) >= quota)
+                      self->quit();
+                  },
+                  [=](caf::error& err) {
+                    run->finish("send failed: " + message_of(err));
+                    self->quit();
+                  });
+        }
+        if (*sent < quota)
+          self->delayed_send(self, std::chrono::milliseconds(1), pace_atom::value);
+      },
+  };
 }
 
 void consume(caf::event_based_actor* self, std::shared_ptr<run_state> run) {
@@ -130,9 +171,12 @@ std::string run_embedded(const options& o, progress& p) {
       });
     for (uint32_t i = 0; i < o.producers; ++i) {
       auto quota = o.messages / o.producers + (i < o.messages % o.producers ? 1 : 0);
-      (*n)->system().spawn([run, quota](caf::event_based_actor* self) {
-        produce(self, run, quota, std::make_shared<uint64_t>(0), std::make_shared<uint32_t>(0));
-      });
+      if (o.rate > 0)
+        (*n)->system().spawn(paced_producer, run, quota, static_cast<double>(o.rate) / o.producers);
+      else
+        (*n)->system().spawn([run, quota](caf::event_based_actor* self) {
+          produce(self, run, quota, std::make_shared<uint64_t>(0), std::make_shared<uint32_t>(0));
+        });
     }
     error = finished.get();
   } // the node shuts down here; consumers see `finished` and quit

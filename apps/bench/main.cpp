@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   app.add_option("--receives-in-flight", o.receives_in_flight,
                  "receive calls outstanding per consumer")
       ->check(CLI::Range(1, 64));
+  app.add_option("--rate", o.rate, "send at this many msgs/s (embedded only; 0: flat out)");
   auto durable = app.add_flag("--durable", o.durable, "fsync every group commit (default)");
   app.add_flag("--no-durable", no_durable, "no fsync")->excludes(durable);
   auto node = app.add_option("--node", o.node, "HOST:PORT of a running node");
@@ -72,6 +73,10 @@ int main(int argc, char** argv) {
   }
   if (no_durable)
     o.durable = false;
+  if (o.rate > 0 && !o.node.empty()) {
+    std::cerr << "mailroom-bench: --rate is only supported with --embedded so far\n";
+    return 1;
+  }
 
   progress p;
   std::string error;
@@ -126,6 +131,7 @@ int main(int argc, char** argv) {
         {"durable", o.durable},
         {"mode", o.node.empty() ? "embedded" : "node"},
         {"batch", o.batch},
+        {"rate", o.rate},
     };
     std::cout << summary.dump() << std::endl;
   }
