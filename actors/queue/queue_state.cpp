@@ -12,18 +12,24 @@ namespace mailroom {
 
 // --- configuration and policy ----------------------------------------------------------------
 
+caf::error validate_name(std::string_view what, const std::string& name) {
+  auto bad = [&](const char* rule) {
+    return make_error(errc::invalid_argument, std::string{what} + " name '" + name + "' " + rule);
+  };
+  if (name.empty() || name.size() > 80)
+    return bad("must be 1 to 80 characters");
+  for (char ch : name)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
+      return bad("may hold only letters, digits, '-', '_' and '.'");
+  return {};
+}
+
 caf::error validate(const queue_config& c) {
   auto bad = [&](const std::string& what) {
     return make_error(errc::invalid_argument, "queue '" + c.name + "': " + what);
   };
-  if (c.name.empty() || c.name.size() > 80)
-    return make_error(errc::invalid_argument,
-                      "queue name '" + c.name + "' must be 1 to 80 characters");
-  for (char ch : c.name)
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
-      return make_error(errc::invalid_argument,
-                        "queue name '" + c.name +
-                            "' may hold only letters, digits, '-', '_' and '.'");
+  if (auto err = validate_name("queue", c.name))
+    return err;
   if (c.visibility_timeout_ms <= 0 || c.visibility_timeout_ms > max_visibility_ms)
     return bad("visibility timeout " + format_duration_ms(c.visibility_timeout_ms) +
                " is outside 1ms..12h");

@@ -206,12 +206,20 @@ int run_queue_stats(client& c, const std::string& queue, bool json) {
   return ok;
 }
 
-int run_queue_purge(client& c, const std::string& queue) {
-  auto purged = c.purge(queue);
+namespace {
+
+/// Both purges answer the same way: "purged N".
+int print_purged(const caf::expected<uint64_t>& purged) {
   if (!purged)
     return print_error(purged.error());
   std::cout << "purged " << *purged << "\n";
   return ok;
+}
+
+} // namespace
+
+int run_queue_purge(client& c, const std::string& queue) {
+  return print_purged(c.purge(queue));
 }
 
 int run_queue_delete(client& c, const std::string& queue) {
@@ -308,11 +316,7 @@ int run_dlq_redrive(client& c, const std::string& sink, const redrive_request& r
 }
 
 int run_dlq_purge(client& c, const std::string& sink) {
-  auto purged = c.purge_dead_letters(sink);
-  if (!purged)
-    return print_error(purged.error());
-  std::cout << "purged " << *purged << "\n";
-  return ok;
+  return print_purged(c.purge_dead_letters(sink));
 }
 
 } // namespace mailroom::cli

@@ -16,9 +16,7 @@ struct client::impl {
 
 namespace {
 
-std::string text(capnp::Text::Reader t) {
-  return std::string{t.cStr(), t.size()};
-}
+using codec::text;
 
 caf::error status_error(schema::Status::Reader s) {
   if (s.getCode().size() == 0)

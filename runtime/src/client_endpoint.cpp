@@ -17,9 +17,7 @@ namespace mailroom {
 
 namespace {
 
-std::string text(capnp::Text::Reader t) {
-  return std::string{t.cStr(), t.size()};
-}
+using codec::text;
 
 void set_status(schema::Status::Builder status, const caf::error& err) {
   status.setCode(std::string{to_string(code_of(err))});

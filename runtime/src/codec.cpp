@@ -46,10 +46,6 @@ auto decode(const std::string& blob, const char* what, F&& f)
   }
 }
 
-std::string text(capnp::Text::Reader t) {
-  return std::string{t.cStr(), t.size()};
-}
-
 std::string data(capnp::Data::Reader d) {
   return std::string{reinterpret_cast<const char*>(d.begin()), d.size()};
 }
@@ -59,6 +55,10 @@ capnp::Data::Reader as_data(const std::string& s) {
 }
 
 } // namespace
+
+std::string text(capnp::Text::Reader t) {
+  return std::string{t.cStr(), t.size()};
+}
 
 void write(capnp::List<schema::Attribute>::Builder out, const attribute_list& in) {
   for (unsigned i = 0; i < in.size(); ++i) {

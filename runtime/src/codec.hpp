@@ -41,6 +41,9 @@ caf::expected<queue_config> decode_queue_config(const std::string& blob);
 std::string encode_dead_letter(const dead_letter& record);
 caf::expected<dead_letter> decode_dead_letter(const std::string& blob);
 
+/// A Cap'n Proto text as a std::string.
+std::string text(capnp::Text::Reader t);
+
 // Builders and readers shared with the client endpoint.
 void write(schema::Envelope::Builder out, const envelope& in);
 envelope read(schema::Envelope::Reader in);

@@ -177,10 +177,8 @@ caf::error node::recover() {
 caf::error node::create_dead_letter_sink(const std::string& name) {
   if (registry_->find(entity_kind::dead_letter_sink, name))
     return {};
-  queue_config probe;
-  probe.name = name;
-  if (auto err = validate(probe))
-    return make_error(errc::invalid_argument, "dead-letter sink " + message_of(err).substr(6));
+  if (auto err = validate_name("dead-letter sink", name))
+    return err;
   write_batch writes;
   writes.put_catalog(sink_kind, name, {});
   if (auto err = journal_->write(std::move(writes)))

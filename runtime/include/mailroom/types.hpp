@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -92,6 +93,10 @@ struct queue_config {
 
 /// Checks a queue configuration; the error names the queue and the offending field.
 caf::error validate(const queue_config& config);
+
+/// Checks an entity name (1 to 80 letters, digits, '-', '_', '.'); `what` names the kind in
+/// the error ("queue", "dead-letter sink").
+caf::error validate_name(std::string_view what, const std::string& name);
 
 struct receive_request {
   uint32_t max = 1;
