@@ -33,17 +33,23 @@ struct run_state {
   }
 };
 
+/// `n` messages with the run's body, stamped now for end-to-end latency.
+std::vector<outgoing_message> make_batch(const run_state& run, uint64_t n) {
+  std::vector<outgoing_message> batch(n);
+  auto stamp = unix_now_us();
+  for (auto& m : batch) {
+    m.body = run.body;
+    m.sent_at_us = stamp;
+  }
+  return batch;
+}
+
 void produce(caf::event_based_actor* self, std::shared_ptr<run_state> run, uint64_t quota,
              std::shared_ptr<uint64_t> sent, std::shared_ptr<uint32_t> outstanding) {
   const auto& o = *run->o;
   while (*outstanding < o.in_flight && *sent < quota) {
     auto n = std::min<uint64_t>(o.batch, quota - *sent);
-    std::vector<outgoing_message> batch(n);
-    auto stamp = unix_now_us();
-    for (auto& m : batch) {
-      m.body = run->body;
-      m.sent_at_us = stamp;
-    }
+    auto batch = make_batch(*run, n);
     *sent += n;
     ++*outstanding;
     self->request(run->queue, caf::infinite, send_atom::value, std::move(batch))
@@ -77,12 +83,7 @@ caf::behavior paced_producer(caf::event_based_actor* self, std::shared_ptr<run_s
         auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
         auto owed = std::min<uint64_t>(quota, static_cast<uint64_t>(elapsed.count() * rate_per_s));
         if (owed > *sent) {
-          std::vector<outgoing_message> batch(std::min<uint64_t>(owed - *sent, run->o->batch));
-          auto stamp = unix_now_us();
-          for (auto& m : batch) {
-            m.body = run->body;
-            m.sent_at_us = stamp;
-          }
+          auto batch = make_batch(*run, std::min<uint64_t>(owed - *sent, run->o->batch));
           *sent += batch.size();
           self->request(run->queue, caf::infinite, send_atom::value, std::move(batch))
               .then(
