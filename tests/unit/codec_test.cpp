@@ -46,7 +46,7 @@ TEST(codec, a_large_segment_round_trips) {
 }
 
 TEST(codec, bytes_that_are_not_a_record_are_corruption) {
-  for (const std::string bad : {std::string("abc"), std::string(8, '\xff')}) {
+  for (const std::string& bad : {std::string("abc"), std::string(8, '\xff')}) {
     auto r = codec::decode_segment(bad);
     ASSERT_FALSE(r) << bad.size() << " bytes decoded";
     EXPECT_EQ(code_of(r.error()), errc::corruption);
