@@ -10,6 +10,8 @@ using import "envelope.capnp".Attribute;
 using import "envelope.capnp".Envelope;
 using import "journal.capnp".QueueConfig;
 using import "journal.capnp".DeadLetter;
+using import "journal.capnp".Subscription;
+using import "journal.capnp".TopicConfig;
 
 struct Status {
   code @0 :Text;     # empty: ok; else e.g. "unknown_queue", "invalid_argument"
@@ -55,6 +57,16 @@ struct RedriveFilter {
   errorContains @4 :Text;
 }
 
+struct TopicStats {
+  # Counters since the node started.
+  name @0 :Text;
+  subscriptions @1 :UInt64;
+  published @2 :UInt64;
+  deliveries @3 :UInt64;     # copies enqueued into subscriber queues
+  unmatched @4 :UInt64;      # messages no subscription's filter took
+  deadLettered @5 :UInt64;   # copies sent to a subscription's sink instead
+}
+
 struct AckResult {
   receipt @0 :Text;
   status @1 :Status;
@@ -79,4 +91,16 @@ interface Node {
       -> (status :Status, moved :UInt64, ids :List(Text));
   purgeDeadLetters @11 (sink :Text) -> (status :Status, purged :UInt64);
   deleteQueue @12 (queue :Text) -> (status :Status);
+
+  createTopic @13 (name :Text) -> (status :Status);
+  deleteTopic @14 (name :Text) -> (status :Status);
+  listTopics @15 () -> (status :Status, names :List(Text));
+  describeTopic @16 (name :Text) -> (status :Status, config :TopicConfig, stats :TopicStats);
+  subscribe @17 (topic :Text, subscription :Subscription) -> (status :Status);
+  # The subscribed queue must exist; a named dead-letter sink is created.
+  unsubscribe @18 (topic :Text, queue :Text) -> (status :Status);
+  publish @19 (topic :Text, messages :List(OutgoingMessage))
+      -> (status :Status, ids :List(Text), deliveries :UInt64, unmatched :UInt64,
+          deadLettered :UInt64);
+  # Answers once every copy is durable in every matching subscriber queue, or none is.
 }

@@ -26,6 +26,8 @@ struct QueueConfig {
   deadLetterTarget @6 :Text;    # sink name; empty: none
   retry @7 :RetryPolicy;
   maxDepth @8 :UInt64;          # messages held at most; 0: no limit
+  dedupWindowMs @9 :Int64;      # how long a dedup key suppresses re-sends; 0: 5 minutes
+  contentBasedDedup @10 :Bool;  # true: a message without a dedup id is keyed by SHA-256(body)
 }
 
 struct Segment {
@@ -60,4 +62,32 @@ struct DeadLetter {
   # Stored in dead_letters rows: the message as it died, and why.
   envelope @0 :Envelope;
   death @1 :DeathRecord;
+}
+
+struct Subscription {
+  # One queue subscribed to a topic; the queue names it (one subscription per queue).
+  queue @0 :Text;
+  filterPolicy @1 :Text;      # SNS filter policy JSON; empty: every message
+  filterOnBody @2 :Bool;      # true: the policy matches JSON body fields, not attributes
+  raw @3 :Bool;               # true: the body as published; false: SNS notification JSON
+  deadLetterTarget @4 :Text;  # sink for copies that cannot be enqueued; empty: fail the publish
+}
+
+struct TopicConfig {
+  # Stored in catalog rows of kind 'topic'; rewritten whole on every (un)subscribe.
+  name @0 :Text;
+  subscriptions @1 :List(Subscription);
+}
+
+struct DedupRecords {
+  # Stored in dedup rows, one per send batch that carried dedup keys: a re-send with one of these
+  # keys before expiresAtMs is accepted but not enqueued, and answered with the original id.
+  # Independent of the messages' segments: the key outlives an ack, a dead-lettering or a redrive.
+  expiresAtMs @0 :Int64;
+  entries @1 :List(DedupEntry);
+}
+
+struct DedupEntry {
+  key @0 :Text;   # the producer's dedup id, or "sha256:" and the hex digest of the body
+  id @1 :Text;    # the message id the key was first sent as
 }

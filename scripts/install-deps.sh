@@ -11,7 +11,8 @@ packages=(
   libspdlog-dev                 # logging
   libtomlplusplus-dev           # configuration
   libcli11-dev                  # command lines
-  nlohmann-json3-dev            # --json output
+  nlohmann-json3-dev            # --json output, filter policies, SNS notifications
+  libssl-dev                    # libcrypto: SHA-256 for content-based dedup
   libgoogle-perftools-dev       # tcmalloc_minimal for mailroomd and mailroom-bench
   libgtest-dev                  # tests
 )

@@ -1,6 +1,7 @@
 #include "actors/dead_letter/dead_letter_actor.hpp"
 
 #include "journal_writer.hpp"
+#include "staging.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/protocol.hpp"
 
@@ -125,6 +126,12 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state>* self, dead_letter_stat
                                      promise.deliver(ok_atom::value);
                                    });
         return promise;
+      },
+      [self](adopt_atom, std::vector<dead_letter>& records) {
+        spdlog::info("dead-letter sink '{}': {} message(s) arrived", self->state.sink->name(),
+                     records.size());
+        for (auto& r : records)
+          self->state.sink->restore(std::move(r));
       },
       [self](list_atom, uint32_t max) -> std::vector<dead_letter> {
         return self->state.sink->list(std::min(max, max_list));

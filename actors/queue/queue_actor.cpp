@@ -1,6 +1,7 @@
 #include "actors/queue/queue_actor.hpp"
 
 #include "journal_writer.hpp"
+#include "staging.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/protocol.hpp"
 
@@ -163,8 +164,9 @@ caf::typed_response_promise<T> reply_when_durable(self_ptr self, write_batch wri
 caf::typed_response_promise<std::vector<std::string>>
 commit_enqueue(self_ptr self, queue_state::send_outcome out) {
   auto promise = self->make_response_promise<std::vector<std::string>>();
+  out.reservation.append(std::move(out.writes));
   self->state.writer->commit(
-      std::move(out.writes),
+      std::move(out.reservation),
       [self, promise, token = out.token, ids = std::move(out.ids)](const caf::error& err) mutable {
         auto& st = self->state;
         if (err) {
@@ -204,6 +206,20 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
           return std::move(out.error());
         return commit_enqueue(self, std::move(*out));
       },
+      [self](stage_atom, std::vector<outgoing_message>& batch) -> caf::result<staged_send> {
+        auto out = self->state.queue->send(std::move(batch), now(self));
+        if (!out)
+          return std::move(out.error());
+        // Committed on our own, ahead of the coordinator's batch: see send_outcome.
+        self->state.writer->commit(std::move(out->reservation), [](const caf::error&) {});
+        return staged_send{out->token, std::move(out->ids), std::move(out->writes)};
+      },
+      [self](finish_atom, uint64_t token) {
+        self->state.queue->commit_send(token, now(self));
+        serve_waiters(self);
+        rearm(self);
+      },
+      [self](abort_atom, uint64_t token) { self->state.queue->abort_send(token); },
       [self](receive_atom, receive_request request) -> caf::result<std::vector<delivery>> {
         auto& st = self->state;
         auto bad = [&](std::string why) {

@@ -44,6 +44,8 @@ caf::error validate(const queue_config& c) {
     return bad("max receive count needs a dead-letter target");
   if (c.dead_letter_target == c.name)
     return bad("dead-letter target cannot be the queue itself");
+  if (c.dedup_window_ms < 1000 || c.dedup_window_ms > 24LL * 3600 * 1000)
+    return bad("dedup window " + format_duration_ms(c.dedup_window_ms) + " is outside 1s..24h");
   if (c.retry.base_ms < 0 || c.retry.cap_ms < c.retry.base_ms || c.retry.factor < 1.0)
     return bad("retry policy needs 0 <= base <= cap and factor >= 1");
   return {};
@@ -170,12 +172,29 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
   std::vector<int64_t> delays;
   envelopes.reserve(batch.size());
   delays.reserve(batch.size());
-  for (auto& m : batch) {
+  // Duplicates are answered with the id they were first sent as, and not enqueued.
+  std::vector<std::string> ids(batch.size());
+  std::vector<size_t> enqueued; // index in `batch` of each envelope
+  dedup_index::entries new_keys;
+  std::unordered_map<std::string, size_t> keys_in_batch; // key → index of its first message
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& m = batch[i];
     auto delay = m.delay_ms < 0 ? config_.delay_ms : m.delay_ms;
     if (delay > max_message_delay_ms)
       return make_error(errc::invalid_argument, "queue '" + config_.name + "': delay " +
                                                     format_duration_ms(delay) +
                                                     " is longer than 15m");
+    auto key = dedup_index::key_of(m.dedup_id, m.body, config_.content_based_dedup);
+    if (!key.empty()) {
+      if (auto* original = dedup_.find(key, now_ms)) {
+        ids[i] = *original;
+        continue;
+      }
+      if (auto it = keys_in_batch.find(key); it != keys_in_batch.end()) {
+        ids[i] = ids[it->second];
+        continue;
+      }
+    }
     envelope e;
     e.id = new_message_id();
     e.queue = config_.name;
@@ -190,10 +209,30 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
                         "queue '" + config_.name + "': message of " +
                             std::to_string(e.payload_size()) + " bytes exceeds the limit of " +
                             std::to_string(config_.max_message_bytes) + " bytes");
+    ids[i] = e.id;
+    if (!key.empty()) {
+      keys_in_batch.emplace(key, i);
+      new_keys.emplace_back(std::move(key), e.id);
+    }
     envelopes.push_back(std::move(e));
     delays.push_back(delay);
+    enqueued.push_back(i);
   }
-  return enqueue(std::move(envelopes), delays, now_ms);
+  send_outcome out;
+  if (!envelopes.empty()) {
+    auto enqueue_out = enqueue(std::move(envelopes), delays, now_ms);
+    if (!enqueue_out)
+      return enqueue_out;
+    out = std::move(*enqueue_out);
+    dedup_.add(config_.name, out.token, now_ms + config_.dedup_window_ms, std::move(new_keys),
+               out.writes);
+  } else {
+    // Only duplicates: confirm no earlier than the sends they duplicate.
+    out.writes.barrier();
+  }
+  dedup_.expire(config_.name, now_ms, out.writes);
+  out.ids = std::move(ids);
+  return out;
 }
 
 caf::expected<queue_state::send_outcome> queue_state::accept_redrive(std::vector<envelope> batch,
@@ -254,7 +293,8 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
   if (next_seq_ > reserved_seq_) {
     constexpr uint64_t reservation = 1 << 20; // one catalog write per million messages
     reserved_seq_ = next_seq_ + reservation;
-    out.writes.put_catalog(sequence_catalog_kind, config_.name, std::to_string(reserved_seq_));
+    out.reservation.put_catalog(sequence_catalog_kind, config_.name,
+                                std::to_string(reserved_seq_));
   }
   out.writes.put_segment(config_.name, first, codec::encode_segment(stored_envelopes));
   if (!delay_events.empty())
@@ -283,6 +323,7 @@ void queue_state::abort_send(uint64_t token) {
   auto it = pending_.find(token);
   if (it == pending_.end())
     return;
+  dedup_.forget_batch(token);
   for (auto seq : it->second)
     messages_.erase(seq);
   segment_live_.erase(token);

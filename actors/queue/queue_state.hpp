@@ -27,8 +27,9 @@
 // the same backoff, whose jitter is derived from the message id and receive count.
 #pragma once
 
-#include "journal.hpp"
+#include "actors/queue/dedup_index.hpp"
 #include "codec.hpp"
+#include "journal.hpp"
 #include "mailroom/types.hpp"
 
 #include <caf/expected.hpp>
@@ -69,8 +70,12 @@ public:
   };
 
   struct send_outcome {
+    /// One per message sent, in order; a duplicate gets the id it was first sent as.
     std::vector<std::string> ids;
     write_batch writes;
+    /// A new sequence reservation, if this send passed the old one. Commit it no later than
+    /// `writes` (together, or before): it must be durable even if `writes` are aborted.
+    write_batch reservation;
     uint64_t token = 0; ///< hand to commit_send()/abort_send() once `writes` committed/failed
   };
 
@@ -131,6 +136,10 @@ public:
   caf::error restore_segment(uint64_t first_seq, std::vector<envelope> messages);
   void restore_events(uint64_t first_seq, const std::vector<codec::message_event>& events);
   void finish_restore();
+  /// Recovery: the dedup keys of one send batch.
+  void restore_dedup(uint64_t first_seq, codec::dedup_records records) {
+    dedup_.restore(first_seq, std::move(records));
+  }
   /// Recovery: sequence numbers below `floor` may have been handed out before the restart.
   void restore_sequence_floor(uint64_t floor) { next_seq_ = std::max(next_seq_, floor); }
 
@@ -177,6 +186,7 @@ private:
   std::unordered_map<uint64_t, uint32_t> segment_live_; // first_seq → messages not removed
   std::unordered_map<uint64_t, std::vector<uint64_t>> pending_; // send token → seqs
 
+  dedup_index dedup_;
   queue_stats counters_; // depths by phase and counters since start; name and age filled on read
 };
 

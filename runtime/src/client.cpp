@@ -105,20 +105,7 @@ caf::expected<std::vector<std::string>> client::send(const std::string& queue,
   return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
     auto req = impl_->node.sendRequest();
     req.setQueue(queue);
-    auto list = req.initMessages(batch.size());
-    for (unsigned i = 0; i < batch.size(); ++i) {
-      const auto& m = batch[i];
-      auto out = list[i];
-      out.setBody(
-          capnp::Data::Reader{reinterpret_cast<const kj::byte*>(m.body.data()), m.body.size()});
-      if (!m.attributes.empty())
-        codec::write(out.initAttributes(m.attributes.size()), m.attributes);
-      out.setDelayMs(m.delay_ms);
-      out.setDedupId(m.dedup_id);
-      out.setCausationId(m.causation_id);
-      out.setCorrelationId(m.correlation_id);
-      out.setSentAtUs(m.sent_at_us);
-    }
+    codec::write(req.initMessages(batch.size()), batch);
     auto r = req.send().wait(impl_->rpc->getWaitScope());
     if (auto err = status_error(r.getStatus()))
       return err;
@@ -250,6 +237,90 @@ caf::expected<uint64_t> client::purge_dead_letters(const std::string& sink) {
     if (auto err = status_error(r.getStatus()))
       return err;
     return r.getPurged();
+  });
+}
+
+caf::error client::create_topic(const std::string& name) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.createTopicRequest();
+    req.setName(name);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::error client::delete_topic(const std::string& name) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.deleteTopicRequest();
+    req.setName(name);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::expected<std::vector<std::string>> client::list_topics() {
+  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
+    auto r = impl_->node.listTopicsRequest().send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<std::string> out;
+    for (auto n : r.getNames())
+      out.push_back(text(n));
+    return out;
+  });
+}
+
+caf::expected<std::pair<topic_config, topic_stats>> client::describe_topic(const std::string& name) {
+  return call(*impl_, [&]() -> caf::expected<std::pair<topic_config, topic_stats>> {
+    auto req = impl_->node.describeTopicRequest();
+    req.setName(name);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    auto s = r.getStats();
+    return std::make_pair(codec::read(r.getConfig()),
+                          topic_stats{text(s.getName()), s.getSubscriptions(), s.getPublished(),
+                                      s.getDeliveries(), s.getUnmatched(), s.getDeadLettered()});
+  });
+}
+
+caf::error client::subscribe(const std::string& topic, const subscription& sub) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.subscribeRequest();
+    req.setTopic(topic);
+    auto s = req.initSubscription();
+    s.setQueue(sub.queue);
+    s.setFilterPolicy(sub.filter_policy);
+    s.setFilterOnBody(sub.filter_on_body);
+    s.setRaw(sub.raw);
+    s.setDeadLetterTarget(sub.dead_letter_target);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::error client::unsubscribe(const std::string& topic, const std::string& queue) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.unsubscribeRequest();
+    req.setTopic(topic);
+    req.setQueue(queue);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::expected<publish_result> client::publish(const std::string& topic,
+                                              const std::vector<outgoing_message>& batch) {
+  return call(*impl_, [&]() -> caf::expected<publish_result> {
+    auto req = impl_->node.publishRequest();
+    req.setTopic(topic);
+    codec::write(req.initMessages(batch.size()), batch);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    publish_result out;
+    for (auto id : r.getIds())
+      out.ids.push_back(text(id));
+    out.deliveries = r.getDeliveries();
+    out.unmatched = r.getUnmatched();
+    out.dead_lettered = r.getDeadLettered();
+    return out;
   });
 }
 

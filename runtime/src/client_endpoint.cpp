@@ -51,20 +51,12 @@ public:
 protected:
   kj::Promise<void> createQueue(CreateQueueContext context) override {
     auto config = codec::read(context.getParams().getConfig());
-    return off_loop([this, config] { return node_.create_queue(config); })
-        .then([context](caf::error err) mutable {
-          if (err)
-            set_status(context.getResults().initStatus(), err);
-        });
+    return status_of(context, [this, config] { return node_.create_queue(config); });
   }
 
   kj::Promise<void> deleteQueue(DeleteQueueContext context) override {
     auto name = text(context.getParams().getQueue());
-    return off_loop([this, name] { return node_.delete_queue(name); })
-        .then([context](caf::error err) mutable {
-          if (err)
-            set_status(context.getResults().initStatus(), err);
-        });
+    return status_of(context, [this, name] { return node_.delete_queue(name); });
   }
 
   kj::Promise<void> listQueues(ListQueuesContext context) override {
@@ -104,21 +96,8 @@ protected:
     auto in = params.getMessages();
     if (in.size() > max_wire_batch)
       return fail(context, too_many("send batch", in.size()));
-    std::vector<outgoing_message> batch;
-    batch.reserve(in.size());
-    for (auto m : in) {
-      outgoing_message out;
-      auto body = m.getBody();
-      out.body.assign(reinterpret_cast<const char*>(body.begin()), body.size());
-      out.attributes = codec::read(m.getAttributes());
-      out.delay_ms = m.getDelayMs();
-      out.dedup_id = text(m.getDedupId());
-      out.causation_id = text(m.getCausationId());
-      out.correlation_id = text(m.getCorrelationId());
-      out.sent_at_us = m.getSentAtUs();
-      batch.push_back(std::move(out));
-    }
-    return ask_kj<std::vector<std::string>>(node_.system(), *q, send_atom::value, std::move(batch))
+    return ask_kj<std::vector<std::string>>(node_.system(), *q, send_atom::value,
+                                            codec::read(in))
         .then([context](caf::expected<std::vector<std::string>> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -276,6 +255,90 @@ private:
     node_.system().spawn<caf::detached>(
         [call = std::move(call), fulfiller] { (*fulfiller)->fulfill(call()); });
     return std::move(paf.promise);
+  }
+
+  kj::Promise<void> createTopic(CreateTopicContext context) override {
+    topic_config config{text(context.getParams().getName()), {}};
+    return status_of(context, [this, config] { return node_.create_topic(config); });
+  }
+
+  kj::Promise<void> deleteTopic(DeleteTopicContext context) override {
+    auto name = text(context.getParams().getName());
+    return status_of(context, [this, name] { return node_.delete_topic(name); });
+  }
+
+  kj::Promise<void> listTopics(ListTopicsContext context) override {
+    auto names = node_.topic_names();
+    auto list = context.getResults().initNames(names.size());
+    for (unsigned i = 0; i < names.size(); ++i)
+      list.set(i, names[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> describeTopic(DescribeTopicContext context) override {
+    auto name = text(context.getParams().getName());
+    auto config = node_.topic_configuration(name);
+    auto t = node_.topic(name);
+    if (!config || !t)
+      return fail(context, config ? t.error() : config.error());
+    return ask_kj<topic_stats>(node_.system(), *t, stats_atom::value)
+        .then([context, config = std::move(*config)](caf::expected<topic_stats> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          codec::write(context.getResults().initConfig(), config);
+          auto s = context.getResults().initStats();
+          s.setName(r->name);
+          s.setSubscriptions(r->subscriptions);
+          s.setPublished(r->published);
+          s.setDeliveries(r->deliveries);
+          s.setUnmatched(r->unmatched);
+          s.setDeadLettered(r->dead_lettered);
+        });
+  }
+
+  kj::Promise<void> subscribe(SubscribeContext context) override {
+    auto topic = text(context.getParams().getTopic());
+    auto s = context.getParams().getSubscription();
+    subscription sub{text(s.getQueue()), text(s.getFilterPolicy()), s.getFilterOnBody(),
+                     s.getRaw(), text(s.getDeadLetterTarget())};
+    return status_of(context, [this, topic, sub] { return node_.subscribe(topic, sub); });
+  }
+
+  kj::Promise<void> unsubscribe(UnsubscribeContext context) override {
+    auto topic = text(context.getParams().getTopic());
+    auto queue = text(context.getParams().getQueue());
+    return status_of(context, [this, topic, queue] { return node_.unsubscribe(topic, queue); });
+  }
+
+  kj::Promise<void> publish(PublishContext context) override {
+    auto params = context.getParams();
+    auto t = node_.topic(text(params.getTopic()));
+    if (!t)
+      return fail(context, t.error());
+    auto in = params.getMessages();
+    if (in.size() > max_wire_batch)
+      return fail(context, too_many("publish batch", in.size()));
+    return ask_kj<publish_result>(node_.system(), *t, publish_atom::value, codec::read(in))
+        .then([context](caf::expected<publish_result> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          auto results = context.getResults();
+          auto ids = results.initIds(r->ids.size());
+          for (unsigned i = 0; i < r->ids.size(); ++i)
+            ids.set(i, r->ids[i]);
+          results.setDeliveries(r->deliveries);
+          results.setUnmatched(r->unmatched);
+          results.setDeadLettered(r->dead_lettered);
+        });
+  }
+
+  /// Runs a catalog change off the event loop and answers with its status.
+  template <class Context>
+  kj::Promise<void> status_of(Context& context, std::function<caf::error()> call) {
+    return off_loop(std::move(call)).then([context](caf::error err) mutable {
+      if (err)
+        set_status(context.getResults().initStatus(), err);
+    });
   }
 
   template <class Context>

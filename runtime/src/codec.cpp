@@ -138,6 +138,8 @@ void write(schema::QueueConfig::Builder out, const queue_config& in) {
   out.setMaxReceiveCount(in.max_receive_count);
   out.setDeadLetterTarget(in.dead_letter_target);
   out.setMaxDepth(in.max_depth);
+  out.setDedupWindowMs(in.dedup_window_ms);
+  out.setContentBasedDedup(in.content_based_dedup);
   auto retry = out.initRetry();
   retry.setBaseMs(in.retry.base_ms);
   retry.setFactor(in.retry.factor);
@@ -158,12 +160,70 @@ queue_config read(schema::QueueConfig::Reader in) {
   out.max_receive_count = in.getMaxReceiveCount();
   out.dead_letter_target = text(in.getDeadLetterTarget());
   out.max_depth = in.getMaxDepth();
+  out.dedup_window_ms = or_default(in.getDedupWindowMs(), defaults.dedup_window_ms);
+  out.content_based_dedup = in.getContentBasedDedup();
   if (in.hasRetry()) {
     auto r = in.getRetry();
     out.retry.base_ms = r.getBaseMs();
     out.retry.factor = r.getFactor();
     out.retry.cap_ms = r.getCapMs();
   }
+  return out;
+}
+
+void write(capnp::List<schema::OutgoingMessage>::Builder out,
+           const std::vector<outgoing_message>& in) {
+  for (unsigned i = 0; i < in.size(); ++i) {
+    const auto& m = in[i];
+    auto o = out[i];
+    o.setBody(capnp::Data::Reader{reinterpret_cast<const kj::byte*>(m.body.data()), m.body.size()});
+    if (!m.attributes.empty())
+      write(o.initAttributes(static_cast<unsigned>(m.attributes.size())), m.attributes);
+    o.setDelayMs(m.delay_ms);
+    o.setDedupId(m.dedup_id);
+    o.setCausationId(m.causation_id);
+    o.setCorrelationId(m.correlation_id);
+    o.setSentAtUs(m.sent_at_us);
+  }
+}
+
+std::vector<outgoing_message> read(capnp::List<schema::OutgoingMessage>::Reader in) {
+  std::vector<outgoing_message> batch;
+  batch.reserve(in.size());
+  for (auto m : in) {
+    outgoing_message out;
+    auto body = m.getBody();
+    out.body.assign(reinterpret_cast<const char*>(body.begin()), body.size());
+    out.attributes = read(m.getAttributes());
+    out.delay_ms = m.getDelayMs();
+    out.dedup_id = text(m.getDedupId());
+    out.causation_id = text(m.getCausationId());
+    out.correlation_id = text(m.getCorrelationId());
+    out.sent_at_us = m.getSentAtUs();
+    batch.push_back(std::move(out));
+  }
+  return batch;
+}
+
+void write(schema::TopicConfig::Builder out, const topic_config& in) {
+  out.setName(in.name);
+  auto subs = out.initSubscriptions(static_cast<unsigned>(in.subscriptions.size()));
+  for (unsigned i = 0; i < subs.size(); ++i) {
+    const auto& s = in.subscriptions[i];
+    subs[i].setQueue(s.queue);
+    subs[i].setFilterPolicy(s.filter_policy);
+    subs[i].setFilterOnBody(s.filter_on_body);
+    subs[i].setRaw(s.raw);
+    subs[i].setDeadLetterTarget(s.dead_letter_target);
+  }
+}
+
+topic_config read(schema::TopicConfig::Reader in) {
+  topic_config out;
+  out.name = text(in.getName());
+  for (auto s : in.getSubscriptions())
+    out.subscriptions.push_back({text(s.getQueue()), text(s.getFilterPolicy()),
+                                 s.getFilterOnBody(), s.getRaw(), text(s.getDeadLetterTarget())});
   return out;
 }
 
@@ -256,6 +316,39 @@ std::string encode_queue_config(const queue_config& config) {
 caf::expected<queue_config> decode_queue_config(const std::string& blob) {
   return decode<schema::QueueConfig>(blob, "queue config",
                                      [](schema::QueueConfig::Reader r) { return read(r); });
+}
+
+std::string encode_dedup(const dedup_records& records) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::DedupRecords>();
+  root.setExpiresAtMs(records.expires_at_ms);
+  auto entries = root.initEntries(static_cast<unsigned>(records.entries.size()));
+  for (unsigned i = 0; i < entries.size(); ++i) {
+    entries[i].setKey(records.entries[i].first);
+    entries[i].setId(records.entries[i].second);
+  }
+  return to_string(message);
+}
+
+caf::expected<dedup_records> decode_dedup(const std::string& blob) {
+  return decode<schema::DedupRecords>(blob, "dedup records", [](schema::DedupRecords::Reader r) {
+    dedup_records out;
+    out.expires_at_ms = r.getExpiresAtMs();
+    for (auto e : r.getEntries())
+      out.entries.emplace_back(text(e.getKey()), text(e.getId()));
+    return out;
+  });
+}
+
+std::string encode_topic_config(const topic_config& config) {
+  capnp::MallocMessageBuilder message;
+  write(message.initRoot<schema::TopicConfig>(), config);
+  return to_string(message);
+}
+
+caf::expected<topic_config> decode_topic_config(const std::string& blob) {
+  return decode<schema::TopicConfig>(blob, "topic config",
+                                     [](schema::TopicConfig::Reader r) { return read(r); });
 }
 
 std::string encode_dead_letter(const dead_letter& record) {

@@ -4,6 +4,7 @@
 // errc::invalid_argument (wire), never an exception.
 #pragma once
 
+#include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
 
 #include "client.capnp.h"
@@ -29,6 +30,15 @@ struct message_event {
   std::string last_error;
 };
 
+/// The dedup keys of one send batch, as journaled in schema::DedupRecords.
+struct dedup_records {
+  int64_t expires_at_ms = 0;
+  std::vector<std::pair<std::string, std::string>> entries; ///< key, original message id
+};
+
+std::string encode_dedup(const dedup_records& records);
+caf::expected<dedup_records> decode_dedup(const std::string& blob);
+
 std::string encode_segment(const std::vector<envelope_ptr>& messages);
 caf::expected<std::vector<envelope>> decode_segment(const std::string& blob);
 
@@ -37,6 +47,9 @@ caf::expected<std::vector<message_event>> decode_events(const std::string& blob)
 
 std::string encode_queue_config(const queue_config& config);
 caf::expected<queue_config> decode_queue_config(const std::string& blob);
+
+std::string encode_topic_config(const topic_config& config);
+caf::expected<topic_config> decode_topic_config(const std::string& blob);
 
 std::string encode_dead_letter(const dead_letter& record);
 caf::expected<dead_letter> decode_dead_letter(const std::string& blob);
@@ -51,6 +64,11 @@ void write(schema::DeathRecord::Builder out, const death_record& in);
 death_record read(schema::DeathRecord::Reader in);
 void write(schema::QueueConfig::Builder out, const queue_config& in);
 queue_config read(schema::QueueConfig::Reader in);
+void write(capnp::List<schema::OutgoingMessage>::Builder out,
+           const std::vector<outgoing_message>& in);
+std::vector<outgoing_message> read(capnp::List<schema::OutgoingMessage>::Reader in);
+void write(schema::TopicConfig::Builder out, const topic_config& in);
+topic_config read(schema::TopicConfig::Reader in);
 void write(schema::DeadLetter::Builder out, const dead_letter& in);
 dead_letter read(schema::DeadLetter::Reader in);
 void write(capnp::List<schema::Attribute>::Builder out, const attribute_list& in);

@@ -73,7 +73,8 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   auto where = "queue '" + name + "'";
   if (auto err = check_keys(source, t, where,
                             {"visibility_timeout", "delay", "retention", "max_message_size",
-                             "max_receive_count", "dead_letter", "retry", "max_depth"}))
+                             "max_receive_count", "dead_letter", "retry", "max_depth", "dedup_window",
+                             "content_based_dedup"}))
     return err;
   if (auto err = read_duration(source, t, "visibility_timeout", where + ": visibility_timeout",
                                q.visibility_timeout_ms))
@@ -90,6 +91,15 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
     return err;
   if (auto err = read_integer(source, t, "max_depth", where + ": max_depth", q.max_depth))
     return err;
+  if (auto err =
+          read_duration(source, t, "dedup_window", where + ": dedup_window", q.dedup_window_ms))
+    return err;
+  if (auto d = t.get("content_based_dedup")) {
+    auto value = d->value<bool>();
+    if (!value)
+      return fail(source, where + ": content_based_dedup must be true or false");
+    q.content_based_dedup = *value;
+  }
   if (auto err =
           read_string(source, t, "dead_letter", where + ": dead_letter", q.dead_letter_target))
     return err;
@@ -115,6 +125,63 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   return q;
 }
 
+caf::expected<subscription> read_subscription(std::string_view source, const std::string& where,
+                                              const toml::node& node) {
+  auto t = node.as_table();
+  if (t == nullptr)
+    return fail(source, where + " must be a table { queue = \"...\", filter = '{...}' }");
+  if (auto err = check_keys(source, *t, where,
+                            {"queue", "filter", "filter_scope", "raw", "dead_letter"}))
+    return err;
+  subscription s;
+  if (auto err = read_string(source, *t, "queue", where + ": queue", s.queue))
+    return err;
+  if (s.queue.empty())
+    return fail(source, where + ": queue is required");
+  if (auto err = read_string(source, *t, "filter", where + ": filter", s.filter_policy))
+    return err;
+  std::string scope = "attributes";
+  if (auto err = read_string(source, *t, "filter_scope", where + ": filter_scope", scope))
+    return err;
+  if (scope != "attributes" && scope != "body")
+    return fail(source, where + ": filter_scope must be \"attributes\" or \"body\"");
+  s.filter_on_body = scope == "body";
+  if (auto r = t->get("raw")) {
+    auto value = r->value<bool>();
+    if (!value)
+      return fail(source, where + ": raw must be true or false");
+    s.raw = *value;
+  }
+  if (auto err =
+          read_string(source, *t, "dead_letter", where + ": dead_letter", s.dead_letter_target))
+    return err;
+  return s;
+}
+
+caf::expected<topic_config> read_topic(std::string_view source, const std::string& name,
+                                       const toml::table& t) {
+  topic_config topic;
+  topic.name = name;
+  auto where = "topic '" + name + "'";
+  if (auto err = check_keys(source, t, where, {"subscriptions"}))
+    return err;
+  if (auto node = t.get("subscriptions")) {
+    auto list = node->as_array();
+    if (list == nullptr)
+      return fail(source, where + ": subscriptions must be an array of tables");
+    for (size_t i = 0; i < list->size(); ++i) {
+      auto s = read_subscription(source, where + ": subscription " + std::to_string(i + 1),
+                                 *list->get(i));
+      if (!s)
+        return std::move(s.error());
+      topic.subscriptions.push_back(std::move(*s));
+    }
+  }
+  if (auto err = validate(topic))
+    return fail(source, message_of(err));
+  return topic;
+}
+
 } // namespace
 
 caf::expected<node_config> parse_config(std::string_view text, std::string_view source) {
@@ -127,7 +194,7 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     return fail(source, where.str() + ": " + std::string{e.description()});
   }
   node_config config;
-  if (auto err = check_keys(source, root, "top level", {"node", "queues"}))
+  if (auto err = check_keys(source, root, "top level", {"node", "queues", "topics"}))
     return err;
   if (auto node = root.get("node")) {
     auto t = node->as_table();
@@ -164,6 +231,20 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
       if (!q)
         return std::move(q.error());
       config.queues.push_back(std::move(*q));
+    }
+  }
+  if (auto topics = root.get("topics")) {
+    auto t = topics->as_table();
+    if (t == nullptr)
+      return fail(source, "[topics] must hold one table per topic, e.g. [topics.orders]");
+    for (const auto& [name, value] : *t) {
+      auto tt = value.as_table();
+      if (tt == nullptr)
+        return fail(source, "topic '" + std::string{name.str()} + "' must be a table");
+      auto topic = read_topic(source, std::string{name.str()}, *tt);
+      if (!topic)
+        return std::move(topic.error());
+      config.topics.push_back(std::move(*topic));
     }
   }
   return config;

@@ -35,6 +35,18 @@ void write_batch::delete_queue_data(std::string queue) {
   ops_.push_back({op_kind::delete_queue_data, std::move(queue), {}, 0, {}});
 }
 
+void write_batch::put_dedup(std::string queue, uint64_t first_seq, std::string blob) {
+  ops_.push_back({op_kind::put_dedup, std::move(queue), {}, first_seq, std::move(blob)});
+}
+
+void write_batch::delete_dedup_before(std::string queue, uint64_t first_seq) {
+  ops_.push_back({op_kind::delete_dedup_before, std::move(queue), {}, first_seq, {}});
+}
+
+void write_batch::barrier() {
+  ops_.push_back({op_kind::barrier, {}, {}, 0, {}});
+}
+
 void write_batch::put_dead_letter(std::string sink, std::string id, std::string blob) {
   ops_.push_back({op_kind::put_dead_letter, std::move(sink), std::move(id), 0, std::move(blob)});
 }
@@ -70,6 +82,9 @@ CREATE TABLE IF NOT EXISTS segments(
 CREATE TABLE IF NOT EXISTS segment_events(
   id INTEGER PRIMARY KEY, queue TEXT NOT NULL, first_seq INTEGER NOT NULL, events BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS segment_events_by_segment ON segment_events(queue, first_seq);
+CREATE TABLE IF NOT EXISTS dedup(
+  queue TEXT NOT NULL, first_seq INTEGER NOT NULL, records BLOB NOT NULL,
+  PRIMARY KEY(queue, first_seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters(
   arrival INTEGER PRIMARY KEY, sink TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL,
   UNIQUE(sink, id));
@@ -106,6 +121,7 @@ journal::~journal() {
     thread_.join();
   for (auto* stmt : {put_catalog_, delete_catalog_, put_segment_, append_events_, delete_segment_,
                      delete_segment_events_, delete_queue_segments_, delete_queue_events_,
+                     delete_queue_dedup_, put_dedup_, delete_dedup_before_, read_dedup_,
                      put_dead_letter_, delete_dead_letter_, delete_sink_, read_catalog_,
                      read_segments_, read_events_, read_dead_letters_})
     sqlite3_finalize(stmt);
@@ -170,6 +186,10 @@ caf::error journal::prepare_statements() {
       {&delete_segment_events_, "DELETE FROM segment_events WHERE queue = ?1 AND first_seq = ?2"},
       {&delete_queue_segments_, "DELETE FROM segments WHERE queue = ?1"},
       {&delete_queue_events_, "DELETE FROM segment_events WHERE queue = ?1"},
+      {&delete_queue_dedup_, "DELETE FROM dedup WHERE queue = ?1"},
+      {&put_dedup_, "INSERT OR REPLACE INTO dedup(queue, first_seq, records) VALUES(?1, ?2, ?3)"},
+      {&delete_dedup_before_, "DELETE FROM dedup WHERE queue = ?1 AND first_seq < ?2"},
+      {&read_dedup_, "SELECT '', first_seq, records FROM dedup WHERE queue = ?1 ORDER BY first_seq"},
       {&put_dead_letter_,
        "INSERT OR REPLACE INTO dead_letters(sink, id, record) VALUES(?1, ?2, ?3)"},
       {&delete_dead_letter_, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
@@ -303,7 +323,21 @@ caf::error journal::apply(const write_batch::op& op) {
     if (auto err = step(delete_queue_segments_))
       return err;
     bind_text(delete_queue_events_, 1, op.key1);
-    return step(delete_queue_events_);
+    if (auto err = step(delete_queue_events_))
+      return err;
+    bind_text(delete_queue_dedup_, 1, op.key1);
+    return step(delete_queue_dedup_);
+  case k::put_dedup:
+    bind_text(put_dedup_, 1, op.key1);
+    sqlite3_bind_int64(put_dedup_, 2, static_cast<int64_t>(op.seq));
+    bind_blob(put_dedup_, 3, op.blob);
+    return step(put_dedup_);
+  case k::delete_dedup_before:
+    bind_text(delete_dedup_before_, 1, op.key1);
+    sqlite3_bind_int64(delete_dedup_before_, 2, static_cast<int64_t>(op.seq));
+    return step(delete_dedup_before_);
+  case k::barrier:
+    return {};
   case k::put_dead_letter:
     bind_text(put_dead_letter_, 1, op.key1);
     bind_text(put_dead_letter_, 2, op.key2);
@@ -354,6 +388,10 @@ caf::error journal::read_segments(const std::string& queue, const row_visitor& v
 
 caf::error journal::read_events(const std::string& queue, const row_visitor& visit) {
   return scan(read_events_, queue, visit, false);
+}
+
+caf::error journal::read_dedup(const std::string& queue, const row_visitor& visit) {
+  return scan(read_dedup_, queue, visit, false);
 }
 
 caf::error journal::read_dead_letters(const std::string& sink, const row_visitor& visit) {

@@ -45,6 +45,12 @@ public:
   void delete_segment(std::string queue, uint64_t first_seq);
   /// Deletes every segment and event of a queue.
   void delete_queue_data(std::string queue);
+  /// Dedup records of one send batch: the blob is a schema::DedupRecords.
+  void put_dedup(std::string queue, uint64_t first_seq, std::string blob);
+  /// Deletes a queue's dedup records of batches before `first_seq` (their window ended).
+  void delete_dedup_before(std::string queue, uint64_t first_seq);
+  /// Writes nothing, but is confirmed only after everything submitted before it is durable.
+  void barrier();
   void put_dead_letter(std::string sink, std::string id, std::string blob);
   void delete_dead_letter(std::string sink, std::string id);
   void delete_sink_data(std::string sink);
@@ -64,6 +70,9 @@ private:
     append_events,
     delete_segment,
     delete_queue_data,
+    put_dedup,
+    delete_dedup_before,
+    barrier,
     put_dead_letter,
     delete_dead_letter,
     delete_sink_data,
@@ -119,6 +128,8 @@ public:
   caf::error read_segments(const std::string& queue, const row_visitor& visit);
   /// Events of a queue in append order; `seq` is the segment's first_seq.
   caf::error read_events(const std::string& queue, const row_visitor& visit);
+  /// Dedup records of a queue; `seq` is the send batch's first_seq.
+  caf::error read_dedup(const std::string& queue, const row_visitor& visit);
   /// Dead letters of a sink; `key` is the message id.
   caf::error read_dead_letters(const std::string& sink, const row_visitor& visit);
 
@@ -153,6 +164,10 @@ private:
   sqlite3_stmt* delete_segment_events_ = nullptr;
   sqlite3_stmt* delete_queue_segments_ = nullptr;
   sqlite3_stmt* delete_queue_events_ = nullptr;
+  sqlite3_stmt* delete_queue_dedup_ = nullptr;
+  sqlite3_stmt* put_dedup_ = nullptr;
+  sqlite3_stmt* delete_dedup_before_ = nullptr;
+  sqlite3_stmt* read_dedup_ = nullptr;
   sqlite3_stmt* put_dead_letter_ = nullptr;
   sqlite3_stmt* delete_dead_letter_ = nullptr;
   sqlite3_stmt* delete_sink_ = nullptr;

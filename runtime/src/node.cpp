@@ -61,8 +61,13 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
   n->system_ = std::make_unique<caf::actor_system>(*n->system_config_);
   if (auto err = n->recover())
     return err;
+  if (auto err = n->recover_topics())
+    return err;
   for (const auto& q : n->config_.queues)
     if (auto err = n->put_queue(q))
+      return err;
+  for (const auto& t : n->config_.topics)
+    if (auto err = n->put_topic(t))
       return err;
   return n;
 }
@@ -158,6 +163,17 @@ caf::error node::recover() {
             });
         if (e)
           return e;
+        e = journal_->read_dedup(
+            name,
+            [&](const std::string&, uint64_t first_seq, const std::string& blob) -> caf::error {
+              auto records = codec::decode_dedup(blob);
+              if (!records)
+                return in_entity("queue", name, records.error());
+              state.restore_dedup(first_seq, std::move(*records));
+              return {};
+            });
+        if (e)
+          return e;
         if (auto it = sequence_floors.find(name); it != sequence_floors.end())
           state.restore_sequence_floor(it->second);
         state.finish_restore();
@@ -241,6 +257,8 @@ caf::error node::delete_queue(const std::string& name) {
   auto actor = registry_->find(entity_kind::queue, name);
   if (!actor)
     return unknown("queue", name);
+  if (auto err = unsubscribe_everywhere(name))
+    return err;
   write_batch writes;
   writes.delete_catalog(queue_kind, name);
   writes.delete_catalog(sequence_catalog_kind, name);

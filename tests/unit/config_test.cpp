@@ -83,3 +83,44 @@ TEST(config, unknown_keys_are_errors_not_silent_defaults) {
   EXPECT_EQ(error_for("[node]\ndurable = \"yes\""),
             "bad.toml: [node] durable must be true or false");
 }
+
+TEST(config, topics_declare_their_subscriptions) {
+  auto c = parse_config(R"(
+[queues.billing]
+[queues.audit]
+[[topics.orders.subscriptions]]
+queue = "billing"
+filter = '{"kind": ["paid"]}'
+raw = true
+
+[[topics.orders.subscriptions]]
+queue = "audit"
+filter = '{"order": {"total": [{"numeric": [">", 100]}]}}'
+filter_scope = "body"
+dead_letter = "audit-undeliverable"
+)",
+                        "topics.toml");
+  ASSERT_TRUE(c) << message_of(c.error());
+  ASSERT_EQ(c->topics.size(), 1u);
+  const auto& t = c->topics[0];
+  EXPECT_EQ(t.name, "orders");
+  ASSERT_EQ(t.subscriptions.size(), 2u);
+  EXPECT_EQ(t.subscriptions[0].queue, "billing");
+  EXPECT_TRUE(t.subscriptions[0].raw);
+  EXPECT_FALSE(t.subscriptions[0].filter_on_body);
+  EXPECT_TRUE(t.subscriptions[1].filter_on_body);
+  EXPECT_FALSE(t.subscriptions[1].raw);
+  EXPECT_EQ(t.subscriptions[1].dead_letter_target, "audit-undeliverable");
+}
+
+TEST(config, bad_topics_name_the_topic_and_subscription) {
+  EXPECT_EQ(error_for("[topics.orders]\nsubscriptions = [{ queue = \"a\", filtre = \"{}\" }]"),
+            "bad.toml: topic 'orders': subscription 1: unknown key 'filtre'");
+  EXPECT_EQ(error_for("[topics.orders]\nsubscriptions = [{ raw = true }]"),
+            "bad.toml: topic 'orders': subscription 1: queue is required");
+  EXPECT_EQ(
+      error_for("[topics.orders]\nsubscriptions = [{ queue = \"a\", filter_scope = \"head\" }]"),
+      "bad.toml: topic 'orders': subscription 1: filter_scope must be \"attributes\" or \"body\"");
+  auto e = error_for("[topics.orders]\nsubscriptions = [{ queue = \"a\", filter = '{\"k\": 1}' }]");
+  EXPECT_EQ(e.rfind("bad.toml: topic 'orders': subscription 'a': filter policy", 0), 0u) << e;
+}

@@ -6,7 +6,7 @@
 #include "mailroom/error.hpp"
 #include "mailroom/protocol.hpp"
 #include "mailroom/service.hpp"
-#include "test_dir.hpp"
+#include "node_fixture.hpp"
 
 #include <caf/send.hpp>
 #include <sqlite3.h>
@@ -18,69 +18,6 @@
 
 using namespace mailroom;
 
-namespace {
-
-constexpr int64_t t0 = 1'700'000'000'000;
-
-class node_test : public ::testing::Test {
-protected:
-  void open(std::vector<queue_config> queues = {}) {
-    node_config c;
-    c.data_dir = dir.path();
-    c.log_level = "warn";
-    c.queues = std::move(queues);
-    c.clock = [this] { return now.load(); };
-    auto n = node::open(std::move(c));
-    ASSERT_TRUE(n) << message_of(n.error());
-    node_ = std::move(*n);
-  }
-
-  void reopen() {
-    node_.reset();
-    open();
-  }
-
-  /// Moves virtual time and lets the queue act on it.
-  void advance(const std::string& queue, int64_t ms) {
-    now += ms;
-    caf::anon_send(*node_->queue(queue), tick_atom::value);
-    node_->stats(queue); // a round trip: the tick has been handled
-  }
-
-  static queue_config config(std::string name) {
-    queue_config q;
-    q.name = std::move(name);
-    q.retry = {1'000, 2.0, 60'000};
-    return q;
-  }
-
-  static std::vector<outgoing_message> bodies(std::initializer_list<const char*> xs) {
-    std::vector<outgoing_message> out;
-    for (auto x : xs) {
-      outgoing_message m;
-      m.body = x;
-      out.push_back(std::move(m));
-    }
-    return out;
-  }
-
-  /// Polls `f` until it holds or ~5 s pass (the sink gets its messages asynchronously).
-  template <class F>
-  bool eventually(F f) {
-    for (int i = 0; i < 500; ++i) {
-      if (f())
-        return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
-  test::test_dir dir;
-  std::atomic<int64_t> now{t0};
-  std::unique_ptr<node> node_;
-};
-
-} // namespace
 
 TEST_F(node_test, confirmed_sends_acks_and_leases_survive_a_reopen) {
   open();

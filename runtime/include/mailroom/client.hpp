@@ -4,12 +4,14 @@
 // and message.
 #pragma once
 
+#include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
 
 #include <caf/expected.hpp>
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mailroom {
@@ -37,6 +39,15 @@ public:
   caf::expected<std::vector<dead_letter>> dead_letters(const std::string& sink, uint32_t max);
   caf::expected<redrive_result> redrive(const std::string& sink, const redrive_request& request);
   caf::expected<uint64_t> purge_dead_letters(const std::string& sink);
+
+  caf::error create_topic(const std::string& name);
+  caf::error delete_topic(const std::string& name);
+  caf::expected<std::vector<std::string>> list_topics();
+  caf::expected<std::pair<topic_config, topic_stats>> describe_topic(const std::string& name);
+  caf::error subscribe(const std::string& topic, const subscription& sub);
+  caf::error unsubscribe(const std::string& topic, const std::string& queue);
+  caf::expected<publish_result> publish(const std::string& topic,
+                                        const std::vector<outgoing_message>& messages);
 
   struct impl; ///< opaque connection state
 

@@ -14,6 +14,7 @@
 
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
+#include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
 
 #include <caf/actor_system.hpp>
@@ -38,6 +39,8 @@ struct node_config {
   std::string log_level = "info";
   /// Queues declared in code or the TOML file; created at open, reconfigured when they differ.
   std::vector<queue_config> queues;
+  /// Topics declared in code or the TOML file, after the queues; created or reconfigured.
+  std::vector<topic_config> topics;
   /// Scheduler threads for actors; 0: one per core.
   size_t worker_threads = 0;
   /// The clock of every actor's timers; tests pass a virtual one.
@@ -67,7 +70,21 @@ public:
   caf::error delete_queue(const std::string& name);
   caf::error create_dead_letter_sink(const std::string& name);
 
+  /// Creates a topic with its subscriptions (every subscribed queue must exist; a named sink is
+  /// created). Same configuration: ok; another: already_exists.
+  caf::error create_topic(topic_config config);
+  /// Creates or replaces a topic's configuration.
+  caf::error put_topic(topic_config config);
+  caf::error delete_topic(const std::string& name);
+  /// Subscribes a queue. Subscribing it again with the same settings succeeds; with other
+  /// settings, already_exists (unsubscribe first).
+  caf::error subscribe(const std::string& topic, subscription sub);
+  caf::error unsubscribe(const std::string& topic, const std::string& queue);
+  caf::expected<topic_config> topic_configuration(const std::string& name) const;
+  std::vector<std::string> topic_names() const;
+
   caf::expected<caf::actor> queue(const std::string& name) const;
+  caf::expected<caf::actor> topic(const std::string& name) const;
   caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
   caf::expected<queue_config> queue_configuration(const std::string& name) const;
   std::vector<std::string> queue_names() const;
@@ -89,6 +106,10 @@ public:
                                int64_t visibility_ms);
   caf::expected<queue_stats> stats(const std::string& queue);
   caf::expected<uint64_t> purge(const std::string& queue);
+  /// Returns once every copy is durable in every matching subscriber queue (or none is).
+  caf::expected<publish_result> publish(const std::string& topic,
+                                        std::vector<outgoing_message> messages);
+  caf::expected<topic_stats> topic_statistics(const std::string& topic);
   caf::expected<std::vector<dead_letter>> dead_letters(const std::string& sink, uint32_t max);
   caf::expected<redrive_result> redrive(const std::string& sink, redrive_request request);
   caf::expected<uint64_t> purge_dead_letters(const std::string& sink);
@@ -96,15 +117,21 @@ public:
 private:
   explicit node(node_config config);
   caf::error recover();
+  caf::error recover_topics();
   caf::actor spawn_queue_actor(class queue_state state);
+  /// Journals and applies a topic's new configuration. REQUIRES: catalog_mutex_ held.
+  caf::error write_topic(topic_config config);
+  /// Drops subscriptions of a deleted queue. REQUIRES: catalog_mutex_ held.
+  caf::error unsubscribe_everywhere(const std::string& queue);
 
   node_config config_;
   std::unique_ptr<journal> journal_;
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   std::shared_ptr<registry> registry_;
-  mutable std::mutex catalog_mutex_; // guards configs_; serializes create/delete
+  mutable std::mutex catalog_mutex_; // guards configs_, topics_; serializes create/delete
   std::map<std::string, queue_config> configs_;
+  std::map<std::string, topic_config> topics_; // GUARDED_BY(catalog_mutex_)
   std::mutex services_mutex_; // guards services_
   std::vector<caf::actor> services_;
 };

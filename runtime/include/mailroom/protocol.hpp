@@ -16,8 +16,13 @@
 //   (list_atom, uint32_t max)                    -> vector<dead_letter>
 //   (redrive_atom, redrive_request)              -> redrive_result
 //   (purge_atom)                                 -> uint64_t purged
+// topic actor
+//   (publish_atom, vector<outgoing_message>)     -> publish_result, once every copy is durable
+//   (stats_atom)                                 -> topic_stats
+//   (config_atom, topic_config)                  -> ok_atom (subscriptions changed)
 #pragma once
 
+#include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
 
 #include <caf/atom.hpp>
@@ -35,6 +40,7 @@ using redrive_atom = caf::atom_constant<caf::atom("redrive")>;
 using dead_atom = caf::atom_constant<caf::atom("dead")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using config_atom = caf::atom_constant<caf::atom("config")>;
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
 } // namespace mailroom

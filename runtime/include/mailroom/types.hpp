@@ -87,6 +87,11 @@ struct queue_config {
   /// Messages the queue holds at most (0: no limit). A send that would pass it is refused with
   /// errc::queue_full: backpressure that producers see, instead of unbounded memory.
   uint64_t max_depth = 0;
+  /// A send whose dedup key was seen within this window is accepted but not enqueued again; the
+  /// reply gives the original message id (SQS: 5 minutes).
+  int64_t dedup_window_ms = 5 * 60 * 1000;
+  /// Messages without a dedup id are keyed by the SHA-256 of their body.
+  bool content_based_dedup = false;
 
   friend bool operator==(const queue_config&, const queue_config&) = default;
 };

@@ -1,0 +1,219 @@
+#include "actors/topic/topic_actor.hpp"
+
+#include "codec.hpp"
+#include "journal_writer.hpp"
+#include "mailroom/error.hpp"
+#include "mailroom/ids.hpp"
+#include "mailroom/protocol.hpp"
+#include "staging.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace mailroom {
+
+namespace {
+
+/// One publish on its way: the copies staged in each subscriber queue so far.
+struct publication {
+  caf::typed_response_promise<publish_result> promise;
+  topic_state::plan plan;
+  publish_result result;
+  /// Per batch of the plan: the queue that staged it and its answer, or why it could not.
+  std::vector<caf::actor> queues;
+  std::vector<std::optional<staged_send>> staged;
+  std::vector<caf::error> failures;
+  size_t waiting = 0;
+};
+
+using publication_ptr = std::shared_ptr<publication>;
+
+} // namespace
+
+struct topic_actor_state {
+  std::unique_ptr<topic_state> topic;
+  std::unique_ptr<journal_writer> writer;
+  topic_actor_deps deps;
+  topic_stats counters;
+  static inline const char* name = "topic";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<topic_actor_state>*;
+
+void abort_staged(const publication& p) {
+  for (size_t i = 0; i < p.staged.size(); ++i)
+    if (p.staged[i])
+      caf::anon_send(p.queues[i], abort_atom::value, p.staged[i]->token);
+}
+
+/// Copies a queue could not take become dead letters of the subscription's sink, when it has
+/// one. Returns the records per sink, or the error that fails the whole publish.
+caf::expected<std::map<std::string, std::vector<dead_letter>>>
+dead_letters_for_failures(self_ptr self, publication& p) {
+  auto& topic = *self->state.topic;
+  std::map<std::string, std::vector<dead_letter>> by_sink;
+  auto now_ms = self->state.deps.clock();
+  for (size_t i = 0; i < p.failures.size(); ++i) {
+    if (!p.failures[i])
+      continue;
+    const auto& sub = p.plan.batches[i].target;
+    auto failed = [&](std::string why) {
+      return make_error(code_of(p.failures[i]),
+                        "topic '" + topic.name() + "': subscription '" + sub.queue + "': " + why);
+    };
+    if (sub.dead_letter_target.empty())
+      return failed(message_of(p.failures[i]));
+    if (!self->state.deps.entities->find(entity_kind::dead_letter_sink, sub.dead_letter_target))
+      return failed(message_of(p.failures[i]) + ", and its dead-letter sink '" +
+                    sub.dead_letter_target + "' does not exist");
+    auto& records = by_sink[sub.dead_letter_target];
+    for (auto& m : p.plan.batches[i].messages) {
+      dead_letter d;
+      d.message.id = new_message_id();
+      d.message.queue = sub.queue;
+      d.message.body = std::move(m.body);
+      d.message.attributes = std::move(m.attributes);
+      d.message.dedup_id = std::move(m.dedup_id);
+      d.message.causation_id = std::move(m.causation_id);
+      d.message.correlation_id = std::move(m.correlation_id);
+      d.message.sent_at_us = m.sent_at_us;
+      d.death.reason = "undeliverable";
+      d.death.error = message_of(p.failures[i]);
+      d.death.source = sub.queue;
+      d.death.first_failure_ms = d.death.last_failure_ms = d.death.dead_at_ms = now_ms;
+      records.push_back(std::move(d));
+    }
+    p.result.dead_lettered += p.plan.batches[i].messages.size();
+  }
+  return by_sink;
+}
+
+/// Every queue answered: commit all staged copies (and dead letters) in one transaction.
+void commit_publication(self_ptr self, const publication_ptr& p) {
+  auto dead = dead_letters_for_failures(self, *p);
+  if (!dead) {
+    abort_staged(*p);
+    p->promise.deliver(dead.error());
+    return;
+  }
+  write_batch writes;
+  for (auto& s : p->staged)
+    if (s) {
+      p->result.deliveries += s->ids.size();
+      writes.append(std::move(s->writes));
+    }
+  for (const auto& [sink, records] : *dead)
+    for (const auto& r : records)
+      writes.put_dead_letter(sink, r.message.id, codec::encode_dead_letter(r));
+  self->state.writer->commit(
+      std::move(writes), [self, p, dead = std::move(*dead)](const caf::error& err) mutable {
+        if (err) {
+          abort_staged(*p);
+          p->promise.deliver(err);
+          return;
+        }
+        for (size_t i = 0; i < p->staged.size(); ++i)
+          if (p->staged[i])
+            self->send(p->queues[i], finish_atom::value, p->staged[i]->token);
+        for (auto& [sink, records] : dead)
+          if (auto actor = self->state.deps.entities->find(entity_kind::dead_letter_sink, sink))
+            self->send(*actor, adopt_atom::value, std::move(records));
+        auto& c = self->state.counters;
+        c.published += p->result.ids.size();
+        c.deliveries += p->result.deliveries;
+        c.unmatched += p->result.unmatched;
+        c.dead_lettered += p->result.dead_lettered;
+        p->promise.deliver(std::move(p->result));
+      });
+}
+
+void on_staged(self_ptr self, const publication_ptr& p) {
+  if (--p->waiting == 0)
+    commit_publication(self, p);
+}
+
+caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message> batch) {
+  auto& st = self->state;
+  if (batch.empty())
+    return make_error(errc::invalid_argument, "topic '" + st.topic->name() + "': empty publish");
+  auto p = std::make_shared<publication>();
+  p->promise = self->make_response_promise<publish_result>();
+  p->plan = st.topic->route(std::move(batch), st.deps.clock());
+  p->result.ids = p->plan.ids;
+  p->result.unmatched = p->plan.unmatched;
+  auto n = p->plan.batches.size();
+  p->queues.resize(n);
+  p->staged.resize(n);
+  p->failures.resize(n);
+  p->waiting = n + 1; // +1 until every request is out, so no answer completes it early
+  for (size_t i = 0; i < n; ++i) {
+    auto& copies = p->plan.batches[i];
+    const auto& queue = copies.target.queue;
+    auto actor = st.deps.entities->find(entity_kind::queue, queue);
+    if (!actor) {
+      p->failures[i] = make_error(errc::unknown_queue, "no queue named '" + queue + "'");
+      --p->waiting;
+      continue;
+    }
+    p->queues[i] = *actor;
+    // With a sink, the copies stay in the plan until the queue answers: if it refuses them
+    // they become dead letters. Without one they can move.
+    auto messages = copies.target.dead_letter_target.empty() ? std::move(copies.messages)
+                                                             : copies.messages;
+    self->request(*actor, caf::infinite, stage_atom::value, std::move(messages))
+        .then(
+            [self, p, i](staged_send& s) {
+              p->staged[i] = std::move(s);
+              on_staged(self, p);
+            },
+            [self, p, i](caf::error& err) {
+              p->failures[i] = std::move(err);
+              on_staged(self, p);
+            });
+  }
+  auto promise = p->promise;
+  on_staged(self, p);
+  return promise;
+}
+
+caf::behavior topic_actor(caf::stateful_actor<topic_actor_state>* self, topic_state state,
+                          topic_actor_deps deps) {
+  auto& st = self->state;
+  st.topic = std::make_unique<topic_state>(std::move(state));
+  st.writer = std::make_unique<journal_writer>(*deps.log, self->address());
+  st.deps = std::move(deps);
+  st.counters.name = st.topic->name();
+  return {
+      [self](publish_atom, std::vector<outgoing_message>& batch) -> caf::result<publish_result> {
+        return publish(self, std::move(batch));
+      },
+      [self](stats_atom) -> topic_stats {
+        auto stats = self->state.counters;
+        stats.subscriptions = self->state.topic->config().subscriptions.size();
+        return stats;
+      },
+      [self](config_atom, topic_config& config) -> caf::result<ok_atom> {
+        auto next = topic_state::make(std::move(config));
+        if (!next)
+          return std::move(next.error());
+        *self->state.topic = std::move(*next);
+        return ok_atom::value;
+      },
+      [self](committed_atom, uint64_t ticket, const caf::error& err) {
+        self->state.writer->committed(ticket, err);
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_topic(caf::actor_system& system, topic_state state, topic_actor_deps deps) {
+  return system.spawn(topic_actor, std::move(state), std::move(deps));
+}
+
+} // namespace mailroom

@@ -1,0 +1,26 @@
+// The topic actor: topic_state plus the two-phase enqueue of runtime/src/staging.hpp, which
+// makes a publish reach every matching subscriber queue or none. Its message protocol is in
+// mailroom/protocol.hpp.
+#pragma once
+
+#include "actors/topic/topic_state.hpp"
+#include "mailroom/clock.hpp"
+#include "mailroom/registry.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <memory>
+
+namespace mailroom {
+
+class journal;
+
+struct topic_actor_deps {
+  journal* log = nullptr;                   ///< outlives the actor (owned by the node)
+  std::shared_ptr<const registry> entities; ///< finds subscriber queues and sinks
+  clock_fn clock;                           ///< unix ms; virtual in tests
+};
+
+caf::actor spawn_topic(caf::actor_system& system, topic_state state, topic_actor_deps deps);
+
+} // namespace mailroom

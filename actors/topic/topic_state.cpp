@@ -1,0 +1,137 @@
+#include "actors/topic/topic_state.hpp"
+
+#include "mailroom/error.hpp"
+#include "mailroom/ids.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <set>
+
+namespace mailroom {
+
+namespace {
+
+/// "2026-11-28T07:10:49.123Z", the timestamp format of SNS notifications.
+std::string iso8601_ms(int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+caf::expected<filter_policy> compile(const topic_config& config, const subscription& s) {
+  auto scope = s.filter_on_body ? filter_scope::body : filter_scope::attributes;
+  auto policy = filter_policy::parse(s.filter_policy, scope);
+  if (!policy)
+    return make_error(errc::invalid_argument, "topic '" + config.name + "': subscription '" +
+                                                  s.queue + "': " + message_of(policy.error()));
+  return policy;
+}
+
+} // namespace
+
+std::string topic_arn(const std::string& topic) {
+  return "arn:aws:sns:mailroom:000000000000:" + topic;
+}
+
+std::string notification_json(const std::string& topic, const std::string& message_id,
+                              int64_t published_at_ms, const std::string& body,
+                              const attribute_list& attributes) {
+  nlohmann::json n;
+  n["Type"] = "Notification";
+  n["MessageId"] = message_id;
+  n["TopicArn"] = topic_arn(topic);
+  n["Message"] = body;
+  n["Timestamp"] = iso8601_ms(published_at_ms);
+  auto& attrs = n["MessageAttributes"] = nlohmann::json::object();
+  for (const auto& [key, value] : attributes)
+    attrs[key] = {{"Type", "String"}, {"Value", value}};
+  // Bodies are bytes; invalid UTF-8 becomes U+FFFD instead of failing the publish.
+  return n.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+caf::error validate(const topic_config& config) {
+  if (auto err = validate_name("topic", config.name))
+    return err;
+  std::set<std::string> queues;
+  for (const auto& s : config.subscriptions) {
+    auto bad = [&](const std::string& why) {
+      return make_error(errc::invalid_argument,
+                        "topic '" + config.name + "': subscription '" + s.queue + "': " + why);
+    };
+    if (auto err = validate_name("queue", s.queue))
+      return bad(message_of(err));
+    if (!queues.insert(s.queue).second)
+      return bad("the queue is subscribed twice");
+    if (!s.dead_letter_target.empty())
+      if (auto err = validate_name("dead-letter sink", s.dead_letter_target))
+        return bad(message_of(err));
+    if (s.filter_policy.empty() && s.filter_on_body)
+      return bad("a body filter needs a filter policy");
+    if (!s.filter_policy.empty())
+      if (auto policy = compile(config, s); !policy)
+        return std::move(policy.error());
+  }
+  return {};
+}
+
+caf::expected<topic_state> topic_state::make(topic_config config) {
+  if (auto err = validate(config))
+    return err;
+  std::vector<std::optional<filter_policy>> policies;
+  for (const auto& s : config.subscriptions) {
+    if (s.filter_policy.empty())
+      policies.emplace_back(); // no policy: every message
+    else
+      policies.emplace_back(std::move(*compile(config, s)));
+  }
+  return topic_state{std::move(config), std::move(policies)};
+}
+
+topic_state::plan topic_state::route(std::vector<outgoing_message> messages,
+                                     int64_t now_ms) const {
+  plan out;
+  out.ids.reserve(messages.size());
+  const auto& subs = config_.subscriptions;
+  std::vector<copies> per_sub(subs.size());
+  for (size_t i = 0; i < subs.size(); ++i)
+    per_sub[i].target = subs[i];
+  for (auto& m : messages) {
+    auto id = new_message_id();
+    if (m.sent_at_us == 0)
+      m.sent_at_us = now_ms * 1000;
+    filter_input input{m.attributes, m.body};
+    bool matched = false;
+    for (size_t i = 0; i < subs.size(); ++i) {
+      if (policies_[i] && !policies_[i]->matches(input))
+        continue;
+      matched = true;
+      outgoing_message copy;
+      copy.body = subs[i].raw
+                      ? m.body
+                      : notification_json(config_.name, id, m.sent_at_us / 1000, m.body,
+                                          m.attributes);
+      copy.attributes = m.attributes;
+      copy.delay_ms = m.delay_ms;
+      copy.dedup_id = m.dedup_id;
+      copy.causation_id = id;
+      copy.correlation_id = m.correlation_id.empty() ? id : m.correlation_id;
+      copy.sent_at_us = m.sent_at_us;
+      per_sub[i].messages.push_back(std::move(copy));
+    }
+    if (!matched)
+      ++out.unmatched;
+    out.ids.push_back(std::move(id));
+  }
+  for (auto& c : per_sub)
+    if (!c.messages.empty())
+      out.batches.push_back(std::move(c));
+  return out;
+}
+
+} // namespace mailroom

@@ -1,0 +1,60 @@
+// The state of one topic and its fan-out rules, with no actor or I/O inside: which subscriptions
+// a published message reaches (filter policies), and what each copy looks like (raw or the SNS
+// notification JSON, lineage). topic_actor is the shell that stages the copies in the queues
+// and commits them in one journal transaction; tests drive this class directly.
+#pragma once
+
+#include "actors/topic/filter_policy.hpp"
+#include "mailroom/topic_types.hpp"
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mailroom {
+
+/// The ARN-shaped name SNS clients expect in notifications ("TopicArn").
+std::string topic_arn(const std::string& topic);
+
+/// The SNS notification JSON an enveloped subscription delivers.
+std::string notification_json(const std::string& topic, const std::string& message_id,
+                              int64_t published_at_ms, const std::string& body,
+                              const attribute_list& attributes);
+
+class topic_state {
+public:
+  /// Copies of the published messages bound for one subscription.
+  struct copies {
+    subscription target; ///< as it was when the message was routed
+    std::vector<outgoing_message> messages;
+  };
+
+  struct plan {
+    std::vector<std::string> ids; ///< publish ids, one per published message
+    std::vector<copies> batches;  ///< one per subscription that matched anything
+    uint64_t unmatched = 0;       ///< messages no subscription took
+  };
+
+  /// Compiles the filter policies. Fails like validate(config).
+  static caf::expected<topic_state> make(topic_config config);
+
+  const topic_config& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+
+  /// Decides where each message goes and builds the copies. Each copy is caused by its
+  /// publish (causation id = publish id) and belongs to the producer's correlation id, or to
+  /// the fan-out itself (the publish id) when the producer gave none.
+  plan route(std::vector<outgoing_message> messages, int64_t now_ms) const;
+
+private:
+  topic_state(topic_config config, std::vector<std::optional<filter_policy>> policies)
+      : config_(std::move(config)), policies_(std::move(policies)) {}
+
+  topic_config config_;
+  std::vector<std::optional<filter_policy>> policies_; ///< one per subscription; none: all match
+};
+
+} // namespace mailroom

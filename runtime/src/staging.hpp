@@ -1,0 +1,44 @@
+// Two-phase enqueue: how one actor (a topic, later a router) makes several queues take messages
+// in ONE journal transaction, so that a publish reaches every subscriber queue or none.
+//
+//   coordinator                      queue actor
+//   (stage_atom, messages)    ──►    assigns sequence numbers, holds the messages PENDING
+//                             ◄──    staged_send{token, ids, writes}   (nothing committed)
+//   commits every queue's `writes` (and its own) as one write_batch
+//   (finish_atom, token)      ──►    PENDING → ready/delayed             (after the commit)
+//   (abort_atom, token)       ──►    forgets the messages                (commit failed, or
+//                                                                         another queue refused)
+// dead-letter sink
+//   (adopt_atom, records)     ──►    takes records whose put_dead_letter rows the coordinator
+//                                    already committed
+//
+// Why not ask each queue to commit on its own: the journal may put their writes in different
+// transactions, and a crash between them would deliver a publish to some subscribers only.
+// These messages never leave the process (write_batch is not serializable on purpose).
+#pragma once
+
+#include "journal.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mailroom {
+
+using stage_atom = caf::atom_constant<caf::atom("stage")>;
+using finish_atom = caf::atom_constant<caf::atom("finish")>;
+using abort_atom = caf::atom_constant<caf::atom("abort")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+
+struct staged_send {
+  uint64_t token = 0;
+  std::vector<std::string> ids;
+  write_batch writes; ///< the coordinator commits these; the queue has not
+};
+
+} // namespace mailroom
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::staged_send)

@@ -1,0 +1,190 @@
+// Topics on a real node: fan-out into durable queues, filters, subscription management,
+// sinks for copies a queue refuses, recovery. Crash atomicity is in tests/integration.
+#include "mailroom/protocol.hpp"
+#include "node_fixture.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace mailroom;
+
+namespace {
+
+class topic_test : public node_test {
+protected:
+  void SetUp() override {
+    open();
+    for (auto name : {"billing", "shipping", "audit"})
+      ASSERT_FALSE(node_->create_queue(config(name)));
+  }
+
+  static subscription raw(std::string queue, std::string policy = {}) {
+    subscription s;
+    s.queue = std::move(queue);
+    s.filter_policy = std::move(policy);
+    s.raw = true;
+    return s;
+  }
+
+  static outgoing_message msg(std::string body, attribute_list attributes = {}) {
+    outgoing_message m;
+    m.body = std::move(body);
+    m.attributes = std::move(attributes);
+    return m;
+  }
+
+  std::vector<std::string> drain(const std::string& queue) {
+    std::vector<std::string> bodies;
+    auto got = node_->receive(queue, {100, 0, -1});
+    EXPECT_TRUE(got) << message_of(got.error());
+    for (const auto& d : *got) {
+      bodies.push_back(d.message->body);
+      node_->ack(queue, {d.receipt});
+    }
+    return bodies;
+  }
+};
+
+using strings = std::vector<std::string>;
+
+} // namespace
+
+TEST_F(topic_test, a_publish_reaches_every_subscriber_queue) {
+  ASSERT_FALSE(node_->create_topic({"orders", {raw("billing"), raw("shipping")}}));
+  auto r = node_->publish("orders", {msg("o1"), msg("o2")});
+  ASSERT_TRUE(r) << message_of(r.error());
+  EXPECT_EQ(r->ids.size(), 2u);
+  EXPECT_EQ(r->deliveries, 4u);
+  EXPECT_EQ(drain("billing"), (strings{"o1", "o2"}));
+  EXPECT_EQ(drain("shipping"), (strings{"o1", "o2"}));
+  EXPECT_TRUE(drain("audit").empty());
+  auto s = node_->topic_statistics("orders");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->published, 2u);
+  EXPECT_EQ(s->deliveries, 4u);
+  EXPECT_EQ(s->subscriptions, 2u);
+}
+
+TEST_F(topic_test, filters_choose_subscribers_and_unmatched_messages_are_counted_not_refused) {
+  ASSERT_FALSE(node_->create_topic(
+      {"orders", {raw("billing", R"({"kind": ["paid"]})"), raw("shipping", R"({"kind": ["packed"]})")}}));
+  auto r = node_->publish("orders", {msg("a", {{"kind", "paid"}}), msg("b", {{"kind", "packed"}}),
+                                     msg("c", {{"kind", "lost"}})});
+  ASSERT_TRUE(r) << message_of(r.error());
+  EXPECT_EQ(r->unmatched, 1u);
+  EXPECT_EQ(drain("billing"), (strings{"a"}));
+  EXPECT_EQ(drain("shipping"), (strings{"b"}));
+}
+
+TEST_F(topic_test, a_delivered_copy_carries_lineage_and_the_notification_envelope) {
+  subscription enveloped;
+  enveloped.queue = "audit";
+  ASSERT_FALSE(node_->create_topic({"orders", {enveloped}}));
+  auto r = node_->publish("orders", {msg("o1", {{"k", "v"}})});
+  ASSERT_TRUE(r);
+  auto got = node_->receive("audit", {1, 0, -1});
+  ASSERT_EQ(got->size(), 1u);
+  const auto& e = *(*got)[0].message;
+  EXPECT_EQ(e.causation_id, r->ids[0]);
+  EXPECT_EQ(e.correlation_id, r->ids[0]);
+  auto n = nlohmann::json::parse(e.body);
+  EXPECT_EQ(n["Message"], "o1");
+  EXPECT_EQ(n["MessageId"], r->ids[0]);
+}
+
+TEST_F(topic_test, a_queue_that_refuses_fails_the_whole_publish_and_no_subscriber_gets_it) {
+  auto small = config("small");
+  small.max_message_bytes = 4;
+  ASSERT_FALSE(node_->create_queue(small));
+  ASSERT_FALSE(node_->create_topic({"orders", {raw("billing"), raw("small")}}));
+  auto r = node_->publish("orders", {msg("too long for small")});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(code_of(r.error()), errc::message_too_large);
+  EXPECT_NE(message_of(r.error()).find("subscription 'small'"), std::string::npos)
+      << message_of(r.error());
+  EXPECT_TRUE(drain("billing").empty()) << "all or nothing";
+  auto ok = node_->publish("orders", {msg("ok")});
+  ASSERT_TRUE(ok) << message_of(ok.error());
+  EXPECT_EQ(drain("billing"), (strings{"ok"}));
+}
+
+TEST_F(topic_test, a_subscription_with_a_sink_dead_letters_what_its_queue_refuses) {
+  auto small = config("small");
+  small.max_message_bytes = 4;
+  ASSERT_FALSE(node_->create_queue(small));
+  auto s = raw("small");
+  s.dead_letter_target = "orders-undeliverable";
+  ASSERT_FALSE(node_->create_topic({"orders", {raw("billing"), s}}));
+  auto r = node_->publish("orders", {msg("too long for small")});
+  ASSERT_TRUE(r) << message_of(r.error());
+  EXPECT_EQ(r->deliveries, 1u);
+  EXPECT_EQ(r->dead_lettered, 1u);
+  EXPECT_EQ(drain("billing"), (strings{"too long for small"}));
+  ASSERT_TRUE(eventually([&] { return node_->dead_letters("orders-undeliverable", 10)->size() == 1; }));
+  auto dead = (*node_->dead_letters("orders-undeliverable", 10))[0];
+  EXPECT_EQ(dead.death.reason, "undeliverable");
+  EXPECT_EQ(dead.death.source, "small");
+  EXPECT_EQ(dead.message.causation_id, r->ids[0]);
+  EXPECT_NE(dead.death.error.find("exceeds"), std::string::npos) << dead.death.error;
+
+  reopen();
+  EXPECT_EQ(node_->dead_letters("orders-undeliverable", 10)->size(), 1u) << "journaled";
+}
+
+TEST_F(topic_test, topics_and_subscriptions_survive_a_reopen) {
+  ASSERT_FALSE(node_->create_topic({"orders", {}}));
+  ASSERT_FALSE(node_->subscribe("orders", raw("billing", R"({"kind": ["paid"]})")));
+  ASSERT_FALSE(node_->subscribe("orders", raw("shipping")));
+  ASSERT_FALSE(node_->unsubscribe("orders", "shipping"));
+  ASSERT_TRUE(node_->publish("orders", {msg("before", {{"kind", "paid"}})}));
+  reopen();
+  auto c = node_->topic_configuration("orders");
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->subscriptions.size(), 1u);
+  EXPECT_EQ(c->subscriptions[0].queue, "billing");
+  EXPECT_EQ(c->subscriptions[0].filter_policy, R"({"kind": ["paid"]})");
+  ASSERT_TRUE(node_->publish("orders", {msg("after", {{"kind", "paid"}}), msg("no")}));
+  EXPECT_EQ(drain("billing"), (strings{"before", "after"}));
+}
+
+TEST_F(topic_test, subscribing_the_same_queue_again_is_idempotent_but_not_with_other_settings) {
+  ASSERT_FALSE(node_->create_topic({"orders", {}}));
+  ASSERT_FALSE(node_->subscribe("orders", raw("billing")));
+  ASSERT_FALSE(node_->subscribe("orders", raw("billing")));
+  auto err = node_->subscribe("orders", raw("billing", R"({"a": ["b"]})"));
+  EXPECT_EQ(code_of(err), errc::already_exists);
+  EXPECT_EQ(node_->topic_configuration("orders")->subscriptions.size(), 1u);
+}
+
+TEST_F(topic_test, bad_input_is_refused_with_a_reason) {
+  ASSERT_FALSE(node_->create_topic({"orders", {}}));
+  auto bad_policy = node_->subscribe("orders", raw("billing", R"({"kind": "paid"})"));
+  EXPECT_EQ(code_of(bad_policy), errc::invalid_argument);
+  EXPECT_NE(message_of(bad_policy).find("filter policy"), std::string::npos)
+      << message_of(bad_policy);
+  auto no_queue = node_->subscribe("orders", raw("nope"));
+  EXPECT_EQ(code_of(no_queue), errc::unknown_queue);
+  EXPECT_NE(message_of(no_queue).find("'nope'"), std::string::npos);
+  auto no_topic = node_->publish("nope", {msg("x")});
+  ASSERT_FALSE(no_topic);
+  EXPECT_EQ(message_of(no_topic.error()), "no topic named 'nope'");
+  auto empty = node_->publish("orders", {});
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(code_of(empty.error()), errc::invalid_argument);
+  EXPECT_EQ(code_of(node_->unsubscribe("orders", "audit")), errc::unknown_queue);
+  EXPECT_EQ(code_of(node_->create_topic({"orders", {raw("billing")}})), errc::already_exists);
+  EXPECT_TRUE(node_->topic_configuration("orders")->subscriptions.empty());
+}
+
+TEST_F(topic_test, deleting_a_queue_removes_its_subscriptions) {
+  ASSERT_FALSE(node_->create_topic({"orders", {raw("billing"), raw("audit")}}));
+  ASSERT_FALSE(node_->delete_queue("audit"));
+  auto c = node_->topic_configuration("orders");
+  ASSERT_EQ(c->subscriptions.size(), 1u);
+  ASSERT_TRUE(node_->publish("orders", {msg("x")}));
+  reopen();
+  EXPECT_EQ(node_->topic_configuration("orders")->subscriptions.size(), 1u);
+  ASSERT_FALSE(node_->delete_topic("orders"));
+  EXPECT_FALSE(node_->topic_configuration("orders"));
+  reopen();
+  EXPECT_TRUE(node_->topic_names().empty());
+}
