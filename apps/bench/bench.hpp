@@ -22,13 +22,15 @@ struct options {
   uint32_t in_flight = 4;          ///< send calls outstanding per producer
   uint32_t receives_in_flight = 4; ///< receive calls outstanding per consumer
   uint64_t rate = 0;               ///< msgs/s across producers; 0: as fast as possible
+  uint32_t subscribers = 10;       ///< fanout: queues subscribed to the topic
+  bool dedup = false;              ///< every message carries a dedup id of its own
   bool json = false;
 };
 
 /// What the drivers fill in while they run; read by the progress printer.
 struct progress {
   std::atomic<uint64_t> sent{0};
-  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> received{0}; ///< deliveries acked (fanout: every subscriber's copy)
   std::atomic<bool> failed{false};
   std::mutex latencies_mutex;         // guards latencies_us
   std::vector<uint32_t> latencies_us; // end to end: producer stamp to consumer receipt

@@ -21,7 +21,10 @@ namespace {
 struct run_state {
   const options* o;
   progress* p;
-  caf::actor queue;
+  caf::actor target;               ///< the queue, or the topic (fanout)
+  std::vector<caf::actor> queues;  ///< drained by the consumers
+  uint64_t expected = 0;           ///< deliveries to consume: messages × subscribers
+  std::atomic<uint64_t> next_dedup_id{0};
   std::string body;
   std::atomic<uint64_t> consumed{0};
   std::promise<std::string> done;
@@ -33,15 +36,35 @@ struct run_state {
   }
 };
 
-/// `n` messages with the run's body, stamped now for end-to-end latency.
-std::vector<outgoing_message> make_batch(const run_state& run, uint64_t n) {
+/// `n` messages with the run's body, stamped now for end-to-end latency; with --dedup, each
+/// with a dedup id of its own (what an idempotent producer sends).
+std::vector<outgoing_message> make_batch(run_state& run, uint64_t n) {
   std::vector<outgoing_message> batch(n);
   auto stamp = unix_now_us();
+  auto first_id = run.o->dedup ? run.next_dedup_id.fetch_add(n) : 0;
   for (auto& m : batch) {
     m.body = run.body;
     m.sent_at_us = stamp;
+    if (run.o->dedup)
+      m.dedup_id = "bench-" + std::to_string(first_id++);
   }
   return batch;
+}
+
+/// Sends a batch to the queue, or publishes it to the topic; `then` gets how many were taken.
+template <class Then>
+void send_batch(caf::event_based_actor* self, const std::shared_ptr<run_state>& run,
+                std::vector<outgoing_message> batch, Then then) {
+  auto failed = [self, run](caf::error& err) {
+    run->finish("send failed: " + message_of(err));
+    self->quit();
+  };
+  if (run->o->scenario == "fanout")
+    self->request(run->target, caf::infinite, publish_atom::value, std::move(batch))
+        .then([then](publish_result& r) mutable { then(r.ids.size()); }, failed);
+  else
+    self->request(run->target, caf::infinite, send_atom::value, std::move(batch))
+        .then([then](std::vector<std::string>& ids) mutable { then(ids.size()); }, failed);
 }
 
 void produce(caf::event_based_actor* self, std::shared_ptr<run_state> run, uint64_t quota,
@@ -52,19 +75,13 @@ void produce(caf::event_based_actor* self, std::shared_ptr<run_state> run, uint6
     auto batch = make_batch(*run, n);
     *sent += n;
     ++*outstanding;
-    self->request(run->queue, caf::infinite, send_atom::value, std::move(batch))
-        .then(
-            [=](std::vector<std::string>& ids) {
-              run->p->sent += ids.size();
-              --*outstanding;
-              produce(self, run, quota, sent, outstanding);
-              if (*sent >= quota && *outstanding == 0)
-                self->quit();
-            },
-            [=](caf::error& err) {
-              run->finish("send failed: " + message_of(err));
-              self->quit();
-            });
+    send_batch(self, run, std::move(batch), [=](size_t taken) {
+      run->p->sent += taken;
+      --*outstanding;
+      produce(self, run, quota, sent, outstanding);
+      if (*sent >= quota && *outstanding == 0)
+        self->quit();
+    });
   }
 }
 
@@ -85,17 +102,11 @@ caf::behavior paced_producer(caf::event_based_actor* self, std::shared_ptr<run_s
         if (owed > *sent) {
           auto batch = make_batch(*run, std::min<uint64_t>(owed - *sent, run->o->batch));
           *sent += batch.size();
-          self->request(run->queue, caf::infinite, send_atom::value, std::move(batch))
-              .then(
-                  [=](std::vector<std::string>& ids) {
-                    run->p->sent += ids.size();
-                    if ((*confirmed += ids.size()) >= quota)
-                      self->quit();
-                  },
-                  [=](caf::error& err) {
-                    run->finish("send failed: " + message_of(err));
-                    self->quit();
-                  });
+          send_batch(self, run, std::move(batch), [=](size_t taken) {
+            run->p->sent += taken;
+            if ((*confirmed += taken) >= quota)
+              self->quit();
+          });
         }
         if (*sent < quota)
           self->delayed_send(self, std::chrono::milliseconds(1), pace_atom::value);
@@ -103,13 +114,13 @@ caf::behavior paced_producer(caf::event_based_actor* self, std::shared_ptr<run_s
   };
 }
 
-void consume(caf::event_based_actor* self, std::shared_ptr<run_state> run) {
+void consume(caf::event_based_actor* self, std::shared_ptr<run_state> run, caf::actor queue) {
   if (run->finished) {
     self->quit();
     return;
   }
   receive_request request{run->o->batch, 1'000, 60'000};
-  self->request(run->queue, caf::infinite, receive_atom::value, request)
+  self->request(queue, caf::infinite, receive_atom::value, request)
       .then(
           [=](std::vector<delivery>& batch) {
             auto now = unix_now_us();
@@ -123,20 +134,56 @@ void consume(caf::event_based_actor* self, std::shared_ptr<run_state> run) {
             }
             run->p->add_latencies(latencies);
             if (!receipts.empty())
-              self->request(run->queue, caf::infinite, ack_atom::value, std::move(receipts))
+              self->request(queue, caf::infinite, ack_atom::value, std::move(receipts))
                   .then(
                       [=](std::vector<ack_outcome>& acks) {
                         run->p->received += acks.size();
-                        if ((run->consumed += acks.size()) >= run->o->messages)
+                        if ((run->consumed += acks.size()) >= run->expected)
                           run->finish("");
                       },
                       [=](caf::error& err) { run->finish("ack failed: " + message_of(err)); });
-            consume(self, run);
+            consume(self, run, queue);
           },
           [=](caf::error& err) {
             run->finish("receive failed: " + message_of(err));
             self->quit();
           });
+}
+
+/// queue: one queue "bench". fanout: topic "bench" with raw subscriptions bench-0..N-1.
+caf::error setup(node& n, run_state& run) {
+  const auto& o = *run.o;
+  auto make_queue = [&](std::string name) -> caf::error {
+    queue_config q;
+    q.name = std::move(name);
+    q.visibility_timeout_ms = 60'000;
+    if (auto err = n.create_queue(q))
+      return err;
+    run.queues.push_back(*n.queue(q.name));
+    return {};
+  };
+  if (o.scenario == "queue") {
+    if (auto err = make_queue("bench"))
+      return err;
+    run.target = run.queues[0];
+    run.expected = o.messages;
+    return {};
+  }
+  topic_config topic{"bench", {}};
+  for (uint32_t i = 0; i < o.subscribers; ++i) {
+    auto name = "bench-" + std::to_string(i);
+    if (auto err = make_queue(name))
+      return err;
+    subscription s;
+    s.queue = name;
+    s.raw = true;
+    topic.subscriptions.push_back(std::move(s));
+  }
+  if (auto err = n.create_topic(topic))
+    return err;
+  run.target = *n.topic("bench");
+  run.expected = o.messages * o.subscribers;
+  return {};
 }
 
 } // namespace
@@ -153,23 +200,21 @@ std::string run_embedded(const options& o, progress& p) {
     auto n = node::open(config);
     if (!n)
       return message_of(n.error());
-    queue_config q;
-    q.name = "bench";
-    q.visibility_timeout_ms = 60'000;
-    if (auto err = (*n)->create_queue(q))
-      return message_of(err);
     auto run = std::make_shared<run_state>();
     run->o = &o;
     run->p = &p;
-    run->queue = *(*n)->queue("bench");
     run->body = make_body(o.size);
+    if (auto err = setup(**n, *run))
+      return message_of(err);
     auto finished = run->done.get_future();
-    for (uint32_t i = 0; i < o.consumers; ++i)
-      (*n)->system().spawn([run](caf::event_based_actor* self) {
-        // Several receives outstanding, so the queue always has one to answer.
-        for (uint32_t k = 0; k < run->o->receives_in_flight; ++k)
-          consume(self, run);
-      });
+    // Consumers per queue; several receives outstanding each, so a queue always has one to
+    // answer.
+    for (const auto& queue : run->queues)
+      for (uint32_t i = 0; i < o.consumers; ++i)
+        (*n)->system().spawn([run, queue](caf::event_based_actor* self) {
+          for (uint32_t k = 0; k < run->o->receives_in_flight; ++k)
+            consume(self, run, queue);
+        });
     for (uint32_t i = 0; i < o.producers; ++i) {
       auto quota = o.messages / o.producers + (i < o.messages % o.producers ? 1 : 0);
       if (o.rate > 0)

@@ -2,9 +2,12 @@
 //
 //   mailroom-bench queue [--producers N] [--consumers N] [--size BYTES] [--messages N]
 //                        [--durable | --no-durable] [--embedded | --node HOST:PORT] [--json]
+//                        [--dedup] [--rate N] [--batch N]
+//   mailroom-bench fanout --subscribers N ...   (embedded: 1 topic → N queues, --consumers each)
 //
 // Prints progress on stderr every second, then msgs/s and end-to-end latency percentiles; with
-// --json the last line is one summary object.
+// --json the last line is one summary object. msgs/s counts deliveries: in fanout, each message
+// counts once per subscriber queue it was consumed from.
 #include "bench.hpp"
 
 #include "mailroom/ids.hpp"
@@ -47,9 +50,12 @@ int main(int argc, char** argv) {
   CLI::App app{"mailroom-bench: load generator for Mailroom"};
   options o;
   bool embedded = false, no_durable = false;
-  app.add_option("scenario", o.scenario, "scenario: queue")
+  app.add_option("scenario", o.scenario, "scenario: queue or fanout")
       ->required()
-      ->check(CLI::IsMember({"queue"}));
+      ->check(CLI::IsMember({"queue", "fanout"}));
+  app.add_option("--subscribers", o.subscribers, "fanout: subscriber queues")
+      ->check(CLI::Range(1, 1000));
+  app.add_flag("--dedup", o.dedup, "give every message its own dedup id");
   app.add_option("--producers", o.producers, "producers")->check(CLI::Range(1, 64));
   app.add_option("--consumers", o.consumers, "consumers")->check(CLI::Range(1, 64));
   app.add_option("--size", o.size, "body bytes")->check(CLI::Range(0, 1 << 20));
@@ -73,6 +79,10 @@ int main(int argc, char** argv) {
   }
   if (no_durable)
     o.durable = false;
+  if (!o.node.empty() && (o.scenario == "fanout" || o.dedup)) {
+    std::cerr << "mailroom-bench: fanout and --dedup are only supported with --embedded so far\n";
+    return 1;
+  }
   if (o.rate > 0 && !o.node.empty()) {
     std::cerr << "mailroom-bench: --rate is only supported with --embedded so far\n";
     return 1;
@@ -110,9 +120,13 @@ int main(int argc, char** argv) {
   auto& lat = p.latencies_us;
   auto rate = static_cast<double>(p.received.load()) / seconds;
   auto p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99), p999 = percentile(lat, 0.999);
-  std::printf("%s: %llu messages of %u bytes, %u producer(s), %u consumer(s), %s, %s\n",
+  std::printf("%s: %llu deliveries of %u bytes, %u producer(s), %u consumer(s)%s%s, %s, %s\n",
               o.scenario.c_str(), static_cast<unsigned long long>(p.received.load()), o.size,
-              o.producers, o.consumers, o.durable ? "durable" : "not durable",
+              o.producers, o.consumers,
+              o.scenario == "fanout" ? (" per queue, " + std::to_string(o.subscribers) +
+                                        " subscriber queues").c_str()
+                                     : "",
+              o.dedup ? ", dedup ids" : "", o.durable ? "durable" : "not durable",
               o.node.empty() ? "embedded" : ("node " + o.node).c_str());
   std::printf("%.0f msgs/s in %.2f s; end-to-end latency p50 %u us, p99 %u us, p99.9 %u us\n", rate,
               seconds, p50, p99, p999);
@@ -132,7 +146,10 @@ int main(int argc, char** argv) {
         {"mode", o.node.empty() ? "embedded" : "node"},
         {"batch", o.batch},
         {"rate", o.rate},
+        {"dedup", o.dedup},
     };
+    if (o.scenario == "fanout")
+      summary["subscribers"] = o.subscribers;
     std::cout << summary.dump() << std::endl;
   }
   return 0;
