@@ -23,12 +23,6 @@ constexpr std::array<std::string_view, 9> stats_fields = {
     "sent", "received", "acked",     "dead_lettered",
 };
 
-/// Bodies are bytes and JSON wants UTF-8: invalid sequences are replaced rather than fatal, so
-/// one odd message cannot abort a listing halfway.
-std::string json_line(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 nlohmann::json attributes_json(const attribute_list& attributes) {
   auto out = nlohmann::json::object();
   for (const auto& [key, value] : attributes)
@@ -106,6 +100,10 @@ void print_aligned(const nlohmann::json& object) {
 } // namespace
 
 // --- shared helpers ------------------------------------------------------------------------------
+
+std::string json_line(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 int print_error(const caf::error& err) {
   std::cerr << "mailroom: " << message_of(err) << "\n";

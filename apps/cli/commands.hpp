@@ -18,10 +18,15 @@
 //                last_failure_ms, dead_at_ms, attributes {key: value},
 //                history [{reason, error, source, receive_count, dead_at_ms}]
 //   dlq redrive: moved, dry_run, ids [id...]
+//   topic ls:    name
+//   topic show:  name, subscriptions [{queue, filter_policy, filter_scope, raw, dead_letter}],
+//                published, deliveries, unmatched, dead_lettered
+//   publish:     id, deliveries, unmatched, dead_lettered
 // Bodies and other strings that are not valid UTF-8 are printed with U+FFFD replacements.
 #pragma once
 
 #include "mailroom/client.hpp"
+#include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
 
 #include <caf/error.hpp>
@@ -39,6 +44,10 @@ namespace mailroom::cli {
 enum exit_code : int { ok = 0, usage = 1, refused = 2, unreachable = 3 };
 
 // --- shared helpers ------------------------------------------------------------------------------
+
+/// One JSON object as a line. Bodies are bytes and JSON wants UTF-8: invalid sequences are
+/// replaced rather than fatal, so one odd message cannot abort a listing halfway.
+std::string json_line(const nlohmann::json& j);
 
 /// Prints "mailroom: REASON"; returns unreachable for errc::unavailable, else refused.
 int print_error(const caf::error& err);
@@ -85,5 +94,14 @@ int run_visibility(client& c, const std::string& queue, const std::string& recei
 int run_dlq_ls(client& c, const std::string& sink, uint32_t max, bool json);
 int run_dlq_redrive(client& c, const std::string& sink, const redrive_request& request, bool json);
 int run_dlq_purge(client& c, const std::string& sink);
+
+int run_topic_create(client& c, const std::string& topic);
+int run_topic_ls(client& c, bool json);
+int run_topic_show(client& c, const std::string& topic, bool json);
+int run_topic_delete(client& c, const std::string& topic);
+int run_topic_subscribe(client& c, const std::string& topic, const subscription& sub);
+int run_topic_unsubscribe(client& c, const std::string& topic, const std::string& queue);
+/// Publishes one message, or with `lines` one per non-empty line of `in` (as send does).
+int run_publish(client& c, const std::string& topic, const outgoing_message& message, bool json);
 
 } // namespace mailroom::cli

@@ -340,6 +340,85 @@ void add_dlq_commands(CLI::App& app, invocation& inv) {
   add_dlq_purge(*dlq, inv);
 }
 
+// --- topics --------------------------------------------------------------------------------------
+
+void add_topic_commands(CLI::App& app, invocation& inv) {
+  auto* topic = app.add_subcommand("topic", "create, list, show and delete topics; subscribe");
+  topic->require_subcommand(1);
+  auto name = std::make_shared<std::string>();
+
+  auto* create = topic->add_subcommand("create", "create a topic");
+  create->add_option("NAME", *name, "topic name")->required();
+  on_chosen(create, inv, always([name](client& cl) { return run_topic_create(cl, *name); }));
+
+  auto* ls = topic->add_subcommand("ls", "list topics");
+  on_chosen(ls, inv, always([&inv](client& cl) { return run_topic_ls(cl, inv.json); }));
+
+  auto* show = topic->add_subcommand("show", "a topic's subscriptions and counters");
+  show->add_option("NAME", *name, "topic name")->required();
+  on_chosen(show, inv,
+            always([name, &inv](client& cl) { return run_topic_show(cl, *name, inv.json); }));
+
+  auto* del = topic->add_subcommand("delete", "delete a topic (its queues stay)");
+  del->add_option("NAME", *name, "topic name")->required();
+  on_chosen(del, inv, always([name](client& cl) { return run_topic_delete(cl, *name); }));
+
+  auto sub = std::make_shared<subscription>();
+  auto* subscribe = topic->add_subcommand("subscribe", "subscribe a queue to a topic");
+  subscribe->add_option("TOPIC", *name, "topic name")->required();
+  subscribe->add_option("QUEUE", sub->queue, "queue name")->required();
+  auto* filter =
+      subscribe->add_option("--filter", sub->filter_policy, "SNS filter policy (JSON)");
+  subscribe->add_flag("--filter-body", sub->filter_on_body,
+                      "the policy matches fields of a JSON body, not attributes")
+      ->needs(filter);
+  subscribe->add_flag("--raw", sub->raw, "deliver the body as published, not an SNS envelope");
+  subscribe->add_option("--dead-letter", sub->dead_letter_target,
+                        "sink for copies the queue cannot take");
+  on_chosen(subscribe, inv, [name, sub, filter]() -> std::optional<action> {
+    if (filter->count() > 0 && sub->filter_policy.empty()) {
+      print_usage_error(R"(--filter needs a JSON policy, e.g. '{"kind": ["paid"]}')");
+      return std::nullopt;
+    }
+    return [name, sub](client& cl) { return run_topic_subscribe(cl, *name, *sub); };
+  });
+
+  auto queue = std::make_shared<std::string>();
+  auto* unsubscribe = topic->add_subcommand("unsubscribe", "remove a queue's subscription");
+  unsubscribe->add_option("TOPIC", *name, "topic name")->required();
+  unsubscribe->add_option("QUEUE", *queue, "queue name")->required();
+  on_chosen(unsubscribe, inv, always([name, queue](client& cl) {
+              return run_topic_unsubscribe(cl, *name, *queue);
+            }));
+}
+
+struct publish_options {
+  std::string topic, body;
+  std::vector<std::string> attrs;
+  outgoing_message message; ///< ids bind here
+};
+
+void add_publish(CLI::App& app, invocation& inv) {
+  auto* cmd = app.add_subcommand("publish", "publish a message to a topic's subscribers");
+  auto o = std::make_shared<publish_options>();
+  cmd->add_option("TOPIC", o->topic, "topic name")->required();
+  cmd->add_option("BODY", o->body, "message body")->required();
+  cmd->add_option("--attr", o->attrs, "attribute KEY=VALUE (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--dedup-id", o->message.dedup_id, "producer idempotency key");
+  cmd->add_option("--correlation-id", o->message.correlation_id, "request, fan-out or saga id");
+  on_chosen(cmd, inv, [o, &inv]() -> std::optional<action> {
+    auto message = o->message;
+    for (const auto& text : o->attrs) {
+      auto attr = parse_attr(text);
+      if (!attr)
+        return std::nullopt;
+      message.attributes.push_back(std::move(*attr));
+    }
+    message.body = o->body;
+    return [o, message, &inv](client& cl) { return run_publish(cl, o->topic, message, inv.json); };
+  });
+}
+
 void add_global_options(CLI::App& app, invocation& inv) {
   // Subcommands hand options they do not know to their parent, so `mailroom queue ls --json`
   // works as well as `mailroom --json queue ls`. Set before adding subcommands: they inherit it.
@@ -365,6 +444,8 @@ int main(int argc, char** argv) {
   add_nack(app, inv);
   add_visibility(app, inv);
   add_dlq_commands(app, inv);
+  add_topic_commands(app, inv);
+  add_publish(app, inv);
 
   try {
     app.parse(argc, argv);

@@ -188,3 +188,60 @@ TEST_F(cli_test, visibility_releases_a_lease_and_purge_empties_the_queue) {
   EXPECT_EQ(stats[0]["visible"], 0);
   EXPECT_EQ(stats[0]["in_flight"], 0);
 }
+
+TEST_F(cli_test, topics_fan_out_with_filters_and_show_their_subscriptions) {
+  for (auto q : {"billing", "audit"})
+    ASSERT_EQ(mailroom({"queue", "create", q}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "create", "orders"}).exit_code, 0);
+  auto sub = mailroom(
+      {"topic", "subscribe", "orders", "billing", "--raw", "--filter", R"({"kind": ["paid"]})"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+  ASSERT_EQ(mailroom({"topic", "subscribe", "orders", "audit"}).exit_code, 0);
+  EXPECT_EQ(lines(mailroom({"topic", "ls", "--json"}).out)[0]["name"], "orders");
+
+  auto paid = lines(mailroom({"publish", "orders", "--attr", "kind=paid", "p1", "--json"}).out);
+  ASSERT_EQ(paid.size(), 1u);
+  EXPECT_EQ(paid[0]["deliveries"], 2);
+  auto other = mailroom({"publish", "orders", "--attr", "kind=lost", "p2"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_NE(other.out.find("delivered to 1 subscription(s)"), std::string::npos) << other.out;
+
+  auto billed = lines(mailroom({"recv", "billing", "--max", "10", "--json"}).out);
+  ASSERT_EQ(billed.size(), 1u);
+  EXPECT_EQ(billed[0]["body"], "p1") << "raw: the body as published";
+  EXPECT_EQ(billed[0]["causation_id"], paid[0]["id"]);
+  auto audited = lines(mailroom({"recv", "audit", "--max", "10", "--json"}).out);
+  ASSERT_EQ(audited.size(), 2u);
+  auto envelope = nlohmann::json::parse(audited[0]["body"].get<std::string>());
+  EXPECT_EQ(envelope["Message"], "p1");
+  EXPECT_EQ(envelope["MessageId"], paid[0]["id"]);
+
+  auto shown = lines(mailroom({"topic", "show", "orders", "--json"}).out);
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(shown[0]["published"], 2);
+  EXPECT_EQ(shown[0]["deliveries"], 3);
+  ASSERT_EQ(shown[0]["subscriptions"].size(), 2u);
+  EXPECT_EQ(shown[0]["subscriptions"][0]["filter_policy"], R"({"kind": ["paid"]})");
+  EXPECT_EQ(shown[0]["subscriptions"][0]["raw"], true);
+
+  ASSERT_EQ(mailroom({"topic", "unsubscribe", "orders", "audit"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "delete", "orders"}).exit_code, 0);
+  EXPECT_EQ(mailroom({"topic", "ls"}).out, "");
+}
+
+TEST_F(cli_test, topic_bad_input_exits_with_the_reason) {
+  ASSERT_EQ(mailroom({"queue", "create", "billing"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "create", "orders"}).exit_code, 0);
+  auto bad_filter =
+      mailroom({"topic", "subscribe", "orders", "billing", "--filter", R"({"kind": "paid"})"});
+  EXPECT_EQ(bad_filter.exit_code, 2);
+  EXPECT_NE(bad_filter.err.find("filter policy"), std::string::npos) << bad_filter.err;
+  auto no_queue = mailroom({"topic", "subscribe", "orders", "nope"});
+  EXPECT_EQ(no_queue.exit_code, 2);
+  EXPECT_NE(no_queue.err.find("'nope'"), std::string::npos) << no_queue.err;
+  auto no_topic = mailroom({"publish", "nope", "x"});
+  EXPECT_EQ(no_topic.exit_code, 2);
+  EXPECT_NE(no_topic.err.find("no topic named 'nope'"), std::string::npos) << no_topic.err;
+  EXPECT_EQ(mailroom({"topic", "subscribe", "orders", "billing", "--filter-body"}).exit_code, 1);
+  EXPECT_EQ(mailroom({"topic", "subscribe", "orders", "billing", "--filter", ""}).exit_code, 1);
+}
