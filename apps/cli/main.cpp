@@ -69,6 +69,7 @@ struct create_options {
   std::string retention = format_duration_ms(config.retention_ms);
   std::string retry_base = format_duration_ms(config.retry.base_ms);
   std::string retry_cap = format_duration_ms(config.retry.cap_ms);
+  std::string dedup_window = format_duration_ms(config.dedup_window_ms);
 };
 
 void add_queue_create(CLI::App& queue, invocation& inv) {
@@ -92,6 +93,10 @@ void add_queue_create(CLI::App& queue, invocation& inv) {
   cmd->add_option("--retry-cap", o->retry_cap, "longest retry delay")->capture_default_str();
   cmd->add_option("--retry-factor", c.retry.factor, "backoff growth per retry")
       ->capture_default_str();
+  cmd->add_option("--dedup-window", o->dedup_window, "how long a dedup id suppresses re-sends")
+      ->capture_default_str();
+  cmd->add_flag("--content-based-dedup", c.content_based_dedup,
+                "key messages without a dedup id by the SHA-256 of their body");
   on_chosen(cmd, inv, [o]() -> std::optional<action> {
     auto config = o->config;
     // Errors name the queue, as the node's own errors about its configuration do.
@@ -105,7 +110,8 @@ void add_queue_create(CLI::App& queue, invocation& inv) {
         !read(o->delay, "delay", config.delay_ms) ||
         !read(o->retention, "retention", config.retention_ms) ||
         !read(o->retry_base, "retry base", config.retry.base_ms) ||
-        !read(o->retry_cap, "retry cap", config.retry.cap_ms))
+        !read(o->retry_cap, "retry cap", config.retry.cap_ms) ||
+        !read(o->dedup_window, "dedup window", config.dedup_window_ms))
       return std::nullopt;
     return [config](client& cl) { return run_queue_create(cl, config); };
   });

@@ -245,3 +245,16 @@ TEST_F(cli_test, topic_bad_input_exits_with_the_reason) {
   EXPECT_EQ(mailroom({"topic", "subscribe", "orders", "billing", "--filter-body"}).exit_code, 1);
   EXPECT_EQ(mailroom({"topic", "subscribe", "orders", "billing", "--filter", ""}).exit_code, 1);
 }
+
+TEST_F(cli_test, a_resend_with_the_same_dedup_id_answers_the_original_id) {
+  ASSERT_EQ(mailroom({"queue", "create", "payments", "--dedup-window", "1m"}).exit_code, 0);
+  auto first = mailroom({"send", "payments", "--dedup-id", "pay-7", "charge 10"});
+  auto again = mailroom({"send", "payments", "--dedup-id", "pay-7", "charge 10"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(again.out, first.out);
+  auto stats = lines(mailroom({"queue", "stats", "payments", "--json"}).out);
+  EXPECT_EQ(stats[0]["visible"], 1);
+  auto bad = mailroom({"queue", "create", "q2", "--dedup-window", "100ms"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("dedup window"), std::string::npos) << bad.err;
+}

@@ -15,6 +15,17 @@
 //   dead_letter = "orders-dlq"      # sink, created if missing
 //   max_depth = 1000000             # messages held at most; sends past it are refused
 //   retry = { base = "1s", factor = 2.0, cap = "5m" }
+//   dedup_window = "5m"             # how long a dedup key suppresses re-sends (1s..24h)
+//   content_based_dedup = false     # true: messages without a dedup id are keyed by SHA-256(body)
+//
+//   [topics.order-events]           # subscribed queues must be declared (or exist)
+//   [[topics.order-events.subscriptions]]
+//   queue = "orders"
+//   filter = '{"kind": ["paid"]}'   # SNS filter policy JSON; omitted: every message
+//   filter_scope = "attributes"     # or "body": the policy matches JSON body fields
+//   raw = false                     # false: SNS notification JSON; true: the body as published
+//   dead_letter = "orders-undeliverable"  # sink for copies the queue refuses; omitted: the
+//                                         # publish fails instead
 //
 // Unknown keys are errors: a typo must not silently fall back to a default.
 #pragma once
