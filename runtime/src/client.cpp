@@ -36,6 +36,17 @@ auto call(client::impl& c, F&& f) -> decltype(f()) {
   }
 }
 
+/// The names of a list call's response (listQueues, listTopics).
+template <class Response>
+caf::expected<std::vector<std::string>> names_of(Response&& r) {
+  if (auto err = status_error(r.getStatus()))
+    return err;
+  std::vector<std::string> out;
+  for (auto n : r.getNames())
+    out.push_back(text(n));
+  return out;
+}
+
 } // namespace
 
 client::~client() = default;
@@ -76,13 +87,7 @@ caf::error client::delete_queue(const std::string& queue) {
 
 caf::expected<std::vector<std::string>> client::list_queues() {
   return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
-    auto r = impl_->node.listQueuesRequest().send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    std::vector<std::string> out;
-    for (auto n : r.getNames())
-      out.push_back(text(n));
-    return out;
+    return names_of(impl_->node.listQueuesRequest().send().wait(impl_->rpc->getWaitScope()));
   });
 }
 
@@ -258,13 +263,7 @@ caf::error client::delete_topic(const std::string& name) {
 
 caf::expected<std::vector<std::string>> client::list_topics() {
   return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
-    auto r = impl_->node.listTopicsRequest().send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    std::vector<std::string> out;
-    for (auto n : r.getNames())
-      out.push_back(text(n));
-    return out;
+    return names_of(impl_->node.listTopicsRequest().send().wait(impl_->rpc->getWaitScope()));
   });
 }
 

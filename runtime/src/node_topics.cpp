@@ -23,6 +23,17 @@ caf::error no_topic(const std::string& name) {
   return make_error(errc::unknown_queue, "no topic named '" + name + "'");
 }
 
+/// Removes `queue`'s subscription from `config`; false if it had none.
+bool drop_subscription(topic_config& config, const std::string& queue) {
+  auto& subs = config.subscriptions;
+  auto gone = std::remove_if(subs.begin(), subs.end(),
+                             [&](const subscription& s) { return s.queue == queue; });
+  if (gone == subs.end())
+    return false;
+  subs.erase(gone, subs.end());
+  return true;
+}
+
 } // namespace
 
 caf::error node::recover_topics() {
@@ -147,25 +158,17 @@ caf::error node::unsubscribe(const std::string& topic, const std::string& queue)
   if (it == topics_.end())
     return no_topic(topic);
   auto config = it->second;
-  auto& subs = config.subscriptions;
-  auto gone = std::remove_if(subs.begin(), subs.end(),
-                             [&](const subscription& s) { return s.queue == queue; });
-  if (gone == subs.end())
+  if (!drop_subscription(config, queue))
     return make_error(errc::unknown_queue,
                       "topic '" + topic + "': queue '" + queue + "' is not subscribed");
-  subs.erase(gone, subs.end());
   spdlog::info("topic '{}': queue '{}' unsubscribed", topic, queue);
   return write_topic(std::move(config));
 }
 
 caf::error node::unsubscribe_everywhere(const std::string& queue) {
   for (auto [name, config] : topics_) {
-    auto& subs = config.subscriptions;
-    auto gone = std::remove_if(subs.begin(), subs.end(),
-                               [&](const subscription& s) { return s.queue == queue; });
-    if (gone == subs.end())
+    if (!drop_subscription(config, queue))
       continue;
-    subs.erase(gone, subs.end());
     spdlog::info("topic '{}': queue '{}' unsubscribed (queue deleted)", name, queue);
     if (auto err = write_topic(std::move(config)))
       return err;
