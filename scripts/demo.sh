@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: starts a node on its embedded default configuration (in a fresh data directory)
 # and walks through durable send, a kill -9, receive, ack, a retry with backoff, and a message
-# landing in its dead-letter sink, then redrives it.
+# landing in its dead-letter sink, then redrives it; then a topic fanning out with a filter, and
+# a deduplicated send.
 set -euo pipefail
 
 bin=${1:-build/bin}
@@ -66,4 +67,21 @@ say "Redrive it back to its queue (same id, history kept)"
 run dlq redrive orders-dlq
 run recv orders --json --ack
 run queue stats orders
+
+say "Fan-out: a topic with two subscribers; billing takes only paid orders, audit takes everything (as SNS JSON)"
+run queue create billing
+run queue create audit
+run topic create order-events
+run topic subscribe order-events billing --raw --filter '{"kind": ["paid"]}'
+run topic subscribe order-events audit
+run publish order-events --attr kind=paid '{"order": 3}'
+run publish order-events --attr kind=quote '{"order": 4}'
+run recv billing --max 10 --ack
+run recv audit --max 10 --ack
+run topic show order-events
+
+say "Exactly-once sends: the same dedup id within 5 minutes is answered with the original id"
+run send billing --dedup-id charge-3 '{"charge": 3}'
+run send billing --dedup-id charge-3 '{"charge": 3}'
+run queue stats billing
 say "Done."
