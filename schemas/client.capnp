@@ -26,6 +26,7 @@ struct OutgoingMessage {
   causationId @4 :Text;
   correlationId @5 :Text;
   sentAtUs @6 :Int64;       # producer clock, for end-to-end latency
+  groupId @7 :Text;         # FIFO queues: the message group (required there)
 }
 
 struct Delivery {

@@ -35,4 +35,5 @@ struct Envelope {
   enqueuedAtMs @8 :Int64;   # unix ms the queue accepted it (retention counts from here)
   receiveCount @9 :UInt32;  # deliveries so far in the current queue
   history @10 :List(DeathRecord); # earlier deaths, oldest first, kept across redrive
+  groupId @11 :Text;        # FIFO message group; empty on standard queues
 }

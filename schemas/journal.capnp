@@ -28,6 +28,7 @@ struct QueueConfig {
   maxDepth @8 :UInt64;          # messages held at most; 0: no limit
   dedupWindowMs @9 :Int64;      # how long a dedup key suppresses re-sends; 0: 5 minutes
   contentBasedDedup @10 :Bool;  # true: a message without a dedup id is keyed by SHA-256(body)
+  fifo @11 :Bool;               # true: message groups, strict order, one in flight per group
 }
 
 struct Segment {

@@ -81,6 +81,7 @@ public:
       return;
     auto segment = it->second.segment;
     q_.unschedule(seq, it->second);
+    q_.leave_group(seq, it->second);
     q_.set_phase(it->second, phase::pending); // leaves the counters
     q_.messages_.erase(it);
     codec::message_event e;
@@ -161,7 +162,62 @@ void queue_state::schedule(uint64_t seq, stored& m, phase next, int64_t at_ms) {
 void queue_state::make_ready(uint64_t seq, stored& m) {
   unschedule(seq, m);
   set_phase(m, phase::ready);
-  ready_.push_back(seq);
+  if (!config_.fifo)
+    ready_.push_back(seq);
+  else if (is_group_head(seq, m))
+    ready_groups_.push_back(m.message->group_id);
+  // A FIFO message behind its group's head waits: leave_group() offers it when it is the head.
+}
+
+// --- FIFO groups ---------------------------------------------------------------------------------
+
+bool queue_state::is_group_head(uint64_t seq, const stored& m) const {
+  auto g = groups_.find(m.message->group_id);
+  return g != groups_.end() && !g->second.empty() && g->second.front() == seq;
+}
+
+void queue_state::join_group(uint64_t seq, const stored& m) {
+  if (config_.fifo)
+    groups_[m.message->group_id].push_back(seq);
+}
+
+void queue_state::leave_group(uint64_t seq, const stored& m) {
+  if (!config_.fifo)
+    return;
+  auto g = groups_.find(m.message->group_id);
+  if (g == groups_.end())
+    return;
+  auto& members = g->second;
+  bool was_head = !members.empty() && members.front() == seq;
+  members.erase(std::find(members.begin(), members.end(), seq)); // the head, but for purges
+  if (members.empty()) {
+    groups_.erase(g);
+    return;
+  }
+  if (!was_head)
+    return;
+  auto next = messages_.find(members.front());
+  if (next != messages_.end() && next->second.state == phase::ready)
+    ready_groups_.push_back(g->first);
+}
+
+std::optional<uint64_t> queue_state::next_ready() {
+  if (!config_.fifo) {
+    if (ready_.empty())
+      return std::nullopt;
+    auto seq = ready_.front();
+    ready_.pop_front();
+    return seq;
+  }
+  // One message per group and only its head: the rest of the group waits for it.
+  if (ready_groups_.empty())
+    return std::nullopt;
+  auto group = std::move(ready_groups_.front());
+  ready_groups_.pop_front();
+  auto g = groups_.find(group);
+  if (g == groups_.end() || g->second.empty())
+    return 0; // stale; 0 is never a sequence number
+  return g->second.front();
 }
 
 caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_message> batch,
@@ -179,6 +235,14 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
   std::unordered_map<std::string, size_t> keys_in_batch; // key → index of its first message
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& m = batch[i];
+    if (config_.fifo && m.group_id.empty())
+      return make_error(errc::invalid_argument,
+                        "FIFO queue '" + config_.name + "': every message needs a group id");
+    if (config_.fifo && m.delay_ms > 0)
+      return make_error(errc::invalid_argument,
+                        "FIFO queue '" + config_.name +
+                            "': a message cannot have its own delay (it would reorder its "
+                            "group); set the queue's delay instead");
     auto delay = m.delay_ms < 0 ? config_.delay_ms : m.delay_ms;
     if (delay > max_message_delay_ms)
       return make_error(errc::invalid_argument, "queue '" + config_.name + "': delay " +
@@ -203,6 +267,7 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
     e.dedup_id = std::move(m.dedup_id);
     e.causation_id = std::move(m.causation_id);
     e.correlation_id = std::move(m.correlation_id);
+    e.group_id = std::move(m.group_id);
     e.sent_at_us = m.sent_at_us != 0 ? m.sent_at_us : now_ms * 1000;
     if (e.payload_size() > config_.max_message_bytes)
       return make_error(errc::message_too_large,
@@ -311,6 +376,7 @@ void queue_state::commit_send(uint64_t token, int64_t now_ms) {
     if (m == messages_.end())
       continue;
     ++counters_.sent;
+    join_group(seq, m->second);
     if (m->second.visible_at_ms <= now_ms)
       make_ready(seq, m->second);
     else
@@ -335,9 +401,11 @@ queue_state::receive_outcome queue_state::receive(uint32_t max, int64_t visibili
   receive_outcome out;
   auto lease = visibility_ms < 0 ? config_.visibility_timeout_ms : visibility_ms;
   event_sink events{*this};
-  while (out.deliveries.size() < max && !ready_.empty()) {
-    auto seq = ready_.front();
-    ready_.pop_front();
+  while (out.deliveries.size() < max) {
+    auto next = next_ready();
+    if (!next)
+      break;
+    auto seq = *next;
     auto it = messages_.find(seq);
     if (it == messages_.end() || it->second.state != phase::ready)
       continue; // stale entry
@@ -588,6 +656,7 @@ std::pair<uint64_t, write_batch> queue_state::purge() {
     ++purged;
   }
   ready_.clear();
+  ready_groups_.clear();
   write_batch writes;
   events.emit(writes);
   return {purged, std::move(writes)};
@@ -651,6 +720,7 @@ void queue_state::finish_restore() {
   // Every message goes on a timer at its journaled time; the first advance() makes the due
   // ones ready and applies the failure rules to leases that ended while the node was down.
   for (auto& [seq, m] : messages_) {
+    join_group(seq, m); // in sequence order: a group's order as it was sent
     auto next = m.state == phase::in_flight ? phase::in_flight : phase::delayed;
     m.state = phase::pending;
     schedule(seq, m, next, m.visible_at_ms);

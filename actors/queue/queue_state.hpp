@@ -23,6 +23,11 @@
 // | IN_FLIGHT → DELAYED/READY         | nack(), change_visibility()     | state event           |
 // | → DEAD_LETTERING → removed        | finish_dead_letters()           | removed event         |
 //
+// FIFO queues add one rule: only the head of a message group (its oldest message still in the
+// queue) may be READY for receive; the others wait in their phase until it is removed (acked,
+// dead-lettered, purged). So a retried head keeps its group waiting: strict order, one message in
+// flight per group, other groups unaffected.
+//
 // Lease expiry is not journaled: a restarted queue sees the journaled lease end and applies
 // the same backoff, whose jitter is derived from the message id and receive count.
 #pragma once
@@ -130,7 +135,8 @@ public:
   std::pair<uint64_t, write_batch> purge();
 
   queue_stats stats(int64_t now_ms) const;
-  bool has_ready() const { return counters_.visible > 0; }
+  /// Whether a receive could deliver something now (FIFO: a group whose head is ready).
+  bool has_ready() const { return config_.fifo ? !ready_groups_.empty() : counters_.visible > 0; }
 
   // Recovery: feed every segment, then every event in journal order, then finish_restore().
   caf::error restore_segment(uint64_t first_seq, std::vector<envelope> messages);
@@ -164,6 +170,12 @@ private:
   void schedule(uint64_t seq, stored& m, phase next, int64_t at_ms);
   void unschedule(uint64_t seq, const stored& m);
   void make_ready(uint64_t seq, stored& m);
+  /// The next ready sequence number to look at (may be stale: 0 or no longer ready).
+  std::optional<uint64_t> next_ready();
+  // FIFO groups: a group's messages in order; only the head may be delivered.
+  bool is_group_head(uint64_t seq, const stored& m) const;
+  void join_group(uint64_t seq, const stored& m);
+  void leave_group(uint64_t seq, const stored& m);
   /// A delivery failed (nack without explicit delay, lease expiry).
   void fail(uint64_t seq, stored& m, int64_t at_ms, const std::string& error,
             std::optional<int64_t> retry_after_ms, event_sink* events,
@@ -182,6 +194,10 @@ private:
   uint64_t reserved_seq_ = 0;
   std::map<uint64_t, stored> messages_;                 // by seq: oldest first
   std::deque<uint64_t> ready_;                          // may hold stale seqs; skipped on pop
+  // FIFO only (ready_ stays empty): members of each group in order, and the groups whose head
+  // is ready (may hold stale entries; skipped on pop).
+  std::unordered_map<std::string, std::deque<uint64_t>> groups_;
+  std::deque<std::string> ready_groups_;
   std::set<std::pair<int64_t, uint64_t>> timers_;       // (visible_at, seq) of delayed/in-flight
   std::unordered_map<uint64_t, uint32_t> segment_live_; // first_seq → messages not removed
   std::unordered_map<uint64_t, std::vector<uint64_t>> pending_; // send token → seqs

@@ -102,6 +102,8 @@ void write(schema::Envelope::Builder out, const envelope& in) {
     out.setCausationId(in.causation_id);
   if (!in.correlation_id.empty())
     out.setCorrelationId(in.correlation_id);
+  if (!in.group_id.empty())
+    out.setGroupId(in.group_id);
   out.setSentAtUs(in.sent_at_us);
   out.setEnqueuedAtMs(in.enqueued_at_ms);
   out.setReceiveCount(in.receive_count);
@@ -121,6 +123,7 @@ envelope read(schema::Envelope::Reader in) {
   out.dedup_id = text(in.getDedupId());
   out.causation_id = text(in.getCausationId());
   out.correlation_id = text(in.getCorrelationId());
+  out.group_id = text(in.getGroupId());
   out.sent_at_us = in.getSentAtUs();
   out.enqueued_at_ms = in.getEnqueuedAtMs();
   out.receive_count = in.getReceiveCount();
@@ -140,6 +143,7 @@ void write(schema::QueueConfig::Builder out, const queue_config& in) {
   out.setMaxDepth(in.max_depth);
   out.setDedupWindowMs(in.dedup_window_ms);
   out.setContentBasedDedup(in.content_based_dedup);
+  out.setFifo(in.fifo);
   auto retry = out.initRetry();
   retry.setBaseMs(in.retry.base_ms);
   retry.setFactor(in.retry.factor);
@@ -162,6 +166,7 @@ queue_config read(schema::QueueConfig::Reader in) {
   out.max_depth = in.getMaxDepth();
   out.dedup_window_ms = or_default(in.getDedupWindowMs(), defaults.dedup_window_ms);
   out.content_based_dedup = in.getContentBasedDedup();
+  out.fifo = in.getFifo();
   if (in.hasRetry()) {
     auto r = in.getRetry();
     out.retry.base_ms = r.getBaseMs();
@@ -183,6 +188,7 @@ void write(capnp::List<schema::OutgoingMessage>::Builder out,
     o.setDedupId(m.dedup_id);
     o.setCausationId(m.causation_id);
     o.setCorrelationId(m.correlation_id);
+    o.setGroupId(m.group_id);
     o.setSentAtUs(m.sent_at_us);
   }
 }
@@ -199,6 +205,7 @@ std::vector<outgoing_message> read(capnp::List<schema::OutgoingMessage>::Reader 
     out.dedup_id = text(m.getDedupId());
     out.causation_id = text(m.getCausationId());
     out.correlation_id = text(m.getCorrelationId());
+    out.group_id = text(m.getGroupId());
     out.sent_at_us = m.getSentAtUs();
     batch.push_back(std::move(out));
   }

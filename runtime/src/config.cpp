@@ -74,7 +74,7 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   if (auto err = check_keys(source, t, where,
                             {"visibility_timeout", "delay", "retention", "max_message_size",
                              "max_receive_count", "dead_letter", "retry", "max_depth", "dedup_window",
-                             "content_based_dedup"}))
+                             "content_based_dedup", "fifo"}))
     return err;
   if (auto err = read_duration(source, t, "visibility_timeout", where + ": visibility_timeout",
                                q.visibility_timeout_ms))
@@ -99,6 +99,12 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
     if (!value)
       return fail(source, where + ": content_based_dedup must be true or false");
     q.content_based_dedup = *value;
+  }
+  if (auto f = t.get("fifo")) {
+    auto value = f->value<bool>();
+    if (!value)
+      return fail(source, where + ": fifo must be true or false");
+    q.fifo = *value;
   }
   if (auto err =
           read_string(source, t, "dead_letter", where + ": dead_letter", q.dead_letter_target))

@@ -17,6 +17,7 @@
 //   retry = { base = "1s", factor = 2.0, cap = "5m" }
 //   dedup_window = "5m"             # how long a dedup key suppresses re-sends (1s..24h)
 //   content_based_dedup = false     # true: messages without a dedup id are keyed by SHA-256(body)
+//   fifo = false                    # true: message groups, in order, one in flight per group
 //
 //   [topics.order-events]           # subscribed queues must be declared (or exist)
 //   [[topics.order-events.subscriptions]]

@@ -38,6 +38,7 @@ struct envelope {
   std::string dedup_id;
   std::string causation_id;
   std::string correlation_id;
+  std::string group_id; ///< FIFO message group; empty on standard queues
   int64_t sent_at_us = 0;
   int64_t enqueued_at_ms = 0;
   uint32_t receive_count = 0;
@@ -57,6 +58,7 @@ struct outgoing_message {
   std::string dedup_id;
   std::string causation_id;
   std::string correlation_id;
+  std::string group_id;   ///< FIFO queues: required; the order and lease unit
   int64_t sent_at_us = 0; ///< 0: stamped by the queue on arrival
 };
 
@@ -92,6 +94,9 @@ struct queue_config {
   int64_t dedup_window_ms = 5 * 60 * 1000;
   /// Messages without a dedup id are keyed by the SHA-256 of their body.
   bool content_based_dedup = false;
+  /// FIFO (SQS FIFO semantics): every message names a group; a group's messages are delivered
+  /// in order, one at a time: the next only after the one before it is acked or dead-lettered.
+  bool fifo = false;
 
   friend bool operator==(const queue_config&, const queue_config&) = default;
 };
