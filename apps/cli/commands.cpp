@@ -7,7 +7,6 @@
 #include <array>
 #include <iomanip>
 #include <iostream>
-#include <string_view>
 
 namespace mailroom::cli {
 
@@ -85,18 +84,6 @@ void print_dead_letter(const dead_letter& d, bool json) {
             << d.message.body << "\n";
 }
 
-/// "key:   value" lines with the values in one column.
-void print_aligned(const nlohmann::json& object) {
-  size_t width = 0;
-  for (auto key : stats_fields)
-    width = std::max(width, key.size());
-  for (auto key : stats_fields) {
-    const auto& value = object.at(std::string{key});
-    std::cout << std::left << std::setw(static_cast<int>(width + 2)) << std::string{key} + ":"
-              << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
-  }
-}
-
 } // namespace
 
 // --- shared helpers ------------------------------------------------------------------------------
@@ -113,6 +100,17 @@ int print_error(const caf::error& err) {
 int print_usage_error(const std::string& message) {
   std::cerr << "mailroom: " << message << "\n";
   return usage;
+}
+
+void print_aligned(const nlohmann::json& object, std::span<const std::string_view> fields) {
+  size_t width = 0;
+  for (auto key : fields)
+    width = std::max(width, key.size());
+  for (auto key : fields) {
+    const auto& value = object.at(std::string{key});
+    std::cout << std::left << std::setw(static_cast<int>(width + 2)) << std::string{key} + ":"
+              << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+  }
 }
 
 std::optional<std::pair<std::string, std::string>> parse_attr(const std::string& text) {
@@ -155,6 +153,7 @@ nlohmann::json to_json(const delivery& delivery) {
           {"sent_at_us", m.sent_at_us},
           {"enqueued_at_ms", m.enqueued_at_ms},
           {"correlation_id", m.correlation_id},
+          {"group_id", m.group_id},
           {"causation_id", m.causation_id},
           {"history", history_json(m.history)}};
 }
@@ -200,7 +199,7 @@ int run_queue_stats(client& c, const std::string& queue, bool json) {
   if (json)
     std::cout << json_line(j) << "\n";
   else
-    print_aligned(j);
+    print_aligned(j, stats_fields);
   return ok;
 }
 

@@ -12,16 +12,18 @@
 //                dead_lettered
 //   send:        id
 //   recv:        id, body, receipt, receive_count, attributes {key: value}, sent_at_us,
-//                enqueued_at_ms, correlation_id, causation_id,
+//                enqueued_at_ms, correlation_id, causation_id, group_id,
 //                history [{reason, error, source, receive_count, dead_at_ms}]
 //   dlq ls:      id, body, reason, error, source, receive_count, first_failure_ms,
 //                last_failure_ms, dead_at_ms, attributes {key: value},
 //                history [{reason, error, source, receive_count, dead_at_ms}]
 //   dlq redrive: moved, dry_run, ids [id...]
 //   topic ls:    name
-//   topic show:  name, subscriptions [{queue, filter_policy, filter_scope, raw, dead_letter}],
-//                published, deliveries, unmatched, dead_lettered
+//   topic show:  name, subscriptions [{queue, filter_policy, filter_scope ("attributes" or
+//                "body"), raw, dead_letter}], published, deliveries, unmatched, dead_lettered
 //   publish:     id, deliveries, unmatched, dead_lettered
+//   publish -:   ids [id...], deliveries, unmatched, dead_lettered (one object for the batch:
+//                the counts are the batch's, not per message)
 // Bodies and other strings that are not valid UTF-8 are printed with U+FFFD replacements.
 #pragma once
 
@@ -35,7 +37,9 @@
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,6 +58,10 @@ int print_error(const caf::error& err);
 
 /// Prints "mailroom: MESSAGE"; returns usage.
 int print_usage_error(const std::string& message);
+
+/// Prints `fields` of `object` in that order (a JSON object would sort them), as "key:  value"
+/// lines with the values in one column.
+void print_aligned(const nlohmann::json& object, std::span<const std::string_view> fields);
 
 /// Splits "KEY=VALUE" at the first '='. Without a key and '=', prints a usage error and gives
 /// nullopt.
@@ -101,7 +109,13 @@ int run_topic_show(client& c, const std::string& topic, bool json);
 int run_topic_delete(client& c, const std::string& topic);
 int run_topic_subscribe(client& c, const std::string& topic, const subscription& sub);
 int run_topic_unsubscribe(client& c, const std::string& topic, const std::string& queue);
-/// Publishes one message, or with `lines` one per non-empty line of `in` (as send does).
+/// Publishes `message` as it is and prints its id and where it went.
 int run_publish(client& c, const std::string& topic, const outgoing_message& message, bool json);
+
+/// Publishes one message per non-empty line of `in`, each a copy of `prototype` with that line
+/// as its body, in one batch: the node takes all or none (a crash cannot split it), and more
+/// than max_wire_batch lines are refused. Prints the ids in input order, then the counts.
+int run_publish_lines(client& c, const std::string& topic, const outgoing_message& prototype,
+                      std::istream& in, bool json);
 
 } // namespace mailroom::cli

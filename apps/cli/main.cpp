@@ -97,6 +97,7 @@ void add_queue_create(CLI::App& queue, invocation& inv) {
       ->capture_default_str();
   cmd->add_flag("--content-based-dedup", c.content_based_dedup,
                 "key messages without a dedup id by the SHA-256 of their body");
+  cmd->add_flag("--fifo", c.fifo, "message groups: in order, one in flight per group");
   on_chosen(cmd, inv, [o]() -> std::optional<action> {
     auto config = o->config;
     // Errors name the queue, as the node's own errors about its configuration do.
@@ -162,6 +163,7 @@ void add_send(CLI::App& app, invocation& inv) {
   cmd->add_option("--attr", o->attrs, "attribute KEY=VALUE (repeatable)")->allow_extra_args(false);
   auto* delay = cmd->add_option("--delay", o->delay, "delivery delay (default: the queue's)");
   cmd->add_option("--dedup-id", o->message.dedup_id, "producer idempotency key");
+  cmd->add_option("--group", o->message.group_id, "FIFO queues: the message group");
   cmd->add_option("--correlation-id", o->message.correlation_id, "request, fan-out or saga id");
   cmd->add_option("--causation-id", o->message.causation_id,
                   "id of the message that caused this one");
@@ -348,54 +350,76 @@ void add_dlq_commands(CLI::App& app, invocation& inv) {
 
 // --- topics --------------------------------------------------------------------------------------
 
-void add_topic_commands(CLI::App& app, invocation& inv) {
-  auto* topic = app.add_subcommand("topic", "create, list, show and delete topics; subscribe");
-  topic->require_subcommand(1);
-  auto name = std::make_shared<std::string>();
+/// `topic create|show|delete NAME`: a name and nothing else.
+void add_named_topic_command(CLI::App& topic, invocation& inv, const std::string& name,
+                             const std::string& help,
+                             std::function<int(client&, const std::string&)> run) {
+  auto* cmd = topic.add_subcommand(name, help);
+  auto topic_name = std::make_shared<std::string>();
+  cmd->add_option("NAME", *topic_name, "topic name")->required();
+  on_chosen(cmd, inv, always([topic_name, run](client& cl) { return run(cl, *topic_name); }));
+}
 
-  auto* create = topic->add_subcommand("create", "create a topic");
-  create->add_option("NAME", *name, "topic name")->required();
-  on_chosen(create, inv, always([name](client& cl) { return run_topic_create(cl, *name); }));
+void add_topic_ls(CLI::App& topic, invocation& inv) {
+  auto* cmd = topic.add_subcommand("ls", "list topics");
+  on_chosen(cmd, inv, always([&inv](client& cl) { return run_topic_ls(cl, inv.json); }));
+}
 
-  auto* ls = topic->add_subcommand("ls", "list topics");
-  on_chosen(ls, inv, always([&inv](client& cl) { return run_topic_ls(cl, inv.json); }));
+struct subscribe_options {
+  std::string topic;
+  subscription sub; ///< everything but the topic binds here
+};
 
-  auto* show = topic->add_subcommand("show", "a topic's subscriptions and counters");
-  show->add_option("NAME", *name, "topic name")->required();
-  on_chosen(show, inv,
-            always([name, &inv](client& cl) { return run_topic_show(cl, *name, inv.json); }));
-
-  auto* del = topic->add_subcommand("delete", "delete a topic (its queues stay)");
-  del->add_option("NAME", *name, "topic name")->required();
-  on_chosen(del, inv, always([name](client& cl) { return run_topic_delete(cl, *name); }));
-
-  auto sub = std::make_shared<subscription>();
-  auto* subscribe = topic->add_subcommand("subscribe", "subscribe a queue to a topic");
-  subscribe->add_option("TOPIC", *name, "topic name")->required();
-  subscribe->add_option("QUEUE", sub->queue, "queue name")->required();
-  auto* filter =
-      subscribe->add_option("--filter", sub->filter_policy, "SNS filter policy (JSON)");
-  subscribe->add_flag("--filter-body", sub->filter_on_body,
-                      "the policy matches fields of a JSON body, not attributes")
+void add_topic_subscribe(CLI::App& topic, invocation& inv) {
+  auto* cmd = topic.add_subcommand("subscribe", "subscribe a queue to a topic");
+  auto o = std::make_shared<subscribe_options>();
+  auto& s = o->sub;
+  cmd->add_option("TOPIC", o->topic, "topic name")->required();
+  cmd->add_option("QUEUE", s.queue, "queue name")->required();
+  // The policy is passed through as text: the node parses it and names what is wrong, so the
+  // CLI and the node cannot disagree about what a valid policy is.
+  auto* filter = cmd->add_option("--filter", s.filter_policy, "SNS filter policy (JSON)");
+  cmd->add_flag("--filter-body", s.filter_on_body,
+                "the policy matches fields of a JSON body, not attributes")
       ->needs(filter);
-  subscribe->add_flag("--raw", sub->raw, "deliver the body as published, not an SNS envelope");
-  subscribe->add_option("--dead-letter", sub->dead_letter_target,
-                        "sink for copies the queue cannot take");
-  on_chosen(subscribe, inv, [name, sub, filter]() -> std::optional<action> {
-    if (filter->count() > 0 && sub->filter_policy.empty()) {
+  cmd->add_flag("--raw", s.raw, "deliver the body as published, not an SNS envelope");
+  cmd->add_option("--dead-letter", s.dead_letter_target, "sink for copies the queue cannot take");
+  on_chosen(cmd, inv, [o, filter]() -> std::optional<action> {
+    // An empty policy means "match everything" on the wire, so `--filter ""` (often an unset
+    // shell variable) would silently subscribe to everything.
+    if (filter->count() > 0 && o->sub.filter_policy.empty()) {
       print_usage_error(R"(--filter needs a JSON policy, e.g. '{"kind": ["paid"]}')");
       return std::nullopt;
     }
-    return [name, sub](client& cl) { return run_topic_subscribe(cl, *name, *sub); };
+    return [o](client& cl) { return run_topic_subscribe(cl, o->topic, o->sub); };
   });
+}
 
-  auto queue = std::make_shared<std::string>();
-  auto* unsubscribe = topic->add_subcommand("unsubscribe", "remove a queue's subscription");
-  unsubscribe->add_option("TOPIC", *name, "topic name")->required();
-  unsubscribe->add_option("QUEUE", *queue, "queue name")->required();
-  on_chosen(unsubscribe, inv, always([name, queue](client& cl) {
-              return run_topic_unsubscribe(cl, *name, *queue);
-            }));
+struct unsubscribe_options {
+  std::string topic, queue;
+};
+
+void add_topic_unsubscribe(CLI::App& topic, invocation& inv) {
+  auto* cmd = topic.add_subcommand("unsubscribe", "remove a queue's subscription");
+  auto o = std::make_shared<unsubscribe_options>();
+  cmd->add_option("TOPIC", o->topic, "topic name")->required();
+  cmd->add_option("QUEUE", o->queue, "queue name")->required();
+  on_chosen(cmd, inv,
+            always([o](client& cl) { return run_topic_unsubscribe(cl, o->topic, o->queue); }));
+}
+
+void add_topic_commands(CLI::App& app, invocation& inv) {
+  auto* topic = app.add_subcommand("topic", "create, list, show and delete topics; subscribe");
+  topic->require_subcommand(1);
+  add_named_topic_command(*topic, inv, "create", "create a topic", run_topic_create);
+  add_topic_ls(*topic, inv);
+  add_named_topic_command(
+      *topic, inv, "show", "a topic's subscriptions and counters (since the node started)",
+      [&inv](client& cl, const std::string& name) { return run_topic_show(cl, name, inv.json); });
+  add_named_topic_command(*topic, inv, "delete", "delete a topic (its queues stay)",
+                          run_topic_delete);
+  add_topic_subscribe(*topic, inv);
+  add_topic_unsubscribe(*topic, inv);
 }
 
 struct publish_options {
@@ -408,18 +432,26 @@ void add_publish(CLI::App& app, invocation& inv) {
   auto* cmd = app.add_subcommand("publish", "publish a message to a topic's subscribers");
   auto o = std::make_shared<publish_options>();
   cmd->add_option("TOPIC", o->topic, "topic name")->required();
-  cmd->add_option("BODY", o->body, "message body")->required();
+  cmd->add_option("BODY", o->body,
+                  "message body; '-': one message per line of stdin, published as one batch")
+      ->required();
+  // One KEY=VALUE per --attr, so that a body after it is never taken for another attribute.
   cmd->add_option("--attr", o->attrs, "attribute KEY=VALUE (repeatable)")->allow_extra_args(false);
   cmd->add_option("--dedup-id", o->message.dedup_id, "producer idempotency key");
   cmd->add_option("--correlation-id", o->message.correlation_id, "request, fan-out or saga id");
   on_chosen(cmd, inv, [o, &inv]() -> std::optional<action> {
     auto message = o->message;
+    message.sent_at_us = 0; // stamped by the topic
     for (const auto& text : o->attrs) {
       auto attr = parse_attr(text);
       if (!attr)
         return std::nullopt;
       message.attributes.push_back(std::move(*attr));
     }
+    if (o->body == "-")
+      return [o, message, &inv](client& cl) {
+        return run_publish_lines(cl, o->topic, message, std::cin, inv.json);
+      };
     message.body = o->body;
     return [o, message, &inv](client& cl) { return run_publish(cl, o->topic, message, inv.json); };
   });

@@ -1,9 +1,73 @@
 // `mailroom topic ...` and `mailroom publish`.
 #include "commands.hpp"
 
+#include <algorithm>
+#include <array>
+#include <iomanip>
 #include <iostream>
+#include <string_view>
 
 namespace mailroom::cli {
+
+namespace {
+
+/// `topic show` counters in display order; the subscriptions follow them.
+constexpr std::array<std::string_view, 6> topic_fields = {
+    "name", "published", "deliveries", "unmatched", "dead_lettered", "subscriptions",
+};
+
+nlohmann::json subscription_json(const subscription& s) {
+  return {{"queue", s.queue},
+          {"filter_policy", s.filter_policy},
+          {"filter_scope", s.filter_on_body ? "body" : "attributes"},
+          {"raw", s.raw},
+          {"dead_letter", s.dead_letter_target}};
+}
+
+nlohmann::json topic_json(const topic_config& config, const topic_stats& stats) {
+  auto subs = nlohmann::json::array();
+  for (const auto& s : config.subscriptions)
+    subs.push_back(subscription_json(s));
+  return {{"name", config.name},          {"subscriptions", subs},
+          {"published", stats.published}, {"deliveries", stats.deliveries},
+          {"unmatched", stats.unmatched}, {"dead_lettered", stats.dead_lettered}};
+}
+
+/// One line per subscription under the counters, queue names in one column:
+///   billing  raw        filter on attributes {"kind": ["paid"]}  dead-letter billing-dlq
+void print_subscriptions(const std::vector<subscription>& subs) {
+  size_t width = 0;
+  for (const auto& s : subs)
+    width = std::max(width, s.queue.size());
+  for (const auto& s : subs) {
+    std::cout << "  " << std::left << std::setw(static_cast<int>(width + 2)) << s.queue
+              << std::setw(11) << (s.raw ? "raw" : "enveloped");
+    if (s.filter_policy.empty())
+      std::cout << "every message";
+    else
+      std::cout << "filter on " << (s.filter_on_body ? "body " : "attributes ") << s.filter_policy;
+    if (!s.dead_letter_target.empty())
+      std::cout << "  dead-letter " << s.dead_letter_target;
+    std::cout << "\n";
+  }
+}
+
+/// "1 copy", "2 copies".
+std::string counted(uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+/// "; matched no subscription" and the like, after what the publish delivered.
+void print_outcome_notes(const publish_result& r, bool single) {
+  if (r.unmatched > 0)
+    std::cout << "; " << (single ? "" : std::to_string(r.unmatched) + " ")
+              << "matched no subscription";
+  if (r.dead_lettered > 0)
+    std::cout << "; " << r.dead_lettered << " dead-lettered";
+  std::cout << "\n";
+}
+
+} // namespace
 
 int run_topic_create(client& c, const std::string& topic) {
   if (auto err = c.create_topic(topic))
@@ -25,34 +89,15 @@ int run_topic_show(client& c, const std::string& topic, bool json) {
   if (!described)
     return print_error(described.error());
   const auto& [config, stats] = *described;
+  auto j = topic_json(config, stats);
   if (json) {
-    auto subs = nlohmann::json::array();
-    for (const auto& s : config.subscriptions)
-      subs.push_back({{"queue", s.queue},
-                      {"filter_policy", s.filter_policy},
-                      {"filter_scope", s.filter_on_body ? "body" : "attributes"},
-                      {"raw", s.raw},
-                      {"dead_letter", s.dead_letter_target}});
-    std::cout << json_line({{"name", config.name},
-                            {"subscriptions", subs},
-                            {"published", stats.published},
-                            {"deliveries", stats.deliveries},
-                            {"unmatched", stats.unmatched},
-                            {"dead_lettered", stats.dead_lettered}})
-              << "\n";
+    std::cout << json_line(j) << "\n";
     return ok;
   }
-  std::cout << "topic " << config.name << ": " << stats.published << " published, "
-            << stats.deliveries << " deliveries, " << stats.unmatched << " unmatched, "
-            << stats.dead_lettered << " dead-lettered (since the node started)\n";
-  for (const auto& s : config.subscriptions) {
-    std::cout << "  " << s.queue << (s.raw ? "  raw" : "  enveloped");
-    if (!s.filter_policy.empty())
-      std::cout << "  filter" << (s.filter_on_body ? " (body) " : " ") << s.filter_policy;
-    if (!s.dead_letter_target.empty())
-      std::cout << "  dead-letter " << s.dead_letter_target;
-    std::cout << "\n";
-  }
+  // The block shows the count; the JSON has the list in that field instead.
+  j["subscriptions"] = config.subscriptions.size();
+  print_aligned(j, topic_fields);
+  print_subscriptions(config.subscriptions);
   return ok;
 }
 
@@ -87,11 +132,38 @@ int run_publish(client& c, const std::string& topic, const outgoing_message& mes
     return ok;
   }
   std::cout << r->ids.at(0) << "\tdelivered to " << r->deliveries << " subscription(s)";
-  if (r->unmatched > 0)
-    std::cout << "; matched no subscription";
-  if (r->dead_lettered > 0)
-    std::cout << "; " << r->dead_lettered << " dead-lettered";
-  std::cout << "\n";
+  print_outcome_notes(*r, true);
+  return ok;
+}
+
+int run_publish_lines(client& c, const std::string& topic, const outgoing_message& prototype,
+                      std::istream& in, bool json) {
+  std::vector<outgoing_message> batch;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty())
+      continue;
+    batch.push_back(prototype);
+    batch.back().body = std::move(line);
+  }
+  // As for `send -`, empty input is nothing to do rather than an error (the node refuses an
+  // empty publish); a script still gets its one result object.
+  auto r =
+      batch.empty() ? caf::expected<publish_result>{publish_result{}} : c.publish(topic, batch);
+  if (!r)
+    return print_error(r.error());
+  if (json) {
+    std::cout << json_line({{"ids", r->ids},
+                            {"deliveries", r->deliveries},
+                            {"unmatched", r->unmatched},
+                            {"dead_lettered", r->dead_lettered}})
+              << "\n";
+    return ok;
+  }
+  for (const auto& id : r->ids)
+    std::cout << id << "\n";
+  std::cout << "published " << counted(r->ids.size(), "message", "messages") << ", delivered "
+            << counted(r->deliveries, "copy", "copies");
+  print_outcome_notes(*r, false);
   return ok;
 }
 

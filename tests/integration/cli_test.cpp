@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <sstream>
+#include <string>
+#include <vector>
 
 using namespace mailroom::test;
 
@@ -189,44 +192,142 @@ TEST_F(cli_test, visibility_releases_a_lease_and_purge_empties_the_queue) {
   EXPECT_EQ(stats[0]["in_flight"], 0);
 }
 
-TEST_F(cli_test, topics_fan_out_with_filters_and_show_their_subscriptions) {
-  for (auto q : {"billing", "audit"})
+TEST_F(cli_test, topic_create_ls_show_delete) {
+  ASSERT_EQ(mailroom({"queue", "create", "billing"}).exit_code, 0);
+  for (auto t : {"orders", "refunds"})
+    ASSERT_EQ(mailroom({"topic", "create", t}).exit_code, 0);
+  auto sub = mailroom({"topic", "subscribe", "orders", "billing", "--raw", "--dead-letter",
+                       "billing-dlq", "--filter", R"({"kind": ["paid"]})"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+
+  std::vector<std::string> names;
+  for (const auto& t : lines(mailroom({"topic", "ls", "--json"}).out))
+    names.push_back(t.at("name"));
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"orders", "refunds"}));
+
+  auto shown = mailroom({"topic", "show", "orders"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("published:"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("billing"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find(R"(filter on attributes {"kind": ["paid"]})"), std::string::npos)
+      << shown.out;
+  auto j = lines(mailroom({"topic", "show", "orders", "--json"}).out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["name"], "orders");
+  for (auto field : {"published", "deliveries", "unmatched", "dead_lettered"})
+    EXPECT_EQ(j[0].at(field), 0) << field;
+  ASSERT_EQ(j[0]["subscriptions"].size(), 1u);
+  const auto& s = j[0]["subscriptions"][0];
+  EXPECT_EQ(s.at("queue"), "billing");
+  EXPECT_EQ(s.at("filter_policy"), R"({"kind": ["paid"]})");
+  EXPECT_EQ(s.at("filter_scope"), "attributes");
+  EXPECT_EQ(s.at("raw"), true);
+  EXPECT_EQ(s.at("dead_letter"), "billing-dlq");
+
+  ASSERT_EQ(mailroom({"topic", "unsubscribe", "orders", "billing"}).exit_code, 0);
+  EXPECT_TRUE(
+      lines(mailroom({"topic", "show", "orders", "--json"}).out)[0]["subscriptions"].empty());
+  auto again = mailroom({"topic", "unsubscribe", "orders", "billing"});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("'billing'"), std::string::npos) << again.err;
+
+  ASSERT_EQ(mailroom({"topic", "delete", "orders"}).exit_code, 0);
+  EXPECT_EQ(mailroom({"topic", "ls"}).out, "refunds\n");
+  auto gone = mailroom({"topic", "show", "orders"});
+  EXPECT_EQ(gone.exit_code, 2);
+  EXPECT_EQ(gone.err, "mailroom: no topic named 'orders'\n");
+  EXPECT_EQ(mailroom({"queue", "ls"}).out, "billing\n") << "deleting a topic keeps its queues";
+}
+
+TEST_F(cli_test, a_filtered_subscription_gets_only_the_matching_messages) {
+  ASSERT_EQ(mailroom({"queue", "create", "billing"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "create", "orders"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "subscribe", "orders", "billing", "--raw", "--filter",
+                      R"({"kind": ["paid"]})"})
+                .exit_code,
+            0);
+
+  auto paid = mailroom({"publish", "orders", "--attr", "kind=paid", "p1", "--json"});
+  ASSERT_EQ(paid.exit_code, 0) << paid.err;
+  auto result = lines(paid.out);
+  ASSERT_EQ(result.size(), 1u);
+  EXPECT_EQ(result[0].at("id").get<std::string>().size(), 36u);
+  EXPECT_EQ(result[0].at("deliveries"), 1);
+  EXPECT_EQ(result[0].at("unmatched"), 0);
+  EXPECT_EQ(result[0].at("dead_lettered"), 0);
+  auto lost = mailroom({"publish", "orders", "--attr", "kind=lost", "p2"});
+  ASSERT_EQ(lost.exit_code, 0) << lost.err;
+  EXPECT_NE(lost.out.find("delivered to 0 subscription(s); matched no subscription"),
+            std::string::npos)
+      << lost.out;
+
+  auto got = lines(mailroom({"recv", "billing", "--max", "10", "--json"}).out);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]["body"], "p1");
+  EXPECT_EQ(got[0]["causation_id"], result[0]["id"]) << "a copy names the publish it came from";
+  auto shown = lines(mailroom({"topic", "show", "orders", "--json"}).out);
+  EXPECT_EQ(shown[0]["published"], 2);
+  EXPECT_EQ(shown[0]["deliveries"], 1);
+  EXPECT_EQ(shown[0]["unmatched"], 1);
+}
+
+TEST_F(cli_test, a_raw_subscription_gets_the_body_and_an_enveloped_one_an_sns_notification) {
+  for (auto q : {"raw", "enveloped"})
     ASSERT_EQ(mailroom({"queue", "create", q}).exit_code, 0);
   ASSERT_EQ(mailroom({"topic", "create", "orders"}).exit_code, 0);
-  auto sub = mailroom(
-      {"topic", "subscribe", "orders", "billing", "--raw", "--filter", R"({"kind": ["paid"]})"});
-  ASSERT_EQ(sub.exit_code, 0) << sub.err;
-  ASSERT_EQ(mailroom({"topic", "subscribe", "orders", "audit"}).exit_code, 0);
-  EXPECT_EQ(lines(mailroom({"topic", "ls", "--json"}).out)[0]["name"], "orders");
+  ASSERT_EQ(mailroom({"topic", "subscribe", "orders", "raw", "--raw"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "subscribe", "orders", "enveloped"}).exit_code, 0);
+  auto published =
+      lines(mailroom({"publish", "orders", "--attr", "kind=paid", "p1", "--json"}).out);
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0]["deliveries"], 2);
 
-  auto paid = lines(mailroom({"publish", "orders", "--attr", "kind=paid", "p1", "--json"}).out);
-  ASSERT_EQ(paid.size(), 1u);
-  EXPECT_EQ(paid[0]["deliveries"], 2);
-  auto other = mailroom({"publish", "orders", "--attr", "kind=lost", "p2"});
-  ASSERT_EQ(other.exit_code, 0) << other.err;
-  EXPECT_NE(other.out.find("delivered to 1 subscription(s)"), std::string::npos) << other.out;
-
-  auto billed = lines(mailroom({"recv", "billing", "--max", "10", "--json"}).out);
-  ASSERT_EQ(billed.size(), 1u);
-  EXPECT_EQ(billed[0]["body"], "p1") << "raw: the body as published";
-  EXPECT_EQ(billed[0]["causation_id"], paid[0]["id"]);
-  auto audited = lines(mailroom({"recv", "audit", "--max", "10", "--json"}).out);
-  ASSERT_EQ(audited.size(), 2u);
-  auto envelope = nlohmann::json::parse(audited[0]["body"].get<std::string>());
+  auto raw = lines(mailroom({"recv", "raw", "--json"}).out);
+  ASSERT_EQ(raw.size(), 1u);
+  EXPECT_EQ(raw[0]["body"], "p1");
+  auto enveloped = lines(mailroom({"recv", "enveloped", "--json"}).out);
+  ASSERT_EQ(enveloped.size(), 1u);
+  auto envelope = nlohmann::json::parse(enveloped[0]["body"].get<std::string>());
   EXPECT_EQ(envelope["Message"], "p1");
-  EXPECT_EQ(envelope["MessageId"], paid[0]["id"]);
+  EXPECT_EQ(envelope["MessageId"], published[0]["id"]);
+  EXPECT_EQ(envelope["MessageAttributes"]["kind"]["Value"], "paid");
+}
 
-  auto shown = lines(mailroom({"topic", "show", "orders", "--json"}).out);
-  ASSERT_EQ(shown.size(), 1u);
-  EXPECT_EQ(shown[0]["published"], 2);
-  EXPECT_EQ(shown[0]["deliveries"], 3);
-  ASSERT_EQ(shown[0]["subscriptions"].size(), 2u);
-  EXPECT_EQ(shown[0]["subscriptions"][0]["filter_policy"], R"({"kind": ["paid"]})");
-  EXPECT_EQ(shown[0]["subscriptions"][0]["raw"], true);
+TEST_F(cli_test, filter_body_matches_fields_of_a_json_body) {
+  ASSERT_EQ(mailroom({"queue", "create", "big"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "create", "orders"}).exit_code, 0);
+  auto sub = mailroom({"topic", "subscribe", "orders", "big", "--raw", "--filter-body", "--filter",
+                       R"({"total": [{"numeric": [">", 100]}]})"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+  EXPECT_EQ(lines(mailroom({"topic", "show", "orders", "--json"})
+                      .out)[0]["subscriptions"][0]["filter_scope"],
+            "body");
+  mailroom({"publish", "orders", R"({"total": 5})"});
+  mailroom({"publish", "orders", R"({"total": 500})"});
+  auto got = lines(mailroom({"recv", "big", "--max", "10", "--json"}).out);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]["body"], R"({"total": 500})");
+}
 
-  ASSERT_EQ(mailroom({"topic", "unsubscribe", "orders", "audit"}).exit_code, 0);
-  ASSERT_EQ(mailroom({"topic", "delete", "orders"}).exit_code, 0);
-  EXPECT_EQ(mailroom({"topic", "ls"}).out, "");
+TEST_F(cli_test, publish_dash_publishes_one_message_per_line_in_one_batch) {
+  ASSERT_EQ(mailroom({"queue", "create", "all"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "create", "orders"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "subscribe", "orders", "all", "--raw"}).exit_code, 0);
+  auto published = mailroom({"publish", "orders", "-", "--json"}, "one\ntwo\n\nthree\n");
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  auto result = lines(published.out);
+  ASSERT_EQ(result.size(), 1u) << "one result for the batch";
+  EXPECT_EQ(result[0].at("ids").size(), 3u);
+  EXPECT_EQ(result[0].at("deliveries"), 3);
+  EXPECT_EQ(result[0].at("unmatched"), 0);
+  EXPECT_EQ(result[0].at("dead_lettered"), 0);
+  auto got = lines(mailroom({"recv", "all", "--max", "10", "--json"}).out);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[2]["body"], "three");
+  auto human = mailroom({"publish", "orders", "-"}, "four\n");
+  EXPECT_NE(human.out.find("published 1 message, delivered 1 copy\n"), std::string::npos)
+      << human.out;
 }
 
 TEST_F(cli_test, topic_bad_input_exits_with_the_reason) {
@@ -236,14 +337,36 @@ TEST_F(cli_test, topic_bad_input_exits_with_the_reason) {
       mailroom({"topic", "subscribe", "orders", "billing", "--filter", R"({"kind": "paid"})"});
   EXPECT_EQ(bad_filter.exit_code, 2);
   EXPECT_NE(bad_filter.err.find("filter policy"), std::string::npos) << bad_filter.err;
+  auto not_json = mailroom({"topic", "subscribe", "orders", "billing", "--filter", "{kind"});
+  EXPECT_EQ(not_json.exit_code, 2);
+  EXPECT_NE(not_json.err.find("filter policy"), std::string::npos) << not_json.err;
   auto no_queue = mailroom({"topic", "subscribe", "orders", "nope"});
   EXPECT_EQ(no_queue.exit_code, 2);
   EXPECT_NE(no_queue.err.find("'nope'"), std::string::npos) << no_queue.err;
-  auto no_topic = mailroom({"publish", "nope", "x"});
-  EXPECT_EQ(no_topic.exit_code, 2);
-  EXPECT_NE(no_topic.err.find("no topic named 'nope'"), std::string::npos) << no_topic.err;
-  EXPECT_EQ(mailroom({"topic", "subscribe", "orders", "billing", "--filter-body"}).exit_code, 1);
-  EXPECT_EQ(mailroom({"topic", "subscribe", "orders", "billing", "--filter", ""}).exit_code, 1);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"publish", "nope", "x"},
+           {"topic", "show", "nope"},
+           {"topic", "delete", "nope"},
+           {"topic", "subscribe", "nope", "billing"},
+       }) {
+    auto no_topic = mailroom(args);
+    EXPECT_EQ(no_topic.exit_code, 2) << args[1];
+    EXPECT_EQ(no_topic.err, "mailroom: no topic named 'nope'\n") << args[1];
+  }
+}
+
+TEST_F(cli_test, topic_usage_errors_exit_1_before_reaching_the_node) {
+  auto body_only = mailroom({"topic", "subscribe", "orders", "billing", "--filter-body"});
+  EXPECT_EQ(body_only.exit_code, 1);
+  EXPECT_NE(body_only.err.find("--filter-body requires --filter"), std::string::npos)
+      << body_only.err;
+  auto empty = mailroom({"topic", "subscribe", "orders", "billing", "--filter", ""});
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("--filter needs a JSON policy"), std::string::npos) << empty.err;
+  auto attr = mailroom({"publish", "orders", "--attr", "novalue", "x"});
+  EXPECT_EQ(attr.exit_code, 1);
+  EXPECT_EQ(attr.err, "mailroom: attribute 'novalue' is not KEY=VALUE\n");
+  EXPECT_EQ(mailroom({"topic"}).exit_code, 1);
 }
 
 TEST_F(cli_test, a_resend_with_the_same_dedup_id_answers_the_original_id) {
@@ -257,4 +380,17 @@ TEST_F(cli_test, a_resend_with_the_same_dedup_id_answers_the_original_id) {
   auto bad = mailroom({"queue", "create", "q2", "--dedup-window", "100ms"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("dedup window"), std::string::npos) << bad.err;
+}
+
+TEST_F(cli_test, fifo_queues_take_groups_and_refuse_messages_without_one) {
+  ASSERT_EQ(mailroom({"queue", "create", "ledger", "--fifo"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"send", "ledger", "--group", "acct-1", "debit 5"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"send", "ledger", "--group", "acct-1", "credit 7"}).exit_code, 0);
+  auto got = lines(mailroom({"recv", "ledger", "--max", "10", "--json"}).out);
+  ASSERT_EQ(got.size(), 1u) << "one in flight per group";
+  EXPECT_EQ(got[0]["body"], "debit 5");
+  EXPECT_EQ(got[0]["group_id"], "acct-1");
+  auto no_group = mailroom({"send", "ledger", "x"});
+  EXPECT_EQ(no_group.exit_code, 2);
+  EXPECT_NE(no_group.err.find("needs a group id"), std::string::npos) << no_group.err;
 }
