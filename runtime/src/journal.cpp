@@ -47,6 +47,22 @@ void write_batch::barrier() {
   ops_.push_back({op_kind::barrier, {}, {}, 0, {}});
 }
 
+void write_batch::put_consumed(std::string service, std::string id, int64_t at_ms) {
+  ops_.push_back({op_kind::put_consumed, std::move(service), std::move(id),
+                  static_cast<uint64_t>(at_ms), {}});
+}
+
+void write_batch::delete_consumed_before(std::string service, int64_t at_ms) {
+  ops_.push_back(
+      {op_kind::delete_consumed_before, std::move(service), {}, static_cast<uint64_t>(at_ms), {}});
+}
+
+void write_batch::execute(std::string sql, std::vector<sql_value> params) {
+  ops_.push_back({op_kind::execute, {}, {}, params_.size(), std::move(sql)});
+  params_.push_back(std::move(params));
+  isolated_ = true;
+}
+
 void write_batch::put_dead_letter(std::string sink, std::string id, std::string blob) {
   ops_.push_back({op_kind::put_dead_letter, std::move(sink), std::move(id), 0, std::move(blob)});
 }
@@ -60,6 +76,14 @@ void write_batch::delete_sink_data(std::string sink) {
 }
 
 void write_batch::append(write_batch&& other) {
+  isolated_ = isolated_ || other.isolated_;
+  if (!other.params_.empty()) { // execute ops index their parameters: shift them past ours
+    for (auto& op : other.ops_)
+      if (op.kind == op_kind::execute)
+        op.seq += params_.size();
+    params_.insert(params_.end(), std::make_move_iterator(other.params_.begin()),
+                   std::make_move_iterator(other.params_.end()));
+  }
   if (ops_.empty()) {
     ops_ = std::move(other.ops_);
     return;
@@ -85,6 +109,9 @@ CREATE INDEX IF NOT EXISTS segment_events_by_segment ON segment_events(queue, fi
 CREATE TABLE IF NOT EXISTS dedup(
   queue TEXT NOT NULL, first_seq INTEGER NOT NULL, records BLOB NOT NULL,
   PRIMARY KEY(queue, first_seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consumed(
+  service TEXT NOT NULL, id TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY(service, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters(
   arrival INTEGER PRIMARY KEY, sink TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL,
   UNIQUE(sink, id));
@@ -122,6 +149,7 @@ journal::~journal() {
   for (auto* stmt : {put_catalog_, delete_catalog_, put_segment_, append_events_, delete_segment_,
                      delete_segment_events_, delete_queue_segments_, delete_queue_events_,
                      delete_queue_dedup_, put_dedup_, delete_dedup_before_, read_dedup_,
+                     put_consumed_, delete_consumed_before_, read_consumed_,
                      put_dead_letter_, delete_dead_letter_, delete_sink_, read_catalog_,
                      read_segments_, read_events_, read_dead_letters_})
     sqlite3_finalize(stmt);
@@ -190,6 +218,9 @@ caf::error journal::prepare_statements() {
       {&put_dedup_, "INSERT OR REPLACE INTO dedup(queue, first_seq, records) VALUES(?1, ?2, ?3)"},
       {&delete_dedup_before_, "DELETE FROM dedup WHERE queue = ?1 AND first_seq < ?2"},
       {&read_dedup_, "SELECT '', first_seq, records FROM dedup WHERE queue = ?1 ORDER BY first_seq"},
+      {&put_consumed_, "INSERT OR REPLACE INTO consumed(service, id, at_ms) VALUES(?1, ?2, ?3)"},
+      {&delete_consumed_before_, "DELETE FROM consumed WHERE service = ?1 AND at_ms < ?2"},
+      {&read_consumed_, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2"},
       {&put_dead_letter_,
        "INSERT OR REPLACE INTO dead_letters(sink, id, record) VALUES(?1, ?2, ?3)"},
       {&delete_dead_letter_, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
@@ -217,7 +248,7 @@ void journal::submit(write_batch batch, callback done) {
     else if (stopping_)
       refused = make_error(errc::unavailable, "journal is shutting down");
     else
-      queue_.push_back({std::move(batch), std::move(done)});
+      queue_.push_back({std::move(batch), std::move(done), {}});
   }
   if (refused) {
     done(refused);
@@ -258,7 +289,7 @@ void journal::run() {
       }
     }
     for (auto& p : group)
-      p.done(err);
+      p.done(err ? err : p.own_error);
     group.clear();
   }
 }
@@ -267,12 +298,20 @@ caf::error journal::commit(std::deque<pending>& group) {
   std::lock_guard<std::recursive_mutex> guard{db_mutex_};
   if (auto err = exec("BEGIN"))
     return err;
-  for (auto& p : group)
-    for (auto& op : p.batch.ops_)
-      if (auto err = apply(op)) {
+  for (auto& p : group) {
+    if (p.batch.isolated()) {
+      if (auto err = apply_isolated(p)) {
         exec("ROLLBACK");
         return err;
       }
+      continue;
+    }
+    for (auto& op : p.batch.ops_)
+      if (auto err = apply(p.batch, op)) {
+        exec("ROLLBACK");
+        return err;
+      }
+  }
   if (auto err = exec("COMMIT")) {
     exec("ROLLBACK");
     return err;
@@ -280,7 +319,25 @@ caf::error journal::commit(std::deque<pending>& group) {
   return {};
 }
 
-caf::error journal::apply(const write_batch::op& op) {
+caf::error journal::apply_isolated(pending& p) {
+  if (auto err = exec("SAVEPOINT isolated"))
+    return err;
+  for (auto& op : p.batch.ops_) {
+    auto err = apply(p.batch, op);
+    if (!err)
+      continue;
+    if (code_of(err) != errc::invalid_argument)
+      return err; // I/O: the whole group fails and the journal stops
+    // A service statement failed: undo this batch only; the rest of the group commits.
+    p.own_error = std::move(err);
+    if (auto e = exec("ROLLBACK TO isolated"))
+      return e;
+    break;
+  }
+  return exec("RELEASE isolated");
+}
+
+caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
   auto step = [this](sqlite3_stmt* stmt) -> caf::error {
     auto rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
@@ -338,6 +395,17 @@ caf::error journal::apply(const write_batch::op& op) {
     return step(delete_dedup_before_);
   case k::barrier:
     return {};
+  case k::put_consumed:
+    bind_text(put_consumed_, 1, op.key1);
+    bind_text(put_consumed_, 2, op.key2);
+    sqlite3_bind_int64(put_consumed_, 3, static_cast<int64_t>(op.seq));
+    return step(put_consumed_);
+  case k::delete_consumed_before:
+    bind_text(delete_consumed_before_, 1, op.key1);
+    sqlite3_bind_int64(delete_consumed_before_, 2, static_cast<int64_t>(op.seq));
+    return step(delete_consumed_before_);
+  case k::execute:
+    return run_service_statement(op.blob, batch.params_[op.seq]);
   case k::put_dead_letter:
     bind_text(put_dead_letter_, 1, op.key1);
     bind_text(put_dead_letter_, 2, op.key2);

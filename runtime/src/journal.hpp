@@ -14,6 +14,8 @@
 // Proto records from schemas/journal.capnp). The table layout is in docs/journal-format.md.
 #pragma once
 
+#include "mailroom/transaction.hpp" // sql_value
+
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
@@ -25,6 +27,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 struct sqlite3;
@@ -51,6 +54,14 @@ public:
   void delete_dedup_before(std::string queue, uint64_t first_seq);
   /// Writes nothing, but is confirmed only after everything submitted before it is durable.
   void barrier();
+  /// A transactional service consumed message `id` (its inbox; see transaction.hpp).
+  void put_consumed(std::string service, std::string id, int64_t at_ms);
+  /// Forgets a service's inbox entries older than `at_ms`.
+  void delete_consumed_before(std::string service, int64_t at_ms);
+  /// A service's own SQL statement. Makes the batch isolated: if a statement fails (a
+  /// constraint, a missing table), only this batch is rolled back and fails, with
+  /// errc::invalid_argument; the rest of the group commits. REQUIRES: check_statement() passed.
+  void execute(std::string sql, std::vector<sql_value> params);
   void put_dead_letter(std::string sink, std::string id, std::string blob);
   void delete_dead_letter(std::string sink, std::string id);
   void delete_sink_data(std::string sink);
@@ -59,6 +70,7 @@ public:
   void append(write_batch&& other);
 
   bool empty() const { return ops_.empty(); }
+  bool isolated() const { return isolated_; }
   size_t size() const { return ops_.size(); }
 
 private:
@@ -73,6 +85,9 @@ private:
     put_dedup,
     delete_dedup_before,
     barrier,
+    put_consumed,
+    delete_consumed_before,
+    execute,
     put_dead_letter,
     delete_dead_letter,
     delete_sink_data,
@@ -85,6 +100,8 @@ private:
     std::string blob;
   };
   std::vector<op> ops_;
+  std::vector<std::vector<sql_value>> params_; // of execute ops, indexed by op.seq
+  bool isolated_ = false;
 };
 
 struct journal_options {
@@ -128,6 +145,14 @@ public:
   caf::error read_segments(const std::string& queue, const row_visitor& visit);
   /// Events of a queue in append order; `seq` is the segment's first_seq.
   caf::error read_events(const std::string& queue, const row_visitor& visit);
+  /// Whether a transactional service consumed message `id` already.
+  caf::expected<bool> consumed(const std::string& service, const std::string& id);
+  /// Checks a service statement without running it: it compiles and touches no journal table.
+  caf::error check_statement(const std::string& sql);
+  /// Runs a read-only service statement on committed state.
+  caf::expected<std::vector<sql_row>> query(const std::string& sql,
+                                            const std::vector<sql_value>& params);
+
   /// Dedup records of a queue; `seq` is the send batch's first_seq.
   caf::error read_dedup(const std::string& queue, const row_visitor& visit);
   /// Dead letters of a sink; `key` is the message id.
@@ -139,6 +164,7 @@ private:
   struct pending {
     write_batch batch;
     callback done;
+    caf::error own_error; ///< an isolated batch that failed alone
   };
 
   explicit journal(journal_options options);
@@ -146,7 +172,11 @@ private:
   caf::error prepare_statements();
   void run();
   caf::error commit(std::deque<pending>& group);
-  caf::error apply(const write_batch::op& op);
+  caf::error apply(const write_batch& batch, const write_batch::op& op);
+  caf::error apply_isolated(pending& p);
+  /// Compiles a service statement with the guard that keeps it off the journal's own tables.
+  caf::expected<sqlite3_stmt*> prepare_service_statement(const std::string& sql);
+  caf::error run_service_statement(const std::string& sql, const std::vector<sql_value>& params);
   caf::error exec(const char* sql);
   caf::error sqlite_error(const char* what) const;
   caf::error scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,
@@ -168,6 +198,9 @@ private:
   sqlite3_stmt* put_dedup_ = nullptr;
   sqlite3_stmt* delete_dedup_before_ = nullptr;
   sqlite3_stmt* read_dedup_ = nullptr;
+  sqlite3_stmt* put_consumed_ = nullptr;
+  sqlite3_stmt* delete_consumed_before_ = nullptr;
+  sqlite3_stmt* read_consumed_ = nullptr;
   sqlite3_stmt* put_dead_letter_ = nullptr;
   sqlite3_stmt* delete_dead_letter_ = nullptr;
   sqlite3_stmt* delete_sink_ = nullptr;

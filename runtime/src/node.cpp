@@ -83,6 +83,8 @@ node::~node() {
       std::lock_guard<std::mutex> guard{services_mutex_};
       for (auto& a : services_)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      // Drop our handles: a detached actor's thread ends only once nothing refers to it.
+      services_.clear();
     }
     for (auto& a : registry_->all())
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

@@ -91,6 +91,10 @@ public:
   std::vector<std::string> dead_letter_sink_names() const;
   std::shared_ptr<const registry> entities() const { return registry_; }
 
+  /// The node's journal, for the runtime's own services (transactional consume). Not for
+  /// applications: its interface is private (runtime/src/journal.hpp).
+  journal& journal_internal() { return *journal_; }
+
   /// Sends `actor` an exit message when the node shuts down (services, app actors).
   void stop_on_shutdown(caf::actor actor);
 

@@ -1,0 +1,193 @@
+// The journal's side of transactional services: their own SQL statements, run in the node's
+// database so that a service's state, its outgoing messages and its inbox entry commit in one
+// transaction (see mailroom/transaction.hpp).
+//
+// Why a guard: the statements are the service author's, and the journal's own tables hold every
+// queue. An authorizer compiled into each statement refuses writes to them, schema changes to
+// them, transaction control (a COMMIT inside a group commit would break group atomicity),
+// ATTACH and PRAGMA.
+#include "journal.hpp"
+
+#include "mailroom/error.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstring>
+
+namespace mailroom {
+
+namespace {
+
+constexpr std::array<const char*, 6> journal_tables = {
+    "catalog", "segments", "segment_events", "dedup", "consumed", "dead_letters"};
+
+bool is_journal_table(const char* name) {
+  if (name == nullptr)
+    return false;
+  for (auto t : journal_tables)
+    if (sqlite3_stricmp(name, t) == 0)
+      return true;
+  return false;
+}
+
+/// The authorizer: arguments per action as in sqlite3_set_authorizer's documentation.
+int guard(void*, int action, const char* a1, const char* a2, const char*, const char*) {
+  switch (action) {
+  case SQLITE_INSERT:
+  case SQLITE_UPDATE:
+  case SQLITE_DELETE:
+  case SQLITE_DROP_TABLE: // a1: the table
+    return is_journal_table(a1) ? SQLITE_DENY : SQLITE_OK;
+  case SQLITE_ALTER_TABLE: // a2: the table (a1: the database)
+  case SQLITE_CREATE_INDEX:
+  case SQLITE_DROP_INDEX:
+  case SQLITE_CREATE_TRIGGER:
+  case SQLITE_DROP_TRIGGER: // a2: the table (a1: the index or trigger)
+    return is_journal_table(a2) ? SQLITE_DENY : SQLITE_OK;
+  case SQLITE_TRANSACTION:
+  case SQLITE_SAVEPOINT:
+  case SQLITE_ATTACH:
+  case SQLITE_DETACH:
+  case SQLITE_PRAGMA:
+    return SQLITE_DENY;
+  default:
+    return SQLITE_OK;
+  }
+}
+
+void bind(sqlite3_stmt* stmt, const std::vector<sql_value>& params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto index = static_cast<int>(i + 1);
+    const auto& v = params[i];
+    if (auto n = std::get_if<int64_t>(&v))
+      sqlite3_bind_int64(stmt, index, *n);
+    else if (auto d = std::get_if<double>(&v))
+      sqlite3_bind_double(stmt, index, *d);
+    else if (auto s = std::get_if<std::string>(&v))
+      sqlite3_bind_text(stmt, index, s->data(), static_cast<int>(s->size()), SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_null(stmt, index);
+  }
+}
+
+/// A failing service statement is the service's problem (invalid_argument), unless SQLite says
+/// the disk or the database is at fault (io_error: the journal stops).
+caf::error statement_error(sqlite3* db, int rc, const std::string& sql) {
+  auto primary = rc & 0xff;
+  bool io = primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CORRUPT ||
+            primary == SQLITE_NOMEM || primary == SQLITE_CANTOPEN || primary == SQLITE_NOTADB;
+  return make_error(io ? errc::io_error : errc::invalid_argument,
+                    "statement '" + sql + "': " + sqlite3_errmsg(db));
+}
+
+} // namespace
+
+caf::expected<sqlite3_stmt*> journal::prepare_service_statement(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_set_authorizer(db_, guard, nullptr);
+  const char* tail = nullptr;
+  auto rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, &tail);
+  sqlite3_set_authorizer(db_, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    auto err = statement_error(db_, rc, sql);
+    if (rc == SQLITE_AUTH)
+      err = make_error(errc::invalid_argument,
+                       "statement '" + sql +
+                           "': a service may not write the journal's own tables, control "
+                           "transactions, ATTACH or PRAGMA");
+    sqlite3_finalize(stmt);
+    return err;
+  }
+  if (stmt == nullptr)
+    return make_error(errc::invalid_argument, "statement '" + sql + "' is empty");
+  if (tail != nullptr && std::strspn(tail, " \t\r\n;") != std::strlen(tail)) {
+    sqlite3_finalize(stmt);
+    return make_error(errc::invalid_argument,
+                      "statement '" + sql + "' holds more than one statement");
+  }
+  return stmt;
+}
+
+caf::error journal::run_service_statement(const std::string& sql,
+                                          const std::vector<sql_value>& params) {
+  auto stmt = prepare_service_statement(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  bind(*stmt, params);
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+  }
+  caf::error err;
+  if (rc != SQLITE_DONE)
+    err = statement_error(db_, rc, sql);
+  sqlite3_finalize(*stmt);
+  return err;
+}
+
+caf::error journal::check_statement(const std::string& sql) {
+  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  auto stmt = prepare_service_statement(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  sqlite3_finalize(*stmt);
+  return {};
+}
+
+caf::expected<std::vector<sql_row>> journal::query(const std::string& sql,
+                                                   const std::vector<sql_value>& params) {
+  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  auto stmt = prepare_service_statement(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  if (!sqlite3_stmt_readonly(*stmt)) {
+    sqlite3_finalize(*stmt);
+    return make_error(errc::invalid_argument,
+                      "statement '" + sql + "' writes; use execute() inside the transaction");
+  }
+  bind(*stmt, params);
+  std::vector<sql_row> rows;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    sql_row row;
+    for (int i = 0, n = sqlite3_column_count(*stmt); i < n; ++i) {
+      switch (sqlite3_column_type(*stmt, i)) {
+      case SQLITE_INTEGER:
+        row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(*stmt, i)));
+        break;
+      case SQLITE_FLOAT:
+        row.emplace_back(sqlite3_column_double(*stmt, i));
+        break;
+      case SQLITE_NULL:
+        row.emplace_back(std::monostate{});
+        break;
+      default:
+        row.emplace_back(std::string{reinterpret_cast<const char*>(sqlite3_column_text(*stmt, i)),
+                                     static_cast<size_t>(sqlite3_column_bytes(*stmt, i))});
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  caf::error err;
+  if (rc != SQLITE_DONE)
+    err = statement_error(db_, rc, sql);
+  sqlite3_finalize(*stmt);
+  if (err)
+    return err;
+  return rows;
+}
+
+caf::expected<bool> journal::consumed(const std::string& service, const std::string& id) {
+  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  sqlite3_bind_text(read_consumed_, 1, service.data(), static_cast<int>(service.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_text(read_consumed_, 2, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+  auto rc = sqlite3_step(read_consumed_);
+  sqlite3_reset(read_consumed_);
+  sqlite3_clear_bindings(read_consumed_);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return make_error(errc::io_error, std::string{"journal: inbox read: "} + sqlite3_errmsg(db_));
+  return rc == SQLITE_ROW;
+}
+
+} // namespace mailroom

@@ -1,0 +1,135 @@
+// Transactional consume on a real node: the handler's statements, its sends and the inbox entry
+// commit together; a failing commit applies nothing; a message whose effects committed is acked
+// without running the handler again. The crash test is in tests/integration.
+#include "journal.hpp"
+#include "mailroom/transaction.hpp"
+#include "node_fixture.hpp"
+
+#include <atomic>
+
+using namespace mailroom;
+
+namespace {
+
+class transaction_test : public node_test {
+protected:
+  void SetUp() override {
+    auto payments = config("payments");
+    payments.retry = {10, 1.0, 10};
+    open({payments, config("receipts")});
+  }
+
+  /// Credits the account named by the body with 5 cents and sends a receipt.
+  caf::expected<caf::actor> start(std::atomic<int>& calls) {
+    transactional_options o;
+    o.service = "ledger";
+    o.queue = "payments";
+    o.schema = {"CREATE TABLE IF NOT EXISTS balances(account TEXT PRIMARY KEY, cents INTEGER "
+                "NOT NULL CHECK (cents <= 100))"};
+    return spawn_transactional_service(
+        *node_, o, [&calls](const envelope& m, uint32_t, transaction& tx) {
+          ++calls;
+          if (auto err = tx.execute("INSERT INTO balances VALUES(?1, 5) ON CONFLICT(account) "
+                                    "DO UPDATE SET cents = cents + 5",
+                                    {m.body}))
+            return outcome::retry(message_of(err));
+          outgoing_message receipt;
+          receipt.body = "credited " + m.body;
+          if (auto err = tx.send("receipts", receipt))
+            return outcome::retry(message_of(err));
+          return outcome::ack();
+        });
+  }
+
+  int64_t balance(const std::string& account) {
+    auto rows = node_->journal_internal().query("SELECT cents FROM balances WHERE account = ?1",
+                                                {account});
+    if (!rows || rows->empty())
+      return -1;
+    return std::get<int64_t>((*rows)[0][0]);
+  }
+
+  uint64_t depth(const std::string& queue) {
+    auto s = node_->stats(queue);
+    return s->visible + s->in_flight + s->delayed;
+  }
+
+  static std::vector<outgoing_message> accounts(std::initializer_list<const char*> names) {
+    return bodies(names);
+  }
+};
+
+} // namespace
+
+TEST_F(transaction_test, statements_sends_and_the_ack_take_effect_together) {
+  std::atomic<int> calls{0};
+  ASSERT_TRUE(start(calls));
+  ASSERT_TRUE(node_->send("payments", accounts({"alice", "bob", "alice"})));
+  ASSERT_TRUE(eventually([&] { return depth("payments") == 0; }));
+  EXPECT_EQ(balance("alice"), 10);
+  EXPECT_EQ(balance("bob"), 5);
+  EXPECT_EQ(depth("receipts"), 3u);
+  EXPECT_EQ(calls, 3);
+}
+
+TEST_F(transaction_test, a_failing_statement_applies_nothing_and_the_message_is_retried) {
+  std::atomic<int> calls{0};
+  ASSERT_TRUE(start(calls));
+  // 21 credits of 5 would pass the CHECK (cents <= 100) on the last one.
+  std::vector<outgoing_message> batch(21);
+  for (auto& m : batch)
+    m.body = "carol";
+  ASSERT_TRUE(node_->send("payments", batch));
+  ASSERT_TRUE(eventually([&] {
+    advance("payments", 20); // past the 10 ms retry backoff, on the virtual clock
+    return calls >= 23;
+  })) << "the last one keeps being retried";
+  EXPECT_EQ(balance("carol"), 100);
+  EXPECT_EQ(depth("receipts"), 20u) << "the refused message's receipt was not sent";
+  EXPECT_EQ(depth("payments"), 1u);
+}
+
+TEST_F(transaction_test, a_message_whose_effects_committed_is_acked_without_running_again) {
+  auto ids = node_->send("payments", accounts({"dave"}));
+  ASSERT_TRUE(ids);
+  // As if a crash hit between the commit and the ack: the inbox already has the message.
+  write_batch committed;
+  committed.put_consumed("ledger", (*ids)[0], test::t0);
+  ASSERT_FALSE(node_->journal_internal().write(std::move(committed)));
+  std::atomic<int> calls{0};
+  ASSERT_TRUE(start(calls));
+  ASSERT_TRUE(eventually([&] { return depth("payments") == 0; }));
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(balance("dave"), -1);
+}
+
+TEST_F(transaction_test, statements_may_not_touch_the_journal_or_control_transactions) {
+  auto& log = node_->journal_internal();
+  for (const char* sql : {"DELETE FROM segments", "INSERT INTO consumed VALUES('a', 'b', 1)",
+                          "DROP TABLE catalog", "COMMIT", "PRAGMA synchronous=OFF",
+                          "ATTACH 'x.db' AS x", "SELECT 1; SELECT 2", "not sql"}) {
+    auto err = log.check_statement(sql);
+    EXPECT_EQ(code_of(err), errc::invalid_argument) << sql;
+  }
+  EXPECT_FALSE(log.check_statement("CREATE TABLE IF NOT EXISTS mine(x INTEGER)"));
+  auto write_in_query = log.query("CREATE TABLE t(x)", {});
+  ASSERT_FALSE(write_in_query);
+  EXPECT_NE(message_of(write_in_query.error()).find("writes"), std::string::npos);
+}
+
+TEST_F(transaction_test, bad_options_are_refused) {
+  std::atomic<int> calls{0};
+  transactional_options o;
+  o.service = "ledger";
+  o.queue = "nope";
+  auto h = [](const envelope&, uint32_t, transaction&) { return outcome::ack(); };
+  EXPECT_EQ(code_of(spawn_transactional_service(*node_, o, h).error()), errc::unknown_queue);
+  o.queue = "payments";
+  o.schema = {"CREATE TABLE broken("};
+  auto schema = spawn_transactional_service(*node_, o, h);
+  ASSERT_FALSE(schema);
+  EXPECT_NE(message_of(schema.error()).find("schema"), std::string::npos);
+  o.schema.clear();
+  o.service = "";
+  EXPECT_EQ(code_of(spawn_transactional_service(*node_, o, h).error()), errc::invalid_argument);
+}
