@@ -94,6 +94,11 @@ node::~node() {
   journal_.reset(); // commits what is still queued
 }
 
+caf::expected<std::vector<sql_row>> node::query(const std::string& sql,
+                                                const std::vector<sql_value>& params) {
+  return journal_->query(sql, params);
+}
+
 caf::actor_system& node::system() {
   return *system_;
 }

@@ -192,6 +192,17 @@ caf::behavior tx_service(self_ptr self, node* owner, transactional_options optio
   };
 }
 
+/// What spawn returns: a scheduled actor that owns the detached worker. Handing out the detached
+/// actor itself would let a caller's handle keep its thread alive and stall the node's shutdown.
+caf::behavior tx_front(caf::event_based_actor* self, node* owner, transactional_options options,
+                       transactional_handler handler, caf::actor queue, int64_t retention_ms) {
+  auto worker = self->spawn<caf::detached + caf::linked>(
+      tx_service, owner, std::move(options), std::move(handler), std::move(queue), retention_ms);
+  return {
+      [worker](ok_atom) {}, // nothing to do: it only owns the worker (and quits with it)
+  };
+}
+
 } // namespace
 
 caf::expected<caf::actor> spawn_transactional_service(node& n, transactional_options options,
@@ -220,8 +231,8 @@ caf::expected<caf::actor> spawn_transactional_service(node& n, transactional_opt
       return bad("schema: " + message_of(err));
   }
   auto retention = config->retention_ms;
-  auto service = n.system().spawn<caf::detached>(tx_service, &n, std::move(options),
-                                                 std::move(handler), *q, retention);
+  auto service =
+      n.system().spawn(tx_front, &n, std::move(options), std::move(handler), *q, retention);
   n.stop_on_shutdown(service);
   return service;
 }

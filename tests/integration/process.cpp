@@ -39,8 +39,10 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return condition();
 }
 
-node_process::node_process(std::string data_dir, std::vector<std::string> extra_args)
-    : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)), port_(free_port()) {
+node_process::node_process(std::string data_dir, std::vector<std::string> extra_args,
+                           std::string binary)
+    : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)),
+      binary_(std::move(binary)), port_(free_port()) {
   start();
 }
 
@@ -50,8 +52,8 @@ node_process::~node_process() {
 }
 
 void node_process::start() {
-  std::vector<std::string> args = {MAILROOMD_PATH, "--data",      data_dir_, "--listen",
-                                   address(),      "--log-level", "info"};
+  std::vector<std::string> args = {binary_,   "--data",      data_dir_, "--listen",
+                                   address(), "--log-level", "info"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -66,7 +68,7 @@ void node_process::start() {
     std::_Exit(127);
   }
   if (!eventually([&] { return connect() != nullptr; }))
-    throw std::runtime_error("mailroomd did not come up; see " + log_file());
+    throw std::runtime_error(binary_ + " did not come up; see " + log_file());
 }
 
 void node_process::kill_hard() {

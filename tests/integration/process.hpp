@@ -21,8 +21,10 @@ bool eventually(const std::function<bool()>& condition,
 
 class node_process {
 public:
-  /// Starts mailroomd on `data_dir` and a free port; waits until the endpoint answers.
-  explicit node_process(std::string data_dir, std::vector<std::string> extra_args = {});
+  /// Starts mailroomd (or `binary`, which takes the same --data/--listen/--log-level options)
+  /// on `data_dir` and a free port; waits until the endpoint answers.
+  explicit node_process(std::string data_dir, std::vector<std::string> extra_args = {},
+                        std::string binary = MAILROOMD_PATH);
   ~node_process(); // SIGKILL if still running
 
   void start();
@@ -38,6 +40,7 @@ public:
 private:
   std::string data_dir_;
   std::vector<std::string> extra_args_;
+  std::string binary_;
   uint16_t port_;
   int pid_ = -1;
 };

@@ -42,7 +42,7 @@ protected:
   }
 
   int64_t balance(const std::string& account) {
-    auto rows = node_->journal_internal().query("SELECT cents FROM balances WHERE account = ?1",
+    auto rows = node_->query("SELECT cents FROM balances WHERE account = ?1",
                                                 {account});
     if (!rows || rows->empty())
       return -1;

@@ -15,6 +15,7 @@
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
 #include "mailroom/topic_types.hpp"
+#include "mailroom/transaction.hpp"
 #include "mailroom/types.hpp"
 
 #include <caf/actor_system.hpp>
@@ -90,6 +91,11 @@ public:
   std::vector<std::string> queue_names() const;
   std::vector<std::string> dead_letter_sink_names() const;
   std::shared_ptr<const registry> entities() const { return registry_; }
+
+  /// Runs a read-only statement on the node's database: how an application reads the tables its
+  /// transactional services write (see transaction.hpp). Write statements are refused.
+  caf::expected<std::vector<sql_row>> query(const std::string& sql,
+                                            const std::vector<sql_value>& params = {});
 
   /// The node's journal, for the runtime's own services (transactional consume). Not for
   /// applications: its interface is private (runtime/src/journal.hpp).
