@@ -92,3 +92,18 @@ struct DedupEntry {
   key @0 :Text;   # the producer's dedup id, or "sha256:" and the hex digest of the body
   id @1 :Text;    # the message id the key was first sent as
 }
+
+struct RouteRule {
+  match @0 :Text;       # SNS filter policy JSON deciding the rule
+  matchBody @1 :Bool;   # true: the policy matches JSON body fields, not attributes
+  to @2 :Text;          # "queue:NAME", "topic:NAME" or "router:NAME"
+}
+
+struct RouterConfig {
+  # Stored in catalog rows of kind 'router'.
+  name @0 :Text;
+  rules @1 :List(RouteRule);    # in order
+  allMatch @2 :Bool;            # false: the first matching rule; true: every matching rule
+  fallback @3 :Text;            # target of messages no rule takes; empty: the dead-letter sink
+  deadLetterTarget @4 :Text;    # sink for unroutable messages; empty: "<name>-unroutable"
+}

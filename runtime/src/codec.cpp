@@ -347,6 +347,49 @@ caf::expected<dedup_records> decode_dedup(const std::string& blob) {
   });
 }
 
+std::string encode_router_config(const router_config& config) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::RouterConfig>();
+  root.setName(config.name);
+  auto rules = root.initRules(static_cast<unsigned>(config.rules.size()));
+  for (unsigned i = 0; i < rules.size(); ++i) {
+    rules[i].setMatch(config.rules[i].match);
+    rules[i].setMatchBody(config.rules[i].match_body);
+    rules[i].setTo(config.rules[i].to.to_string());
+  }
+  root.setAllMatch(config.all_match);
+  if (config.fallback)
+    root.setFallback(config.fallback->to_string());
+  root.setDeadLetterTarget(config.dead_letter_target);
+  return to_string(message);
+}
+
+caf::expected<router_config> decode_router_config(const std::string& blob) {
+  auto decoded = decode<schema::RouterConfig>(
+      blob, "router config", [](schema::RouterConfig::Reader r) -> caf::expected<router_config> {
+        router_config out;
+        out.name = text(r.getName());
+        for (auto rule : r.getRules()) {
+          auto to = route_target::parse(text(rule.getTo()));
+          if (!to)
+            return make_error(errc::corruption, "router config: " + message_of(to.error()));
+          out.rules.push_back({text(rule.getMatch()), rule.getMatchBody(), *to});
+        }
+        out.all_match = r.getAllMatch();
+        if (r.getFallback().size() > 0) {
+          auto fallback = route_target::parse(text(r.getFallback()));
+          if (!fallback)
+            return make_error(errc::corruption, "router config: " + message_of(fallback.error()));
+          out.fallback = *fallback;
+        }
+        out.dead_letter_target = text(r.getDeadLetterTarget());
+        return out;
+      });
+  if (!decoded)
+    return std::move(decoded.error());
+  return std::move(*decoded);
+}
+
 std::string encode_topic_config(const topic_config& config) {
   capnp::MallocMessageBuilder message;
   write(message.initRoot<schema::TopicConfig>(), config);

@@ -1,5 +1,7 @@
 #include "mailroom/config.hpp"
 
+#include "actors/router/router_state.hpp" // check_for_loops
+
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
 
@@ -188,6 +190,74 @@ caf::expected<topic_config> read_topic(std::string_view source, const std::strin
   return topic;
 }
 
+caf::expected<route_target> read_target(std::string_view source, const toml::table& t,
+                                        const char* key, const std::string& where) {
+  std::string text;
+  if (auto err = read_string(source, t, key, where + ": " + key, text))
+    return err;
+  auto target = route_target::parse(text);
+  if (!target)
+    return fail(source, where + ": " + key + ": " + message_of(target.error()));
+  return target;
+}
+
+caf::expected<router_config> read_router(std::string_view source, const std::string& name,
+                                         const toml::table& t) {
+  router_config router;
+  router.name = name;
+  auto where = "router '" + name + "'";
+  if (auto err = check_keys(source, t, where, {"rules", "mode", "default", "dead_letter"}))
+    return err;
+  std::string mode = "first";
+  if (auto err = read_string(source, t, "mode", where + ": mode", mode))
+    return err;
+  if (mode != "first" && mode != "all")
+    return fail(source, where + ": mode must be \"first\" or \"all\"");
+  router.all_match = mode == "all";
+  if (t.get("default")) {
+    auto target = read_target(source, t, "default", where);
+    if (!target)
+      return std::move(target.error());
+    router.fallback = *target;
+  }
+  if (auto err =
+          read_string(source, t, "dead_letter", where + ": dead_letter", router.dead_letter_target))
+    return err;
+  if (auto node = t.get("rules")) {
+    auto list = node->as_array();
+    if (list == nullptr)
+      return fail(source, where + ": rules must be an array of tables ([[routers." + name +
+                              ".rules]])");
+    for (size_t i = 0; i < list->size(); ++i) {
+      auto rule_where = where + ": rule " + std::to_string(i + 1);
+      auto rt = list->get(i)->as_table();
+      if (rt == nullptr)
+        return fail(source, rule_where + " must be a table { match, to }");
+      if (auto err = check_keys(source, *rt, rule_where, {"match", "scope", "to"}))
+        return err;
+      route_rule rule;
+      if (auto err = read_string(source, *rt, "match", rule_where + ": match", rule.match))
+        return err;
+      std::string scope = "attributes";
+      if (auto err = read_string(source, *rt, "scope", rule_where + ": scope", scope))
+        return err;
+      if (scope != "attributes" && scope != "body")
+        return fail(source, rule_where + ": scope must be \"attributes\" or \"body\"");
+      rule.match_body = scope == "body";
+      if (!rt->get("to"))
+        return fail(source, rule_where + ": to is required (e.g. \"queue:orders\")");
+      auto to = read_target(source, *rt, "to", rule_where);
+      if (!to)
+        return std::move(to.error());
+      rule.to = *to;
+      router.rules.push_back(std::move(rule));
+    }
+  }
+  if (auto err = validate(router))
+    return fail(source, message_of(err));
+  return router;
+}
+
 } // namespace
 
 caf::expected<node_config> parse_config(std::string_view text, std::string_view source) {
@@ -200,7 +270,7 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     return fail(source, where.str() + ": " + std::string{e.description()});
   }
   node_config config;
-  if (auto err = check_keys(source, root, "top level", {"node", "queues", "topics"}))
+  if (auto err = check_keys(source, root, "top level", {"node", "queues", "topics", "routers"}))
     return err;
   if (auto node = root.get("node")) {
     auto t = node->as_table();
@@ -253,6 +323,23 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
       config.topics.push_back(std::move(*topic));
     }
   }
+  if (auto routers = root.get("routers")) {
+    auto t = routers->as_table();
+    if (t == nullptr)
+      return fail(source, "[routers] must hold one table per router, e.g. [routers.by-type]");
+    for (const auto& [name, value] : *t) {
+      auto rt = value.as_table();
+      if (rt == nullptr)
+        return fail(source, "router '" + std::string{name.str()} + "' must be a table");
+      auto router = read_router(source, std::string{name.str()}, *rt);
+      if (!router)
+        return std::move(router.error());
+      config.routers.push_back(std::move(*router));
+    }
+  }
+  std::vector<router_config> all(config.routers.begin(), config.routers.end());
+  if (auto err = check_for_loops(all))
+    return fail(source, message_of(err));
   return config;
 }
 

@@ -63,11 +63,16 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
     return err;
   if (auto err = n->recover_topics())
     return err;
+  if (auto err = n->recover_routers())
+    return err;
   for (const auto& q : n->config_.queues)
     if (auto err = n->put_queue(q))
       return err;
   for (const auto& t : n->config_.topics)
     if (auto err = n->put_topic(t))
+      return err;
+  for (const auto& r : n->config_.routers)
+    if (auto err = n->put_router(r))
       return err;
   return n;
 }

@@ -28,6 +28,15 @@
 //   dead_letter = "orders-undeliverable"  # sink for copies the queue refuses; omitted: the
 //                                         # publish fails instead
 //
+//   [routers.by-type]               # content-based router; targets must be declared (or exist)
+//   mode = "first"                  # "first": the first matching rule; "all": every one
+//   default = "queue:misc"          # where a message no rule takes goes; omitted: the sink
+//   dead_letter = "by-type-unroutable"    # sink of unroutable messages (this is the default)
+//   [[routers.by-type.rules]]
+//   match = '{"type": ["order"]}'   # SNS filter policy JSON
+//   scope = "attributes"            # or "body"
+//   to = "queue:orders"             # or "topic:NAME", "router:NAME"
+//
 // Unknown keys are errors: a typo must not silently fall back to a default.
 #pragma once
 

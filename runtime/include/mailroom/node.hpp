@@ -14,6 +14,7 @@
 
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
+#include "mailroom/router_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/transaction.hpp"
 #include "mailroom/types.hpp"
@@ -42,6 +43,8 @@ struct node_config {
   std::vector<queue_config> queues;
   /// Topics declared in code or the TOML file, after the queues; created or reconfigured.
   std::vector<topic_config> topics;
+  /// Routers declared in code or the TOML file, after the topics; created or reconfigured.
+  std::vector<router_config> routers;
   /// Scheduler threads for actors; 0: one per core.
   size_t worker_threads = 0;
   /// The clock of every actor's timers; tests pass a virtual one.
@@ -84,6 +87,14 @@ public:
   caf::expected<topic_config> topic_configuration(const std::string& name) const;
   std::vector<std::string> topic_names() const;
 
+  /// Creates or replaces a content-based router. Its targets must exist; its sink for
+  /// unroutable messages is created. A router that would reach itself through other routers
+  /// is refused.
+  caf::error put_router(router_config config);
+  caf::error delete_router(const std::string& name);
+  caf::expected<router_config> router_configuration(const std::string& name) const;
+  std::vector<std::string> router_names() const;
+
   caf::expected<caf::actor> queue(const std::string& name) const;
   caf::expected<caf::actor> topic(const std::string& name) const;
   caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
@@ -120,6 +131,9 @@ public:
   caf::expected<publish_result> publish(const std::string& topic,
                                         std::vector<outgoing_message> messages);
   caf::expected<topic_stats> topic_statistics(const std::string& topic);
+  /// Returns once every target (and the sink, for unroutable messages) confirmed.
+  caf::expected<route_result> route(const std::string& router,
+                                    std::vector<outgoing_message> messages);
   caf::expected<std::vector<dead_letter>> dead_letters(const std::string& sink, uint32_t max);
   caf::expected<redrive_result> redrive(const std::string& sink, redrive_request request);
   caf::expected<uint64_t> purge_dead_letters(const std::string& sink);
@@ -128,6 +142,7 @@ private:
   explicit node(node_config config);
   caf::error recover();
   caf::error recover_topics();
+  caf::error recover_routers();
   caf::actor spawn_queue_actor(class queue_state state);
   /// Journals and applies a topic's new configuration. REQUIRES: catalog_mutex_ held.
   caf::error write_topic(topic_config config);
@@ -141,7 +156,8 @@ private:
   std::shared_ptr<registry> registry_;
   mutable std::mutex catalog_mutex_; // guards configs_, topics_; serializes create/delete
   std::map<std::string, queue_config> configs_;
-  std::map<std::string, topic_config> topics_; // GUARDED_BY(catalog_mutex_)
+  std::map<std::string, topic_config> topics_;   // GUARDED_BY(catalog_mutex_)
+  std::map<std::string, router_config> routers_; // GUARDED_BY(catalog_mutex_)
   std::mutex services_mutex_; // guards services_
   std::vector<caf::actor> services_;
 };

@@ -20,8 +20,12 @@
 //   (publish_atom, vector<outgoing_message>)     -> publish_result, once every copy is durable
 //   (stats_atom)                                 -> topic_stats
 //   (config_atom, topic_config)                  -> ok_atom (subscriptions changed)
+// router actor
+//   (route_atom, vector<outgoing_message>)       -> route_result, once every target confirmed
+//   (config_atom, router_config)                 -> ok_atom
 #pragma once
 
+#include "mailroom/router_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
 
@@ -41,6 +45,7 @@ using dead_atom = caf::atom_constant<caf::atom("dead")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using config_atom = caf::atom_constant<caf::atom("config")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using route_atom = caf::atom_constant<caf::atom("route")>;
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
 } // namespace mailroom

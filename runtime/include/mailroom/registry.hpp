@@ -15,7 +15,7 @@
 
 namespace mailroom {
 
-enum class entity_kind { queue, dead_letter_sink, topic };
+enum class entity_kind { queue, dead_letter_sink, topic, router };
 
 class registry {
 public:
