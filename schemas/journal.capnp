@@ -107,3 +107,14 @@ struct RouterConfig {
   fallback @3 :Text;            # target of messages no rule takes; empty: the dead-letter sink
   deadLetterTarget @4 :Text;    # sink for unroutable messages; empty: "<name>-unroutable"
 }
+
+struct AlarmConfig {
+  # Stored in catalog rows of kind 'alarm'.
+  name @0 :Text;
+  entity @1 :Text;          # "queue:NAME" or "sink:NAME"
+  metric @2 :Text;          # queue: visible | in_flight | oldest_age_ms | dead_lettered_per_minute; sink: depth
+  threshold @3 :Float64;    # fires while the metric is above it ...
+  forMs @4 :Int64;          # ... for this long; resolves after as long at or below it
+  topic @5 :Text;           # where alerts and resolves are published
+  checkEveryMs @6 :Int64;   # how often the metric is read
+}

@@ -347,6 +347,27 @@ caf::expected<dedup_records> decode_dedup(const std::string& blob) {
   });
 }
 
+std::string encode_alarm_config(const alarm_config& config) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::AlarmConfig>();
+  root.setName(config.name);
+  root.setEntity(config.entity);
+  root.setMetric(config.metric);
+  root.setThreshold(config.threshold);
+  root.setForMs(config.for_ms);
+  root.setTopic(config.topic);
+  root.setCheckEveryMs(config.check_every_ms);
+  return to_string(message);
+}
+
+caf::expected<alarm_config> decode_alarm_config(const std::string& blob) {
+  return decode<schema::AlarmConfig>(blob, "alarm config", [](schema::AlarmConfig::Reader r) {
+    return alarm_config{text(r.getName()),  text(r.getEntity()), text(r.getMetric()),
+                        r.getThreshold(),   r.getForMs(),        text(r.getTopic()),
+                        r.getCheckEveryMs()};
+  });
+}
+
 std::string encode_router_config(const router_config& config) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<schema::RouterConfig>();

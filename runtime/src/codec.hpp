@@ -4,6 +4,7 @@
 // errc::invalid_argument (wire), never an exception.
 #pragma once
 
+#include "mailroom/alarm_types.hpp"
 #include "mailroom/router_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
@@ -48,6 +49,9 @@ caf::expected<std::vector<message_event>> decode_events(const std::string& blob)
 
 std::string encode_queue_config(const queue_config& config);
 caf::expected<queue_config> decode_queue_config(const std::string& blob);
+
+std::string encode_alarm_config(const alarm_config& config);
+caf::expected<alarm_config> decode_alarm_config(const std::string& blob);
 
 std::string encode_router_config(const router_config& config);
 caf::expected<router_config> decode_router_config(const std::string& blob);

@@ -258,6 +258,37 @@ caf::expected<router_config> read_router(std::string_view source, const std::str
   return router;
 }
 
+caf::expected<alarm_config> read_alarm(std::string_view source, const std::string& name,
+                                       const toml::table& t) {
+  alarm_config alarm;
+  alarm.name = name;
+  auto where = "alarm '" + name + "'";
+  if (auto err = check_keys(source, t, where,
+                            {"entity", "metric", "threshold", "for", "topic", "check_every"}))
+    return err;
+  for (const char* required : {"entity", "metric", "threshold", "topic"})
+    if (!t.get(required))
+      return fail(source, where + ": " + required + " is required");
+  if (auto err = read_string(source, t, "entity", where + ": entity", alarm.entity))
+    return err;
+  if (auto err = read_string(source, t, "metric", where + ": metric", alarm.metric))
+    return err;
+  if (auto err = read_string(source, t, "topic", where + ": topic", alarm.topic))
+    return err;
+  auto threshold = t.get("threshold")->value<double>();
+  if (!threshold)
+    return fail(source, where + ": threshold must be a number");
+  alarm.threshold = *threshold;
+  if (auto err = read_duration(source, t, "for", where + ": for", alarm.for_ms))
+    return err;
+  if (auto err =
+          read_duration(source, t, "check_every", where + ": check_every", alarm.check_every_ms))
+    return err;
+  if (auto err = validate(alarm))
+    return fail(source, message_of(err));
+  return alarm;
+}
+
 } // namespace
 
 caf::expected<node_config> parse_config(std::string_view text, std::string_view source) {
@@ -270,7 +301,7 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     return fail(source, where.str() + ": " + std::string{e.description()});
   }
   node_config config;
-  if (auto err = check_keys(source, root, "top level", {"node", "queues", "topics", "routers"}))
+  if (auto err = check_keys(source, root, "top level", {"node", "queues", "topics", "routers", "alarms"}))
     return err;
   if (auto node = root.get("node")) {
     auto t = node->as_table();
@@ -335,6 +366,20 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
       if (!router)
         return std::move(router.error());
       config.routers.push_back(std::move(*router));
+    }
+  }
+  if (auto alarms = root.get("alarms")) {
+    auto t = alarms->as_table();
+    if (t == nullptr)
+      return fail(source, "[alarms] must hold one table per alarm, e.g. [alarms.dlq-depth]");
+    for (const auto& [name, value] : *t) {
+      auto at = value.as_table();
+      if (at == nullptr)
+        return fail(source, "alarm '" + std::string{name.str()} + "' must be a table");
+      auto alarm = read_alarm(source, std::string{name.str()}, *at);
+      if (!alarm)
+        return std::move(alarm.error());
+      config.alarms.push_back(std::move(*alarm));
     }
   }
   std::vector<router_config> all(config.routers.begin(), config.routers.end());

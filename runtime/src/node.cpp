@@ -65,6 +65,8 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
     return err;
   if (auto err = n->recover_routers())
     return err;
+  if (auto err = n->recover_alarms())
+    return err;
   for (const auto& q : n->config_.queues)
     if (auto err = n->put_queue(q))
       return err;
@@ -73,6 +75,9 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
       return err;
   for (const auto& r : n->config_.routers)
     if (auto err = n->put_router(r))
+      return err;
+  for (const auto& a : n->config_.alarms)
+    if (auto err = n->put_alarm(a))
       return err;
   return n;
 }

@@ -37,6 +37,15 @@
 //   scope = "attributes"            # or "body"
 //   to = "queue:orders"             # or "topic:NAME", "router:NAME"
 //
+//   [alarms.orders-dlq-depth]       # publishes alerts (and resolves) to a topic, and logs them
+//   entity = "sink:orders-dlq"      # or "queue:NAME"
+//   metric = "depth"                # sink: depth; queue: visible, in_flight, oldest_age_ms,
+//                                   #   dead_lettered_per_minute
+//   threshold = 10                  # fires while the metric is above it ...
+//   for = "1m"                      # ... this long; resolves after as long at or below it
+//   topic = "alerts"
+//   check_every = "1s"
+//
 // Unknown keys are errors: a typo must not silently fall back to a default.
 #pragma once
 

@@ -14,6 +14,7 @@
 
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
+#include "mailroom/alarm_types.hpp"
 #include "mailroom/router_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/transaction.hpp"
@@ -45,6 +46,8 @@ struct node_config {
   std::vector<topic_config> topics;
   /// Routers declared in code or the TOML file, after the topics; created or reconfigured.
   std::vector<router_config> routers;
+  /// Alarms declared in code or the TOML file; created or reconfigured.
+  std::vector<alarm_config> alarms;
   /// Scheduler threads for actors; 0: one per core.
   size_t worker_threads = 0;
   /// The clock of every actor's timers; tests pass a virtual one.
@@ -95,6 +98,12 @@ public:
   caf::expected<router_config> router_configuration(const std::string& name) const;
   std::vector<std::string> router_names() const;
 
+  /// Creates or replaces an alarm. Its topic must exist; the watched entity may come later.
+  caf::error put_alarm(alarm_config config);
+  caf::error delete_alarm(const std::string& name);
+  std::vector<std::string> alarm_names() const;
+  caf::expected<alarm_status> alarm_state_of(const std::string& name);
+
   caf::expected<caf::actor> queue(const std::string& name) const;
   caf::expected<caf::actor> topic(const std::string& name) const;
   caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
@@ -143,6 +152,7 @@ private:
   caf::error recover();
   caf::error recover_topics();
   caf::error recover_routers();
+  caf::error recover_alarms();
   caf::actor spawn_queue_actor(class queue_state state);
   /// Journals and applies a topic's new configuration. REQUIRES: catalog_mutex_ held.
   caf::error write_topic(topic_config config);
@@ -158,6 +168,7 @@ private:
   std::map<std::string, queue_config> configs_;
   std::map<std::string, topic_config> topics_;   // GUARDED_BY(catalog_mutex_)
   std::map<std::string, router_config> routers_; // GUARDED_BY(catalog_mutex_)
+  std::map<std::string, alarm_config> alarms_;   // GUARDED_BY(catalog_mutex_)
   std::mutex services_mutex_; // guards services_
   std::vector<caf::actor> services_;
 };

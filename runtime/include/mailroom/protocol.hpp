@@ -23,8 +23,12 @@
 // router actor
 //   (route_atom, vector<outgoing_message>)       -> route_result, once every target confirmed
 //   (config_atom, router_config)                 -> ok_atom
+// alarm actor
+//   (stats_atom)                                 -> alarm_status
+//   (config_atom, alarm_config)                  -> ok_atom
 #pragma once
 
+#include "mailroom/alarm_types.hpp"
 #include "mailroom/router_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"

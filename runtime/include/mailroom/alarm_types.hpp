@@ -1,0 +1,41 @@
+// Value types of alarms: a metric of a queue or dead-letter sink, a threshold and a duration.
+// A firing alarm publishes an alert to a topic (and logs it); a resolve message follows when
+// the metric is back under the threshold for as long.
+#pragma once
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/error.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace mailroom {
+
+struct alarm_config {
+  std::string name;
+  /// "queue:NAME" or "sink:NAME".
+  std::string entity;
+  /// queue: visible | in_flight | oldest_age_ms | dead_lettered_per_minute; sink: depth.
+  std::string metric;
+  double threshold = 0; ///< fires while the metric is above it
+  int64_t for_ms = 60'000; ///< ... continuously for this long; resolves after as long below
+  std::string topic;       ///< where alerts and resolves are published
+  int64_t check_every_ms = 1'000;
+
+  friend bool operator==(const alarm_config&, const alarm_config&) = default;
+};
+
+/// Checks the entity form, the metric for that entity kind, the durations; names the alarm.
+caf::error validate(const alarm_config& config);
+
+struct alarm_status {
+  std::string name;
+  bool firing = false;
+  double value = 0;        ///< last observed value
+  int64_t since_ms = 0;    ///< when the current state began (0: never observed)
+};
+
+} // namespace mailroom
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::alarm_config)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::alarm_status)

@@ -1,0 +1,117 @@
+// Alarms: the fire/resolve rule on virtual time, and a real node publishing alerts to a topic.
+#include "actors/alarm/alarm_state.hpp"
+#include "mailroom/config.hpp"
+#include "mailroom/error.hpp"
+#include "node_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace mailroom;
+
+namespace {
+
+alarm_config dlq_depth() {
+  return {"dlq-depth", "sink:orders-dlq", "depth", 10, 60'000, "alerts", 1'000};
+}
+
+constexpr int64_t start = 1'700'000'000'000;
+
+} // namespace
+
+TEST(alarm_state, fires_only_after_the_metric_stays_above_the_threshold_for_the_duration) {
+  alarm_state a{dlq_depth()};
+  EXPECT_FALSE(a.observe(start, 12));
+  EXPECT_FALSE(a.observe(start + 30'000, 12));
+  EXPECT_FALSE(a.observe(start + 40'000, 5)) << "dipped: the clock starts again";
+  EXPECT_FALSE(a.observe(start + 50'000, 12));
+  EXPECT_FALSE(a.observe(start + 109'999, 12));
+  auto fired = a.observe(start + 110'000, 13);
+  ASSERT_TRUE(fired);
+  EXPECT_TRUE(fired->firing);
+  EXPECT_EQ(fired->text.rfind("DLQ threshold exceeded: 13 messages", 0), 0u) << fired->text;
+  EXPECT_TRUE(a.status().firing);
+  EXPECT_FALSE(a.observe(start + 120'000, 15)) << "fires once";
+  EXPECT_FALSE(a.observe(start + 130'000, 0));
+  auto resolved = a.observe(start + 190'000, 0);
+  ASSERT_TRUE(resolved);
+  EXPECT_FALSE(resolved->firing);
+  EXPECT_NE(resolved->text.find("resolved"), std::string::npos);
+}
+
+TEST(alarm_state, a_rate_metric_counts_the_increase_over_the_last_minute) {
+  alarm_config c{"dlq-rate", "queue:orders", "dead_lettered_per_minute", 5, 0, "alerts", 1'000};
+  alarm_state a{c};
+  EXPECT_FALSE(a.observe(start, 100)) << "the first reading is the baseline";
+  EXPECT_FALSE(a.observe(start + 30'000, 104));
+  auto fired = a.observe(start + 40'000, 106);
+  ASSERT_TRUE(fired);
+  EXPECT_EQ(fired->value, 6);
+  auto resolved = a.observe(start + 200'000, 106);
+  ASSERT_TRUE(resolved) << "no dead letters in the last minute";
+  EXPECT_FALSE(resolved->firing);
+}
+
+TEST(alarm_state, bad_alarms_are_refused_naming_the_field) {
+  auto bad = [](auto change) {
+    auto c = dlq_depth();
+    change(c);
+    return message_of(validate(c));
+  };
+  EXPECT_NE(bad([](alarm_config& c) { c.entity = "orders"; }).find("not queue:NAME or sink:NAME"),
+            std::string::npos);
+  EXPECT_NE(bad([](alarm_config& c) { c.metric = "visible"; }).find("one of a sink's"),
+            std::string::npos);
+  EXPECT_NE(bad([](alarm_config& c) { c.threshold = -1; }).find("threshold"), std::string::npos);
+  EXPECT_NE(bad([](alarm_config& c) { c.topic = ""; }).find("topic name"), std::string::npos);
+}
+
+TEST(alarm_config_file, alarms_are_declared_in_toml) {
+  auto c = parse_config(R"(
+[alarms.dlq-depth]
+entity = "sink:orders-dlq"
+metric = "depth"
+threshold = 10
+for = "1m"
+topic = "alerts"
+)",
+                        "a.toml");
+  ASSERT_TRUE(c) << message_of(c.error());
+  ASSERT_EQ(c->alarms.size(), 1u);
+  EXPECT_EQ(c->alarms[0], dlq_depth());
+  auto missing = parse_config("[alarms.x]\nentity = \"queue:q\"\nmetric = \"visible\"\n", "a.toml");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(message_of(missing.error()), "a.toml: alarm 'x': threshold is required");
+}
+
+class alarm_node_test : public node_test {};
+
+TEST_F(alarm_node_test, an_alarm_publishes_an_alert_then_a_resolve_to_its_topic) {
+  auto orders = config("orders");
+  open({orders, config("alert-inbox")});
+  ASSERT_FALSE(node_->create_topic({"alerts", {{"alert-inbox", "", false, true, ""}}}));
+  alarm_config c{"backlog", "queue:orders", "visible", 2, 5'000, "alerts", 10};
+  ASSERT_FALSE(node_->put_alarm(c));
+  ASSERT_TRUE(node_->send("orders", bodies({"a", "b", "c"})));
+  // The alarm checks every 10 ms of real time; its duration runs on the virtual clock.
+  ASSERT_TRUE(eventually([&] { return node_->alarm_state_of("backlog")->value == 3; }));
+  now += 5'000;
+  ASSERT_TRUE(eventually([&] { return node_->alarm_state_of("backlog")->firing; }));
+  auto alert = node_->receive("alert-inbox", {10, 1'000, -1});
+  ASSERT_EQ(alert->size(), 1u);
+  EXPECT_NE((*alert)[0].message->body.find("visible is 3, above 2"), std::string::npos)
+      << (*alert)[0].message->body;
+  EXPECT_EQ((*alert)[0].message->attributes[1], (std::pair<std::string, std::string>{"state", "ALARM"}));
+  node_->purge("orders");
+  ASSERT_TRUE(eventually([&] { return node_->alarm_state_of("backlog")->value == 0; }));
+  now += 5'000;
+  ASSERT_TRUE(eventually([&] { return !node_->alarm_state_of("backlog")->firing; }));
+  auto resolve = node_->receive("alert-inbox", {10, 1'000, -1});
+  ASSERT_EQ(resolve->size(), 1u);
+  EXPECT_NE((*resolve)[0].message->body.find("resolved"), std::string::npos);
+
+  reopen();
+  EXPECT_EQ(node_->alarm_names(), (std::vector<std::string>{"backlog"})) << "journaled";
+  auto no_topic = c;
+  no_topic.topic = "nope";
+  EXPECT_EQ(code_of(node_->put_alarm(no_topic)), errc::unknown_queue);
+}
