@@ -118,3 +118,20 @@ struct AlarmConfig {
   topic @5 :Text;           # where alerts and resolves are published
   checkEveryMs @6 :Int64;   # how often the metric is read
 }
+
+struct TraceEvent {
+  # One step in a message's story, for `mailroom trace`.
+  id @0 :Text;              # the message
+  queue @1 :Text;           # where it happened
+  kind @2 :Text;            # sent | redriven | delivered | acked | retried | dead_lettered
+  atMs @3 :Int64;           # unix ms
+  receiveCount @4 :UInt32;
+  detail @5 :Text;          # retried: the error and the retry time; dead_lettered: reason, sink
+  causationId @6 :Text;     # sent/redriven: the message whose handling produced this one
+  correlationId @7 :Text;   # sent/redriven: the fan-out, request or saga it belongs to
+}
+
+struct TraceEvents {
+  # Stored in trace rows: the events of one journal batch of one queue, in order.
+  events @0 :List(TraceEvent);
+}

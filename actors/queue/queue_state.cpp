@@ -95,6 +95,7 @@ public:
   }
 
   void emit(write_batch& out) {
+    q_.flush_trace(out);
     for (auto segment : emptied_)
       by_segment_.erase(segment);
     for (auto& [segment, events] : by_segment_)
@@ -110,6 +111,23 @@ private:
 };
 
 // --- queue_state -----------------------------------------------------------------------------
+
+void queue_state::record(const stored& m, const char* kind, int64_t at_ms, std::string detail) {
+  if (trace_enabled_)
+    trace_.push_back({m.message->id, config_.name, kind, at_ms, m.receive_count,
+                      std::move(detail), {}, {}});
+}
+
+void queue_state::flush_trace(write_batch& out) {
+  if (trace_.empty())
+    return;
+  auto at = trace_.back().at_ms;
+  out.append_trace(at, codec::encode_trace(trace_));
+  trace_.clear();
+  // Trace rows are kept a day; any queue may prune them, and one in a few thousand does.
+  if (++trace_flushes_ % 4096 == 0)
+    out.delete_trace_before(at - trace_retention_ms);
+}
 
 queue_state::queue_state(queue_config config) : config_(std::move(config)) {}
 
@@ -338,6 +356,9 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
     auto& e = batch[i];
     e.enqueued_at_ms = now_ms;
     out.ids.push_back(e.id);
+    if (trace_enabled_)
+      trace_.push_back({e.id, config_.name, e.history.empty() ? "sent" : "redriven", now_ms,
+                        e.receive_count, {}, e.causation_id, e.correlation_id});
     auto ptr = std::make_shared<const envelope>(std::move(e));
     stored_envelopes.push_back(ptr);
     auto seq = next_seq_++;
@@ -362,6 +383,7 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
                                 std::to_string(reserved_seq_));
   }
   out.writes.put_segment(config_.name, first, codec::encode_segment(stored_envelopes));
+  flush_trace(out.writes);
   if (!delay_events.empty())
     out.writes.append_events(config_.name, first, codec::encode_events(delay_events));
   return out;
@@ -417,6 +439,7 @@ queue_state::receive_outcome queue_state::receive(uint32_t max, int64_t visibili
     ++m.receive_count;
     ++counters_.received;
     schedule(seq, m, phase::in_flight, now_ms + lease);
+    record(m, "delivered", now_ms, {});
     events.state(seq, m);
     out.deliveries.push_back({m.message, format_receipt({seq, m.receive_count}), m.receive_count});
   }
@@ -457,6 +480,7 @@ queue_state::settle_outcome queue_state::ack(const std::vector<std::string>& rec
     auto [m, seq] = find(text, result);
     if (m != nullptr) {
       ++counters_.acked;
+      record(*m, "acked", now_ms, {});
       events.remove(seq);
     }
     out.results.push_back(std::move(result));
@@ -479,6 +503,9 @@ void queue_state::fail(uint64_t seq, stored& m, int64_t at_ms, const std::string
   }
   auto delay =
       retry_after_ms ? *retry_after_ms : backoff_ms(config_.retry, m.receive_count, m.message->id);
+  record(m, "retried", at_ms,
+         (error.empty() ? std::string{"no error given"} : error) + "; next delivery in " +
+             format_duration_ms(std::max<int64_t>(delay, 0)));
   if (delay <= 0) {
     unschedule(seq, m);
     m.visible_at_ms = at_ms;
@@ -504,6 +531,9 @@ void queue_state::dead_letter_message(uint64_t seq, stored& m, std::string reaso
   d.death.first_failure_ms = m.first_failure_ms;
   d.death.last_failure_ms = m.last_failure_ms;
   d.death.dead_at_ms = now_ms;
+  record(m, "dead_lettered", now_ms,
+         d.death.reason + " → sink '" + config_.dead_letter_target + "'" +
+             (m.last_error.empty() ? std::string{} : "; last error: " + m.last_error));
   dead.push_back({seq, std::move(d)});
 }
 

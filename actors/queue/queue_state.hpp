@@ -142,6 +142,10 @@ public:
   caf::error restore_segment(uint64_t first_seq, std::vector<envelope> messages);
   void restore_events(uint64_t first_seq, const std::vector<codec::message_event>& events);
   void finish_restore();
+  /// Records each message's steps for `mailroom trace` (the node turns it on with its `trace`
+  /// option; off by default, since it about halves queue throughput).
+  void enable_trace(bool on) { trace_enabled_ = on; }
+
   /// Recovery: the dedup keys of one send batch.
   void restore_dedup(uint64_t first_seq, codec::dedup_records records) {
     dedup_.restore(first_seq, std::move(records));
@@ -170,6 +174,9 @@ private:
   void schedule(uint64_t seq, stored& m, phase next, int64_t at_ms);
   void unschedule(uint64_t seq, const stored& m);
   void make_ready(uint64_t seq, stored& m);
+  /// Notes a step of a message's story; flush_trace() puts them in the batch being built.
+  void record(const stored& m, const char* kind, int64_t at_ms, std::string detail);
+  void flush_trace(write_batch& out);
   /// The next ready sequence number to look at (may be stale: 0 or no longer ready).
   std::optional<uint64_t> next_ready();
   // FIFO groups: a group's messages in order; only the head may be delivered.
@@ -203,6 +210,10 @@ private:
   std::unordered_map<uint64_t, std::vector<uint64_t>> pending_; // send token → seqs
 
   dedup_index dedup_;
+  bool trace_enabled_ = false;
+  std::vector<codec::trace_event> trace_;
+  uint64_t trace_flushes_ = 0;
+  static constexpr int64_t trace_retention_ms = 24LL * 3600 * 1000;
   queue_stats counters_; // depths by phase and counters since start; name and age filled on read
 };
 

@@ -110,6 +110,14 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
   for (const auto& [sink, records] : *dead)
     for (const auto& r : records)
       writes.put_dead_letter(sink, r.message.id, codec::encode_dead_letter(r));
+  if (self->state.deps.trace) {
+    auto now = self->state.deps.clock();
+    std::vector<trace_step> steps;
+    for (const auto& id : p->result.ids)
+      steps.push_back({id, self->state.topic->name(), "published", now, 0,
+                       "to " + std::to_string(p->plan.batches.size()) + " subscription(s)", {}, {}});
+    writes.append_trace(now, codec::encode_trace(steps));
+  }
   self->state.writer->commit(
       std::move(writes), [self, p, dead = std::move(*dead)](const caf::error& err) mutable {
         if (err) {

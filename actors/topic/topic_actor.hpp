@@ -19,6 +19,7 @@ struct topic_actor_deps {
   journal* log = nullptr;                   ///< outlives the actor (owned by the node)
   std::shared_ptr<const registry> entities; ///< finds subscriber queues and sinks
   clock_fn clock;                           ///< unix ms; virtual in tests
+  bool trace = false;                       ///< journal a "published" step per message
 };
 
 caf::actor spawn_topic(caf::actor_system& system, topic_state state, topic_actor_deps deps);

@@ -325,6 +325,45 @@ caf::expected<queue_config> decode_queue_config(const std::string& blob) {
                                      [](schema::QueueConfig::Reader r) { return read(r); });
 }
 
+void write(schema::TraceEvent::Builder o, const trace_step& e) {
+  o.setId(e.id);
+  o.setQueue(e.queue);
+  o.setKind(e.kind);
+  o.setAtMs(e.at_ms);
+  o.setReceiveCount(e.receive_count);
+  if (!e.detail.empty())
+    o.setDetail(e.detail);
+  if (!e.causation_id.empty())
+    o.setCausationId(e.causation_id);
+  if (!e.correlation_id.empty())
+    o.setCorrelationId(e.correlation_id);
+}
+
+trace_step read(schema::TraceEvent::Reader e) {
+  return {text(e.getId()),          text(e.getQueue()),  text(e.getKind()),
+          e.getAtMs(),              e.getReceiveCount(), text(e.getDetail()),
+          text(e.getCausationId()), text(e.getCorrelationId())};
+}
+
+std::string encode_trace(const std::vector<trace_event>& events) {
+  capnp::MallocMessageBuilder message;
+  auto list = message.initRoot<schema::TraceEvents>().initEvents(
+      static_cast<unsigned>(events.size()));
+  for (unsigned i = 0; i < list.size(); ++i)
+    write(list[i], events[i]);
+  return to_string(message);
+}
+
+caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob) {
+  return decode<schema::TraceEvents>(blob, "trace", [](schema::TraceEvents::Reader r) {
+    std::vector<trace_event> out;
+    out.reserve(r.getEvents().size());
+    for (auto e : r.getEvents())
+      out.push_back(read(e));
+    return out;
+  });
+}
+
 std::string encode_dedup(const dedup_records& records) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<schema::DedupRecords>();

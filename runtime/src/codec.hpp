@@ -41,6 +41,12 @@ struct dedup_records {
 std::string encode_dedup(const dedup_records& records);
 caf::expected<dedup_records> decode_dedup(const std::string& blob);
 
+/// One step in a message's story, as journaled in schema::TraceEvents.
+using trace_event = trace_step;
+
+std::string encode_trace(const std::vector<trace_event>& events);
+caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob);
+
 std::string encode_segment(const std::vector<envelope_ptr>& messages);
 caf::expected<std::vector<envelope>> decode_segment(const std::string& blob);
 
@@ -75,6 +81,8 @@ queue_config read(schema::QueueConfig::Reader in);
 void write(capnp::List<schema::OutgoingMessage>::Builder out,
            const std::vector<outgoing_message>& in);
 std::vector<outgoing_message> read(capnp::List<schema::OutgoingMessage>::Reader in);
+void write(schema::TraceEvent::Builder out, const trace_step& in);
+trace_step read(schema::TraceEvent::Reader in);
 void write(schema::TopicConfig::Builder out, const topic_config& in);
 topic_config read(schema::TopicConfig::Reader in);
 void write(schema::DeadLetter::Builder out, const dead_letter& in);

@@ -308,7 +308,7 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     if (t == nullptr)
       return fail(source, "[node] must be a table");
     if (auto err = check_keys(source, *t, "[node]",
-                              {"data_dir", "listen", "log_level", "durable", "worker_threads"}))
+                              {"data_dir", "listen", "log_level", "durable", "worker_threads", "trace"}))
       return err;
     if (auto err = read_string(source, *t, "data_dir", "[node] data_dir", config.data_dir))
       return err;
@@ -319,6 +319,12 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     if (auto err = read_integer(source, *t, "worker_threads", "[node] worker_threads",
                                 config.worker_threads))
       return err;
+    if (auto tr = t->get("trace")) {
+      auto value = tr->value<bool>();
+      if (!value)
+        return fail(source, "[node] trace must be true or false");
+      config.trace = *value;
+    }
     if (auto d = t->get("durable")) {
       auto value = d->value<bool>();
       if (!value)

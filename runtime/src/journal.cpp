@@ -47,6 +47,14 @@ void write_batch::barrier() {
   ops_.push_back({op_kind::barrier, {}, {}, 0, {}});
 }
 
+void write_batch::append_trace(int64_t at_ms, std::string blob) {
+  ops_.push_back({op_kind::append_trace, {}, {}, static_cast<uint64_t>(at_ms), std::move(blob)});
+}
+
+void write_batch::delete_trace_before(int64_t at_ms) {
+  ops_.push_back({op_kind::delete_trace_before, {}, {}, static_cast<uint64_t>(at_ms), {}});
+}
+
 void write_batch::put_consumed(std::string service, std::string id, int64_t at_ms) {
   ops_.push_back({op_kind::put_consumed, std::move(service), std::move(id),
                   static_cast<uint64_t>(at_ms), {}});
@@ -109,6 +117,9 @@ CREATE INDEX IF NOT EXISTS segment_events_by_segment ON segment_events(queue, fi
 CREATE TABLE IF NOT EXISTS dedup(
   queue TEXT NOT NULL, first_seq INTEGER NOT NULL, records BLOB NOT NULL,
   PRIMARY KEY(queue, first_seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trace(
+  id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, events BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS trace_by_time ON trace(at_ms);
 CREATE TABLE IF NOT EXISTS consumed(
   service TEXT NOT NULL, id TEXT NOT NULL, at_ms INTEGER NOT NULL,
   PRIMARY KEY(service, id)) WITHOUT ROWID;
@@ -149,7 +160,8 @@ journal::~journal() {
   for (auto* stmt : {put_catalog_, delete_catalog_, put_segment_, append_events_, delete_segment_,
                      delete_segment_events_, delete_queue_segments_, delete_queue_events_,
                      delete_queue_dedup_, put_dedup_, delete_dedup_before_, read_dedup_,
-                     put_consumed_, delete_consumed_before_, read_consumed_,
+                     put_consumed_, delete_consumed_before_, read_consumed_, append_trace_,
+                     delete_trace_before_, read_trace_,
                      put_dead_letter_, delete_dead_letter_, delete_sink_, read_catalog_,
                      read_segments_, read_events_, read_dead_letters_})
     sqlite3_finalize(stmt);
@@ -218,6 +230,9 @@ caf::error journal::prepare_statements() {
       {&put_dedup_, "INSERT OR REPLACE INTO dedup(queue, first_seq, records) VALUES(?1, ?2, ?3)"},
       {&delete_dedup_before_, "DELETE FROM dedup WHERE queue = ?1 AND first_seq < ?2"},
       {&read_dedup_, "SELECT '', first_seq, records FROM dedup WHERE queue = ?1 ORDER BY first_seq"},
+      {&append_trace_, "INSERT INTO trace(at_ms, events) VALUES(?1, ?2)"},
+      {&delete_trace_before_, "DELETE FROM trace WHERE at_ms < ?1"},
+      {&read_trace_, "SELECT ?1, at_ms, events FROM trace ORDER BY id"},
       {&put_consumed_, "INSERT OR REPLACE INTO consumed(service, id, at_ms) VALUES(?1, ?2, ?3)"},
       {&delete_consumed_before_, "DELETE FROM consumed WHERE service = ?1 AND at_ms < ?2"},
       {&read_consumed_, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2"},
@@ -395,6 +410,13 @@ caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
     return step(delete_dedup_before_);
   case k::barrier:
     return {};
+  case k::append_trace:
+    sqlite3_bind_int64(append_trace_, 1, static_cast<int64_t>(op.seq));
+    bind_blob(append_trace_, 2, op.blob);
+    return step(append_trace_);
+  case k::delete_trace_before:
+    sqlite3_bind_int64(delete_trace_before_, 1, static_cast<int64_t>(op.seq));
+    return step(delete_trace_before_);
   case k::put_consumed:
     bind_text(put_consumed_, 1, op.key1);
     bind_text(put_consumed_, 2, op.key2);
@@ -456,6 +478,10 @@ caf::error journal::read_segments(const std::string& queue, const row_visitor& v
 
 caf::error journal::read_events(const std::string& queue, const row_visitor& visit) {
   return scan(read_events_, queue, visit, false);
+}
+
+caf::error journal::read_trace(const row_visitor& visit) {
+  return scan(read_trace_, {}, visit, false);
 }
 
 caf::error journal::read_dedup(const std::string& queue, const row_visitor& visit) {

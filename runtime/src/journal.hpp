@@ -54,6 +54,10 @@ public:
   void delete_dedup_before(std::string queue, uint64_t first_seq);
   /// Writes nothing, but is confirmed only after everything submitted before it is durable.
   void barrier();
+  /// Events of messages' stories (a schema::TraceEvents), for `mailroom trace`.
+  void append_trace(int64_t at_ms, std::string blob);
+  /// Forgets trace rows older than `at_ms`.
+  void delete_trace_before(int64_t at_ms);
   /// A transactional service consumed message `id` (its inbox; see transaction.hpp).
   void put_consumed(std::string service, std::string id, int64_t at_ms);
   /// Forgets a service's inbox entries older than `at_ms`.
@@ -85,6 +89,8 @@ private:
     put_dedup,
     delete_dedup_before,
     barrier,
+    append_trace,
+    delete_trace_before,
     put_consumed,
     delete_consumed_before,
     execute,
@@ -145,6 +151,8 @@ public:
   caf::error read_segments(const std::string& queue, const row_visitor& visit);
   /// Events of a queue in append order; `seq` is the segment's first_seq.
   caf::error read_events(const std::string& queue, const row_visitor& visit);
+  /// Every trace row, oldest first; `seq` is the row's time (unix ms).
+  caf::error read_trace(const row_visitor& visit);
   /// Whether a transactional service consumed message `id` already.
   caf::expected<bool> consumed(const std::string& service, const std::string& id);
   /// Checks a service statement without running it: it compiles and touches no journal table.
@@ -198,6 +206,9 @@ private:
   sqlite3_stmt* put_dedup_ = nullptr;
   sqlite3_stmt* delete_dedup_before_ = nullptr;
   sqlite3_stmt* read_dedup_ = nullptr;
+  sqlite3_stmt* append_trace_ = nullptr;
+  sqlite3_stmt* delete_trace_before_ = nullptr;
+  sqlite3_stmt* read_trace_ = nullptr;
   sqlite3_stmt* put_consumed_ = nullptr;
   sqlite3_stmt* delete_consumed_before_ = nullptr;
   sqlite3_stmt* read_consumed_ = nullptr;

@@ -114,6 +114,7 @@ caf::actor_system& node::system() {
 }
 
 caf::actor node::spawn_queue_actor(queue_state state) {
+  state.enable_trace(config_.trace);
   return spawn_queue(*system_, std::move(state), {journal_.get(), registry_, config_.clock});
 }
 

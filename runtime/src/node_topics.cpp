@@ -50,7 +50,7 @@ caf::error node::recover_topics() {
         topics_[name] = *config;
         registry_->put(entity_kind::topic, name,
                        spawn_topic(*system_, std::move(*state),
-                                   {journal_.get(), registry_, config_.clock}));
+                                   {journal_.get(), registry_, config_.clock, config_.trace}));
         ++topics;
         return {};
       });
@@ -77,7 +77,7 @@ caf::error node::write_topic(topic_config config) {
   } else {
     registry_->put(entity_kind::topic, config.name,
                    spawn_topic(*system_, std::move(*state),
-                               {journal_.get(), registry_, config_.clock}));
+                               {journal_.get(), registry_, config_.clock, config_.trace}));
     spdlog::info("topic '{}' created", config.name);
   }
   topics_[config.name] = std::move(config);

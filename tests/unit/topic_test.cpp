@@ -188,3 +188,51 @@ TEST_F(topic_test, deleting_a_queue_removes_its_subscriptions) {
   reopen();
   EXPECT_TRUE(node_->topic_names().empty());
 }
+
+class trace_test : public node_test {};
+
+TEST_F(trace_test, a_message_story_shows_every_step_and_the_messages_it_caused) {
+  node_config c;
+  c.data_dir = dir.path();
+  c.log_level = "warn";
+  c.trace = true;
+  auto orders = config("orders");
+  orders.max_receive_count = 2;
+  orders.dead_letter_target = "orders-dlq";
+  c.queues = {orders, config("billing")};
+  c.clock = [this] { return now.load(); };
+  node_ = std::move(*node::open(std::move(c)));
+  ASSERT_FALSE(node_->create_topic({"events", {{"orders", "", false, true, ""}, {"billing", "", false, true, ""}}}));
+  auto published = node_->publish("events", bodies({"o1"}));
+  ASSERT_TRUE(published);
+  auto got = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(got->size(), 1u);
+  auto copy_id = (*got)[0].message->id;
+  node_->nack("orders", {{(*got)[0].receipt, 0, "", "payment service down"}});
+  got = node_->receive("orders", {1, 0, -1});
+  node_->nack("orders", {{(*got)[0].receipt, 0, "", "still down"}});
+  ASSERT_TRUE(eventually([&] { return node_->dead_letters("orders-dlq", 10)->size() == 1; }));
+  ASSERT_TRUE(node_->redrive("orders-dlq", {}));
+  got = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(got->size(), 1u);
+  node_->ack("orders", {(*got)[0].receipt});
+
+  auto story = node_->trace(copy_id, 0);
+  ASSERT_TRUE(story) << message_of(story.error());
+  std::vector<std::string> kinds;
+  for (const auto& s : (*story)[0])
+    kinds.push_back(s.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"sent", "delivered", "retried", "delivered",
+                                             "dead_lettered", "redriven", "delivered", "acked"}));
+  EXPECT_NE((*story)[0][2].detail.find("payment service down"), std::string::npos);
+  EXPECT_EQ((*story)[0][0].causation_id, published->ids[0]);
+
+  auto fan_out = node_->trace(published->ids[0]);
+  ASSERT_TRUE(fan_out) << message_of(fan_out.error());
+  ASSERT_EQ(fan_out->size(), 3u) << "the publish and the two copies it caused";
+  EXPECT_EQ((*fan_out)[0][0].kind, "published");
+
+  auto unknown = node_->trace("nope");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(message_of(unknown.error()).find("no trace of message 'nope'"), std::string::npos);
+}

@@ -5,6 +5,7 @@
 //   listen = "127.0.0.1:7411"
 //   log_level = "info"
 //   durable = true                  # false: no fsync (benchmarks only)
+//   trace = false                   # true: journal each message's steps for `mailroom trace`
 //
 //   [queues.orders]
 //   visibility_timeout = "30s"

@@ -39,6 +39,9 @@ struct node_config {
   std::string listen = "127.0.0.1:7411";
   /// false turns fsync off: for benchmarks of the non-durable path only.
   bool durable = true;
+  /// Journal every step of every message (sent, delivered, retried, dead-lettered, redriven,
+  /// acked) for `mailroom trace`, kept a day. Costs about half the queue throughput.
+  bool trace = false;
   std::string log_level = "info";
   /// Queues declared in code or the TOML file; created at open, reconfigured when they differ.
   std::vector<queue_config> queues;
@@ -140,6 +143,10 @@ public:
   caf::expected<publish_result> publish(const std::string& topic,
                                         std::vector<outgoing_message> messages);
   caf::expected<topic_stats> topic_statistics(const std::string& topic);
+  /// The story of message `id` (oldest step first), then, for each message it caused, that
+  /// message's id and story, up to `depth` generations. Needs the node's `trace` option.
+  caf::expected<std::vector<std::vector<trace_step>>> trace(const std::string& id,
+                                                            uint32_t depth = 3);
   /// Returns once every target (and the sink, for unroutable messages) confirmed.
   caf::expected<route_result> route(const std::string& router,
                                     std::vector<outgoing_message> messages);

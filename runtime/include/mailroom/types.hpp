@@ -139,6 +139,18 @@ struct queue_stats {
   uint64_t dead_lettered = 0;
 };
 
+/// One step of a message's story (`mailroom trace`).
+struct trace_step {
+  std::string id;
+  std::string queue;
+  std::string kind; ///< sent | redriven | delivered | acked | retried | dead_lettered
+  int64_t at_ms = 0;
+  uint32_t receive_count = 0;
+  std::string detail;         ///< retried: error and next delivery; dead_lettered: reason, sink
+  std::string causation_id;   ///< sent/redriven
+  std::string correlation_id; ///< sent/redriven
+};
+
 struct dead_letter {
   envelope message;
   death_record death;
