@@ -12,6 +12,12 @@ using import "journal.capnp".QueueConfig;
 using import "journal.capnp".DeadLetter;
 using import "journal.capnp".Subscription;
 using import "journal.capnp".TopicConfig;
+using import "journal.capnp".TraceEvent;
+
+struct TraceStory {
+  # One message's steps, oldest first.
+  steps @0 :List(TraceEvent);
+}
 
 struct Status {
   code @0 :Text;     # empty: ok; else e.g. "unknown_queue", "invalid_argument"
@@ -104,4 +110,7 @@ interface Node {
       -> (status :Status, ids :List(Text), deliveries :UInt64, unmatched :UInt64,
           deadLettered :UInt64);
   # Answers once every copy is durable in every matching subscriber queue, or none is.
+
+  trace @20 (id :Text, depth :UInt32) -> (status :Status, stories :List(TraceStory));
+  # The message's story first, then those of the messages it caused, up to depth generations.
 }

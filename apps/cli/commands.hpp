@@ -21,6 +21,9 @@
 //   topic ls:    name
 //   topic show:  name, subscriptions [{queue, filter_policy, filter_scope ("attributes" or
 //                "body"), raw, dead_letter}], published, deliveries, unmatched, dead_lettered
+//   trace:       one line per step: id, queue, kind, at_ms, receive_count, detail, causation_id,
+//                correlation_id (kind: published, sent, delivered, retried, dead_lettered,
+//                redriven, acked)
 //   publish:     id, deliveries, unmatched, dead_lettered
 //   publish -:   ids [id...], deliveries, unmatched, dead_lettered (one object for the batch:
 //                the counts are the batch's, not per message)
@@ -117,5 +120,8 @@ int run_publish(client& c, const std::string& topic, const outgoing_message& mes
 /// than max_wire_batch lines are refused. Prints the ids in input order, then the counts.
 int run_publish_lines(client& c, const std::string& topic, const outgoing_message& prototype,
                       std::istream& in, bool json);
+
+/// Prints the story of message `id`, then those of the messages it caused (`depth` generations).
+int run_trace(client& c, const std::string& id, uint32_t depth, bool json);
 
 } // namespace mailroom::cli

@@ -457,6 +457,19 @@ void add_publish(CLI::App& app, invocation& inv) {
   });
 }
 
+void add_trace(CLI::App& app, invocation& inv) {
+  auto* cmd = app.add_subcommand("trace", "a message's story and the messages it caused");
+  auto id = std::make_shared<std::string>();
+  auto depth = std::make_shared<uint32_t>(3);
+  cmd->add_option("ID", *id, "message id (or a publish id)")->required();
+  cmd->add_option("--depth", *depth, "generations of caused messages to show")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10));
+  on_chosen(cmd, inv, always([id, depth, &inv](client& cl) {
+              return run_trace(cl, *id, *depth, inv.json);
+            }));
+}
+
 void add_global_options(CLI::App& app, invocation& inv) {
   // Subcommands hand options they do not know to their parent, so `mailroom queue ls --json`
   // works as well as `mailroom --json queue ls`. Set before adding subcommands: they inherit it.
@@ -484,6 +497,7 @@ int main(int argc, char** argv) {
   add_dlq_commands(app, inv);
   add_topic_commands(app, inv);
   add_publish(app, inv);
+  add_trace(app, inv);
 
   try {
     app.parse(argc, argv);

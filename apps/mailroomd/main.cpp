@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   app.add_option("--data", data_dir, "data directory (default ./mailroom-data)");
   app.add_option("--listen", listen, "client endpoint HOST:PORT (default 127.0.0.1:7411)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+  bool trace = false;
+  app.add_flag("--trace", trace, "journal each message's steps for `mailroom trace`");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,6 +74,8 @@ int main(int argc, char** argv) {
     config->listen = listen;
   if (!log_level.empty())
     config->log_level = log_level;
+  if (trace)
+    config->trace = true;
   if (auto err = mailroom::set_log_level(config->log_level)) {
     std::cerr << "mailroomd: " << mailroom::message_of(err) << "\n";
     return 1;

@@ -323,4 +323,23 @@ caf::expected<publish_result> client::publish(const std::string& topic,
   });
 }
 
+caf::expected<std::vector<std::vector<trace_step>>> client::trace(const std::string& id,
+                                                                  uint32_t depth) {
+  return call(*impl_, [&]() -> caf::expected<std::vector<std::vector<trace_step>>> {
+    auto req = impl_->node.traceRequest();
+    req.setId(id);
+    req.setDepth(depth);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<std::vector<trace_step>> out;
+    for (auto story : r.getStories()) {
+      auto& steps = out.emplace_back();
+      for (auto step : story.getSteps())
+        steps.push_back(codec::read(step));
+    }
+    return out;
+  });
+}
+
 } // namespace mailroom

@@ -332,6 +332,29 @@ private:
         });
   }
 
+  kj::Promise<void> trace(TraceContext context) override {
+    auto id = text(context.getParams().getId());
+    auto depth = std::min<uint32_t>(context.getParams().getDepth(), 10);
+    // A scan of the trace rows: off the event loop, like catalog changes.
+    auto result = std::make_shared<caf::expected<std::vector<std::vector<trace_step>>>>(
+        make_error(errc::unavailable, "trace did not run"));
+    return off_loop([this, id, depth, result] {
+             *result = node_.trace(id, depth);
+             return caf::error{};
+           })
+        .then([context, result](caf::error) mutable {
+          auto& r = *result;
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          auto stories = context.getResults().initStories(r->size());
+          for (unsigned i = 0; i < r->size(); ++i) {
+            auto steps = stories[i].initSteps((*r)[i].size());
+            for (unsigned k = 0; k < steps.size(); ++k)
+              codec::write(steps[k], (*r)[i][k]);
+          }
+        });
+  }
+
   /// Runs a catalog change off the event loop and answers with its status.
   template <class Context>
   kj::Promise<void> status_of(Context& context, std::function<caf::error()> call) {

@@ -394,3 +394,35 @@ TEST_F(cli_test, fifo_queues_take_groups_and_refuse_messages_without_one) {
   EXPECT_EQ(no_group.exit_code, 2);
   EXPECT_NE(no_group.err.find("needs a group id"), std::string::npos) << no_group.err;
 }
+
+TEST(cli_trace, trace_prints_a_message_story_and_what_it_caused) {
+  test_dir dir;
+  node_process traced{dir.path(), {"--trace"}};
+  auto mailroom = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {MAILROOM_CLI_PATH, "--node", traced.address()});
+    return run(args);
+  };
+  ASSERT_EQ(mailroom({"queue", "create", "orders"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "create", "events"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"topic", "subscribe", "events", "orders", "--raw"}).exit_code, 0);
+  auto published = mailroom({"publish", "events", "o1", "--json"});
+  auto publish_id = nlohmann::json::parse(published.out)["id"].get<std::string>();
+  auto got = nlohmann::json::parse(mailroom({"recv", "orders", "--json"}).out);
+  ASSERT_EQ(mailroom({"ack", "orders", got["receipt"].get<std::string>()}).exit_code, 0);
+
+  auto story = mailroom({"trace", got["id"].get<std::string>()});
+  ASSERT_EQ(story.exit_code, 0) << story.err;
+  EXPECT_NE(story.out.find("caused by " + publish_id), std::string::npos) << story.out;
+  for (auto step : {"sent", "delivered", "acked"})
+    EXPECT_NE(story.out.find(std::string{"orders  "} + step), std::string::npos) << story.out;
+  auto fan_out = mailroom({"trace", publish_id, "--json"});
+  ASSERT_EQ(fan_out.exit_code, 0) << fan_out.err;
+  std::istringstream lines{fan_out.out};
+  std::vector<std::string> kinds;
+  for (std::string line; std::getline(lines, line);)
+    kinds.push_back(nlohmann::json::parse(line)["kind"]);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"published", "sent", "delivered", "acked"}));
+  auto unknown = mailroom({"trace", "nope"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no trace of message 'nope'"), std::string::npos);
+}

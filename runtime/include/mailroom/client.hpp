@@ -46,6 +46,8 @@ public:
   caf::expected<std::pair<topic_config, topic_stats>> describe_topic(const std::string& name);
   caf::error subscribe(const std::string& topic, const subscription& sub);
   caf::error unsubscribe(const std::string& topic, const std::string& queue);
+  caf::expected<std::vector<std::vector<trace_step>>> trace(const std::string& id,
+                                                            uint32_t depth = 3);
   caf::expected<publish_result> publish(const std::string& topic,
                                         const std::vector<outgoing_message>& messages);
 
