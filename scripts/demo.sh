@@ -15,7 +15,7 @@ run() { printf '$ mailroom %s\n' "$*"; mailroom "$@"; }
 
 node_pid=""
 start_node() {
-  "$bin/mailroomd" --data "$data" --listen "127.0.0.1:$port" --log-level warn &
+  "$bin/mailroomd" --data "$data" --listen "127.0.0.1:$port" --log-level warn --trace &
   node_pid=$!
   for _ in $(seq 100); do mailroom queue ls > /dev/null 2>&1 && return 0; sleep 0.05; done
   echo "mailroomd did not start (is port $port in use? set MAILROOM_DEMO_PORT)" >&2
@@ -33,7 +33,9 @@ run queue create orders --visibility-timeout 2s --retry-base 500ms --retry-cap 4
 
 say "Durable send: each id is printed only once the message is fsynced"
 run send orders --attr tenant=acme '{"order": 1, "item": "book"}'
-run send orders '{"order": 2, "item": "poison"}'
+printf '$ mailroom send orders %s\n' "'{\"order\": 2, \"item\": \"poison\"}'"
+order2=$(mailroom send orders '{"order": 2, "item": "poison"}')
+echo "$order2"
 
 say "kill -9 the node, start it again: nothing confirmed is lost"
 kill -9 "$node_pid"; wait "$node_pid" 2> /dev/null || true
@@ -84,4 +86,7 @@ say "Exactly-once sends: the same dedup id within 5 minutes is answered with the
 run send billing --dedup-id charge-3 '{"charge": 3}'
 run send billing --dedup-id charge-3 '{"charge": 3}'
 run queue stats billing
+
+say "Lineage: the story of order 2 (it was retried, dead-lettered, redriven and acked)"
+run trace "$order2"
 say "Done."

@@ -24,6 +24,7 @@ struct options {
   uint64_t rate = 0;               ///< msgs/s across producers; 0: as fast as possible
   uint32_t subscribers = 10;       ///< fanout: queues subscribed to the topic
   bool dedup = false;              ///< every message carries a dedup id of its own
+  bool trace = false;              ///< the node journals every step (mailroom trace)
   bool json = false;
 };
 

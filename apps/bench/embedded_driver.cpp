@@ -194,6 +194,7 @@ std::string run_embedded(const options& o, progress& p) {
   node_config config;
   config.data_dir = dir.string();
   config.durable = o.durable;
+  config.trace = o.trace;
   config.log_level = "warn";
   std::string error;
   {

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--subscribers", o.subscribers, "fanout: subscriber queues")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--dedup", o.dedup, "give every message its own dedup id");
+  app.add_flag("--trace", o.trace, "embedded node with [node] trace = true");
   app.add_option("--producers", o.producers, "producers")->check(CLI::Range(1, 64));
   app.add_option("--consumers", o.consumers, "consumers")->check(CLI::Range(1, 64));
   app.add_option("--size", o.size, "body bytes")->check(CLI::Range(0, 1 << 20));
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
         {"batch", o.batch},
         {"rate", o.rate},
         {"dedup", o.dedup},
+        {"trace", o.trace},
     };
     if (o.scenario == "fanout")
       summary["subscribers"] = o.subscribers;
