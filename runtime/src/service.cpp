@@ -137,4 +137,23 @@ caf::expected<caf::actor> spawn_service(node& n, service_options options, handle
   return service;
 }
 
+caf::expected<caf::actor> subscribe_service(node& n, const std::string& topic,
+                                            const std::string& service, handler_fn handler,
+                                            subscription sub, queue_config queue,
+                                            service_options options) {
+  if (auto err = validate_name("service", service))
+    return err;
+  if (auto t = n.topic(topic); !t)
+    return std::move(t.error());
+  queue.name = topic + "." + service;
+  if (auto existing = n.queue_configuration(queue.name); !existing)
+    if (auto err = n.create_queue(queue))
+      return err;
+  sub.queue = queue.name;
+  if (auto err = n.subscribe(topic, sub))
+    return err;
+  options.queue = queue.name;
+  return spawn_service(n, std::move(options), std::move(handler));
+}
+
 } // namespace mailroom

@@ -1,9 +1,12 @@
 // Topics on a real node: fan-out into durable queues, filters, subscription management,
 // sinks for copies a queue refuses, recovery. Crash atomicity is in tests/integration.
 #include "mailroom/protocol.hpp"
+#include "mailroom/service.hpp"
 #include "node_fixture.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <mutex>
 
 using namespace mailroom;
 
@@ -235,4 +238,33 @@ TEST_F(trace_test, a_message_story_shows_every_step_and_the_messages_it_caused) 
   auto unknown = node_->trace("nope");
   ASSERT_FALSE(unknown);
   EXPECT_NE(message_of(unknown.error()).find("no trace of message 'nope'"), std::string::npos);
+}
+
+TEST_F(topic_test, a_service_subscribes_to_a_topic_through_a_queue_of_its_own) {
+  ASSERT_FALSE(node_->create_topic({"orders", {}}));
+  std::mutex mutex;
+  std::vector<std::string> seen;
+  subscription only_paid;
+  only_paid.filter_policy = R"({"kind": ["paid"]})";
+  only_paid.raw = true;
+  auto service = subscribe_service(
+      *node_, "orders", "invoicing",
+      [&](const envelope& m, uint32_t) {
+        std::lock_guard<std::mutex> guard{mutex};
+        seen.push_back(m.body);
+        return outcome::ack();
+      },
+      only_paid);
+  ASSERT_TRUE(service) << message_of(service.error());
+  ASSERT_TRUE(node_->publish("orders", {msg("a", {{"kind", "paid"}}), msg("b", {{"kind", "quote"}})}));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> guard{mutex};
+    return seen.size() == 1;
+  }));
+  EXPECT_EQ(seen[0], "a");
+  EXPECT_EQ(node_->topic_configuration("orders")->subscriptions[0].queue, "orders.invoicing");
+  EXPECT_EQ(code_of(subscribe_service(*node_, "nope", "x", [](const envelope&, uint32_t) {
+              return outcome::ack();
+            }).error()),
+            errc::unknown_queue);
 }

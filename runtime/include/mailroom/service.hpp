@@ -13,6 +13,7 @@
 // exception's message as the error text; the queue's retry policy then applies.
 #pragma once
 
+#include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
 
 #include <caf/actor.hpp>
@@ -57,5 +58,15 @@ struct service_options {
 /// (caf::anon_send_exit) or the node shuts down. Errors: unknown queue, prefetch or
 /// concurrency of 0.
 caf::expected<caf::actor> spawn_service(node& n, service_options options, handler_fn handler);
+
+/// Subscribes a service to a topic. The service gets a durable queue of its own, named
+/// "TOPIC.SERVICE" and created if missing (with `queue`'s settings; its name is ignored),
+/// subscribed with `sub` (its queue is ignored), and consumed as by spawn_service with
+/// `options` (its queue is ignored). So a publish reaches the service durably, with retries and
+/// dead-lettering, like any subscriber queue.
+caf::expected<caf::actor> subscribe_service(node& n, const std::string& topic,
+                                            const std::string& service, handler_fn handler,
+                                            subscription sub = {}, queue_config queue = {},
+                                            service_options options = {});
 
 } // namespace mailroom
