@@ -1,28 +1,16 @@
 #include "actors/topic/topic_state.hpp"
 
+#include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/ids.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <ctime>
 #include <set>
 
 namespace mailroom {
 
 namespace {
-
-/// "2026-11-28T07:10:49.123Z", the timestamp format of SNS notifications.
-std::string iso8601_ms(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(unix_ms % 1000));
-  return buf;
-}
 
 caf::expected<filter_policy> compile(const topic_config& config, const subscription& s) {
   auto scope = s.filter_on_body ? filter_scope::body : filter_scope::attributes;
@@ -47,7 +35,7 @@ std::string notification_json(const std::string& topic, const std::string& messa
   n["MessageId"] = message_id;
   n["TopicArn"] = topic_arn(topic);
   n["Message"] = body;
-  n["Timestamp"] = iso8601_ms(published_at_ms);
+  n["Timestamp"] = format_timestamp_ms(published_at_ms);
   auto& attrs = n["MessageAttributes"] = nlohmann::json::object();
   for (const auto& [key, value] : attributes)
     attrs[key] = {{"Type", "String"}, {"Value", value}};

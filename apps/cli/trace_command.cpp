@@ -1,23 +1,14 @@
 // `mailroom trace ID`: a message's story and the messages it caused.
 #include "commands.hpp"
 
-#include <ctime>
+#include "mailroom/duration.hpp"
+
 #include <iostream>
 
 namespace mailroom::cli {
 
 namespace {
 
-std::string iso_time(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(unix_ms % 1000));
-  return buf;
-}
 
 nlohmann::json to_json(const trace_step& s) {
   return {{"id", s.id},
@@ -53,7 +44,7 @@ int run_trace(client& c, const std::string& id, uint32_t depth, bool json) {
       }
     std::cout << "\n";
     for (const auto& s : story) {
-      std::cout << "  " << iso_time(s.at_ms) << "  " << s.queue << "  " << s.kind;
+      std::cout << "  " << format_timestamp_ms(s.at_ms) << "  " << s.queue << "  " << s.kind;
       if (s.kind == "delivered" || s.kind == "retried" || s.kind == "acked")
         std::cout << "  (delivery " << s.receive_count << ")";
       if (!s.detail.empty())

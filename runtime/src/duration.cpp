@@ -5,6 +5,9 @@
 #include <charconv>
 #include <limits>
 
+#include <cstdio>
+#include <ctime>
+
 namespace mailroom {
 
 namespace {
@@ -45,6 +48,17 @@ std::string format_duration_ms(int64_t ms) {
     if (ms != 0 && ms % it->ms == 0)
       return std::to_string(ms / it->ms) + std::string{it->suffix};
   return std::to_string(ms) + "ms";
+}
+
+std::string format_timestamp_ms(int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(unix_ms % 1000));
+  return buf;
 }
 
 } // namespace mailroom
