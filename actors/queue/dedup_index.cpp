@@ -23,10 +23,13 @@ std::string dedup_index::key_of(const std::string& dedup_id, const std::string& 
   return key;
 }
 
-const std::string* dedup_index::find(const std::string& key, int64_t now_ms) const {
+const std::string* dedup_index::find(const std::string& key, int64_t now_ms,
+                                     uint64_t* batch) const {
   auto it = keys_.find(key);
   if (it == keys_.end() || it->second.expires_at_ms <= now_ms)
     return nullptr;
+  if (batch != nullptr)
+    *batch = it->second.batch;
   return &it->second.id;
 }
 

@@ -28,8 +28,9 @@ public:
   static std::string key_of(const std::string& dedup_id, const std::string& body,
                             bool content_based);
 
-  /// The id `key` was first sent as, if its window is still open at `now_ms`.
-  const std::string* find(const std::string& key, int64_t now_ms) const;
+  /// The id `key` was first sent as, if its window is still open at `now_ms`; `batch` is then
+  /// the first_seq of the send batch that introduced it.
+  const std::string* find(const std::string& key, int64_t now_ms, uint64_t* batch = nullptr) const;
 
   /// Records the keys of the send batch starting at `first_seq` and journals them.
   void add(const std::string& queue, uint64_t first_seq, int64_t expires_at_ms, entries keys,

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <limits>
 #include <list>
+#include <unordered_map>
 
 namespace mailroom {
 
@@ -40,6 +41,9 @@ struct queue_actor_state {
   queue_actor_deps deps;
   std::list<waiter> waiters;                                 // long polls, oldest first
   int64_t armed_at_ms = std::numeric_limits<int64_t>::max(); // earliest tick in flight
+  // Replies of sends whose duplicates name a send that is not committed yet (a topic's staged
+  // copies), by the token they wait for; called with true once it committed, false if aborted.
+  std::unordered_map<uint64_t, std::vector<std::function<void(bool)>>> after_send;
   static inline const char* name = "queue";
 };
 
@@ -160,6 +164,42 @@ caf::typed_response_promise<T> reply_when_durable(self_ptr self, write_batch wri
   return promise;
 }
 
+/// A send (`token`) committed or was aborted: answer the duplicates that waited for it.
+void settle_send(self_ptr self, uint64_t token, bool committed) {
+  auto& waiting = self->state.after_send;
+  auto it = waiting.find(token);
+  if (it == waiting.end())
+    return;
+  auto callbacks = std::move(it->second);
+  waiting.erase(it);
+  for (auto& f : callbacks)
+    f(committed);
+}
+
+/// Runs `then(true)` once every send in `tokens` committed, `then(false)` if one is aborted.
+void after_sends(self_ptr self, const std::vector<uint64_t>& tokens,
+                 std::function<void(bool)> then) {
+  std::vector<uint64_t> open;
+  for (auto t : tokens)
+    if (self->state.queue->is_pending(t))
+      open.push_back(t);
+  if (open.empty()) {
+    then(true);
+    return;
+  }
+  auto remaining = std::make_shared<size_t>(open.size());
+  auto decided = std::make_shared<bool>(false);
+  for (auto t : open)
+    self->state.after_send[t].push_back([remaining, decided, then](bool committed) {
+      if (*decided)
+        return;
+      if (committed && --*remaining > 0)
+        return;
+      *decided = true;
+      then(committed);
+    });
+}
+
 /// Makes a send (or redrive) visible and answers with the ids once its segment is durable.
 caf::typed_response_promise<std::vector<std::string>>
 commit_enqueue(self_ptr self, queue_state::send_outcome out) {
@@ -167,15 +207,26 @@ commit_enqueue(self_ptr self, queue_state::send_outcome out) {
   out.reservation.append(std::move(out.writes));
   self->state.writer->commit(
       std::move(out.reservation),
-      [self, promise, token = out.token, ids = std::move(out.ids)](const caf::error& err) mutable {
+      [self, promise, token = out.token, ids = std::move(out.ids),
+       waits_for = std::move(out.waits_for)](const caf::error& err) mutable {
         auto& st = self->state;
         if (err) {
           st.queue->abort_send(token);
+          settle_send(self, token, false);
           promise.deliver(err);
           return;
         }
         st.queue->commit_send(token, now(self));
-        promise.deliver(std::move(ids));
+        settle_send(self, token, true);
+        after_sends(self, waits_for, [self, promise, ids = std::move(ids)](bool ok) mutable {
+          if (ok)
+            promise.deliver(std::move(ids));
+          else
+            promise.deliver(make_error(errc::unavailable,
+                                       "queue '" + self->state.queue->name() +
+                                           "': the send this one duplicates was aborted; "
+                                           "send it again"));
+        });
         serve_waiters(self);
         rearm(self);
       });
@@ -216,10 +267,14 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       },
       [self](finish_atom, uint64_t token) {
         self->state.queue->commit_send(token, now(self));
+        settle_send(self, token, true);
         serve_waiters(self);
         rearm(self);
       },
-      [self](abort_atom, uint64_t token) { self->state.queue->abort_send(token); },
+      [self](abort_atom, uint64_t token) {
+        self->state.queue->abort_send(token);
+        settle_send(self, token, false);
+      },
       [self](receive_atom, receive_request request) -> caf::result<std::vector<delivery>> {
         auto& st = self->state;
         auto bad = [&](std::string why) {

@@ -250,6 +250,7 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
   std::vector<std::string> ids(batch.size());
   std::vector<size_t> enqueued; // index in `batch` of each envelope
   dedup_index::entries new_keys;
+  std::vector<uint64_t> duplicates_of; // pending sends that duplicates in this batch name
   std::unordered_map<std::string, size_t> keys_in_batch; // key → index of its first message
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& m = batch[i];
@@ -268,8 +269,13 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
                                                     " is longer than 15m");
     auto key = dedup_index::key_of(m.dedup_id, m.body, config_.content_based_dedup);
     if (!key.empty()) {
-      if (auto* original = dedup_.find(key, now_ms)) {
+      uint64_t batch = 0;
+      if (auto* original = dedup_.find(key, now_ms, &batch)) {
         ids[i] = *original;
+        // Not yet durable (or staged by a topic that may still abort): the caller must not
+        // confirm before that send is.
+        if (pending_.count(batch))
+          duplicates_of.push_back(batch);
         continue;
       }
       if (auto it = keys_in_batch.find(key); it != keys_in_batch.end()) {
@@ -315,6 +321,9 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
   }
   dedup_.expire(config_.name, now_ms, out.writes);
   out.ids = std::move(ids);
+  std::sort(duplicates_of.begin(), duplicates_of.end());
+  duplicates_of.erase(std::unique(duplicates_of.begin(), duplicates_of.end()), duplicates_of.end());
+  out.waits_for = std::move(duplicates_of);
   return out;
 }
 

@@ -82,6 +82,9 @@ public:
     /// `writes` (together, or before): it must be durable even if `writes` are aborted.
     write_batch reservation;
     uint64_t token = 0; ///< hand to commit_send()/abort_send() once `writes` committed/failed
+    /// Earlier sends, not committed yet, whose ids duplicates in this batch were answered with:
+    /// confirm only once they are committed; if one is aborted, the duplicate was not sent.
+    std::vector<uint64_t> waits_for;
   };
 
   struct receive_outcome {
@@ -112,6 +115,8 @@ public:
   /// Takes messages from a dead-letter sink back in, keeping ids and history.
   caf::expected<send_outcome> accept_redrive(std::vector<envelope> messages, int64_t now_ms);
   void commit_send(uint64_t token, int64_t now_ms);
+  /// Whether a send's writes are neither committed nor aborted yet.
+  bool is_pending(uint64_t token) const { return pending_.count(token) > 0; }
   void abort_send(uint64_t token);
 
   /// Leases up to `max` ready messages. `visibility_ms` -1 means the queue's timeout.

@@ -1,7 +1,11 @@
 // Producer deduplication: queue_state on virtual time, and a real node across a reopen.
 #include "actors/queue/queue_state.hpp"
 #include "mailroom/error.hpp"
+#include "ask.hpp"
 #include "node_fixture.hpp"
+#include "staging.hpp"
+
+#include <future>
 
 #include <gtest/gtest.h>
 
@@ -141,4 +145,38 @@ TEST_F(dedup_node_test, dedup_records_survive_a_reopen_and_redrive) {
   now += 5 * 60 * 1000;
   auto after = node_->send("payments", {keyed("pay", "p-1")});
   EXPECT_NE(*after, *first) << "the default window is 5 minutes";
+}
+
+TEST_F(dedup_node_test, a_duplicate_of_a_staged_send_is_confirmed_only_when_that_send_is) {
+  open({config("payments")});
+  auto queue = *node_->queue("payments");
+  auto stage = [&] {
+    return ask<staged_send>(node_->system(), queue, stage_atom::value,
+                            std::vector<outgoing_message>{keyed("pay", "p-1")});
+  };
+  // A topic staged a copy with dedup id p-1 and has not committed it yet.
+  auto staged = stage();
+  ASSERT_TRUE(staged) << message_of(staged.error());
+  auto duplicate = std::async(std::launch::async,
+                              [&] { return node_->send("payments", {keyed("pay", "p-1")}); });
+  EXPECT_EQ(duplicate.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "answered before the send it duplicates is durable";
+  ASSERT_FALSE(node_->journal_internal().write(std::move(staged->writes)));
+  caf::anon_send(queue, finish_atom::value, staged->token);
+  auto ids = duplicate.get();
+  ASSERT_TRUE(ids) << message_of(ids.error());
+  EXPECT_EQ(*ids, staged->ids);
+
+  // Staged again with a new key, then aborted: the duplicate was not sent and must say so.
+  auto second = ask<staged_send>(node_->system(), queue, stage_atom::value,
+                                 std::vector<outgoing_message>{keyed("pay", "p-2")});
+  ASSERT_TRUE(second);
+  auto orphan = std::async(std::launch::async,
+                           [&] { return node_->send("payments", {keyed("pay", "p-2")}); });
+  EXPECT_EQ(orphan.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  caf::anon_send(queue, abort_atom::value, second->token);
+  auto refused = orphan.get();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(code_of(refused.error()), errc::unavailable);
+  EXPECT_TRUE(node_->send("payments", {keyed("pay", "p-2")})) << "sent again, it is taken";
 }
