@@ -41,9 +41,9 @@ void publish(self_ptr self, const alarm_state::transition& t) {
   threshold << c.threshold;
   outgoing_message m;
   m.body = t.text;
-  m.attributes = {{"alarm", c.name},           {"state", t.firing ? "ALARM" : "OK"},
-                  {"entity", c.entity},        {"metric", c.metric},
-                  {"value", value.str()},      {"threshold", threshold.str()}};
+  m.attributes = {{"alarm", c.name},      {"state", t.firing ? "ALARM" : "OK"},
+                  {"entity", c.entity},   {"metric", c.metric},
+                  {"value", value.str()}, {"threshold", threshold.str()}};
   self->request(*topic, caf::infinite, publish_atom::value, std::vector<outgoing_message>{m})
       .then([](publish_result&) {},
             [name = c.name](caf::error& err) {
@@ -64,8 +64,8 @@ void check(self_ptr self) {
   auto colon = c.entity.find(':');
   auto is_queue = c.entity.compare(0, colon, "queue") == 0;
   auto name = c.entity.substr(colon + 1);
-  auto target = st.deps.entities->find(is_queue ? entity_kind::queue : entity_kind::dead_letter_sink,
-                                       name);
+  auto target =
+      st.deps.entities->find(is_queue ? entity_kind::queue : entity_kind::dead_letter_sink, name);
   if (!target) {
     if (!st.missing_logged)
       spdlog::warn("alarm '{}': {} does not exist (yet); not checked", c.name, c.entity);

@@ -24,8 +24,9 @@ caf::error validate(const alarm_config& c) {
   bool queue_metric = c.metric == "visible" || c.metric == "in_flight" ||
                       c.metric == "oldest_age_ms" || c.metric == "dead_lettered_per_minute";
   if (kind == "queue" && !queue_metric)
-    return bad("metric '" + c.metric + "' is not one of a queue's: visible, in_flight, "
-                                       "oldest_age_ms, dead_lettered_per_minute");
+    return bad("metric '" + c.metric +
+               "' is not one of a queue's: visible, in_flight, "
+               "oldest_age_ms, dead_lettered_per_minute");
   if (kind == "sink" && c.metric != "depth")
     return bad("metric '" + c.metric + "' is not one of a sink's: depth");
   if (!std::isfinite(c.threshold) || c.threshold < 0)
@@ -44,8 +45,8 @@ std::string alarm_state::describe(double value) const {
   v << value;
   if (config_.metric == "depth")
     return "DLQ threshold exceeded: " + v.str() + " messages in " + config_.entity + " (alarm '" +
-           config_.name + "', threshold " + std::to_string(static_cast<int64_t>(config_.threshold)) +
-           ")";
+           config_.name + "', threshold " +
+           std::to_string(static_cast<int64_t>(config_.threshold)) + ")";
   std::ostringstream t;
   t << config_.threshold;
   return "alarm '" + config_.name + "': " + config_.entity + " " + config_.metric + " is " +

@@ -19,8 +19,8 @@ namespace mailroom {
 class alarm_state {
 public:
   struct transition {
-    bool firing;  ///< true: fired; false: resolved
-    double value; ///< the metric when it happened
+    bool firing;      ///< true: fired; false: resolved
+    double value;     ///< the metric when it happened
     std::string text; ///< the alert or resolve message
   };
 
@@ -41,7 +41,7 @@ private:
   bool firing_ = false;
   double value_ = 0;
   int64_t since_ms_ = 0;
-  std::optional<int64_t> other_side_since_; ///< when the metric crossed to the other side
+  std::optional<int64_t> other_side_since_;        ///< when the metric crossed to the other side
   std::deque<std::pair<int64_t, double>> counter_; ///< rate metrics: the last minute of readings
 };
 

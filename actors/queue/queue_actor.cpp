@@ -222,10 +222,10 @@ commit_enqueue(self_ptr self, queue_state::send_outcome out) {
           if (ok)
             promise.deliver(std::move(ids));
           else
-            promise.deliver(make_error(errc::unavailable,
-                                       "queue '" + self->state.queue->name() +
-                                           "': the send this one duplicates was aborted; "
-                                           "send it again"));
+            promise.deliver(
+                make_error(errc::unavailable, "queue '" + self->state.queue->name() +
+                                                  "': the send this one duplicates was aborted; "
+                                                  "send it again"));
         });
         serve_waiters(self);
         rearm(self);

@@ -114,8 +114,8 @@ private:
 
 void queue_state::record(const stored& m, const char* kind, int64_t at_ms, std::string detail) {
   if (trace_enabled_)
-    trace_.push_back({m.message->id, config_.name, kind, at_ms, m.receive_count,
-                      std::move(detail), {}, {}});
+    trace_.push_back(
+        {m.message->id, config_.name, kind, at_ms, m.receive_count, std::move(detail), {}, {}});
 }
 
 void queue_state::flush_trace(write_batch& out) {
@@ -366,8 +366,14 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
     e.enqueued_at_ms = now_ms;
     out.ids.push_back(e.id);
     if (trace_enabled_)
-      trace_.push_back({e.id, config_.name, e.history.empty() ? "sent" : "redriven", now_ms,
-                        e.receive_count, {}, e.causation_id, e.correlation_id});
+      trace_.push_back({e.id,
+                        config_.name,
+                        e.history.empty() ? "sent" : "redriven",
+                        now_ms,
+                        e.receive_count,
+                        {},
+                        e.causation_id,
+                        e.correlation_id});
     auto ptr = std::make_shared<const envelope>(std::move(e));
     stored_envelopes.push_back(ptr);
     auto seq = next_seq_++;
@@ -388,8 +394,7 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
   if (next_seq_ > reserved_seq_) {
     constexpr uint64_t reservation = 1 << 20; // one catalog write per million messages
     reserved_seq_ = next_seq_ + reservation;
-    out.reservation.put_catalog(sequence_catalog_kind, config_.name,
-                                std::to_string(reserved_seq_));
+    out.reservation.put_catalog(sequence_catalog_kind, config_.name, std::to_string(reserved_seq_));
   }
   out.writes.put_segment(config_.name, first, codec::encode_segment(stored_envelopes));
   flush_trace(out.writes);

@@ -204,8 +204,8 @@ private:
   // restart: a receipt from before the restart must not name a new message. So the queue
   // journals a reservation (catalog kind "sequence") before it hands out numbers past it.
   uint64_t reserved_seq_ = 0;
-  std::map<uint64_t, stored> messages_;                 // by seq: oldest first
-  std::deque<uint64_t> ready_;                          // may hold stale seqs; skipped on pop
+  std::map<uint64_t, stored> messages_; // by seq: oldest first
+  std::deque<uint64_t> ready_;          // may hold stale seqs; skipped on pop
   // FIFO only (ready_ stays empty): members of each group in order, and the groups whose head
   // is ready (may hold stale entries; skipped on pop).
   std::unordered_map<std::string, std::deque<uint64_t>> groups_;

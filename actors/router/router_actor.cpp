@@ -85,8 +85,8 @@ caf::result<route_result> route(self_ptr self, std::vector<outgoing_message> bat
   for (auto& [text, target] : plan.by_target) {
     auto actor = find(self, target.first);
     if (!actor) {
-      r->done(make_error(errc::unknown_queue, "router '" + router.name() + "': target '" + text +
-                                                  "' does not exist"));
+      r->done(make_error(errc::unknown_queue,
+                         "router '" + router.name() + "': target '" + text + "' does not exist"));
       continue;
     }
     auto& messages = target.second;

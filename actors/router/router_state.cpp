@@ -53,8 +53,8 @@ caf::error validate(const router_config& c) {
       return bad(which + message_of(err));
     if (r.to.what == route_target::kind::router && r.to.name == c.name)
       return bad(which + "routes to the router itself");
-    auto policy = filter_policy::parse(r.match, r.match_body ? filter_scope::body
-                                                             : filter_scope::attributes);
+    auto policy =
+        filter_policy::parse(r.match, r.match_body ? filter_scope::body : filter_scope::attributes);
     if (!policy)
       return bad(which + message_of(policy.error()));
   }

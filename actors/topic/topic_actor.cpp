@@ -114,8 +114,14 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
     auto now = self->state.deps.clock();
     std::vector<trace_step> steps;
     for (const auto& id : p->result.ids)
-      steps.push_back({id, self->state.topic->name(), "published", now, 0,
-                       "to " + std::to_string(p->plan.batches.size()) + " subscription(s)", {}, {}});
+      steps.push_back({id,
+                       self->state.topic->name(),
+                       "published",
+                       now,
+                       0,
+                       "to " + std::to_string(p->plan.batches.size()) + " subscription(s)",
+                       {},
+                       {}});
     writes.append_trace(now, codec::encode_trace(steps));
   }
   self->state.writer->commit(
@@ -171,8 +177,8 @@ caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message>
     p->queues[i] = *actor;
     // With a sink, the copies stay in the plan until the queue answers: if it refuses them
     // they become dead letters. Without one they can move.
-    auto messages = copies.target.dead_letter_target.empty() ? std::move(copies.messages)
-                                                             : copies.messages;
+    auto messages =
+        copies.target.dead_letter_target.empty() ? std::move(copies.messages) : copies.messages;
     self->request(*actor, caf::infinite, stage_atom::value, std::move(messages))
         .then(
             [self, p, i](staged_send& s) {

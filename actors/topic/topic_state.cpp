@@ -81,8 +81,7 @@ caf::expected<topic_state> topic_state::make(topic_config config) {
   return topic_state{std::move(config), std::move(policies)};
 }
 
-topic_state::plan topic_state::route(std::vector<outgoing_message> messages,
-                                     int64_t now_ms) const {
+topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int64_t now_ms) const {
   plan out;
   out.ids.reserve(messages.size());
   const auto& subs = config_.subscriptions;
@@ -100,10 +99,9 @@ topic_state::plan topic_state::route(std::vector<outgoing_message> messages,
         continue;
       matched = true;
       outgoing_message copy;
-      copy.body = subs[i].raw
-                      ? m.body
-                      : notification_json(config_.name, id, m.sent_at_us / 1000, m.body,
-                                          m.attributes);
+      copy.body = subs[i].raw ? m.body
+                              : notification_json(config_.name, id, m.sent_at_us / 1000, m.body,
+                                                  m.attributes);
       copy.attributes = m.attributes;
       copy.delay_ms = m.delay_ms;
       copy.dedup_id = m.dedup_id;

@@ -21,9 +21,9 @@ namespace {
 struct run_state {
   const options* o;
   progress* p;
-  caf::actor target;               ///< the queue, or the topic (fanout)
-  std::vector<caf::actor> queues;  ///< drained by the consumers
-  uint64_t expected = 0;           ///< deliveries to consume: messages × subscribers
+  caf::actor target;              ///< the queue, or the topic (fanout)
+  std::vector<caf::actor> queues; ///< drained by the consumers
+  uint64_t expected = 0;          ///< deliveries to consume: messages × subscribers
   std::atomic<uint64_t> next_dedup_id{0};
   std::string body;
   std::atomic<uint64_t> consumed{0};

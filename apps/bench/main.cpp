@@ -124,9 +124,9 @@ int main(int argc, char** argv) {
   std::printf("%s: %llu deliveries of %u bytes, %u producer(s), %u consumer(s)%s%s, %s, %s\n",
               o.scenario.c_str(), static_cast<unsigned long long>(p.received.load()), o.size,
               o.producers, o.consumers,
-              o.scenario == "fanout" ? (" per queue, " + std::to_string(o.subscribers) +
-                                        " subscriber queues").c_str()
-                                     : "",
+              o.scenario == "fanout"
+                  ? (" per queue, " + std::to_string(o.subscribers) + " subscriber queues").c_str()
+                  : "",
               o.dedup ? ", dedup ids" : "", o.durable ? "durable" : "not durable",
               o.node.empty() ? "embedded" : ("node " + o.node).c_str());
   std::printf("%.0f msgs/s in %.2f s; end-to-end latency p50 %u us, p99 %u us, p99.9 %u us\n", rate,

@@ -465,9 +465,8 @@ void add_trace(CLI::App& app, invocation& inv) {
   cmd->add_option("--depth", *depth, "generations of caused messages to show")
       ->capture_default_str()
       ->check(CLI::Range(0, 10));
-  on_chosen(cmd, inv, always([id, depth, &inv](client& cl) {
-              return run_trace(cl, *id, *depth, inv.json);
-            }));
+  on_chosen(cmd, inv,
+            always([id, depth, &inv](client& cl) { return run_trace(cl, *id, *depth, inv.json); }));
 }
 
 void add_global_options(CLI::App& app, invocation& inv) {

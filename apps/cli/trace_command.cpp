@@ -9,7 +9,6 @@ namespace mailroom::cli {
 
 namespace {
 
-
 nlohmann::json to_json(const trace_step& s) {
   return {{"id", s.id},
           {"queue", s.queue},

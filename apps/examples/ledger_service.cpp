@@ -67,8 +67,7 @@ mailroom::outcome credit(const mailroom::envelope& m, mailroom::transaction& tx,
 }
 
 int report(mailroom::node& n) {
-  auto rows = n.query("SELECT count(*), coalesce(sum(cents), 0) FROM balances",
-                                         {});
+  auto rows = n.query("SELECT count(*), coalesce(sum(cents), 0) FROM balances", {});
   auto receipts = n.stats("receipts");
   auto payments = n.stats("payments");
   if (!rows || !receipts || !payments) {

@@ -267,7 +267,8 @@ caf::expected<std::vector<std::string>> client::list_topics() {
   });
 }
 
-caf::expected<std::pair<topic_config, topic_stats>> client::describe_topic(const std::string& name) {
+caf::expected<std::pair<topic_config, topic_stats>>
+client::describe_topic(const std::string& name) {
   return call(*impl_, [&]() -> caf::expected<std::pair<topic_config, topic_stats>> {
     auto req = impl_->node.describeTopicRequest();
     req.setName(name);

@@ -96,8 +96,7 @@ protected:
     auto in = params.getMessages();
     if (in.size() > max_wire_batch)
       return fail(context, too_many("send batch", in.size()));
-    return ask_kj<std::vector<std::string>>(node_.system(), *q, send_atom::value,
-                                            codec::read(in))
+    return ask_kj<std::vector<std::string>>(node_.system(), *q, send_atom::value, codec::read(in))
         .then([context](caf::expected<std::vector<std::string>> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -299,8 +298,8 @@ private:
   kj::Promise<void> subscribe(SubscribeContext context) override {
     auto topic = text(context.getParams().getTopic());
     auto s = context.getParams().getSubscription();
-    subscription sub{text(s.getQueue()), text(s.getFilterPolicy()), s.getFilterOnBody(),
-                     s.getRaw(), text(s.getDeadLetterTarget())};
+    subscription sub{text(s.getQueue()), text(s.getFilterPolicy()), s.getFilterOnBody(), s.getRaw(),
+                     text(s.getDeadLetterTarget())};
     return status_of(context, [this, topic, sub] { return node_.subscribe(topic, sub); });
   }
 

@@ -229,8 +229,8 @@ topic_config read(schema::TopicConfig::Reader in) {
   topic_config out;
   out.name = text(in.getName());
   for (auto s : in.getSubscriptions())
-    out.subscriptions.push_back({text(s.getQueue()), text(s.getFilterPolicy()),
-                                 s.getFilterOnBody(), s.getRaw(), text(s.getDeadLetterTarget())});
+    out.subscriptions.push_back({text(s.getQueue()), text(s.getFilterPolicy()), s.getFilterOnBody(),
+                                 s.getRaw(), text(s.getDeadLetterTarget())});
   return out;
 }
 
@@ -340,15 +340,16 @@ void write(schema::TraceEvent::Builder o, const trace_step& e) {
 }
 
 trace_step read(schema::TraceEvent::Reader e) {
-  return {text(e.getId()),          text(e.getQueue()),  text(e.getKind()),
-          e.getAtMs(),              e.getReceiveCount(), text(e.getDetail()),
+  return {text(e.getId()),          text(e.getQueue()),
+          text(e.getKind()),        e.getAtMs(),
+          e.getReceiveCount(),      text(e.getDetail()),
           text(e.getCausationId()), text(e.getCorrelationId())};
 }
 
 std::string encode_trace(const std::vector<trace_event>& events) {
   capnp::MallocMessageBuilder message;
-  auto list = message.initRoot<schema::TraceEvents>().initEvents(
-      static_cast<unsigned>(events.size()));
+  auto list =
+      message.initRoot<schema::TraceEvents>().initEvents(static_cast<unsigned>(events.size()));
   for (unsigned i = 0; i < list.size(); ++i)
     write(list[i], events[i]);
   return to_string(message);

@@ -75,8 +75,8 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   auto where = "queue '" + name + "'";
   if (auto err = check_keys(source, t, where,
                             {"visibility_timeout", "delay", "retention", "max_message_size",
-                             "max_receive_count", "dead_letter", "retry", "max_depth", "dedup_window",
-                             "content_based_dedup", "fifo"}))
+                             "max_receive_count", "dead_letter", "retry", "max_depth",
+                             "dedup_window", "content_based_dedup", "fifo"}))
     return err;
   if (auto err = read_duration(source, t, "visibility_timeout", where + ": visibility_timeout",
                                q.visibility_timeout_ms))
@@ -138,8 +138,8 @@ caf::expected<subscription> read_subscription(std::string_view source, const std
   auto t = node.as_table();
   if (t == nullptr)
     return fail(source, where + " must be a table { queue = \"...\", filter = '{...}' }");
-  if (auto err = check_keys(source, *t, where,
-                            {"queue", "filter", "filter_scope", "raw", "dead_letter"}))
+  if (auto err =
+          check_keys(source, *t, where, {"queue", "filter", "filter_scope", "raw", "dead_letter"}))
     return err;
   subscription s;
   if (auto err = read_string(source, *t, "queue", where + ": queue", s.queue))
@@ -226,8 +226,8 @@ caf::expected<router_config> read_router(std::string_view source, const std::str
   if (auto node = t.get("rules")) {
     auto list = node->as_array();
     if (list == nullptr)
-      return fail(source, where + ": rules must be an array of tables ([[routers." + name +
-                              ".rules]])");
+      return fail(source,
+                  where + ": rules must be an array of tables ([[routers." + name + ".rules]])");
     for (size_t i = 0; i < list->size(); ++i) {
       auto rule_where = where + ": rule " + std::to_string(i + 1);
       auto rt = list->get(i)->as_table();
@@ -301,14 +301,16 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     return fail(source, where.str() + ": " + std::string{e.description()});
   }
   node_config config;
-  if (auto err = check_keys(source, root, "top level", {"node", "queues", "topics", "routers", "alarms"}))
+  if (auto err =
+          check_keys(source, root, "top level", {"node", "queues", "topics", "routers", "alarms"}))
     return err;
   if (auto node = root.get("node")) {
     auto t = node->as_table();
     if (t == nullptr)
       return fail(source, "[node] must be a table");
-    if (auto err = check_keys(source, *t, "[node]",
-                              {"data_dir", "listen", "log_level", "durable", "worker_threads", "trace"}))
+    if (auto err =
+            check_keys(source, *t, "[node]",
+                       {"data_dir", "listen", "log_level", "durable", "worker_threads", "trace"}))
       return err;
     if (auto err = read_string(source, *t, "data_dir", "[node] data_dir", config.data_dir))
       return err;

@@ -56,8 +56,8 @@ void write_batch::delete_trace_before(int64_t at_ms) {
 }
 
 void write_batch::put_consumed(std::string service, std::string id, int64_t at_ms) {
-  ops_.push_back({op_kind::put_consumed, std::move(service), std::move(id),
-                  static_cast<uint64_t>(at_ms), {}});
+  ops_.push_back(
+      {op_kind::put_consumed, std::move(service), std::move(id), static_cast<uint64_t>(at_ms), {}});
 }
 
 void write_batch::delete_consumed_before(std::string service, int64_t at_ms) {
@@ -157,13 +157,19 @@ journal::~journal() {
   wakeup_.notify_all();
   if (thread_.joinable())
     thread_.join();
-  for (auto* stmt : {put_catalog_, delete_catalog_, put_segment_, append_events_, delete_segment_,
-                     delete_segment_events_, delete_queue_segments_, delete_queue_events_,
-                     delete_queue_dedup_, put_dedup_, delete_dedup_before_, read_dedup_,
-                     put_consumed_, delete_consumed_before_, read_consumed_, append_trace_,
-                     delete_trace_before_, read_trace_,
-                     put_dead_letter_, delete_dead_letter_, delete_sink_, read_catalog_,
-                     read_segments_, read_events_, read_dead_letters_})
+  for (auto* stmt : {put_catalog_,           delete_catalog_,
+                     put_segment_,           append_events_,
+                     delete_segment_,        delete_segment_events_,
+                     delete_queue_segments_, delete_queue_events_,
+                     delete_queue_dedup_,    put_dedup_,
+                     delete_dedup_before_,   read_dedup_,
+                     put_consumed_,          delete_consumed_before_,
+                     read_consumed_,         append_trace_,
+                     delete_trace_before_,   read_trace_,
+                     put_dead_letter_,       delete_dead_letter_,
+                     delete_sink_,           read_catalog_,
+                     read_segments_,         read_events_,
+                     read_dead_letters_})
     sqlite3_finalize(stmt);
   if (db_ != nullptr)
     sqlite3_close(db_);
@@ -229,7 +235,8 @@ caf::error journal::prepare_statements() {
       {&delete_queue_dedup_, "DELETE FROM dedup WHERE queue = ?1"},
       {&put_dedup_, "INSERT OR REPLACE INTO dedup(queue, first_seq, records) VALUES(?1, ?2, ?3)"},
       {&delete_dedup_before_, "DELETE FROM dedup WHERE queue = ?1 AND first_seq < ?2"},
-      {&read_dedup_, "SELECT '', first_seq, records FROM dedup WHERE queue = ?1 ORDER BY first_seq"},
+      {&read_dedup_,
+       "SELECT '', first_seq, records FROM dedup WHERE queue = ?1 ORDER BY first_seq"},
       {&append_trace_, "INSERT INTO trace(at_ms, events) VALUES(?1, ?2)"},
       {&delete_trace_before_, "DELETE FROM trace WHERE at_ms < ?1"},
       {&read_trace_, "SELECT ?1, at_ms, events FROM trace ORDER BY id"},

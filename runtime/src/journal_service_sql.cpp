@@ -22,8 +22,6 @@ namespace {
 constexpr std::array<const char*, 7> journal_tables = {
     "catalog", "segments", "segment_events", "dedup", "consumed", "dead_letters", "trace"};
 
-
-
 bool is_journal_table(const char* name) {
   if (name == nullptr)
     return false;

@@ -248,9 +248,9 @@ caf::error node::put_queue(queue_config config) {
   if (existing != configs_.end() && existing->second == config)
     return {};
   if (existing != configs_.end() && existing->second.fifo != config.fifo)
-    return make_error(errc::invalid_argument,
-                      "queue '" + config.name + "': a queue cannot change between standard and "
-                                                "FIFO; create another queue");
+    return make_error(errc::invalid_argument, "queue '" + config.name +
+                                                  "': a queue cannot change between standard and "
+                                                  "FIFO; create another queue");
   write_batch writes;
   if (existing == configs_.end()) {
     // A deleted queue's actor may have committed a last write after the deletion; a new queue

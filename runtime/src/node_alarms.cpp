@@ -29,7 +29,8 @@ caf::error node::recover_alarms() {
       alarm_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
         auto config = codec::decode_alarm_config(blob);
         if (!config)
-          return make_error(errc::corruption, "alarm '" + name + "': " + message_of(config.error()));
+          return make_error(errc::corruption,
+                            "alarm '" + name + "': " + message_of(config.error()));
         alarms_[name] = *config;
         registry_->put(entity_kind::alarm, name,
                        spawn_alarm(*system_, alarm_state{*config}, {registry_, config_.clock}));

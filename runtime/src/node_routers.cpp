@@ -41,7 +41,8 @@ caf::error node::recover_routers() {
       router_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
         auto config = codec::decode_router_config(blob);
         if (!config)
-          return make_error(errc::corruption, "router '" + name + "': " + message_of(config.error()));
+          return make_error(errc::corruption,
+                            "router '" + name + "': " + message_of(config.error()));
         auto state = router_state::make(*config);
         if (!state)
           return make_error(errc::corruption, message_of(state.error()));

@@ -43,7 +43,8 @@ caf::error node::recover_topics() {
       topic_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
         auto config = codec::decode_topic_config(blob);
         if (!config)
-          return make_error(errc::corruption, "topic '" + name + "': " + message_of(config.error()));
+          return make_error(errc::corruption,
+                            "topic '" + name + "': " + message_of(config.error()));
         auto state = topic_state::make(*config);
         if (!state)
           return make_error(errc::corruption, message_of(state.error()));

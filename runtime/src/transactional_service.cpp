@@ -167,8 +167,7 @@ caf::behavior tx_service(self_ptr self, node* owner, transactional_options optio
   st.queue = std::move(queue);
   st.retention_ms = retention_ms;
   self->set_error_handler([self](caf::error& err) {
-    spdlog::warn("service '{}': settling failed: {}", self->state.options.service,
-                 message_of(err));
+    spdlog::warn("service '{}': settling failed: {}", self->state.options.service, message_of(err));
   });
   self->send(self, poll_atom::value);
   return {

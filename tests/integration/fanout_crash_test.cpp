@@ -92,8 +92,8 @@ TEST(crash, kill_9_during_fan_out_leaves_every_publish_in_all_subscriber_queues_
   for (size_t i = 0; i < held.size(); ++i) {
     EXPECT_EQ(held[i], held[0]) << subscriber_queues[i] << " differs from " << subscriber_queues[0];
     for (const auto& body : confirmed)
-      ASSERT_TRUE(held[i].count(body)) << "confirmed publish " << body << " missing from "
-                                       << subscriber_queues[i];
+      ASSERT_TRUE(held[i].count(body))
+          << "confirmed publish " << body << " missing from " << subscriber_queues[i];
     for (const auto& body : held[i])
       ASSERT_TRUE(attempted.count(body)) << "never published: " << body;
   }

@@ -135,8 +135,8 @@ TEST_F(fifo_node_test, group_order_and_leases_survive_a_reopen) {
   auto c = config("ledger");
   c.fifo = true;
   open({c});
-  ASSERT_TRUE(node_->send("ledger", {in_group("a", "a1"), in_group("a", "a2"),
-                                     in_group("b", "b1")}));
+  ASSERT_TRUE(
+      node_->send("ledger", {in_group("a", "a1"), in_group("a", "a2"), in_group("b", "b1")}));
   auto got = node_->receive("ledger", {10, 0, -1});
   ASSERT_EQ(got->size(), 2u);
   reopen();
@@ -169,8 +169,8 @@ TEST_F(fifo_state_test, under_random_failures_every_group_is_acked_in_send_order
   queue.max_receive_count = 0; // retry forever: every message must be acked in the end
   queue.dead_letter_target.clear();
   q.reconfigure(queue);
-  for (int round = 0; round < 2'000 && q.stats(now).visible + q.stats(now).delayed +
-                                               q.stats(now).in_flight > 0;
+  for (int round = 0;
+       round < 2'000 && q.stats(now).visible + q.stats(now).delayed + q.stats(now).in_flight > 0;
        ++round) {
     auto out = q.receive(10, -1, now);
     std::set<std::string> groups_in_batch;

@@ -18,7 +18,6 @@
 
 using namespace mailroom;
 
-
 TEST_F(node_test, confirmed_sends_acks_and_leases_survive_a_reopen) {
   open();
   ASSERT_FALSE(node_->create_queue(config("orders")));

@@ -59,8 +59,11 @@ TEST(router_state, all_match_sends_to_every_matching_rule_and_a_default_takes_th
 }
 
 TEST(router_state, body_rules_route_by_a_json_field_like_the_reference_router) {
-  router_config c{"by-body", {{R"({"type": ["payment"]})", true, to("queue:payments")}}, false,
-                  std::nullopt, ""};
+  router_config c{"by-body",
+                  {{R"({"type": ["payment"]})", true, to("queue:payments")}},
+                  false,
+                  std::nullopt,
+                  ""};
   auto r = router_state::make(c);
   ASSERT_TRUE(r);
   outgoing_message m;
@@ -148,7 +151,9 @@ to = "queue:orders"
   ASSERT_EQ(c->routers.size(), 1u);
   EXPECT_TRUE(c->routers[0].all_match);
   EXPECT_TRUE(c->routers[0].rules[0].match_body);
-  auto bad = parse_config("[routers.r]\n[[routers.r.rules]]\nmatch = '{\"a\": [\"b\"]}'\n", "r.toml");
+  auto bad =
+      parse_config("[routers.r]\n[[routers.r.rules]]\nmatch = '{\"a\": [\"b\"]}'\n", "r.toml");
   ASSERT_FALSE(bad);
-  EXPECT_EQ(message_of(bad.error()), "r.toml: router 'r': rule 1: to is required (e.g. \"queue:orders\")");
+  EXPECT_EQ(message_of(bad.error()),
+            "r.toml: router 'r': rule 1: to is required (e.g. \"queue:orders\")");
 }

@@ -49,7 +49,8 @@ TEST(topic_state, every_subscription_without_a_policy_gets_every_message) {
 }
 
 TEST(topic_state, filter_policies_pick_subscriptions_and_unmatched_messages_are_counted) {
-  auto t = topic({sub("eu", R"({"region": ["eu"]})"), sub("big", R"({"amount": [{"numeric": [">", 100]}]})")});
+  auto t = topic(
+      {sub("eu", R"({"region": ["eu"]})"), sub("big", R"({"amount": [{"numeric": [">", 100]}]})")});
   auto plan = t.route({msg("1", {{"region", "eu"}, {"amount", "5"}}),
                        msg("2", {{"region", "us"}, {"amount", "500"}}),
                        msg("3", {{"region", "us"}, {"amount", "1"}})},
@@ -119,8 +120,7 @@ TEST(topic_state, bad_configurations_are_refused_naming_the_subscription) {
   };
   EXPECT_NE(refused({"orders", {sub("a", "{not json")}}).find("subscription 'a'"),
             std::string::npos);
-  EXPECT_NE(refused({"orders", {sub("a"), sub("a")}}).find("subscribed twice"),
-            std::string::npos);
+  EXPECT_NE(refused({"orders", {sub("a"), sub("a")}}).find("subscribed twice"), std::string::npos);
   EXPECT_NE(refused({"bad name!", {}}).find("topic name"), std::string::npos);
   EXPECT_NE(refused({"orders", {sub("no/slash")}}).find("queue name"), std::string::npos);
 }

@@ -69,7 +69,8 @@ TEST_F(topic_test, a_publish_reaches_every_subscriber_queue) {
 
 TEST_F(topic_test, filters_choose_subscribers_and_unmatched_messages_are_counted_not_refused) {
   ASSERT_FALSE(node_->create_topic(
-      {"orders", {raw("billing", R"({"kind": ["paid"]})"), raw("shipping", R"({"kind": ["packed"]})")}}));
+      {"orders",
+       {raw("billing", R"({"kind": ["paid"]})"), raw("shipping", R"({"kind": ["packed"]})")}}));
   auto r = node_->publish("orders", {msg("a", {{"kind", "paid"}}), msg("b", {{"kind", "packed"}}),
                                      msg("c", {{"kind", "lost"}})});
   ASSERT_TRUE(r) << message_of(r.error());
@@ -122,7 +123,8 @@ TEST_F(topic_test, a_subscription_with_a_sink_dead_letters_what_its_queue_refuse
   EXPECT_EQ(r->deliveries, 1u);
   EXPECT_EQ(r->dead_lettered, 1u);
   EXPECT_EQ(drain("billing"), (strings{"too long for small"}));
-  ASSERT_TRUE(eventually([&] { return node_->dead_letters("orders-undeliverable", 10)->size() == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return node_->dead_letters("orders-undeliverable", 10)->size() == 1; }));
   auto dead = (*node_->dead_letters("orders-undeliverable", 10))[0];
   EXPECT_EQ(dead.death.reason, "undeliverable");
   EXPECT_EQ(dead.death.source, "small");
@@ -205,7 +207,8 @@ TEST_F(trace_test, a_message_story_shows_every_step_and_the_messages_it_caused) 
   c.queues = {orders, config("billing")};
   c.clock = [this] { return now.load(); };
   node_ = std::move(*node::open(std::move(c)));
-  ASSERT_FALSE(node_->create_topic({"events", {{"orders", "", false, true, ""}, {"billing", "", false, true, ""}}}));
+  ASSERT_FALSE(node_->create_topic(
+      {"events", {{"orders", "", false, true, ""}, {"billing", "", false, true, ""}}}));
   auto published = node_->publish("events", bodies({"o1"}));
   ASSERT_TRUE(published);
   auto got = node_->receive("orders", {1, 0, -1});
@@ -256,15 +259,16 @@ TEST_F(topic_test, a_service_subscribes_to_a_topic_through_a_queue_of_its_own) {
       },
       only_paid);
   ASSERT_TRUE(service) << message_of(service.error());
-  ASSERT_TRUE(node_->publish("orders", {msg("a", {{"kind", "paid"}}), msg("b", {{"kind", "quote"}})}));
+  ASSERT_TRUE(
+      node_->publish("orders", {msg("a", {{"kind", "paid"}}), msg("b", {{"kind", "quote"}})}));
   ASSERT_TRUE(eventually([&] {
     std::lock_guard<std::mutex> guard{mutex};
     return seen.size() == 1;
   }));
   EXPECT_EQ(seen[0], "a");
   EXPECT_EQ(node_->topic_configuration("orders")->subscriptions[0].queue, "orders.invoicing");
-  EXPECT_EQ(code_of(subscribe_service(*node_, "nope", "x", [](const envelope&, uint32_t) {
-              return outcome::ack();
-            }).error()),
+  EXPECT_EQ(code_of(subscribe_service(*node_, "nope", "x",
+                                      [](const envelope&, uint32_t) { return outcome::ack(); })
+                        .error()),
             errc::unknown_queue);
 }

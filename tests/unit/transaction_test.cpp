@@ -42,8 +42,7 @@ protected:
   }
 
   int64_t balance(const std::string& account) {
-    auto rows = node_->query("SELECT cents FROM balances WHERE account = ?1",
-                                                {account});
+    auto rows = node_->query("SELECT cents FROM balances WHERE account = ?1", {account});
     if (!rows || rows->empty())
       return -1;
     return std::get<int64_t>((*rows)[0][0]);

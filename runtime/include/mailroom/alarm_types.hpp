@@ -17,7 +17,7 @@ struct alarm_config {
   std::string entity;
   /// queue: visible | in_flight | oldest_age_ms | dead_lettered_per_minute; sink: depth.
   std::string metric;
-  double threshold = 0; ///< fires while the metric is above it
+  double threshold = 0;    ///< fires while the metric is above it
   int64_t for_ms = 60'000; ///< ... continuously for this long; resolves after as long below
   std::string topic;       ///< where alerts and resolves are published
   int64_t check_every_ms = 1'000;
@@ -31,8 +31,8 @@ caf::error validate(const alarm_config& config);
 struct alarm_status {
   std::string name;
   bool firing = false;
-  double value = 0;        ///< last observed value
-  int64_t since_ms = 0;    ///< when the current state began (0: never observed)
+  double value = 0;     ///< last observed value
+  int64_t since_ms = 0; ///< when the current state began (0: never observed)
 };
 
 } // namespace mailroom

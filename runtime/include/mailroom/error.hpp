@@ -17,7 +17,8 @@
 namespace mailroom {
 
 enum class errc : uint8_t {
-  /// No queue, topic, router or dead-letter sink by that name (or a queue not subscribed to a topic).
+  /// No queue, topic, router or dead-letter sink by that name (or a queue not subscribed to a
+  /// topic).
   unknown_queue = 1,
   /// A queue with that name exists already with another configuration.
   already_exists,

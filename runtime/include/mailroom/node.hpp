@@ -176,7 +176,7 @@ private:
   std::map<std::string, topic_config> topics_;   // GUARDED_BY(catalog_mutex_)
   std::map<std::string, router_config> routers_; // GUARDED_BY(catalog_mutex_)
   std::map<std::string, alarm_config> alarms_;   // GUARDED_BY(catalog_mutex_)
-  std::mutex services_mutex_; // guards services_
+  std::mutex services_mutex_;                    // guards services_
   std::vector<caf::actor> services_;
 };
 

@@ -37,8 +37,8 @@ struct route_rule {
 
 struct router_config {
   std::string name;
-  std::vector<route_rule> rules;     ///< in order
-  bool all_match = false;            ///< false: the first matching rule; true: every one
+  std::vector<route_rule> rules;        ///< in order
+  bool all_match = false;               ///< false: the first matching rule; true: every one
   std::optional<route_target> fallback; ///< where a message no rule takes goes; none: the sink
   /// Sink for unroutable messages (reason "unroutable"); empty: "<name>-unroutable".
   std::string dead_letter_target;
