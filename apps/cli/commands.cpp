@@ -97,6 +97,18 @@ int print_error(const caf::error& err) {
   return code_of(err) == errc::unavailable ? unreachable : refused;
 }
 
+int exit_code_of(const caf::error& err) {
+  return err ? print_error(err) : ok;
+}
+
+int print_names(const caf::expected<std::vector<std::string>>& names, bool json) {
+  if (!names)
+    return print_error(names.error());
+  for (const auto& name : *names)
+    std::cout << (json ? json_line({{"name", name}}) : name) << "\n";
+  return ok;
+}
+
 int print_usage_error(const std::string& message) {
   std::cerr << "mailroom: " << message << "\n";
   return usage;
@@ -177,18 +189,11 @@ nlohmann::json to_json(const dead_letter& record) {
 // --- queue ---------------------------------------------------------------------------------------
 
 int run_queue_create(client& c, const queue_config& config) {
-  if (auto err = c.create_queue(config))
-    return print_error(err);
-  return ok;
+  return exit_code_of(c.create_queue(config));
 }
 
 int run_queue_ls(client& c, bool json) {
-  auto names = c.list_queues();
-  if (!names)
-    return print_error(names.error());
-  for (const auto& name : *names)
-    std::cout << (json ? json_line({{"name", name}}) : name) << "\n";
-  return ok;
+  return print_names(c.list_queues(), json);
 }
 
 int run_queue_stats(client& c, const std::string& queue, bool json) {
@@ -220,9 +225,7 @@ int run_queue_purge(client& c, const std::string& queue) {
 }
 
 int run_queue_delete(client& c, const std::string& queue) {
-  if (auto err = c.delete_queue(queue))
-    return print_error(err);
-  return ok;
+  return exit_code_of(c.delete_queue(queue));
 }
 
 // --- messages ------------------------------------------------------------------------------------
@@ -271,16 +274,12 @@ int run_ack(client& c, const std::string& queue, const std::vector<std::string>&
 }
 
 int run_nack(client& c, const std::string& queue, const nack_request& request) {
-  if (auto err = c.nack(queue, request))
-    return print_error(err);
-  return ok;
+  return exit_code_of(c.nack(queue, request));
 }
 
 int run_visibility(client& c, const std::string& queue, const std::string& receipt,
                    int64_t visibility_ms) {
-  if (auto err = c.change_visibility(queue, receipt, visibility_ms))
-    return print_error(err);
-  return ok;
+  return exit_code_of(c.change_visibility(queue, receipt, visibility_ms));
 }
 
 // --- dead-letter sinks ---------------------------------------------------------------------------

@@ -59,6 +59,12 @@ std::string json_line(const nlohmann::json& j);
 /// Prints "mailroom: REASON"; returns unreachable for errc::unavailable, else refused.
 int print_error(const caf::error& err);
 
+/// ok, or print_error(err): the exit code of a call that answers with a status only.
+int exit_code_of(const caf::error& err);
+
+/// Prints a listing of names (`queue ls`, `topic ls`): one per line, or {"name"} with --json.
+int print_names(const caf::expected<std::vector<std::string>>& names, bool json);
+
 /// Prints "mailroom: MESSAGE"; returns usage.
 int print_usage_error(const std::string& message);
 

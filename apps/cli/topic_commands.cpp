@@ -70,18 +70,11 @@ void print_outcome_notes(const publish_result& r, bool single) {
 } // namespace
 
 int run_topic_create(client& c, const std::string& topic) {
-  if (auto err = c.create_topic(topic))
-    return print_error(err);
-  return ok;
+  return exit_code_of(c.create_topic(topic));
 }
 
 int run_topic_ls(client& c, bool json) {
-  auto names = c.list_topics();
-  if (!names)
-    return print_error(names.error());
-  for (const auto& name : *names)
-    std::cout << (json ? json_line({{"name", name}}) : name) << "\n";
-  return ok;
+  return print_names(c.list_topics(), json);
 }
 
 int run_topic_show(client& c, const std::string& topic, bool json) {
@@ -102,21 +95,15 @@ int run_topic_show(client& c, const std::string& topic, bool json) {
 }
 
 int run_topic_delete(client& c, const std::string& topic) {
-  if (auto err = c.delete_topic(topic))
-    return print_error(err);
-  return ok;
+  return exit_code_of(c.delete_topic(topic));
 }
 
 int run_topic_subscribe(client& c, const std::string& topic, const subscription& sub) {
-  if (auto err = c.subscribe(topic, sub))
-    return print_error(err);
-  return ok;
+  return exit_code_of(c.subscribe(topic, sub));
 }
 
 int run_topic_unsubscribe(client& c, const std::string& topic, const std::string& queue) {
-  if (auto err = c.unsubscribe(topic, queue))
-    return print_error(err);
-  return ok;
+  return exit_code_of(c.unsubscribe(topic, queue));
 }
 
 int run_publish(client& c, const std::string& topic, const outgoing_message& message, bool json) {
