@@ -246,12 +246,12 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
   std::vector<int64_t> delays;
   envelopes.reserve(batch.size());
   delays.reserve(batch.size());
-  // Duplicates are answered with the id they were first sent as, and not enqueued.
-  std::vector<std::string> ids(batch.size());
-  std::vector<size_t> enqueued; // index in `batch` of each envelope
+  // Duplicates are answered with the id they were first sent as, and not enqueued. Only they
+  // are noted here (position in the batch, id); the rest get enqueue()'s ids.
+  std::vector<std::pair<size_t, std::string>> duplicate_ids;
   dedup_index::entries new_keys;
   std::vector<uint64_t> duplicates_of; // pending sends that duplicates in this batch name
-  std::unordered_map<std::string, size_t> keys_in_batch; // key → index of its first message
+  std::unordered_map<std::string, std::string> keys_in_batch; // key → id of its first message
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& m = batch[i];
     if (config_.fifo && m.group_id.empty())
@@ -271,7 +271,7 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
     if (!key.empty()) {
       uint64_t batch = 0;
       if (auto* original = dedup_.find(key, now_ms, &batch)) {
-        ids[i] = *original;
+        duplicate_ids.emplace_back(i, *original);
         // Not yet durable (or staged by a topic that may still abort): the caller must not
         // confirm before that send is.
         if (pending_.count(batch))
@@ -279,7 +279,7 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
         continue;
       }
       if (auto it = keys_in_batch.find(key); it != keys_in_batch.end()) {
-        ids[i] = ids[it->second];
+        duplicate_ids.emplace_back(i, it->second);
         continue;
       }
     }
@@ -298,14 +298,12 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
                         "queue '" + config_.name + "': message of " +
                             std::to_string(e.payload_size()) + " bytes exceeds the limit of " +
                             std::to_string(config_.max_message_bytes) + " bytes");
-    ids[i] = e.id;
     if (!key.empty()) {
-      keys_in_batch.emplace(key, i);
+      keys_in_batch.emplace(key, e.id);
       new_keys.emplace_back(std::move(key), e.id);
     }
     envelopes.push_back(std::move(e));
     delays.push_back(delay);
-    enqueued.push_back(i);
   }
   send_outcome out;
   if (!envelopes.empty()) {
@@ -320,7 +318,16 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
     out.writes.barrier();
   }
   dedup_.expire(config_.name, now_ms, out.writes);
-  out.ids = std::move(ids);
+  if (!duplicate_ids.empty()) { // merge: duplicates at their positions, new ids in between
+    std::vector<std::string> ids;
+    ids.reserve(batch.size());
+    auto fresh = out.ids.begin();
+    auto dup = duplicate_ids.begin();
+    for (size_t i = 0; i < batch.size(); ++i)
+      ids.push_back(dup != duplicate_ids.end() && dup->first == i ? std::move((dup++)->second)
+                                                                  : std::move(*fresh++));
+    out.ids = std::move(ids);
+  }
   std::sort(duplicates_of.begin(), duplicates_of.end());
   duplicates_of.erase(std::unique(duplicates_of.begin(), duplicates_of.end()), duplicates_of.end());
   out.waits_for = std::move(duplicates_of);
