@@ -135,3 +135,63 @@ struct TraceEvents {
   # Stored in trace rows: the events of one journal batch of one queue, in order.
   events @0 :List(TraceEvent);
 }
+
+struct SagaRetry {
+  maxAttempts @0 :UInt32;
+  baseMs @1 :Int64;
+  factor @2 :Float64;
+  capMs @3 :Int64;
+}
+
+struct SagaStep {
+  name @0 :Text;
+  queue @1 :Text;               # where the command goes
+  command @2 :Text;             # body template over the saga data
+  compensation @3 :Text;        # body template; empty: nothing to undo
+  compensationQueue @4 :Text;   # empty: queue
+  timeoutMs @5 :Int64;
+  retry @6 :SagaRetry;
+  compensationRetry @7 :SagaRetry;
+}
+
+struct SagaDefinition {
+  # Stored in catalog rows of kind 'saga', keyed "NAME@VERSION": every version stays, so an
+  # instance can finish on the version it started with.
+  name @0 :Text;
+  version @1 :UInt32;
+  steps @2 :List(SagaStep);
+  alarmTopic @3 :Text;
+}
+
+struct SagaAttempt {
+  number @0 :UInt32;
+  sentAtMs @1 :Int64;
+  endedAtMs @2 :Int64;          # 0: waiting for the reply
+  outcome @3 :Text;             # "" | ok | failed | rejected | timed_out | abandoned
+  error @4 :Text;
+  commandId @5 :Text;
+  replyId @6 :Text;
+}
+
+struct SagaActivity {
+  step @0 :UInt32;
+  compensation @1 :Bool;
+  attempts @2 :List(SagaAttempt);
+  retryAtMs @3 :Int64;
+}
+
+struct SagaInstance {
+  # Stored in the sagas table, one row per instance, rewritten at every transition.
+  id @0 :Text;
+  definition @1 :Text;
+  version @2 :UInt32;
+  idempotencyKey @3 :Text;
+  status @4 :UInt8;             # RUNNING, COMPLETED, COMPENSATING, COMPENSATED, PARKED
+  data @5 :Text;                # JSON object
+  completedSteps @6 :UInt32;
+  cancelled @7 :Bool;
+  error @8 :Text;
+  startedAtMs @9 :Int64;
+  updatedAtMs @10 :Int64;
+  timeline @11 :List(SagaActivity);
+}

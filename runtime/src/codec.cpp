@@ -1,5 +1,6 @@
 #include "codec.hpp"
 
+#include "codec_detail.hpp"
 #include "mailroom/error.hpp"
 
 #include <capnp/message.h>
@@ -12,39 +13,6 @@
 namespace mailroom::codec {
 
 namespace {
-
-/// Serializes straight into the string: no intermediate flat array, one copy of the bytes.
-std::string to_string(capnp::MessageBuilder& message) {
-  auto segments = message.getSegmentsForOutput();
-  std::string out(capnp::computeSerializedSizeInWords(segments) * sizeof(capnp::word), '\0');
-  kj::ArrayOutputStream stream{kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size())};
-  capnp::writeMessage(stream, segments);
-  return out;
-}
-
-/// Decodes `blob` as a message with root T and hands the reader to `f`. Copies into aligned
-/// words first: SQLite gives no alignment guarantee.
-template <class T, class F>
-auto decode(const std::string& blob, const char* what, F&& f)
-    -> caf::expected<decltype(f(std::declval<typename T::Reader>()))> {
-  if (blob.size() % sizeof(capnp::word) != 0)
-    return make_error(errc::corruption, std::string{what} + ": record of " +
-                                            std::to_string(blob.size()) +
-                                            " bytes is not whole words");
-  try {
-    auto words = kj::heapArray<capnp::word>(blob.size() / sizeof(capnp::word));
-    std::memcpy(words.begin(), blob.data(), blob.size());
-    capnp::ReaderOptions options;
-    // Records are written flat and decoded in one pass, so reading one traverses about its own
-    // size. A limit far above that lets a few corrupt bytes claim a list of a billion
-    // zero-sized elements (found by tests/fuzz); twice the size leaves room for re-reads.
-    options.traversalLimitInWords = 2 * words.size() + 1024;
-    capnp::FlatArrayMessageReader reader{words, options};
-    return f(reader.getRoot<T>());
-  } catch (const kj::Exception& e) {
-    return make_error(errc::corruption, std::string{what} + ": " + e.getDescription().cStr());
-  }
-}
 
 std::string data(capnp::Data::Reader d) {
   return std::string{reinterpret_cast<const char*>(d.begin()), d.size()};

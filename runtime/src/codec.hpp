@@ -6,6 +6,7 @@
 
 #include "mailroom/alarm_types.hpp"
 #include "mailroom/router_types.hpp"
+#include "mailroom/saga_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
 
@@ -55,6 +56,11 @@ caf::expected<std::vector<message_event>> decode_events(const std::string& blob)
 
 std::string encode_queue_config(const queue_config& config);
 caf::expected<queue_config> decode_queue_config(const std::string& blob);
+
+std::string encode_saga_definition(const saga_definition& definition);
+caf::expected<saga_definition> decode_saga_definition(const std::string& blob);
+std::string encode_saga_instance(const saga_instance& instance);
+caf::expected<saga_instance> decode_saga_instance(const std::string& blob);
 
 std::string encode_alarm_config(const alarm_config& config);
 caf::expected<alarm_config> decode_alarm_config(const std::string& blob);

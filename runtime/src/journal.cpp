@@ -55,6 +55,16 @@ void write_batch::delete_trace_before(int64_t at_ms) {
   ops_.push_back({op_kind::delete_trace_before, {}, {}, static_cast<uint64_t>(at_ms), {}});
 }
 
+void write_batch::put_saga(std::string id, std::string definition, uint8_t status,
+                           int64_t updated_at_ms, std::string blob) {
+  ops_.push_back({op_kind::put_saga, std::move(id), std::move(definition), status,
+                  std::move(blob), updated_at_ms});
+}
+
+void write_batch::delete_finished_sagas_before(int64_t at_ms) {
+  ops_.push_back({op_kind::delete_finished_sagas_before, {}, {}, 0, {}, at_ms});
+}
+
 void write_batch::put_consumed(std::string service, std::string id, int64_t at_ms) {
   ops_.push_back(
       {op_kind::put_consumed, std::move(service), std::move(id), static_cast<uint64_t>(at_ms), {}});
@@ -123,6 +133,10 @@ CREATE INDEX IF NOT EXISTS trace_by_time ON trace(at_ms);
 CREATE TABLE IF NOT EXISTS consumed(
   service TEXT NOT NULL, id TEXT NOT NULL, at_ms INTEGER NOT NULL,
   PRIMARY KEY(service, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sagas(
+  id TEXT PRIMARY KEY, definition TEXT NOT NULL, status INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL, instance BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sagas_by_status ON sagas(status, updated_at_ms);
 CREATE TABLE IF NOT EXISTS dead_letters(
   arrival INTEGER PRIMARY KEY, sink TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL,
   UNIQUE(sink, id));
@@ -169,7 +183,8 @@ journal::~journal() {
                      put_dead_letter_,       delete_dead_letter_,
                      delete_sink_,           read_catalog_,
                      read_segments_,         read_events_,
-                     read_dead_letters_})
+                     read_dead_letters_,     put_saga_,
+                     delete_finished_sagas_})
     sqlite3_finalize(stmt);
   if (db_ != nullptr)
     sqlite3_close(db_);
@@ -243,6 +258,10 @@ caf::error journal::prepare_statements() {
       {&put_consumed_, "INSERT OR REPLACE INTO consumed(service, id, at_ms) VALUES(?1, ?2, ?3)"},
       {&delete_consumed_before_, "DELETE FROM consumed WHERE service = ?1 AND at_ms < ?2"},
       {&read_consumed_, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2"},
+      {&put_saga_, "INSERT OR REPLACE INTO sagas(id, definition, status, updated_at_ms, instance) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5)"},
+      {&delete_finished_sagas_,
+       "DELETE FROM sagas WHERE status IN (1, 3) AND updated_at_ms < ?1"},
       {&put_dead_letter_,
        "INSERT OR REPLACE INTO dead_letters(sink, id, record) VALUES(?1, ?2, ?3)"},
       {&delete_dead_letter_, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
@@ -447,6 +466,16 @@ caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
   case k::delete_sink_data:
     bind_text(delete_sink_, 1, op.key1);
     return step(delete_sink_);
+  case k::put_saga:
+    bind_text(put_saga_, 1, op.key1);
+    bind_text(put_saga_, 2, op.key2);
+    sqlite3_bind_int64(put_saga_, 3, static_cast<int64_t>(op.seq));
+    sqlite3_bind_int64(put_saga_, 4, op.value);
+    bind_blob(put_saga_, 5, op.blob);
+    return step(put_saga_);
+  case k::delete_finished_sagas_before:
+    sqlite3_bind_int64(delete_finished_sagas_, 1, op.value);
+    return step(delete_finished_sagas_);
   }
   return make_error(errc::corruption, "journal: unknown write op");
 }

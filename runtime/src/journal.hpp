@@ -66,6 +66,11 @@ public:
   /// constraint, a missing table), only this batch is rolled back and fails, with
   /// errc::invalid_argument; the rest of the group commits. REQUIRES: check_statement() passed.
   void execute(std::string sql, std::vector<sql_value> params);
+  /// A saga instance's state (a schema::SagaInstance), replacing the previous one.
+  void put_saga(std::string id, std::string definition, uint8_t status, int64_t updated_at_ms,
+                std::string blob);
+  /// Forgets finished (COMPLETED, COMPENSATED) sagas last updated before `at_ms`.
+  void delete_finished_sagas_before(int64_t at_ms);
   void put_dead_letter(std::string sink, std::string id, std::string blob);
   void delete_dead_letter(std::string sink, std::string id);
   void delete_sink_data(std::string sink);
@@ -97,6 +102,8 @@ private:
     put_dead_letter,
     delete_dead_letter,
     delete_sink_data,
+    put_saga,
+    delete_finished_sagas_before,
   };
   struct op {
     op_kind kind;
@@ -104,6 +111,7 @@ private:
     std::string key2; // name or message id
     uint64_t seq = 0;
     std::string blob;
+    int64_t value = 0; // put_saga: updated_at_ms (seq holds the status)
   };
   std::vector<op> ops_;
   std::vector<std::vector<sql_value>> params_; // of execute ops, indexed by op.seq
@@ -163,6 +171,13 @@ public:
 
   /// Dedup records of a queue; `seq` is the send batch's first_seq.
   caf::error read_dedup(const std::string& queue, const row_visitor& visit);
+  /// Saga instances, newest update first; `key` is the id, `seq` the status. Empty
+  /// `definition`: all; `statuses`: those whose status is listed (empty: any); at most `max`.
+  caf::error read_sagas(const std::string& definition, const std::vector<uint8_t>& statuses,
+                        uint32_t max, const row_visitor& visit);
+  /// One saga instance's blob; errc::unknown_queue if there is none.
+  caf::expected<std::string> read_saga(const std::string& id);
+
   /// Dead letters of a sink; `key` is the message id.
   caf::error read_dead_letters(const std::string& sink, const row_visitor& visit);
 
@@ -212,6 +227,8 @@ private:
   sqlite3_stmt* put_consumed_ = nullptr;
   sqlite3_stmt* delete_consumed_before_ = nullptr;
   sqlite3_stmt* read_consumed_ = nullptr;
+  sqlite3_stmt* put_saga_ = nullptr;
+  sqlite3_stmt* delete_finished_sagas_ = nullptr;
   sqlite3_stmt* put_dead_letter_ = nullptr;
   sqlite3_stmt* delete_dead_letter_ = nullptr;
   sqlite3_stmt* delete_sink_ = nullptr;

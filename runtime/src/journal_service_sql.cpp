@@ -19,8 +19,8 @@ namespace mailroom {
 
 namespace {
 
-constexpr std::array<const char*, 7> journal_tables = {
-    "catalog", "segments", "segment_events", "dedup", "consumed", "dead_letters", "trace"};
+constexpr std::array<const char*, 8> journal_tables = {
+    "catalog", "segments", "segment_events", "dedup", "consumed", "dead_letters", "trace", "sagas"};
 
 bool is_journal_table(const char* name) {
   if (name == nullptr)

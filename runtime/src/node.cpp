@@ -67,6 +67,8 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
     return err;
   if (auto err = n->recover_alarms())
     return err;
+  if (auto err = n->recover_sagas())
+    return err;
   for (const auto& q : n->config_.queues)
     if (auto err = n->put_queue(q))
       return err;
@@ -78,6 +80,9 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
       return err;
   for (const auto& a : n->config_.alarms)
     if (auto err = n->put_alarm(a))
+      return err;
+  for (const auto& d : n->config_.sagas)
+    if (auto err = n->put_saga(d))
       return err;
   return n;
 }

@@ -16,6 +16,7 @@
 #include "mailroom/registry.hpp"
 #include "mailroom/alarm_types.hpp"
 #include "mailroom/router_types.hpp"
+#include "mailroom/saga_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/transaction.hpp"
 #include "mailroom/types.hpp"
@@ -51,6 +52,8 @@ struct node_config {
   std::vector<router_config> routers;
   /// Alarms declared in code or the TOML file; created or reconfigured.
   std::vector<alarm_config> alarms;
+  /// Saga definitions declared in code or the TOML file, after the rest; each version stored.
+  std::vector<saga_definition> sagas;
   /// Scheduler threads for actors; 0: one per core.
   size_t worker_threads = 0;
   /// The clock of every actor's timers; tests pass a virtual one.
@@ -107,6 +110,25 @@ public:
   std::vector<std::string> alarm_names() const;
   caf::expected<alarm_status> alarm_state_of(const std::string& name);
 
+  /// Stores a saga definition's version and starts its manager (and, on first use, its inbox
+  /// queue "saga.NAME" and dead-letter sink "saga.NAME.dead"; with an alarm topic, an alarm
+  /// "saga.NAME.parked" on that sink). Storing a version again unchanged succeeds; changed,
+  /// already_exists: store the change as a new version.
+  caf::error put_saga(saga_definition definition);
+  /// The newest version of each definition.
+  std::vector<saga_definition> saga_definitions() const;
+  /// Starts an instance on the newest version with `data` (a JSON object) and returns its id
+  /// once it is journaled. With an idempotency key, starting again returns the same instance.
+  caf::expected<std::string> start_saga(const std::string& definition, const std::string& data,
+                                        const std::string& idempotency_key = {});
+  /// Cancels a running saga: it compensates the steps done (after the step in flight settles).
+  caf::error cancel_saga(const std::string& id);
+  /// An instance as journaled: state, data and timeline.
+  caf::expected<saga_instance> saga(const std::string& id);
+  caf::expected<std::vector<saga_summary>> sagas(const saga_filter& filter);
+  /// Metrics of one definition, or summed over all (empty name).
+  caf::expected<saga_metrics> saga_statistics(const std::string& definition = {});
+
   caf::expected<caf::actor> queue(const std::string& name) const;
   caf::expected<caf::actor> topic(const std::string& name) const;
   caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
@@ -160,6 +182,9 @@ private:
   caf::error recover_topics();
   caf::error recover_routers();
   caf::error recover_alarms();
+  caf::error recover_sagas();
+  /// The inbox queue and dead-letter sink of a definition, and its alarm.
+  caf::error create_saga_entities(const saga_definition& definition);
   caf::actor spawn_queue_actor(class queue_state state);
   /// Journals and applies a topic's new configuration. REQUIRES: catalog_mutex_ held.
   caf::error write_topic(topic_config config);
@@ -176,6 +201,8 @@ private:
   std::map<std::string, topic_config> topics_;   // GUARDED_BY(catalog_mutex_)
   std::map<std::string, router_config> routers_; // GUARDED_BY(catalog_mutex_)
   std::map<std::string, alarm_config> alarms_;   // GUARDED_BY(catalog_mutex_)
+  /// Every stored version of every saga definition, by name then version.
+  std::map<std::string, std::map<uint32_t, saga_definition>> sagas_; // GUARDED_BY(catalog_mutex_)
   std::mutex services_mutex_;                    // guards services_
   std::vector<caf::actor> services_;
 };

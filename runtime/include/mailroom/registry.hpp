@@ -15,7 +15,7 @@
 
 namespace mailroom {
 
-enum class entity_kind { queue, dead_letter_sink, topic, router, alarm };
+enum class entity_kind { queue, dead_letter_sink, topic, router, alarm, saga };
 
 class registry {
 public:

@@ -1,0 +1,334 @@
+#include "actors/saga/saga_manager_actor.hpp"
+
+#include "actors/saga/saga_instance_actor.hpp"
+#include "actors/saga/saga_protocol.hpp"
+#include "journal_writer.hpp" // tick_atom
+#include "mailroom/error.hpp"
+#include "mailroom/protocol.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mailroom {
+
+namespace {
+
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+
+/// How often due timeouts and retries are looked for: the resolution of step timeouts.
+constexpr auto tick_every = std::chrono::milliseconds(50);
+/// Replies taken from the inbox per receive, and the long-poll time.
+constexpr uint32_t inbox_batch = 512;
+constexpr int64_t poll_wait_ms = 1'000;
+/// Ids of finished instances are remembered this long, so that a start with the same
+/// idempotency key racing the instance's end still finds it (later starts find it in the
+/// journal).
+constexpr int64_t finished_memory_ms = 10 * 60 * 1000;
+constexpr size_t latency_samples = 4096;
+
+struct instance_entry {
+  caf::actor actor;
+  saga_status status = saga_status::running;
+  int64_t wake_at_ms = 0;
+};
+
+} // namespace
+
+struct saga_manager_state {
+  std::string definition;
+  std::map<uint32_t, std::shared_ptr<const saga_definition>> versions;
+  saga_manager_deps deps;
+  caf::actor inbox;
+  std::unordered_map<std::string, instance_entry> instances;
+  std::multimap<int64_t, std::string> wakes; // lazily pruned: checked against the entry
+  std::unordered_set<std::string> recently_finished;
+  std::deque<std::pair<int64_t, std::string>> finished_order;
+  saga_metrics counters;          // by-state fields are filled in on request
+  std::vector<int64_t> latencies; // ring of recent step latencies
+  size_t next_latency = 0;
+  static inline const char* name = "saga-manager";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<saga_manager_state>*;
+
+void forget_old_finished(saga_manager_state& st, int64_t now) {
+  while (!st.finished_order.empty() && st.finished_order.front().first < now - finished_memory_ms) {
+    st.recently_finished.erase(st.finished_order.front().second);
+    st.finished_order.pop_front();
+  }
+}
+
+/// Takes in what an instance reports after a transition.
+void update(self_ptr self, const std::string& id, const saga_progress& p) {
+  auto& st = self->state;
+  auto it = st.instances.find(id);
+  if (it == st.instances.end())
+    return;
+  if (p.step_latency_ms >= 0) {
+    ++st.counters.step_replies;
+    if (st.latencies.size() < latency_samples)
+      st.latencies.push_back(p.step_latency_ms);
+    else
+      st.latencies[st.next_latency++ % latency_samples] = p.step_latency_ms;
+  }
+  st.counters.compensations_sent += p.compensations_sent;
+  it->second.status = p.status;
+  if (finished(p.status)) {
+    ++(p.status == saga_status::completed ? st.counters.completed : st.counters.compensated);
+    st.instances.erase(it);
+    auto now = st.deps.clock();
+    st.recently_finished.insert(id);
+    st.finished_order.emplace_back(now, id);
+    forget_old_finished(st, now);
+    return;
+  }
+  it->second.wake_at_ms = p.wake_at_ms;
+  if (p.wake_at_ms != 0)
+    st.wakes.emplace(p.wake_at_ms, id);
+}
+
+/// Sends an instance a request and takes in its progress; `then` runs after, with the error.
+/// `id` is a copy: the request may move the reply that holds the caller's.
+template <class... Ts>
+void ask_instance(self_ptr self, std::string id, std::function<void(const caf::error&)> then,
+                  Ts&&... xs) {
+  auto it = self->state.instances.find(id);
+  if (it == self->state.instances.end()) {
+    then(make_error(errc::unknown_queue, "no running saga '" + id + "'"));
+    return;
+  }
+  self->request(it->second.actor, caf::infinite, std::forward<Ts>(xs)...)
+      .then(
+          [self, id, then](saga_progress& p) {
+            update(self, id, p);
+            then({});
+          },
+          [then](caf::error& err) { then(err); });
+}
+
+void adopt_instance(self_ptr self, saga_state state) {
+  auto id = state.id();
+  auto status = state.status();
+  auto& st = self->state;
+  auto actor =
+      spawn_saga_instance(self, std::move(state), {st.deps.log, st.deps.entities, st.deps.clock});
+  st.instances[id] = {actor, status, 0};
+}
+
+caf::result<std::string> start(self_ptr self, const std::string& id, const std::string& data,
+                               const std::string& key) {
+  auto& st = self->state;
+  if (st.instances.count(id) || st.recently_finished.count(id))
+    return id; // the same idempotency key: the same instance
+  auto parsed = nlohmann::json::parse(data, nullptr, false);
+  if (!parsed.is_object())
+    return make_error(errc::invalid_argument,
+                      "saga '" + st.definition + "': the start data must be a JSON object");
+  auto definition = st.versions.rbegin()->second;
+  adopt_instance(self, saga_state{definition, id, std::move(parsed), key, st.deps.clock()});
+  ++st.counters.started;
+  auto promise = self->make_response_promise<std::string>();
+  ask_instance(
+      self, id,
+      [promise, id](const caf::error& err) mutable {
+        if (err)
+          promise.deliver(err);
+        else
+          promise.deliver(id);
+      },
+      begin_atom::value);
+  return promise;
+}
+
+void consume(self_ptr self, std::vector<delivery>& batch) {
+  auto remaining = std::make_shared<size_t>(batch.size());
+  auto acks = std::make_shared<std::vector<std::string>>();
+  auto nacks = std::make_shared<std::vector<nack_request>>();
+  auto settle = [self, remaining, acks, nacks]() {
+    if (--*remaining > 0)
+      return;
+    auto& st = self->state;
+    if (!acks->empty())
+      self->send(st.inbox, ack_atom::value, std::move(*acks));
+    if (!nacks->empty())
+      self->send(st.inbox, nack_atom::value, std::move(*nacks));
+  };
+  for (auto& d : batch) {
+    auto reply = read_saga_reply(*d.message);
+    if (!reply) {
+      nack_request n;
+      n.receipt = d.receipt;
+      n.dead_letter_reason = "not_a_saga_reply";
+      n.error = "message '" + d.message->id + "' lacks the saga attributes of a reply";
+      nacks->push_back(std::move(n));
+      settle();
+      continue;
+    }
+    if (!self->state.instances.count(reply->saga_id)) {
+      spdlog::debug("saga {}: a reply after it finished (or for no saga): dropped", reply->saga_id);
+      acks->push_back(d.receipt);
+      settle();
+      continue;
+    }
+    auto done = [receipt = d.receipt, acks, nacks, settle, id = reply->saga_id,
+                 resume = reply->resume](const caf::error& err) {
+      if (err && !resume) {
+        // Not durable: leave it to come back after its lease.
+        spdlog::warn("saga {}: handling a reply failed: {}", id, message_of(err));
+      } else {
+        if (err)
+          spdlog::warn("saga {}: not resumed: {}", id, message_of(err));
+        else if (resume)
+          spdlog::info("saga {}: resumed by a redriven dead-letter record", id);
+        acks->push_back(receipt);
+      }
+      settle();
+    };
+    if (reply->resume)
+      ask_instance(self, reply->saga_id, done, resume_atom::value);
+    else
+      ask_instance(self, reply->saga_id, done, reply_atom::value, std::move(*reply));
+  }
+}
+
+void poll(self_ptr self) {
+  receive_request request{inbox_batch, poll_wait_ms, -1};
+  self->request(self->state.inbox, caf::infinite, receive_atom::value, request)
+      .then(
+          [self](std::vector<delivery>& batch) {
+            if (!batch.empty())
+              consume(self, batch);
+            // The next receive goes out at once: replies of many sagas overlap their commits.
+            self->send(self, poll_atom::value);
+          },
+          [self](caf::error& err) {
+            spdlog::warn("saga '{}': receiving from its inbox failed: {}", self->state.definition,
+                         message_of(err));
+            self->delayed_send(self, std::chrono::seconds(1), poll_atom::value);
+          });
+}
+
+void wake_due(self_ptr self) {
+  auto& st = self->state;
+  auto now = st.deps.clock();
+  while (!st.wakes.empty() && st.wakes.begin()->first <= now) {
+    auto [at, id] = *st.wakes.begin();
+    st.wakes.erase(st.wakes.begin());
+    auto it = st.instances.find(id);
+    if (it == st.instances.end() || it->second.wake_at_ms != at)
+      continue; // a stale entry: the instance moved on
+    it->second.wake_at_ms = 0;
+    ask_instance(
+        self, id,
+        [id](const caf::error& err) {
+          if (err)
+            spdlog::warn("saga {}: its timer failed: {}", id, message_of(err));
+        },
+        tick_atom::value);
+  }
+}
+
+saga_metrics metrics(const saga_manager_state& st) {
+  auto m = st.counters;
+  for (const auto& [id, e] : st.instances) {
+    if (e.status == saga_status::running)
+      ++m.running;
+    else if (e.status == saga_status::compensating)
+      ++m.compensating;
+    else if (e.status == saga_status::parked)
+      ++m.parked;
+  }
+  if (!st.latencies.empty()) {
+    auto sorted = st.latencies;
+    std::sort(sorted.begin(), sorted.end());
+    auto at = [&](double q) {
+      return static_cast<double>(
+          sorted[static_cast<size_t>(q * static_cast<double>(sorted.size() - 1))]);
+    };
+    m.step_latency_p50_ms = at(0.5);
+    m.step_latency_p99_ms = at(0.99);
+  }
+  return m;
+}
+
+caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
+                           std::vector<saga_definition> versions,
+                           std::vector<saga_instance> unfinished, saga_manager_deps deps) {
+  auto& st = self->state;
+  st.definition = versions.front().name;
+  for (auto& d : versions)
+    st.versions[d.version] = std::make_shared<const saga_definition>(std::move(d));
+  st.deps = std::move(deps);
+  st.inbox = *st.deps.entities->find(entity_kind::queue, saga_inbox(st.definition));
+  // Acks and nacks of the inbox are sent without waiting; a refusal (an expired lease) only
+  // means the message comes back, and the instance ignores what it has seen.
+  self->set_error_handler([self](caf::error& err) {
+    spdlog::warn("saga '{}': settling inbox messages failed: {}", self->state.definition,
+                 message_of(err));
+  });
+  for (auto& inst : unfinished) {
+    auto id = inst.id;
+    auto version = st.versions.find(inst.version);
+    adopt_instance(self, saga_state{version->second, std::move(inst)});
+    ask_instance(
+        self, id,
+        [id](const caf::error& err) {
+          if (err)
+            spdlog::error("saga {}: resuming after restart failed: {}", id, message_of(err));
+        },
+        recover_atom::value);
+  }
+  if (!unfinished.empty())
+    spdlog::info("saga '{}': resumed {} unfinished instance(s)", st.definition, unfinished.size());
+  self->send(self, poll_atom::value);
+  self->delayed_send(self, tick_every, tick_atom::value);
+  return {
+      [self](start_atom, const std::string& id, const std::string& data, const std::string& key) {
+        return start(self, id, data, key);
+      },
+      [self](cancel_atom, const std::string& id) -> caf::result<ok_atom> {
+        auto promise = self->make_response_promise<ok_atom>();
+        ask_instance(
+            self, id,
+            [promise](const caf::error& err) mutable {
+              if (err)
+                promise.deliver(err);
+              else
+                promise.deliver(ok_atom::value);
+            },
+            cancel_atom::value);
+        return promise;
+      },
+      [self](stats_atom) { return metrics(self->state); },
+      [self](config_atom, saga_definition& d) {
+        auto version = d.version;
+        self->state.versions[version] = std::make_shared<const saga_definition>(std::move(d));
+        return ok_atom::value;
+      },
+      [self](progress_atom, const std::string& id, const saga_progress& p) { update(self, id, p); },
+      [self](poll_atom) { poll(self); },
+      [self](tick_atom) {
+        wake_due(self);
+        self->delayed_send(self, tick_every, tick_atom::value);
+      },
+      [](const std::vector<ack_outcome>&) {}, // replies to fire-and-forget acks and nacks
+  };
+}
+
+} // namespace
+
+caf::actor spawn_saga_manager(caf::actor_system& system, std::vector<saga_definition> versions,
+                              std::vector<saga_instance> unfinished, saga_manager_deps deps) {
+  return system.spawn(saga_manager, std::move(versions), std::move(unfinished), std::move(deps));
+}
+
+} // namespace mailroom

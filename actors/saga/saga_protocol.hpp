@@ -1,0 +1,45 @@
+// Messages between a saga manager and its instance actors (never leave the process).
+//
+// node -> manager
+//   (start_atom, id, data JSON, idempotency key) -> id, once the instance is journaled
+//   (cancel_atom, id)                             -> ok_atom, once durable
+//   (stats_atom)                                  -> saga_metrics
+//   (config_atom, saga_definition)                -> ok_atom (another version)
+// manager -> instance, each answered with saga_progress once the transition is durable:
+//   (begin_atom)            a new instance sends its first command
+//   (recover_atom)          after a restart: the command waiting for a reply is sent again
+//   (reply_atom, saga_reply)
+//   (tick_atom)             its wake time has come (a timeout or a retry)
+//   (cancel_atom) / (resume_atom)   refused with an error when the state does not allow it
+#pragma once
+
+#include "actors/saga/saga_state.hpp"
+#include "mailroom/saga_types.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+namespace mailroom {
+
+using begin_atom = caf::atom_constant<caf::atom("begin")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using reply_atom = caf::atom_constant<caf::atom("reply")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+/// instance -> manager, unasked: (progress_atom, id, saga_progress) after a transition nobody
+/// requested (a command its queue refused).
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
+
+/// What the manager needs to know after each transition.
+struct saga_progress {
+  saga_status status = saga_status::running;
+  int64_t wake_at_ms = 0;       ///< 0: no timer
+  int64_t step_latency_ms = -1; ///< a step or compensation just succeeded this long after sending
+  uint32_t compensations_sent = 0;
+};
+
+} // namespace mailroom
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::saga_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::saga_progress)

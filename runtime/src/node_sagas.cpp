@@ -1,0 +1,286 @@
+// node: saga definitions and instances (see actors/saga).
+#include "mailroom/node.hpp"
+
+#include "actors/queue/dedup_index.hpp" // key_of: SHA-256 of an idempotency key
+#include "actors/saga/saga_manager_actor.hpp"
+#include "actors/saga/saga_protocol.hpp"
+#include "ask.hpp"
+#include "codec.hpp"
+#include "journal.hpp"
+#include "mailroom/error.hpp"
+#include "mailroom/ids.hpp"
+#include "mailroom/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace mailroom {
+
+namespace {
+
+constexpr const char* saga_kind = "saga";
+/// Finished instances stay this long for `mailroom saga show`.
+constexpr int64_t finished_retention_ms = 7LL * 24 * 3600 * 1000;
+constexpr size_t max_idempotency_key = 256;
+
+std::string catalog_key(const saga_definition& d) {
+  return d.name + "@" + std::to_string(d.version);
+}
+
+/// The same key of the same definition always names the same instance: a UUID-shaped prefix of
+/// SHA-256(definition, key).
+std::string id_for_key(const std::string& definition, const std::string& key) {
+  auto hex = dedup_index::key_of({}, definition + '\n' + key, true).substr(7); // "sha256:"
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+caf::error no_definition(const std::string& name) {
+  return make_error(errc::unknown_queue, "no saga definition named '" + name + "'");
+}
+
+} // namespace
+
+caf::error node::create_saga_entities(const saga_definition& d) {
+  queue_config inbox;
+  inbox.name = saga_inbox(d.name);
+  inbox.dead_letter_target = saga_dead_letter_sink(d.name);
+  if (auto existing = queue_configuration(inbox.name); !existing)
+    if (auto err = put_queue(inbox))
+      return err;
+  if (auto err = create_dead_letter_sink(inbox.dead_letter_target))
+    return err;
+  if (d.alarm_topic.empty())
+    return {};
+  alarm_config alarm;
+  alarm.name = inbox.name + ".parked";
+  alarm.entity = "sink:" + inbox.dead_letter_target;
+  alarm.metric = "depth";
+  alarm.threshold = 0;
+  alarm.for_ms = 0;
+  alarm.topic = d.alarm_topic;
+  if (auto err = put_alarm(alarm))
+    return make_error(code_of(err), "saga '" + d.name + "': its parked alarm: " + message_of(err));
+  return {};
+}
+
+caf::error node::recover_sagas() {
+  std::map<std::string, std::vector<saga_definition>> versions;
+  auto err = journal_->read_catalog(
+      saga_kind, [&](const std::string& key, uint64_t, const std::string& blob) -> caf::error {
+        auto d = codec::decode_saga_definition(blob);
+        if (!d)
+          return make_error(errc::corruption, "saga '" + key + "': " + message_of(d.error()));
+        versions[d->name].push_back(std::move(*d));
+        return {};
+      });
+  if (err)
+    return err;
+  std::map<std::string, std::vector<saga_instance>> unfinished;
+  err = journal_->read_sagas(
+      {},
+      {static_cast<uint8_t>(saga_status::running), static_cast<uint8_t>(saga_status::compensating),
+       static_cast<uint8_t>(saga_status::parked)},
+      UINT32_MAX, [&](const std::string& id, uint64_t, const std::string& blob) -> caf::error {
+        auto inst = codec::decode_saga_instance(blob);
+        if (!inst)
+          return make_error(errc::corruption, "saga " + id + ": " + message_of(inst.error()));
+        auto& vs = versions[inst->definition];
+        auto v = std::find_if(vs.begin(), vs.end(),
+                              [&](const auto& d) { return d.version == inst->version; });
+        if (v == vs.end())
+          return make_error(errc::corruption, "saga " + id + ": its definition '" +
+                                                  inst->definition + "' version " +
+                                                  std::to_string(inst->version) + " is missing");
+        for (const auto& a : inst->timeline)
+          if (a.step >= v->steps.size())
+            return make_error(errc::corruption, "saga " + id + ": its timeline names step " +
+                                                    std::to_string(a.step) + " of " +
+                                                    std::to_string(v->steps.size()));
+        unfinished[inst->definition].push_back(std::move(*inst));
+        return {};
+      });
+  if (err)
+    return err;
+  write_batch cleanup;
+  cleanup.delete_finished_sagas_before(config_.clock() - finished_retention_ms);
+  if (auto err = journal_->write(std::move(cleanup)))
+    return err;
+  for (auto& [name, vs] : versions) {
+    std::sort(vs.begin(), vs.end(),
+              [](const auto& a, const auto& b) { return a.version < b.version; });
+    if (auto err = create_saga_entities(vs.back()))
+      return err;
+    {
+      std::lock_guard<std::mutex> guard{catalog_mutex_};
+      for (const auto& d : vs)
+        sagas_[name][d.version] = d;
+    }
+    registry_->put(entity_kind::saga, name,
+                   spawn_saga_manager(*system_, vs, std::move(unfinished[name]),
+                                      {journal_.get(), registry_, config_.clock}));
+  }
+  return {};
+}
+
+caf::error node::put_saga(saga_definition d) {
+  if (auto err = validate(d))
+    return err;
+  {
+    std::lock_guard<std::mutex> guard{catalog_mutex_};
+    auto& vs = sagas_[d.name];
+    if (auto it = vs.find(d.version); it != vs.end()) {
+      if (it->second == d)
+        return {};
+      return make_error(errc::already_exists,
+                        "saga '" + d.name + "' version " + std::to_string(d.version) +
+                            " exists with other settings; running instances keep the version "
+                            "they started with, so store the change as version " +
+                            std::to_string(vs.rbegin()->first + 1));
+    }
+    if (vs.empty())
+      sagas_.erase(d.name);
+  }
+  if (auto err = create_saga_entities(d))
+    return err;
+  std::lock_guard<std::mutex> guard{catalog_mutex_};
+  write_batch writes;
+  writes.put_catalog(saga_kind, catalog_key(d), codec::encode_saga_definition(d));
+  if (auto err = journal_->write(std::move(writes)))
+    return err;
+  if (auto manager = registry_->find(entity_kind::saga, d.name)) {
+    if (auto r = ask<ok_atom>(*system_, *manager, config_atom::value, d); !r)
+      return std::move(r.error());
+  } else {
+    registry_->put(
+        entity_kind::saga, d.name,
+        spawn_saga_manager(*system_, {d}, {}, {journal_.get(), registry_, config_.clock}));
+  }
+  spdlog::info("saga '{}' version {} stored ({} steps)", d.name, d.version, d.steps.size());
+  sagas_[d.name][d.version] = std::move(d);
+  return {};
+}
+
+std::vector<saga_definition> node::saga_definitions() const {
+  std::lock_guard<std::mutex> guard{catalog_mutex_};
+  std::vector<saga_definition> out;
+  for (const auto& [name, vs] : sagas_)
+    if (!vs.empty())
+      out.push_back(vs.rbegin()->second);
+  return out;
+}
+
+caf::expected<std::string> node::start_saga(const std::string& definition, const std::string& data,
+                                            const std::string& idempotency_key) {
+  auto manager = registry_->find(entity_kind::saga, definition);
+  if (!manager)
+    return no_definition(definition);
+  auto parsed = nlohmann::json::parse(data, nullptr, false);
+  if (!parsed.is_object())
+    return make_error(errc::invalid_argument, "saga '" + definition +
+                                                  "': the start data must be a JSON object, "
+                                                  "e.g. {\"order_id\":\"o-1\"}");
+  if (idempotency_key.size() > max_idempotency_key)
+    return make_error(errc::invalid_argument, "saga '" + definition + "': idempotency key of " +
+                                                  std::to_string(idempotency_key.size()) +
+                                                  " bytes is longer than 256");
+  std::string id;
+  if (idempotency_key.empty()) {
+    id = new_message_id();
+  } else {
+    id = id_for_key(definition, idempotency_key);
+    if (auto existing = journal_->read_saga(id))
+      return id; // started before (and maybe finished): the same instance
+    else if (code_of(existing.error()) != errc::unknown_queue)
+      return std::move(existing.error());
+  }
+  return ask<std::string>(*system_, *manager, start_atom::value, id, data, idempotency_key);
+}
+
+caf::expected<saga_instance> node::saga(const std::string& id) {
+  auto blob = journal_->read_saga(id);
+  if (!blob)
+    return std::move(blob.error());
+  return codec::decode_saga_instance(*blob);
+}
+
+caf::error node::cancel_saga(const std::string& id) {
+  auto inst = saga(id);
+  if (!inst)
+    return std::move(inst.error());
+  if (finished(inst->status))
+    return make_error(errc::invalid_argument, "saga '" + id + "' is " +
+                                                  std::string{to_string(inst->status)} +
+                                                  " already; there is nothing to cancel");
+  auto manager = registry_->find(entity_kind::saga, inst->definition);
+  if (!manager)
+    return no_definition(inst->definition);
+  auto r = ask<ok_atom>(*system_, *manager, cancel_atom::value, id);
+  return r ? caf::error{} : std::move(r.error());
+}
+
+caf::expected<std::vector<saga_summary>> node::sagas(const saga_filter& filter) {
+  std::vector<uint8_t> statuses;
+  if (filter.status)
+    statuses.push_back(static_cast<uint8_t>(*filter.status));
+  std::vector<saga_summary> out;
+  auto err = journal_->read_sagas(
+      filter.definition, statuses, filter.max,
+      [&](const std::string& id, uint64_t, const std::string& blob) -> caf::error {
+        auto inst = codec::decode_saga_instance(blob);
+        if (!inst)
+          return make_error(errc::corruption, "saga " + id + ": " + message_of(inst.error()));
+        saga_summary s{inst->id,
+                       inst->definition,
+                       inst->version,
+                       inst->status,
+                       inst->started_at_ms,
+                       inst->updated_at_ms,
+                       {}};
+        if (!finished(inst->status) && !inst->timeline.empty()) {
+          std::lock_guard<std::mutex> guard{catalog_mutex_};
+          auto& vs = sagas_[inst->definition];
+          if (auto v = vs.find(inst->version); v != vs.end())
+            s.current_step = v->second.steps[inst->timeline.back().step].name;
+        }
+        out.push_back(std::move(s));
+        return {};
+      });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<saga_metrics> node::saga_statistics(const std::string& definition) {
+  std::vector<caf::actor> managers;
+  if (!definition.empty()) {
+    auto m = registry_->find(entity_kind::saga, definition);
+    if (!m)
+      return no_definition(definition);
+    managers.push_back(*m);
+  } else {
+    for (const auto& name : registry_->names(entity_kind::saga))
+      if (auto m = registry_->find(entity_kind::saga, name))
+        managers.push_back(*m);
+  }
+  saga_metrics total;
+  for (const auto& m : managers) {
+    auto r = ask<saga_metrics>(*system_, m, stats_atom::value);
+    if (!r)
+      return std::move(r.error());
+    total.running += r->running;
+    total.compensating += r->compensating;
+    total.parked += r->parked;
+    total.started += r->started;
+    total.completed += r->completed;
+    total.compensated += r->compensated;
+    total.compensations_sent += r->compensations_sent;
+    total.step_replies += r->step_replies;
+    // Percentiles do not add up: report the worst definition's.
+    total.step_latency_p50_ms = std::max(total.step_latency_p50_ms, r->step_latency_p50_ms);
+    total.step_latency_p99_ms = std::max(total.step_latency_p99_ms, r->step_latency_p99_ms);
+  }
+  return total;
+}
+
+} // namespace mailroom
