@@ -1,5 +1,7 @@
 #include "mailroom/config.hpp"
 
+#include "config_detail.hpp"
+
 #include "actors/router/router_state.hpp" // check_for_loops
 
 #include "mailroom/duration.hpp"
@@ -13,7 +15,7 @@
 
 namespace mailroom {
 
-namespace {
+namespace config_detail {
 
 caf::error fail(std::string_view source, const std::string& what) {
   return make_error(errc::invalid_argument, std::string{source} + ": " + what);
@@ -43,19 +45,6 @@ caf::error read_duration(std::string_view source, const toml::table& table, cons
   return {};
 }
 
-template <class T>
-caf::error read_integer(std::string_view source, const toml::table& table, const char* key,
-                        const std::string& what, T& out) {
-  auto node = table.get(key);
-  if (node == nullptr)
-    return {};
-  auto value = node->value<int64_t>();
-  if (!value || *value < 0 || static_cast<uint64_t>(*value) > std::numeric_limits<T>::max())
-    return fail(source, what + " must be a non-negative integer");
-  out = static_cast<T>(*value);
-  return {};
-}
-
 caf::error read_string(std::string_view source, const toml::table& table, const char* key,
                        const std::string& what, std::string& out) {
   auto node = table.get(key);
@@ -67,6 +56,12 @@ caf::error read_string(std::string_view source, const toml::table& table, const 
   out = *value;
   return {};
 }
+
+} // namespace config_detail
+
+using namespace config_detail;
+
+namespace {
 
 caf::expected<queue_config> read_queue(std::string_view source, const std::string& name,
                                        const toml::table& t) {
@@ -289,6 +284,29 @@ caf::expected<alarm_config> read_alarm(std::string_view source, const std::strin
   return alarm;
 }
 
+/// Reads [KEY.NAME] tables with `read` (source, name, table) into `out`.
+template <class T, class Read>
+caf::error read_tables(std::string_view source, const toml::table& root, const char* key,
+                       const char* kind, const char* example, Read read, std::vector<T>& out) {
+  auto node = root.get(key);
+  if (node == nullptr)
+    return {};
+  auto t = node->as_table();
+  if (t == nullptr)
+    return fail(source,
+                std::string{"["} + key + "] must hold one table per " + kind + ", e.g. " + example);
+  for (const auto& [name, value] : *t) {
+    auto entry = value.as_table();
+    if (entry == nullptr)
+      return fail(source, std::string{kind} + " '" + std::string{name.str()} + "' must be a table");
+    auto parsed = read(source, std::string{name.str()}, *entry);
+    if (!parsed)
+      return std::move(parsed.error());
+    out.push_back(std::move(*parsed));
+  }
+  return {};
+}
+
 } // namespace
 
 caf::expected<node_config> parse_config(std::string_view text, std::string_view source) {
@@ -301,8 +319,8 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     return fail(source, where.str() + ": " + std::string{e.description()});
   }
   node_config config;
-  if (auto err =
-          check_keys(source, root, "top level", {"node", "queues", "topics", "routers", "alarms"}))
+  if (auto err = check_keys(source, root, "top level",
+                            {"node", "queues", "topics", "routers", "alarms", "sagas"}))
     return err;
   if (auto node = root.get("node")) {
     auto t = node->as_table();
@@ -334,62 +352,21 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
       config.durable = *value;
     }
   }
-  if (auto queues = root.get("queues")) {
-    auto t = queues->as_table();
-    if (t == nullptr)
-      return fail(source, "[queues] must hold one table per queue, e.g. [queues.orders]");
-    for (const auto& [name, value] : *t) {
-      auto qt = value.as_table();
-      if (qt == nullptr)
-        return fail(source, "queue '" + std::string{name.str()} + "' must be a table");
-      auto q = read_queue(source, std::string{name.str()}, *qt);
-      if (!q)
-        return std::move(q.error());
-      config.queues.push_back(std::move(*q));
-    }
-  }
-  if (auto topics = root.get("topics")) {
-    auto t = topics->as_table();
-    if (t == nullptr)
-      return fail(source, "[topics] must hold one table per topic, e.g. [topics.orders]");
-    for (const auto& [name, value] : *t) {
-      auto tt = value.as_table();
-      if (tt == nullptr)
-        return fail(source, "topic '" + std::string{name.str()} + "' must be a table");
-      auto topic = read_topic(source, std::string{name.str()}, *tt);
-      if (!topic)
-        return std::move(topic.error());
-      config.topics.push_back(std::move(*topic));
-    }
-  }
-  if (auto routers = root.get("routers")) {
-    auto t = routers->as_table();
-    if (t == nullptr)
-      return fail(source, "[routers] must hold one table per router, e.g. [routers.by-type]");
-    for (const auto& [name, value] : *t) {
-      auto rt = value.as_table();
-      if (rt == nullptr)
-        return fail(source, "router '" + std::string{name.str()} + "' must be a table");
-      auto router = read_router(source, std::string{name.str()}, *rt);
-      if (!router)
-        return std::move(router.error());
-      config.routers.push_back(std::move(*router));
-    }
-  }
-  if (auto alarms = root.get("alarms")) {
-    auto t = alarms->as_table();
-    if (t == nullptr)
-      return fail(source, "[alarms] must hold one table per alarm, e.g. [alarms.dlq-depth]");
-    for (const auto& [name, value] : *t) {
-      auto at = value.as_table();
-      if (at == nullptr)
-        return fail(source, "alarm '" + std::string{name.str()} + "' must be a table");
-      auto alarm = read_alarm(source, std::string{name.str()}, *at);
-      if (!alarm)
-        return std::move(alarm.error());
-      config.alarms.push_back(std::move(*alarm));
-    }
-  }
+  if (auto err = read_tables(source, root, "queues", "queue", "[queues.orders]", read_queue,
+                             config.queues))
+    return err;
+  if (auto err = read_tables(source, root, "topics", "topic", "[topics.orders]", read_topic,
+                             config.topics))
+    return err;
+  if (auto err = read_tables(source, root, "routers", "router", "[routers.by-type]", read_router,
+                             config.routers))
+    return err;
+  if (auto err = read_tables(source, root, "alarms", "alarm", "[alarms.dlq-depth]", read_alarm,
+                             config.alarms))
+    return err;
+  if (auto err =
+          read_tables(source, root, "sagas", "saga", "[sagas.order]", read_saga, config.sagas))
+    return err;
   std::vector<router_config> all(config.routers.begin(), config.routers.end());
   if (auto err = check_for_loops(all))
     return fail(source, message_of(err));

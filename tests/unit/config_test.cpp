@@ -124,3 +124,61 @@ TEST(config, bad_topics_name_the_topic_and_subscription) {
   auto e = error_for("[topics.orders]\nsubscriptions = [{ queue = \"a\", filter = '{\"k\": 1}' }]");
   EXPECT_EQ(e.rfind("bad.toml: topic 'orders': subscription 'a': filter policy", 0), 0u) << e;
 }
+
+TEST(config, sagas_declare_steps_with_templates_timeouts_and_retries) {
+  auto c = parse_config(R"(
+[sagas.order]
+version = 2
+alarm_topic = "alerts"
+
+[[sagas.order.steps]]
+name = "CreateOrder"
+queue = "orders"
+command = '{"customer":{{customer}}}'
+compensation = '{"cancel":{{order_id}}}'
+timeout = "5s"
+retry = { max_attempts = 4, base = "200ms", factor = 3.0, cap = "10s" }
+
+[[sagas.order.steps]]
+name = "ProcessPayment"
+queue = "payments"
+command = '{"charge":{{amount}}}'
+compensation_queue = "refunds"
+compensation = '{"refund":{{amount}}}'
+compensation_retry = { max_attempts = 9 }
+)",
+                        "sagas.toml");
+  ASSERT_TRUE(c) << message_of(c.error());
+  ASSERT_EQ(c->sagas.size(), 1u);
+  const auto& d = c->sagas[0];
+  EXPECT_EQ(d.version, 2u);
+  EXPECT_EQ(d.alarm_topic, "alerts");
+  ASSERT_EQ(d.steps.size(), 2u);
+  EXPECT_EQ(d.steps[0].timeout_ms, 5'000);
+  EXPECT_EQ(d.steps[0].retry, (saga_retry{4, 200, 3.0, 10'000}));
+  EXPECT_EQ(d.steps[1].undo_queue(), "refunds");
+  EXPECT_EQ(d.steps[1].compensation_retry.max_attempts, 9u);
+}
+
+TEST(config, bad_sagas_name_the_saga_step_and_key) {
+  auto error_of = [](const char* toml) {
+    auto c = parse_config(toml, "bad.toml");
+    return c ? std::string{"accepted"} : message_of(c.error());
+  };
+  EXPECT_NE(error_of("[sagas.order]\nversion = 1\n").find("[[sagas.order.steps]]"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[sagas.order.steps]]\nname = \"A\"\ncommand = \"x\"\n")
+                .find("step 1: queue is required"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[sagas.order.steps]]\nname = \"A\"\nqueue = \"q\"\ncommand = \"{{x\"\n")
+                .find("step 'A': command template"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[sagas.order.steps]]\nname = \"A\"\nqueue = \"q\"\ncommand = \"x\"\n"
+                     "timeout = \"soon\"\n")
+                .find("timeout"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[sagas.order.steps]]\nname = \"A\"\nqueue = \"q\"\ncommand = \"x\"\n"
+                     "retry = { tries = 3 }\n")
+                .find("unknown key 'tries'"),
+            std::string::npos);
+}
