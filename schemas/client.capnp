@@ -10,6 +10,7 @@ using import "envelope.capnp".Attribute;
 using import "envelope.capnp".Envelope;
 using import "journal.capnp".QueueConfig;
 using import "journal.capnp".DeadLetter;
+using import "journal.capnp".SagaInstance;
 using import "journal.capnp".Subscription;
 using import "journal.capnp".TopicConfig;
 using import "journal.capnp".TraceEvent;
@@ -79,6 +80,30 @@ struct AckResult {
   status @1 :Status;
 }
 
+struct SagaSummary {
+  id @0 :Text;
+  definition @1 :Text;
+  version @2 :UInt32;
+  status @3 :Text;          # RUNNING | COMPLETED | COMPENSATING | COMPENSATED | PARKED
+  startedAtMs @4 :Int64;
+  updatedAtMs @5 :Int64;
+  currentStep @6 :Text;     # empty when finished
+}
+
+struct SagaStats {
+  # Instances by state now (in memory), counters since the node started.
+  running @0 :UInt64;
+  compensating @1 :UInt64;
+  parked @2 :UInt64;
+  started @3 :UInt64;
+  completed @4 :UInt64;
+  compensated @5 :UInt64;
+  compensationsSent @6 :UInt64;
+  stepReplies @7 :UInt64;
+  stepLatencyP50Ms @8 :Float64;
+  stepLatencyP99Ms @9 :Float64;
+}
+
 interface Node {
   createQueue @0 (config :QueueConfig) -> (status :Status);
   listQueues @1 () -> (status :Status, names :List(Text));
@@ -113,4 +138,15 @@ interface Node {
 
   trace @20 (id :Text, depth :UInt32) -> (status :Status, stories :List(TraceStory));
   # The message's story first, then those of the messages it caused, up to depth generations.
+
+  startSaga @21 (definition :Text, data :Text, idempotencyKey :Text) -> (status :Status, id :Text);
+  # Answers once the instance is journaled; the same idempotency key gives the same id.
+  cancelSaga @22 (id :Text) -> (status :Status);
+  listSagas @23 (status :Text, definition :Text, max :UInt32)
+      -> (status :Status, sagas :List(SagaSummary));
+  # status, definition: empty for any. Newest update first.
+  showSaga @24 (id :Text) -> (status :Status, instance :SagaInstance, stepNames :List(Text));
+  # stepNames: the step names of the instance's definition version, by index.
+  sagaStats @25 (definition :Text) -> (status :Status, stats :SagaStats);
+  # definition: empty for all.
 }

@@ -6,6 +6,7 @@
 // CLI11 cannot (durations, attributes) and becomes an action; only then does the client
 // connect and run it. So a usage error never touches the network.
 #include "commands.hpp"
+#include "invocation.hpp"
 
 #include "mailroom/client_endpoint.hpp"
 #include "mailroom/duration.hpp"
@@ -25,37 +26,11 @@ using namespace mailroom::cli;
 
 namespace {
 
-/// A checked command, ready to run against a connected client; returns the exit code.
-using action = std::function<int(client&)>;
-
-/// Turns the chosen command's parsed options into an action, or prints a usage error and gives
-/// nullopt. Runs after CLI11 has finished: CLI11 calls subcommand callbacks before it checks
-/// required options and --help, so checking inside a callback could report the wrong problem.
-using planner = std::function<std::optional<action>()>;
-
-/// The global options, and the planner of the one leaf command that was chosen.
-struct invocation {
-  std::string node;
-  std::string log_level;
-  bool json = false;
-  planner plan;
-};
-
 std::string default_node() {
   const char* env = std::getenv("MAILROOM_NODE");
   if (env != nullptr && *env != '\0')
     return env;
   return "127.0.0.1:" + std::to_string(default_client_port);
-}
-
-/// Makes `plan` the one to run when `cmd` is the subcommand on the command line.
-void on_chosen(CLI::App* cmd, invocation& inv, planner plan) {
-  cmd->callback([&inv, plan = std::move(plan)] { inv.plan = plan; });
-}
-
-/// For commands with nothing to check beyond what CLI11 checked.
-planner always(action run) {
-  return [run = std::move(run)]() -> std::optional<action> { return run; };
 }
 
 // --- queue ---------------------------------------------------------------------------------------
@@ -497,6 +472,7 @@ int main(int argc, char** argv) {
   add_topic_commands(app, inv);
   add_publish(app, inv);
   add_trace(app, inv);
+  add_saga_commands(app, inv);
 
   try {
     app.parse(argc, argv);

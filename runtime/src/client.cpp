@@ -343,4 +343,80 @@ caf::expected<std::vector<std::vector<trace_step>>> client::trace(const std::str
   });
 }
 
+caf::expected<std::string> client::start_saga(const std::string& definition,
+                                              const std::string& data,
+                                              const std::string& idempotency_key) {
+  return call(*impl_, [&]() -> caf::expected<std::string> {
+    auto req = impl_->node.startSagaRequest();
+    req.setDefinition(definition);
+    req.setData(data);
+    req.setIdempotencyKey(idempotency_key);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return codec::text(r.getId());
+  });
+}
+
+caf::error client::cancel_saga(const std::string& id) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.cancelSagaRequest();
+    req.setId(id);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::expected<std::vector<saga_summary>> client::sagas(const saga_filter& filter) {
+  return call(*impl_, [&]() -> caf::expected<std::vector<saga_summary>> {
+    auto req = impl_->node.listSagasRequest();
+    if (filter.status)
+      req.setStatus(std::string{to_string(*filter.status)});
+    req.setDefinition(filter.definition);
+    req.setMax(filter.max);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<saga_summary> out;
+    for (auto s : r.getSagas())
+      out.push_back(codec::read(s));
+    return out;
+  });
+}
+
+caf::expected<std::pair<saga_instance, std::vector<std::string>>>
+client::saga(const std::string& id) {
+  using shown = std::pair<saga_instance, std::vector<std::string>>;
+  return call(*impl_, [&]() -> caf::expected<shown> {
+    auto req = impl_->node.showSagaRequest();
+    req.setId(id);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    auto inst = codec::read(r.getInstance());
+    if (!inst)
+      return make_error(errc::invalid_argument,
+                        "the node sent a bad saga: " + message_of(inst.error()));
+    shown out{std::move(*inst), {}};
+    for (auto n : r.getStepNames())
+      out.second.push_back(codec::text(n));
+    for (const auto& a : out.first.timeline)
+      if (a.step >= out.second.size())
+        return make_error(errc::invalid_argument, "the node sent a saga naming step " +
+                                                      std::to_string(a.step) + " of " +
+                                                      std::to_string(out.second.size()));
+    return out;
+  });
+}
+
+caf::expected<saga_metrics> client::saga_statistics(const std::string& definition) {
+  return call(*impl_, [&]() -> caf::expected<saga_metrics> {
+    auto req = impl_->node.sagaStatsRequest();
+    req.setDefinition(definition);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return codec::read(r.getStats());
+  });
+}
+
 } // namespace mailroom

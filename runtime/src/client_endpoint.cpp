@@ -335,22 +335,100 @@ private:
     auto id = text(context.getParams().getId());
     auto depth = std::min<uint32_t>(context.getParams().getDepth(), 10);
     // A scan of the trace rows: off the event loop, like catalog changes.
-    auto result = std::make_shared<caf::expected<std::vector<std::vector<trace_step>>>>(
-        make_error(errc::unavailable, "trace did not run"));
-    return off_loop([this, id, depth, result] {
-             *result = node_.trace(id, depth);
+    return answer_off_loop<std::vector<std::vector<trace_step>>>(
+        context, [this, id, depth] { return node_.trace(id, depth); },
+        [](TraceContext& c, const std::vector<std::vector<trace_step>>& r) {
+          auto stories = c.getResults().initStories(r.size());
+          for (unsigned i = 0; i < r.size(); ++i) {
+            auto steps = stories[i].initSteps(r[i].size());
+            for (unsigned k = 0; k < steps.size(); ++k)
+              codec::write(steps[k], r[i][k]);
+          }
+        });
+  }
+
+  // Sagas: starting and cancelling wait for a commit, listing and showing read the journal.
+  kj::Promise<void> startSaga(StartSagaContext context) override {
+    auto p = context.getParams();
+    auto definition = text(p.getDefinition()), data = text(p.getData()),
+         key = text(p.getIdempotencyKey());
+    return answer_off_loop<std::string>(
+        context, [this, definition, data, key] { return node_.start_saga(definition, data, key); },
+        [](StartSagaContext& c, const std::string& id) { c.getResults().setId(id); });
+  }
+
+  kj::Promise<void> cancelSaga(CancelSagaContext context) override {
+    auto id = text(context.getParams().getId());
+    return status_of(context, [this, id] { return node_.cancel_saga(id); });
+  }
+
+  kj::Promise<void> listSagas(ListSagasContext context) override {
+    auto p = context.getParams();
+    saga_filter filter;
+    filter.definition = text(p.getDefinition());
+    filter.max = std::clamp<uint32_t>(p.getMax(), 1, 10'000);
+    if (p.getStatus().size() > 0) {
+      filter.status = parse_saga_status(text(p.getStatus()));
+      if (!filter.status)
+        return fail(context, make_error(errc::invalid_argument,
+                                        "saga status '" + text(p.getStatus()) +
+                                            "' is not one of RUNNING, COMPLETED, COMPENSATING, "
+                                            "COMPENSATED, PARKED"));
+    }
+    return answer_off_loop<std::vector<saga_summary>>(
+        context, [this, filter] { return node_.sagas(filter); },
+        [](ListSagasContext& c, const std::vector<saga_summary>& r) {
+          auto list = c.getResults().initSagas(r.size());
+          for (unsigned i = 0; i < r.size(); ++i)
+            codec::write(list[i], r[i]);
+        });
+  }
+
+  kj::Promise<void> showSaga(ShowSagaContext context) override {
+    auto id = text(context.getParams().getId());
+    using shown = std::pair<saga_instance, saga_definition>;
+    return answer_off_loop<shown>(
+        context,
+        [this, id]() -> caf::expected<shown> {
+          auto inst = node_.saga(id);
+          if (!inst)
+            return std::move(inst.error());
+          auto d = node_.saga_definition_of(inst->definition, inst->version);
+          if (!d)
+            return std::move(d.error());
+          return shown{std::move(*inst), std::move(*d)};
+        },
+        [](ShowSagaContext& c, const shown& r) {
+          codec::write(c.getResults().initInstance(), r.first);
+          auto names = c.getResults().initStepNames(r.second.steps.size());
+          for (unsigned i = 0; i < names.size(); ++i)
+            names.set(i, r.second.steps[i].name);
+        });
+  }
+
+  kj::Promise<void> sagaStats(SagaStatsContext context) override {
+    auto definition = text(context.getParams().getDefinition());
+    return answer_off_loop<saga_metrics>(
+        context, [this, definition] { return node_.saga_statistics(definition); },
+        [](SagaStatsContext& c, const saga_metrics& m) {
+          codec::write(c.getResults().initStats(), m);
+        });
+  }
+
+  /// Runs a blocking node call that yields a value off the event loop; `fill` writes the value
+  /// into the results, an error goes into their status.
+  template <class T, class Context, class Fill>
+  kj::Promise<void> answer_off_loop(Context& context, std::function<caf::expected<T>()> call,
+                                    Fill fill) {
+    auto result = std::make_shared<caf::expected<T>>(make_error(errc::unavailable, "not run"));
+    return off_loop([call = std::move(call), result] {
+             *result = call();
              return caf::error{};
            })
-        .then([context, result](caf::error) mutable {
-          auto& r = *result;
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          auto stories = context.getResults().initStories(r->size());
-          for (unsigned i = 0; i < r->size(); ++i) {
-            auto steps = stories[i].initSteps((*r)[i].size());
-            for (unsigned k = 0; k < steps.size(); ++k)
-              codec::write(steps[k], (*r)[i][k]);
-          }
+        .then([context, result, fill = std::move(fill)](caf::error) mutable {
+          if (!*result)
+            return set_status(context.getResults().initStatus(), result->error());
+          fill(context, **result);
         });
   }
 

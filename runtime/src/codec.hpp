@@ -60,6 +60,12 @@ caf::expected<queue_config> decode_queue_config(const std::string& blob);
 std::string encode_saga_definition(const saga_definition& definition);
 caf::expected<saga_definition> decode_saga_definition(const std::string& blob);
 std::string encode_saga_instance(const saga_instance& instance);
+void write(schema::SagaInstance::Builder out, const saga_instance& in);
+caf::expected<saga_instance> read(schema::SagaInstance::Reader in);
+void write(schema::SagaSummary::Builder out, const saga_summary& in);
+saga_summary read(schema::SagaSummary::Reader in);
+void write(schema::SagaStats::Builder out, const saga_metrics& in);
+saga_metrics read(schema::SagaStats::Reader in);
 caf::expected<saga_instance> decode_saga_instance(const std::string& blob);
 
 std::string encode_alarm_config(const alarm_config& config);

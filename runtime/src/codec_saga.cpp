@@ -55,9 +55,7 @@ caf::expected<saga_definition> decode_saga_definition(const std::string& blob) {
       });
 }
 
-std::string encode_saga_instance(const saga_instance& in) {
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::SagaInstance>();
+void write(schema::SagaInstance::Builder root, const saga_instance& in) {
   root.setId(in.id);
   root.setDefinition(in.definition);
   root.setVersion(in.version);
@@ -87,40 +85,87 @@ std::string encode_saga_instance(const saga_instance& in) {
       attempts[j].setReplyId(t.reply_id);
     }
   }
+}
+
+std::string encode_saga_instance(const saga_instance& in) {
+  capnp::MallocMessageBuilder message;
+  write(message.initRoot<schema::SagaInstance>(), in);
   return to_string(message);
+}
+
+caf::expected<saga_instance> read(schema::SagaInstance::Reader r) {
+  saga_instance out;
+  out.id = text(r.getId());
+  out.definition = text(r.getDefinition());
+  out.version = r.getVersion();
+  out.idempotency_key = text(r.getIdempotencyKey());
+  if (r.getStatus() > static_cast<uint8_t>(saga_status::parked))
+    return make_error(errc::corruption, "saga instance '" + out.id + "': status " +
+                                            std::to_string(r.getStatus()) + " is unknown");
+  out.status = static_cast<saga_status>(r.getStatus());
+  out.data = text(r.getData());
+  out.completed_steps = r.getCompletedSteps();
+  out.cancelled = r.getCancelled();
+  out.error = text(r.getError());
+  out.started_at_ms = r.getStartedAtMs();
+  out.updated_at_ms = r.getUpdatedAtMs();
+  for (auto a : r.getTimeline()) {
+    saga_activity activity{a.getStep(), a.getCompensation(), {}, a.getRetryAtMs()};
+    for (auto t : a.getAttempts())
+      activity.attempts.push_back({t.getNumber(), t.getSentAtMs(), t.getEndedAtMs(),
+                                   text(t.getOutcome()), text(t.getError()), text(t.getCommandId()),
+                                   text(t.getReplyId())});
+    out.timeline.push_back(std::move(activity));
+  }
+  return out;
 }
 
 caf::expected<saga_instance> decode_saga_instance(const std::string& blob) {
   auto decoded = decode<schema::SagaInstance>(
-      blob, "saga instance", [](schema::SagaInstance::Reader r) -> caf::expected<saga_instance> {
-        saga_instance out;
-        out.id = text(r.getId());
-        out.definition = text(r.getDefinition());
-        out.version = r.getVersion();
-        out.idempotency_key = text(r.getIdempotencyKey());
-        if (r.getStatus() > static_cast<uint8_t>(saga_status::parked))
-          return make_error(errc::corruption, "saga instance '" + out.id + "': status " +
-                                                  std::to_string(r.getStatus()) + " is unknown");
-        out.status = static_cast<saga_status>(r.getStatus());
-        out.data = text(r.getData());
-        out.completed_steps = r.getCompletedSteps();
-        out.cancelled = r.getCancelled();
-        out.error = text(r.getError());
-        out.started_at_ms = r.getStartedAtMs();
-        out.updated_at_ms = r.getUpdatedAtMs();
-        for (auto a : r.getTimeline()) {
-          saga_activity activity{a.getStep(), a.getCompensation(), {}, a.getRetryAtMs()};
-          for (auto t : a.getAttempts())
-            activity.attempts.push_back({t.getNumber(), t.getSentAtMs(), t.getEndedAtMs(),
-                                         text(t.getOutcome()), text(t.getError()),
-                                         text(t.getCommandId()), text(t.getReplyId())});
-          out.timeline.push_back(std::move(activity));
-        }
-        return out;
-      });
+      blob, "saga instance", [](schema::SagaInstance::Reader r) { return read(r); });
   if (!decoded)
     return std::move(decoded.error());
   return std::move(*decoded);
+}
+
+void write(schema::SagaSummary::Builder out, const saga_summary& in) {
+  out.setId(in.id);
+  out.setDefinition(in.definition);
+  out.setVersion(in.version);
+  out.setStatus(std::string{to_string(in.status)});
+  out.setStartedAtMs(in.started_at_ms);
+  out.setUpdatedAtMs(in.updated_at_ms);
+  out.setCurrentStep(in.current_step);
+}
+
+saga_summary read(schema::SagaSummary::Reader in) {
+  return {text(in.getId()),
+          text(in.getDefinition()),
+          in.getVersion(),
+          parse_saga_status(text(in.getStatus())).value_or(saga_status::running),
+          in.getStartedAtMs(),
+          in.getUpdatedAtMs(),
+          text(in.getCurrentStep())};
+}
+
+void write(schema::SagaStats::Builder out, const saga_metrics& in) {
+  out.setRunning(in.running);
+  out.setCompensating(in.compensating);
+  out.setParked(in.parked);
+  out.setStarted(in.started);
+  out.setCompleted(in.completed);
+  out.setCompensated(in.compensated);
+  out.setCompensationsSent(in.compensations_sent);
+  out.setStepReplies(in.step_replies);
+  out.setStepLatencyP50Ms(in.step_latency_p50_ms);
+  out.setStepLatencyP99Ms(in.step_latency_p99_ms);
+}
+
+saga_metrics read(schema::SagaStats::Reader in) {
+  return {in.getRunning(),           in.getCompensating(), in.getParked(),
+          in.getStarted(),           in.getCompleted(),    in.getCompensated(),
+          in.getCompensationsSent(), in.getStepReplies(),  in.getStepLatencyP50Ms(),
+          in.getStepLatencyP99Ms()};
 }
 
 } // namespace mailroom::codec

@@ -170,6 +170,19 @@ std::vector<saga_definition> node::saga_definitions() const {
   return out;
 }
 
+caf::expected<saga_definition> node::saga_definition_of(const std::string& name,
+                                                        uint32_t version) const {
+  std::lock_guard<std::mutex> guard{catalog_mutex_};
+  auto vs = sagas_.find(name);
+  if (vs == sagas_.end())
+    return no_definition(name);
+  auto v = vs->second.find(version);
+  if (v == vs->second.end())
+    return make_error(errc::unknown_queue,
+                      "saga '" + name + "' has no version " + std::to_string(version));
+  return v->second;
+}
+
 caf::expected<std::string> node::start_saga(const std::string& definition, const std::string& data,
                                             const std::string& idempotency_key) {
   auto manager = registry_->find(entity_kind::saga, definition);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "mailroom/topic_types.hpp"
+#include "mailroom/saga_types.hpp"
 #include "mailroom/types.hpp"
 
 #include <caf/expected.hpp>
@@ -48,6 +49,16 @@ public:
   caf::error unsubscribe(const std::string& topic, const std::string& queue);
   caf::expected<std::vector<std::vector<trace_step>>> trace(const std::string& id,
                                                             uint32_t depth = 3);
+
+  // Sagas (see node.hpp).
+  caf::expected<std::string> start_saga(const std::string& definition, const std::string& data,
+                                        const std::string& idempotency_key = {});
+  caf::error cancel_saga(const std::string& id);
+  caf::expected<std::vector<saga_summary>> sagas(const saga_filter& filter);
+  /// The instance and the step names of its definition version (its timeline names steps by
+  /// index).
+  caf::expected<std::pair<saga_instance, std::vector<std::string>>> saga(const std::string& id);
+  caf::expected<saga_metrics> saga_statistics(const std::string& definition = {});
   caf::expected<publish_result> publish(const std::string& topic,
                                         const std::vector<outgoing_message>& messages);
 

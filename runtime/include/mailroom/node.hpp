@@ -117,6 +117,9 @@ public:
   caf::error put_saga(saga_definition definition);
   /// The newest version of each definition.
   std::vector<saga_definition> saga_definitions() const;
+  /// A stored version of a definition.
+  caf::expected<saga_definition> saga_definition_of(const std::string& name,
+                                                    uint32_t version) const;
   /// Starts an instance on the newest version with `data` (a JSON object) and returns its id
   /// once it is journaled. With an idempotency key, starting again returns the same instance.
   caf::expected<std::string> start_saga(const std::string& definition, const std::string& data,
@@ -203,7 +206,7 @@ private:
   std::map<std::string, alarm_config> alarms_;   // GUARDED_BY(catalog_mutex_)
   /// Every stored version of every saga definition, by name then version.
   std::map<std::string, std::map<uint32_t, saga_definition>> sagas_; // GUARDED_BY(catalog_mutex_)
-  std::mutex services_mutex_;                    // guards services_
+  std::mutex services_mutex_;                                        // guards services_
   std::vector<caf::actor> services_;
 };
 
