@@ -44,6 +44,9 @@ caf::error no_definition(const std::string& name) {
 caf::error node::create_saga_entities(const saga_definition& d) {
   queue_config inbox;
   inbox.name = saga_inbox(d.name);
+  // The manager settles a reply within milliseconds; a lease cut off by a crash should end
+  // well before the steps' timeouts, or a reply that did arrive would look like a timeout.
+  inbox.visibility_timeout_ms = 5'000;
   inbox.dead_letter_target = saga_dead_letter_sink(d.name);
   if (auto existing = queue_configuration(inbox.name); !existing)
     if (auto err = put_queue(inbox))
