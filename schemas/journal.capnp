@@ -194,4 +194,5 @@ struct SagaInstance {
   startedAtMs @9 :Int64;
   updatedAtMs @10 :Int64;
   timeline @11 :List(SagaActivity);
+  seq @12 :UInt64;              # start order on this node: the row key
 }

@@ -18,6 +18,8 @@ struct saga_instance_actor_state {
   saga_instance_deps deps;
   caf::actor_addr manager;
   std::unique_ptr<journal_writer> writer;
+  /// The status the journal's row has; none: no row yet.
+  std::optional<saga_status> journaled_status;
   static inline const char* name = "saga";
 };
 
@@ -101,8 +103,13 @@ void apply(self_ptr self, saga_state::effects fx, done_fn done) {
     return;
   }
   write_batch writes;
-  writes.put_saga(inst.id, inst.definition, static_cast<uint8_t>(inst.status), inst.updated_at_ms,
-                  codec::encode_saga_instance(inst));
+  using how = write_batch::saga_put;
+  writes.put_saga(!st.journaled_status                  ? how::insert
+                  : *st.journaled_status != inst.status ? how::update_status
+                                                        : how::update,
+                  inst.seq, inst.id, inst.definition, static_cast<uint8_t>(inst.status),
+                  inst.updated_at_ms, codec::encode_saga_instance(inst));
+  st.journaled_status = inst.status;
   std::optional<dead_letter> record;
   if (fx.parked) {
     record = parked_record(saga, st.deps.clock());
@@ -148,8 +155,10 @@ caf::result<saga_progress> answer(self_ptr self, saga_state::effects fx) {
 
 caf::behavior saga_instance_actor(caf::stateful_actor<saga_instance_actor_state>* self,
                                   saga_state state, saga_instance_deps deps,
-                                  caf::actor_addr manager) {
+                                  caf::actor_addr manager, bool journaled) {
   auto& st = self->state;
+  if (journaled)
+    st.journaled_status = state.status();
   st.saga = std::make_unique<saga_state>(std::move(state));
   st.writer = std::make_unique<journal_writer>(*deps.log, self->address());
   st.deps = std::move(deps);
@@ -188,9 +197,9 @@ caf::behavior saga_instance_actor(caf::stateful_actor<saga_instance_actor_state>
 } // namespace
 
 caf::actor spawn_saga_instance(caf::event_based_actor* manager, saga_state state,
-                               saga_instance_deps deps) {
-  return manager->spawn<caf::linked>(saga_instance_actor, std::move(state), std::move(deps),
-                                     manager->address());
+                               saga_instance_deps deps, bool journaled) {
+  return manager->spawn(saga_instance_actor, std::move(state), std::move(deps), manager->address(),
+                        journaled);
 }
 
 } // namespace mailroom

@@ -24,8 +24,10 @@ struct saga_instance_deps {
   clock_fn clock;
 };
 
-/// Spawned by the manager, linked to it.
+/// Spawned by the manager, which stops it when it stops itself. Not linked: links are kept in a
+/// list that every exit scans, which made thousands of short-lived instances quadratic.
+/// `journaled`: the instance has a row already (recovered), else its first put inserts it.
 caf::actor spawn_saga_instance(caf::event_based_actor* manager, saga_state state,
-                               saga_instance_deps deps);
+                               saga_instance_deps deps, bool journaled);
 
 } // namespace mailroom

@@ -60,6 +60,27 @@ namespace {
 
 using self_ptr = caf::stateful_actor<saga_manager_state>*;
 
+uint64_t* count_of(saga_metrics& m, saga_status s) {
+  switch (s) {
+  case saga_status::running:
+    return &m.running;
+  case saga_status::compensating:
+    return &m.compensating;
+  case saga_status::parked:
+    return &m.parked;
+  default:
+    return nullptr; // finished instances leave memory: counted as completed/compensated
+  }
+}
+
+void set_status(saga_manager_state& st, instance_entry& e, saga_status s) {
+  if (auto from = count_of(st.counters, e.status))
+    --*from;
+  if (auto to = count_of(st.counters, s))
+    ++*to;
+  e.status = s;
+}
+
 void forget_old_finished(saga_manager_state& st, int64_t now) {
   while (!st.finished_order.empty() && st.finished_order.front().first < now - finished_memory_ms) {
     st.recently_finished.erase(st.finished_order.front().second);
@@ -81,7 +102,7 @@ void update(self_ptr self, const std::string& id, const saga_progress& p) {
       st.latencies[st.next_latency++ % latency_samples] = p.step_latency_ms;
   }
   st.counters.compensations_sent += p.compensations_sent;
-  it->second.status = p.status;
+  set_status(st, it->second, p.status);
   if (finished(p.status)) {
     ++(p.status == saga_status::completed ? st.counters.completed : st.counters.compensated);
     st.instances.erase(it);
@@ -115,37 +136,76 @@ void ask_instance(self_ptr self, std::string id, std::function<void(const caf::e
           [then](caf::error& err) { then(err); });
 }
 
-void adopt_instance(self_ptr self, saga_state state) {
+void adopt_instance(self_ptr self, saga_state state, bool journaled) {
   auto id = state.id();
   auto status = state.status();
   auto& st = self->state;
-  auto actor =
-      spawn_saga_instance(self, std::move(state), {st.deps.log, st.deps.entities, st.deps.clock});
-  st.instances[id] = {actor, status, 0};
+  auto actor = spawn_saga_instance(self, std::move(state),
+                                   {st.deps.log, st.deps.entities, st.deps.clock}, journaled);
+  auto& entry = st.instances[id];
+  entry.actor = actor;
+  entry.status = saga_status::completed; // counted by set_status
+  set_status(st, entry, status);
+}
+
+/// Creates an instance and has it send its first command; `done` runs once it is journaled.
+void begin_instance(self_ptr self, const std::string& id, const std::string& data,
+                    const std::string& key, std::function<void(const caf::error&)> done) {
+  auto& st = self->state;
+  if (st.instances.count(id) || st.recently_finished.count(id)) {
+    done({}); // the same idempotency key: the same instance
+    return;
+  }
+  auto parsed = nlohmann::json::parse(data, nullptr, false);
+  if (!parsed.is_object()) {
+    done(make_error(errc::invalid_argument,
+                    "saga '" + st.definition + "': the start data must be a JSON object"));
+    return;
+  }
+  auto definition = st.versions.rbegin()->second;
+  adopt_instance(
+      self,
+      saga_state{definition, id, ++*st.deps.last_seq, std::move(parsed), key, st.deps.clock()},
+      false);
+  ++st.counters.started;
+  ask_instance(self, id, std::move(done), begin_atom::value);
 }
 
 caf::result<std::string> start(self_ptr self, const std::string& id, const std::string& data,
                                const std::string& key) {
-  auto& st = self->state;
-  if (st.instances.count(id) || st.recently_finished.count(id))
-    return id; // the same idempotency key: the same instance
-  auto parsed = nlohmann::json::parse(data, nullptr, false);
-  if (!parsed.is_object())
-    return make_error(errc::invalid_argument,
-                      "saga '" + st.definition + "': the start data must be a JSON object");
-  auto definition = st.versions.rbegin()->second;
-  adopt_instance(self, saga_state{definition, id, std::move(parsed), key, st.deps.clock()});
-  ++st.counters.started;
   auto promise = self->make_response_promise<std::string>();
-  ask_instance(
-      self, id,
-      [promise, id](const caf::error& err) mutable {
-        if (err)
-          promise.deliver(err);
-        else
-          promise.deliver(id);
-      },
-      begin_atom::value);
+  begin_instance(self, id, data, key, [promise, id](const caf::error& err) mutable {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(id);
+  });
+  return promise;
+}
+
+/// Starts many instances (no idempotency keys); answers once all are journaled.
+caf::result<std::vector<std::string>> start_many(self_ptr self, std::vector<std::string> ids,
+                                                 const std::vector<std::string>& data) {
+  if (ids.size() != data.size())
+    return make_error(errc::invalid_argument, "saga start: ids and data differ in length");
+  auto promise = self->make_response_promise<std::vector<std::string>>();
+  auto waiting = std::make_shared<size_t>(ids.size());
+  auto failed = std::make_shared<caf::error>();
+  auto result = std::make_shared<std::vector<std::string>>(ids);
+  if (ids.empty())
+    promise.deliver(std::vector<std::string>{});
+  for (size_t i = 0; i < ids.size(); ++i)
+    begin_instance(self, ids[i], data[i], {},
+                   [promise, waiting, failed, result](const caf::error& err) mutable {
+                     if (err && !*failed)
+                       *failed = err;
+                     if (--*waiting > 0)
+                       return;
+                     if (*failed)
+                       promise.deliver(*failed);
+                     else
+                       promise.deliver(std::move(*result));
+                   });
   return promise;
 }
 
@@ -239,20 +299,13 @@ void wake_due(self_ptr self) {
 
 saga_metrics metrics(const saga_manager_state& st) {
   auto m = st.counters;
-  for (const auto& [id, e] : st.instances) {
-    if (e.status == saga_status::running)
-      ++m.running;
-    else if (e.status == saga_status::compensating)
-      ++m.compensating;
-    else if (e.status == saga_status::parked)
-      ++m.parked;
-  }
   if (!st.latencies.empty()) {
-    auto sorted = st.latencies;
-    std::sort(sorted.begin(), sorted.end());
+    auto sample = st.latencies;
     auto at = [&](double q) {
-      return static_cast<double>(
-          sorted[static_cast<size_t>(q * static_cast<double>(sorted.size() - 1))]);
+      auto k = static_cast<size_t>(q * static_cast<double>(sample.size() - 1));
+      std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(k),
+                       sample.end());
+      return static_cast<double>(sample[k]);
     };
     m.step_latency_p50_ms = at(0.5);
     m.step_latency_p99_ms = at(0.99);
@@ -275,10 +328,16 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
     spdlog::warn("saga '{}': settling inbox messages failed: {}", self->state.definition,
                  message_of(err));
   });
+  // The instances stop with their manager (node shutdown, definition removed).
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, e] : self->state.instances)
+      self->send_exit(e.actor, msg.reason);
+    self->quit(msg.reason);
+  });
   for (auto& inst : unfinished) {
     auto id = inst.id;
     auto version = st.versions.find(inst.version);
-    adopt_instance(self, saga_state{version->second, std::move(inst)});
+    adopt_instance(self, saga_state{version->second, std::move(inst)}, true);
     ask_instance(
         self, id,
         [id](const caf::error& err) {
@@ -294,6 +353,9 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
   return {
       [self](start_atom, const std::string& id, const std::string& data, const std::string& key) {
         return start(self, id, data, key);
+      },
+      [self](start_atom, std::vector<std::string>& ids, const std::vector<std::string>& data) {
+        return start_many(self, std::move(ids), data);
       },
       [self](cancel_atom, const std::string& id) -> caf::result<ok_atom> {
         auto promise = self->make_response_promise<ok_atom>();

@@ -11,6 +11,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct saga_manager_deps {
   journal* log = nullptr;
   std::shared_ptr<const registry> entities;
   clock_fn clock;
+  /// The last start sequence given out, shared by every definition's manager.
+  std::shared_ptr<std::atomic<uint64_t>> last_seq;
 };
 
 /// `versions`: every stored version of the definition; `unfinished`: its instances the journal

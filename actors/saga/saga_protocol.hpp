@@ -2,6 +2,7 @@
 //
 // node -> manager
 //   (start_atom, id, data JSON, idempotency key) -> id, once the instance is journaled
+//   (start_atom, vector<id>, vector<data JSON>)   -> the ids, once every instance is journaled
 //   (cancel_atom, id)                             -> ok_atom, once durable
 //   (stats_atom)                                  -> saga_metrics
 //   (config_atom, saga_definition)                -> ok_atom (another version)

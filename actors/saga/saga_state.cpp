@@ -28,9 +28,11 @@ bool waiting(const saga_attempt& a) {
 } // namespace
 
 saga_state::saga_state(std::shared_ptr<const saga_definition> definition, std::string id,
-                       nlohmann::json data, std::string idempotency_key, int64_t now_ms)
+                       uint64_t seq, nlohmann::json data, std::string idempotency_key,
+                       int64_t now_ms)
     : definition_(std::move(definition)), data_(std::move(data)) {
   instance_.id = std::move(id);
+  instance_.seq = seq;
   instance_.definition = definition_->name;
   instance_.version = definition_->version;
   instance_.idempotency_key = std::move(idempotency_key);

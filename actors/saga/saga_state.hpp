@@ -58,8 +58,8 @@ public:
   };
 
   /// A new instance; call begin() to send its first command.
-  saga_state(std::shared_ptr<const saga_definition> definition, std::string id, nlohmann::json data,
-             std::string idempotency_key, int64_t now_ms);
+  saga_state(std::shared_ptr<const saga_definition> definition, std::string id, uint64_t seq,
+             nlohmann::json data, std::string idempotency_key, int64_t now_ms);
   /// An instance read back from the journal; call recover().
   saga_state(std::shared_ptr<const saga_definition> definition, saga_instance journaled);
 

@@ -44,6 +44,8 @@ struct progress {
 
 /// Runs the scenario against an embedded node; returns an error text or "".
 std::string run_embedded(const options& o, progress& p);
+/// Runs the saga scenario (embedded, 3-step sagas); returns an error text or "".
+std::string run_saga(const options& o, progress& p);
 /// Runs the scenario against a node's client endpoint; returns an error text or "".
 std::string run_remote(const options& o, progress& p);
 

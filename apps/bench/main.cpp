@@ -4,6 +4,9 @@
 //                        [--durable | --no-durable] [--embedded | --node HOST:PORT] [--json]
 //                        [--dedup] [--rate N] [--batch N]
 //   mailroom-bench fanout --subscribers N ...   (embedded: 1 topic → N queues, --consumers each)
+//   mailroom-bench saga [--messages SAGAS] [--batch SAGAS_PER_START] [--in-flight BATCHES]
+//                       (embedded: 3-step sagas, services in the node; msgs/s = completed sagas,
+//                       latency = start to COMPLETED)
 //
 // Prints progress on stderr every second, then msgs/s and end-to-end latency percentiles; with
 // --json the last line is one summary object. msgs/s counts deliveries: in fanout, each message
@@ -50,9 +53,9 @@ int main(int argc, char** argv) {
   CLI::App app{"mailroom-bench: load generator for Mailroom"};
   options o;
   bool embedded = false, no_durable = false;
-  app.add_option("scenario", o.scenario, "scenario: queue or fanout")
+  app.add_option("scenario", o.scenario, "scenario: queue, fanout or saga")
       ->required()
-      ->check(CLI::IsMember({"queue", "fanout"}));
+      ->check(CLI::IsMember({"queue", "fanout", "saga"}));
   app.add_option("--subscribers", o.subscribers, "fanout: subscriber queues")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--dedup", o.dedup, "give every message its own dedup id");
@@ -80,8 +83,9 @@ int main(int argc, char** argv) {
   }
   if (no_durable)
     o.durable = false;
-  if (!o.node.empty() && (o.scenario == "fanout" || o.dedup)) {
-    std::cerr << "mailroom-bench: fanout and --dedup are only supported with --embedded so far\n";
+  if (!o.node.empty() && (o.scenario != "queue" || o.dedup)) {
+    std::cerr << "mailroom-bench: fanout, saga and --dedup are only supported with --embedded so "
+                 "far\n";
     return 1;
   }
   if (o.rate > 0 && !o.node.empty()) {
@@ -92,7 +96,11 @@ int main(int argc, char** argv) {
   progress p;
   std::string error;
   auto start = std::chrono::steady_clock::now();
-  std::thread runner([&] { error = o.node.empty() ? run_embedded(o, p) : run_remote(o, p); });
+  std::thread runner([&] {
+    error = o.scenario == "saga" ? run_saga(o, p)
+            : o.node.empty()     ? run_embedded(o, p)
+                                 : run_remote(o, p);
+  });
   std::atomic<bool> finished{false};
   std::thread reporter([&] {
     uint64_t last = 0;

@@ -236,7 +236,9 @@ caf::expected<std::vector<envelope>> decode_segment(const std::string& blob) {
 }
 
 std::string encode_events(const std::vector<message_event>& events) {
-  capnp::MallocMessageBuilder message;
+  // Sized to the content: the default first segment (8 KiB, zeroed) cost more than the encoding
+  // for the small batches of a busy queue.
+  capnp::MallocMessageBuilder message{static_cast<unsigned>(16 + events.size() * 12)};
   auto list = message.initRoot<schema::SegmentEvents>().initEvents(events.size());
   for (unsigned i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
@@ -334,7 +336,10 @@ caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob) {
 }
 
 std::string encode_dedup(const dedup_records& records) {
-  capnp::MallocMessageBuilder message;
+  size_t bytes = 64;
+  for (const auto& [key, id] : records.entries)
+    bytes += key.size() + id.size() + 48;
+  capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
   auto root = message.initRoot<schema::DedupRecords>();
   root.setExpiresAtMs(records.expires_at_ms);
   auto entries = root.initEntries(static_cast<unsigned>(records.entries.size()));

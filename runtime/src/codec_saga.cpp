@@ -57,6 +57,7 @@ caf::expected<saga_definition> decode_saga_definition(const std::string& blob) {
 
 void write(schema::SagaInstance::Builder root, const saga_instance& in) {
   root.setId(in.id);
+  root.setSeq(in.seq);
   root.setDefinition(in.definition);
   root.setVersion(in.version);
   root.setIdempotencyKey(in.idempotency_key);
@@ -88,7 +89,13 @@ void write(schema::SagaInstance::Builder root, const saga_instance& in) {
 }
 
 std::string encode_saga_instance(const saga_instance& in) {
-  capnp::MallocMessageBuilder message;
+  // Sized to the content (the default first segment is 8 KiB, zeroed): written at every
+  // transition of every saga.
+  size_t bytes = 256 + in.id.size() + in.data.size() + in.error.size() + in.idempotency_key.size();
+  for (const auto& a : in.timeline)
+    for (const auto& t : a.attempts)
+      bytes += 128 + t.error.size() + t.command_id.size() + t.reply_id.size();
+  capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
   write(message.initRoot<schema::SagaInstance>(), in);
   return to_string(message);
 }
@@ -96,6 +103,7 @@ std::string encode_saga_instance(const saga_instance& in) {
 caf::expected<saga_instance> read(schema::SagaInstance::Reader r) {
   saga_instance out;
   out.id = text(r.getId());
+  out.seq = r.getSeq();
   out.definition = text(r.getDefinition());
   out.version = r.getVersion();
   out.idempotency_key = text(r.getIdempotencyKey());

@@ -55,10 +55,10 @@ void write_batch::delete_trace_before(int64_t at_ms) {
   ops_.push_back({op_kind::delete_trace_before, {}, {}, static_cast<uint64_t>(at_ms), {}});
 }
 
-void write_batch::put_saga(std::string id, std::string definition, uint8_t status,
-                           int64_t updated_at_ms, std::string blob) {
-  ops_.push_back({op_kind::put_saga, std::move(id), std::move(definition), status,
-                  std::move(blob), updated_at_ms});
+void write_batch::put_saga(saga_put how, uint64_t seq, std::string id, std::string definition,
+                           uint8_t status, int64_t updated_at_ms, std::string blob) {
+  ops_.push_back({op_kind::put_saga, std::move(id), std::move(definition), seq, std::move(blob),
+                  updated_at_ms, status, how});
 }
 
 void write_batch::delete_finished_sagas_before(int64_t at_ms) {
@@ -134,9 +134,9 @@ CREATE TABLE IF NOT EXISTS consumed(
   service TEXT NOT NULL, id TEXT NOT NULL, at_ms INTEGER NOT NULL,
   PRIMARY KEY(service, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sagas(
-  id TEXT PRIMARY KEY, definition TEXT NOT NULL, status INTEGER NOT NULL,
-  updated_at_ms INTEGER NOT NULL, instance BLOB NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sagas_by_status ON sagas(status, updated_at_ms);
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, definition TEXT NOT NULL,
+  status INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, instance BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sagas_by_status ON sagas(status);
 CREATE TABLE IF NOT EXISTS dead_letters(
   arrival INTEGER PRIMARY KEY, sink TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL,
   UNIQUE(sink, id));
@@ -183,7 +183,8 @@ journal::~journal() {
                      put_dead_letter_,       delete_dead_letter_,
                      delete_sink_,           read_catalog_,
                      read_segments_,         read_events_,
-                     read_dead_letters_,     put_saga_,
+                     read_dead_letters_,     insert_saga_,
+                     update_saga_,           update_saga_status_,
                      delete_finished_sagas_})
     sqlite3_finalize(stmt);
   if (db_ != nullptr)
@@ -258,10 +259,15 @@ caf::error journal::prepare_statements() {
       {&put_consumed_, "INSERT OR REPLACE INTO consumed(service, id, at_ms) VALUES(?1, ?2, ?3)"},
       {&delete_consumed_before_, "DELETE FROM consumed WHERE service = ?1 AND at_ms < ?2"},
       {&read_consumed_, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2"},
-      {&put_saga_, "INSERT OR REPLACE INTO sagas(id, definition, status, updated_at_ms, instance) "
-                   "VALUES(?1, ?2, ?3, ?4, ?5)"},
-      {&delete_finished_sagas_,
-       "DELETE FROM sagas WHERE status IN (1, 3) AND updated_at_ms < ?1"},
+      // Rows are keyed by the start sequence, so the sagas in progress share the table's last
+      // pages: a random key (the id) put every transition on a page of its own in the WAL.
+      // The id's index is written once, at the insert; the status index when it changes.
+      {&insert_saga_, "INSERT INTO sagas(seq, id, definition, status, updated_at_ms, instance) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&update_saga_, "UPDATE sagas SET updated_at_ms = ?5, instance = ?6 WHERE seq = ?1"},
+      {&update_saga_status_,
+       "UPDATE sagas SET status = ?4, updated_at_ms = ?5, instance = ?6 WHERE seq = ?1"},
+      {&delete_finished_sagas_, "DELETE FROM sagas WHERE status IN (1, 3) AND updated_at_ms < ?1"},
       {&put_dead_letter_,
        "INSERT OR REPLACE INTO dead_letters(sink, id, record) VALUES(?1, ?2, ?3)"},
       {&delete_dead_letter_, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
@@ -466,13 +472,21 @@ caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
   case k::delete_sink_data:
     bind_text(delete_sink_, 1, op.key1);
     return step(delete_sink_);
-  case k::put_saga:
-    bind_text(put_saga_, 1, op.key1);
-    bind_text(put_saga_, 2, op.key2);
-    sqlite3_bind_int64(put_saga_, 3, static_cast<int64_t>(op.seq));
-    sqlite3_bind_int64(put_saga_, 4, op.value);
-    bind_blob(put_saga_, 5, op.blob);
-    return step(put_saga_);
+  case k::put_saga: {
+    auto* stmt = op.how == write_batch::saga_put::insert   ? insert_saga_
+                 : op.how == write_batch::saga_put::update ? update_saga_
+                                                           : update_saga_status_;
+    sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(op.seq));
+    if (op.how == write_batch::saga_put::insert) {
+      bind_text(stmt, 2, op.key1);
+      bind_text(stmt, 3, op.key2);
+    }
+    if (op.how != write_batch::saga_put::update)
+      sqlite3_bind_int64(stmt, 4, op.small);
+    sqlite3_bind_int64(stmt, 5, op.value);
+    bind_blob(stmt, 6, op.blob);
+    return step(stmt);
+  }
   case k::delete_finished_sagas_before:
     sqlite3_bind_int64(delete_finished_sagas_, 1, op.value);
     return step(delete_finished_sagas_);

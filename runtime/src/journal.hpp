@@ -66,9 +66,13 @@ public:
   /// constraint, a missing table), only this batch is rolled back and fails, with
   /// errc::invalid_argument; the rest of the group commits. REQUIRES: check_statement() passed.
   void execute(std::string sql, std::vector<sql_value> params);
-  /// A saga instance's state (a schema::SagaInstance), replacing the previous one.
-  void put_saga(std::string id, std::string definition, uint8_t status, int64_t updated_at_ms,
-                std::string blob);
+  /// A saga instance's state (a schema::SagaInstance), replacing the previous one. `seq`
+  /// orders instances by start (see journal::max_saga_seq).
+  /// How a put_saga changes the row: insert it (the first put of an instance), rewrite it,
+  /// or rewrite it and its status (which is indexed, so only rewritten when it changed).
+  enum class saga_put : uint8_t { insert, update, update_status };
+  void put_saga(saga_put how, uint64_t seq, std::string id, std::string definition, uint8_t status,
+                int64_t updated_at_ms, std::string blob);
   /// Forgets finished (COMPLETED, COMPENSATED) sagas last updated before `at_ms`.
   void delete_finished_sagas_before(int64_t at_ms);
   void put_dead_letter(std::string sink, std::string id, std::string blob);
@@ -111,7 +115,9 @@ private:
     std::string key2; // name or message id
     uint64_t seq = 0;
     std::string blob;
-    int64_t value = 0; // put_saga: updated_at_ms (seq holds the status)
+    int64_t value = 0; // put_saga: updated_at_ms
+    uint8_t small = 0; // put_saga: the status
+    saga_put how = saga_put::insert;
   };
   std::vector<op> ops_;
   std::vector<std::vector<sql_value>> params_; // of execute ops, indexed by op.seq
@@ -171,7 +177,9 @@ public:
 
   /// Dedup records of a queue; `seq` is the send batch's first_seq.
   caf::error read_dedup(const std::string& queue, const row_visitor& visit);
-  /// Saga instances, newest update first; `key` is the id, `seq` the status. Empty
+  /// The highest saga start sequence journaled (0: none).
+  caf::expected<uint64_t> max_saga_seq();
+  /// Saga instances, newest start first; `key` is the id, `seq` the status. Empty
   /// `definition`: all; `statuses`: those whose status is listed (empty: any); at most `max`.
   caf::error read_sagas(const std::string& definition, const std::vector<uint8_t>& statuses,
                         uint32_t max, const row_visitor& visit);
@@ -227,7 +235,9 @@ private:
   sqlite3_stmt* put_consumed_ = nullptr;
   sqlite3_stmt* delete_consumed_before_ = nullptr;
   sqlite3_stmt* read_consumed_ = nullptr;
-  sqlite3_stmt* put_saga_ = nullptr;
+  sqlite3_stmt* insert_saga_ = nullptr;
+  sqlite3_stmt* update_saga_ = nullptr;
+  sqlite3_stmt* update_saga_status_ = nullptr;
   sqlite3_stmt* delete_finished_sagas_ = nullptr;
   sqlite3_stmt* put_dead_letter_ = nullptr;
   sqlite3_stmt* delete_dead_letter_ = nullptr;

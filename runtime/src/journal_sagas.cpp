@@ -19,7 +19,7 @@ caf::error journal::read_sagas(const std::string& definition, const std::vector<
       sql += (i ? "," : "") + std::to_string(statuses[i]); // small integers: no injection
     sql += ")";
   }
-  sql += " ORDER BY updated_at_ms DESC LIMIT " + std::to_string(max);
+  sql += " ORDER BY seq DESC LIMIT " + std::to_string(max);
   std::lock_guard<std::recursive_mutex> guard{db_mutex_};
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
@@ -40,6 +40,19 @@ caf::error journal::read_sagas(const std::string& definition, const std::vector<
   }
   if (!result && rc != SQLITE_ROW && rc != SQLITE_DONE)
     result = sqlite_error("reading sagas");
+  sqlite3_finalize(stmt);
+  return result;
+}
+
+caf::expected<uint64_t> journal::max_saga_seq() {
+  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT coalesce(max(seq), 0) FROM sagas", -1, &stmt, nullptr) !=
+      SQLITE_OK)
+    return sqlite_error("reading the saga sequence");
+  caf::expected<uint64_t> result = sqlite_error("reading the saga sequence");
+  if (sqlite3_step(stmt) == SQLITE_ROW)
+    result = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
   sqlite3_finalize(stmt);
   return result;
 }

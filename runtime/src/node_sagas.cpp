@@ -105,6 +105,10 @@ caf::error node::recover_sagas() {
       });
   if (err)
     return err;
+  auto last = journal_->max_saga_seq();
+  if (!last)
+    return std::move(last.error());
+  *last_saga_seq_ = *last;
   write_batch cleanup;
   cleanup.delete_finished_sagas_before(config_.clock() - finished_retention_ms);
   if (auto err = journal_->write(std::move(cleanup)))
@@ -121,7 +125,7 @@ caf::error node::recover_sagas() {
     }
     registry_->put(entity_kind::saga, name,
                    spawn_saga_manager(*system_, vs, std::move(unfinished[name]),
-                                      {journal_.get(), registry_, config_.clock}));
+                                      {journal_.get(), registry_, config_.clock, last_saga_seq_}));
   }
   return {};
 }
@@ -155,9 +159,9 @@ caf::error node::put_saga(saga_definition d) {
     if (auto r = ask<ok_atom>(*system_, *manager, config_atom::value, d); !r)
       return std::move(r.error());
   } else {
-    registry_->put(
-        entity_kind::saga, d.name,
-        spawn_saga_manager(*system_, {d}, {}, {journal_.get(), registry_, config_.clock}));
+    registry_->put(entity_kind::saga, d.name,
+                   spawn_saga_manager(*system_, {d}, {},
+                                      {journal_.get(), registry_, config_.clock, last_saga_seq_}));
   }
   spdlog::info("saga '{}' version {} stored ({} steps)", d.name, d.version, d.steps.size());
   sagas_[d.name][d.version] = std::move(d);
@@ -211,6 +215,18 @@ caf::expected<std::string> node::start_saga(const std::string& definition, const
       return std::move(existing.error());
   }
   return ask<std::string>(*system_, *manager, start_atom::value, id, data, idempotency_key);
+}
+
+caf::expected<std::vector<std::string>> node::start_sagas(const std::string& definition,
+                                                          const std::vector<std::string>& data) {
+  auto manager = registry_->find(entity_kind::saga, definition);
+  if (!manager)
+    return no_definition(definition);
+  std::vector<std::string> ids;
+  ids.reserve(data.size());
+  for (size_t i = 0; i < data.size(); ++i)
+    ids.push_back(new_message_id());
+  return ask<std::vector<std::string>>(*system_, *manager, start_atom::value, std::move(ids), data);
 }
 
 caf::expected<saga_instance> node::saga(const std::string& id) {

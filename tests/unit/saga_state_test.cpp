@@ -47,7 +47,7 @@ std::string attr(const outgoing_message& m, std::string_view key) {
 
 class saga_state_test : public ::testing::Test {
 protected:
-  saga_state s{order_saga(), "s-1", nlohmann::json{{"customer", "c-7"}, {"amount", 42}}, "", t0};
+  saga_state s{order_saga(), "s-1", 1, nlohmann::json{{"customer", "c-7"}, {"amount", 42}}, "", t0};
 
   /// Runs the saga through its first two steps.
   void two_steps_done() {
@@ -240,7 +240,7 @@ TEST_F(saga_state_test, after_a_restart_the_waiting_command_is_sent_again_under_
 }
 
 TEST_F(saga_state_test, a_template_naming_missing_data_fails_the_step_without_retries) {
-  saga_state lacking{order_saga(), "s-2", nlohmann::json::object(), "", t0};
+  saga_state lacking{order_saga(), "s-2", 2, nlohmann::json::object(), "", t0};
   auto fx = lacking.begin(t0);
   EXPECT_TRUE(fx.sends.empty());
   EXPECT_EQ(lacking.status(), saga_status::compensated);

@@ -24,6 +24,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -124,6 +125,10 @@ public:
   /// once it is journaled. With an idempotency key, starting again returns the same instance.
   caf::expected<std::string> start_saga(const std::string& definition, const std::string& data,
                                         const std::string& idempotency_key = {});
+  /// Starts one instance per element of `data` (JSON objects), without idempotency keys, and
+  /// returns their ids once all are journaled: bulk starts share commits.
+  caf::expected<std::vector<std::string>> start_sagas(const std::string& definition,
+                                                      const std::vector<std::string>& data);
   /// Cancels a running saga: it compensates the steps done (after the step in flight settles).
   caf::error cancel_saga(const std::string& id);
   /// An instance as journaled: state, data and timeline.
@@ -206,7 +211,10 @@ private:
   std::map<std::string, alarm_config> alarms_;   // GUARDED_BY(catalog_mutex_)
   /// Every stored version of every saga definition, by name then version.
   std::map<std::string, std::map<uint32_t, saga_definition>> sagas_; // GUARDED_BY(catalog_mutex_)
-  std::mutex services_mutex_;                                        // guards services_
+  /// The last saga start sequence given out (the journal's row key for instances).
+  std::shared_ptr<std::atomic<uint64_t>> last_saga_seq_ =
+      std::make_shared<std::atomic<uint64_t>>(0);
+  std::mutex services_mutex_; // guards services_
   std::vector<caf::actor> services_;
 };
 

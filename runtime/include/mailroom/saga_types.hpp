@@ -136,6 +136,7 @@ struct saga_activity {
 /// A saga instance as journaled, and as `mailroom saga show` prints it.
 struct saga_instance {
   std::string id;
+  uint64_t seq = 0; ///< the node's start order (the journal's row key)
   std::string definition;
   uint32_t version = 0;
   std::string idempotency_key;
