@@ -47,7 +47,7 @@ struct saga_manager_state {
   saga_manager_deps deps;
   caf::actor inbox;
   std::unordered_map<std::string, instance_entry> instances;
-  std::multimap<int64_t, std::string> wakes; // lazily pruned: checked against the entry
+  std::multimap<int64_t, std::string> wakes; // one entry per instance with a timer
   std::unordered_set<std::string> recently_finished;
   std::deque<std::pair<int64_t, std::string>> finished_order;
   saga_metrics counters;          // by-state fields are filled in on request
@@ -81,6 +81,19 @@ void set_status(saga_manager_state& st, instance_entry& e, saga_status s) {
   e.status = s;
 }
 
+/// Drops the instance's timer entry, if it has one.
+void unschedule(saga_manager_state& st, const std::string& id, instance_entry& e) {
+  if (e.wake_at_ms == 0)
+    return;
+  auto [first, last] = st.wakes.equal_range(e.wake_at_ms);
+  for (auto w = first; w != last; ++w)
+    if (w->second == id) {
+      st.wakes.erase(w);
+      break;
+    }
+  e.wake_at_ms = 0;
+}
+
 void forget_old_finished(saga_manager_state& st, int64_t now) {
   while (!st.finished_order.empty() && st.finished_order.front().first < now - finished_memory_ms) {
     st.recently_finished.erase(st.finished_order.front().second);
@@ -103,6 +116,7 @@ void update(self_ptr self, const std::string& id, const saga_progress& p) {
   }
   st.counters.compensations_sent += p.compensations_sent;
   set_status(st, it->second, p.status);
+  unschedule(st, id, it->second);
   if (finished(p.status)) {
     ++(p.status == saga_status::completed ? st.counters.completed : st.counters.compensated);
     st.instances.erase(it);
@@ -285,7 +299,7 @@ void wake_due(self_ptr self) {
     st.wakes.erase(st.wakes.begin());
     auto it = st.instances.find(id);
     if (it == st.instances.end() || it->second.wake_at_ms != at)
-      continue; // a stale entry: the instance moved on
+      continue; // defensive: unschedule() keeps entries and instances in step
     it->second.wake_at_ms = 0;
     ask_instance(
         self, id,

@@ -25,6 +25,7 @@ struct options {
   uint32_t subscribers = 10;       ///< fanout: queues subscribed to the topic
   bool dedup = false;              ///< every message carries a dedup id of its own
   bool trace = false;              ///< the node journals every step (mailroom trace)
+  uint32_t workers = 0;            ///< embedded node's scheduler threads; 0: the node's default
   bool json = false;
 };
 

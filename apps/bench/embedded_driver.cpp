@@ -195,6 +195,7 @@ std::string run_embedded(const options& o, progress& p) {
   config.data_dir = dir.string();
   config.durable = o.durable;
   config.trace = o.trace;
+  config.worker_threads = o.workers;
   config.log_level = "warn";
   std::string error;
   {

@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
   auto node = app.add_option("--node", o.node, "HOST:PORT of a running node");
   app.add_flag("--embedded", embedded, "run a node in this process (default)")->excludes(node);
   app.add_flag("--json", o.json, "print a JSON summary as the last line");
+  app.add_option("--workers", o.workers, "embedded node: scheduler threads (0: its default)")
+      ->check(CLI::Range(0, 64));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -157,6 +159,7 @@ int main(int argc, char** argv) {
         {"rate", o.rate},
         {"dedup", o.dedup},
         {"trace", o.trace},
+        {"workers", o.workers},
     };
     if (o.scenario == "fanout")
       summary["subscribers"] = o.subscribers;

@@ -7,6 +7,9 @@
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
 #include "mailroom/saga.hpp"
+#include "journal.hpp"
+
+#include <cstdio>
 
 #include <filesystem>
 #include <random>
@@ -58,6 +61,7 @@ std::string run_saga(const options& o, progress& p) {
   config.durable = o.durable;
   config.trace = o.trace;
   config.log_level = "warn";
+  config.worker_threads = o.workers;
   std::string error;
   {
     auto opened = node::open(config);
@@ -111,6 +115,11 @@ std::string run_saga(const options& o, progress& p) {
     }
     for (auto& t : producers)
       t.join();
+    auto js = n.journal_internal().stats();
+    std::fprintf(stderr, "  journal: %llu commits, %llu batches, %llu ops\n",
+                 static_cast<unsigned long long>(js.commits),
+                 static_cast<unsigned long long>(js.batches),
+                 static_cast<unsigned long long>(js.ops));
     if (!failed) {
       auto m = n.saga_statistics("bench");
       if (m && m->compensated > 0)

@@ -6,13 +6,11 @@
 
 namespace mailroom {
 
-std::string new_message_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t hi = rng();
-  uint64_t lo = rng();
-  hi = (hi & ~0xF000ull) | 0x4000ull;                        // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; // RFC 4122 variant
-  // Hand-rolled hex: snprintf showed up in profiles at a million ids per second.
+namespace {
+
+/// Canonical 8-4-4-4-12 hex of a 128-bit id. Hand-rolled: snprintf showed up in profiles at a
+/// million ids per second.
+std::string format_uuid(uint64_t hi, uint64_t lo) {
   static constexpr char hex[] = "0123456789abcdef";
   char buf[36];
   int pos = 0;
@@ -30,6 +28,28 @@ std::string new_message_id() {
   buf[pos++] = '-';
   put(lo, 12);
   return std::string{buf, 36};
+}
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
+
+} // namespace
+
+std::string new_message_id() {
+  uint64_t hi = rng()();
+  uint64_t lo = rng()();
+  hi = (hi & ~0xF000ull) | 0x4000ull;                        // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; // RFC 4122 variant
+  return format_uuid(hi, lo);
+}
+
+std::string new_time_ordered_id() {
+  auto ms = static_cast<uint64_t>(unix_now_ms());
+  uint64_t hi = (ms << 16) | 0x7000ull | (rng()() & 0x0FFFull); // version 7
+  uint64_t lo = (rng()() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
+  return format_uuid(hi, lo);
 }
 
 std::string format_receipt(receipt r) {

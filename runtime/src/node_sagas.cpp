@@ -206,7 +206,7 @@ caf::expected<std::string> node::start_saga(const std::string& definition, const
                                                   " bytes is longer than 256");
   std::string id;
   if (idempotency_key.empty()) {
-    id = new_message_id();
+    id = new_time_ordered_id();
   } else {
     id = id_for_key(definition, idempotency_key);
     if (auto existing = journal_->read_saga(id))
@@ -225,7 +225,7 @@ caf::expected<std::vector<std::string>> node::start_sagas(const std::string& def
   std::vector<std::string> ids;
   ids.reserve(data.size());
   for (size_t i = 0; i < data.size(); ++i)
-    ids.push_back(new_message_id());
+    ids.push_back(new_time_ordered_id());
   return ask<std::vector<std::string>>(*system_, *manager, start_atom::value, std::move(ids), data);
 }
 
