@@ -2,7 +2,9 @@
 # `make demo`: starts a node on its embedded default configuration (in a fresh data directory)
 # and walks through durable send, a kill -9, receive, ack, a retry with backoff, and a message
 # landing in its dead-letter sink, then redrives it; then a topic fanning out with a filter, and
-# a deduplicated send.
+# a deduplicated send; then the order saga (apps/examples/order_saga.cpp): orders that complete,
+# a declined payment compensated in reverse order, and a compensation that keeps failing, parks
+# the saga and is redriven.
 set -euo pipefail
 
 bin=${1:-build/bin}
@@ -21,7 +23,12 @@ start_node() {
   echo "mailroomd did not start (is port $port in use? set MAILROOM_DEMO_PORT)" >&2
   exit 1
 }
-cleanup() { [ -n "$node_pid" ] && kill "$node_pid" 2> /dev/null; rm -rf "$data"; }
+saga_pid=""
+cleanup() {
+  [ -n "$node_pid" ] && kill "$node_pid" 2> /dev/null
+  [ -n "$saga_pid" ] && kill "$saga_pid" 2> /dev/null
+  rm -rf "$data"
+}
 trap cleanup EXIT
 
 say "Start a node (embedded default config, data in $data)"
@@ -89,4 +96,56 @@ run queue stats billing
 
 say "Lineage: the story of order 2 (it was retried, dead-lettered, redriven and acked)"
 run trace "$order2"
+
+saga_port=$((port + 2))
+saga_data="$data/sagas"
+say "Sagas: example-order-saga runs CreateOrder, ReserveInventory and ProcessPayment, each a service (an actor) on its own queue, in a node on port $saga_port"
+"$bin/example-order-saga" --data "$saga_data" --listen "127.0.0.1:$saga_port" --log-level error &
+saga_pid=$!
+export MAILROOM_NODE=127.0.0.1:$saga_port
+for _ in $(seq 100); do mailroom saga ls > /dev/null 2>&1 && break; sleep 0.05; done
+# Waits until saga $1 has status $2.
+await_saga() {
+  for _ in $(seq 100); do
+    mailroom saga show "$1" --json | grep -q "\"status\":\"$2\"" && return 0
+    sleep 0.05
+  done
+  echo "saga $1 did not reach $2" >&2
+  return 1
+}
+
+say "Two orders that complete (each step's command is sent once its predecessor's reply is journaled)"
+printf '$ mailroom saga start order --data %s\n' "'{\"customer\":\"alice\",\"amount\":25}'"
+alice=$(mailroom saga start order --data '{"customer":"alice","amount":25}')
+echo "$alice"
+printf '$ mailroom saga start order --data %s --key order-carol\n' "'{\"customer\":\"carol\",\"amount\":120}'"
+mailroom saga start order --data '{"customer":"carol","amount":120}' --key order-carol
+await_saga "$alice" COMPLETED
+run saga show "$alice"
+
+say "A payment over 1000 is declined: the inventory is released, then the order cancelled (newest first)"
+printf '$ mailroom saga start order --data %s\n' "'{\"customer\":\"bob\",\"amount\":5000}'"
+bob=$(mailroom saga start order --data '{"customer":"bob","amount":5000}')
+echo "$bob"
+await_saga "$bob" COMPENSATED
+run saga show "$bob"
+
+say "The warehouse goes offline: releasing inventory keeps failing, so the saga parks, dead-letters the step and raises an alarm"
+touch "$saga_data/warehouse-offline"
+printf '$ mailroom saga start order --data %s\n' "'{\"customer\":\"dave\",\"amount\":9000}'"
+dave=$(mailroom saga start order --data '{"customer":"dave","amount":9000}')
+echo "$dave"
+await_saga "$dave" PARKED
+run saga ls --status PARKED
+run dlq ls saga.order.dead
+for _ in $(seq 60); do [ "$(mailroom queue stats alerts-log --json | sed -n 's/.*"visible":\([0-9]*\).*/\1/p')" != "0" ] && break; sleep 0.1; done
+echo "the alarm saga.order.parked published to topic 'alerts' (here consumed from queue alerts-log):"
+run recv alerts-log --ack
+
+say "The warehouse is back: redrive the dead-letter record, and the compensation resumes where it stopped"
+rm "$saga_data/warehouse-offline"
+run dlq redrive saga.order.dead
+await_saga "$dave" COMPENSATED
+run saga show "$dave"
+run saga stats
 say "Done."

@@ -27,6 +27,14 @@
 //   publish:     id, deliveries, unmatched, dead_lettered
 //   publish -:   ids [id...], deliveries, unmatched, dead_lettered (one object for the batch:
 //                the counts are the batch's, not per message)
+//   saga ls:     id, definition, version, status, current_step, started_at_ms, updated_at_ms
+//   saga show:   id, definition, version, status, idempotency_key, data, error, cancelled,
+//                completed_steps, started_at_ms, updated_at_ms, timeline [{step, action ("run"
+//                or "compensate"), retry_at_ms, attempts [{number, outcome, error, sent_at_ms,
+//                ended_at_ms, command_id, reply_id}]}]
+//   saga start:  id
+//   saga stats:  running, compensating, parked, started, completed, compensated,
+//                compensations_sent, step_replies, step_latency_p50_ms, step_latency_p99_ms
 // Bodies and other strings that are not valid UTF-8 are printed with U+FFFD replacements.
 #pragma once
 
