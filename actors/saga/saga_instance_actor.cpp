@@ -4,7 +4,6 @@
 #include "codec.hpp"
 #include "journal_writer.hpp"
 #include "mailroom/error.hpp"
-#include "mailroom/protocol.hpp"
 #include "mailroom/saga.hpp"
 #include "staging.hpp" // adopt_atom
 
@@ -58,34 +57,6 @@ dead_letter parked_record(saga_state& saga, int64_t now) {
   return d;
 }
 
-void report(self_ptr self, const caf::error& err, const saga_progress& progress) {
-  if (err)
-    return;
-  if (auto manager = caf::actor_cast<caf::actor>(self->state.manager))
-    self->send(manager, progress_atom::value, self->state.saga->id(), progress);
-}
-
-void send_command(self_ptr self, saga_state::command c) {
-  auto failed = [self, activity = c.activity, attempt = c.attempt](const std::string& error) {
-    auto& st = self->state;
-    apply(self, st.saga->send_failed(activity, attempt, error, st.deps.clock()),
-          [self](const caf::error& err, const saga_progress& p) { report(self, err, p); });
-  };
-  auto queue = self->state.deps.entities->find(entity_kind::queue, c.queue);
-  if (!queue) {
-    failed("no queue named '" + c.queue + "'");
-    return;
-  }
-  self->request(*queue, caf::infinite, send_atom::value,
-                std::vector<outgoing_message>{std::move(c.message)})
-      .then(
-          [self, activity = c.activity, attempt = c.attempt](std::vector<std::string>& ids) {
-            if (!ids.empty())
-              self->state.saga->command_sent(activity, attempt, ids.front());
-          },
-          [failed](caf::error& err) { failed(message_of(err)); });
-}
-
 void apply(self_ptr self, saga_state::effects fx, done_fn done) {
   auto& st = self->state;
   auto& saga = *st.saga;
@@ -133,8 +104,8 @@ void apply(self_ptr self, saga_state::effects fx, done_fn done) {
       if (auto actor = st.deps.entities->find(entity_kind::dead_letter_sink, sink))
         self->send(*actor, adopt_atom::value, std::vector<dead_letter>{std::move(*record)});
     }
-    for (auto& c : sends)
-      send_command(self, std::move(c));
+    // The manager sends the commands: it batches those of many instances per queue.
+    progress.commands = std::move(sends);
     done({}, progress);
     if (finished(progress.status))
       self->quit();
@@ -187,6 +158,14 @@ caf::behavior saga_instance_actor(caf::stateful_actor<saga_instance_actor_state>
         if (!fx)
           return std::move(fx.error());
         return answer(self, std::move(*fx));
+      },
+      [self](sent_atom, size_t activity, size_t attempt, const std::string& id) {
+        self->state.saga->command_sent(activity, attempt, id);
+      },
+      [self](sent_atom, size_t activity, size_t attempt, const caf::error& err) {
+        auto& st = *self->state.saga;
+        return answer(self,
+                      st.send_failed(activity, attempt, message_of(err), self->state.deps.clock()));
       },
       [self](committed_atom, uint64_t ticket, const caf::error& err) {
         self->state.writer->committed(ticket, err);

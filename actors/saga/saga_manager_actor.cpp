@@ -21,6 +21,7 @@ namespace mailroom {
 namespace {
 
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// How often due timeouts and retries are looked for: the resolution of step timeouts.
 constexpr auto tick_every = std::chrono::milliseconds(50);
@@ -52,6 +53,17 @@ struct saga_manager_state {
   std::deque<std::pair<int64_t, std::string>> finished_order;
   saga_metrics counters;          // by-state fields are filled in on request
   std::vector<int64_t> latencies; // ring of recent step latencies
+  /// Commands of instances' transitions, by queue, sent at the next flush: a flush message goes
+  /// to the back of the mailbox, so every progress already queued adds its commands first.
+  struct pending_command {
+    std::string id;
+    caf::actor instance;
+    size_t activity = 0;
+    size_t attempt = 0;
+  };
+  std::map<std::string, std::pair<std::vector<outgoing_message>, std::vector<pending_command>>>
+      outbox;
+  bool flush_scheduled = false;
   size_t next_latency = 0;
   static inline const char* name = "saga-manager";
 };
@@ -101,12 +113,25 @@ void forget_old_finished(saga_manager_state& st, int64_t now) {
   }
 }
 
+void send_commands(self_ptr self, const std::string& queue_name,
+                   std::vector<outgoing_message> messages,
+                   std::vector<saga_manager_state::pending_command> owners);
+
 /// Takes in what an instance reports after a transition.
-void update(self_ptr self, const std::string& id, const saga_progress& p) {
+void update(self_ptr self, const std::string& id, saga_progress& p) {
   auto& st = self->state;
   auto it = st.instances.find(id);
   if (it == st.instances.end())
     return;
+  for (auto& c : p.commands) {
+    auto& [messages, owners] = st.outbox[c.queue];
+    messages.push_back(std::move(c.message));
+    owners.push_back({id, it->second.actor, c.activity, c.attempt});
+  }
+  if (!p.commands.empty() && !st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
   if (p.step_latency_ms >= 0) {
     ++st.counters.step_replies;
     if (st.latencies.size() < latency_samples)
@@ -148,6 +173,54 @@ void ask_instance(self_ptr self, std::string id, std::function<void(const caf::e
             then({});
           },
           [then](caf::error& err) { then(err); });
+}
+
+/// Tells each instance what became of its command.
+void settle_commands(self_ptr self, const std::vector<saga_manager_state::pending_command>& owners,
+                     const std::vector<std::string>* ids, const caf::error& err) {
+  for (size_t i = 0; i < owners.size(); ++i) {
+    const auto& o = owners[i];
+    if (ids) {
+      self->send(o.instance, sent_atom::value, o.activity, o.attempt, (*ids)[i]);
+      continue;
+    }
+    self->request(o.instance, caf::infinite, sent_atom::value, o.activity, o.attempt, err)
+        .then([self, id = o.id](saga_progress& p) { update(self, id, p); });
+  }
+}
+
+void send_commands(self_ptr self, const std::string& queue_name,
+                   std::vector<outgoing_message> messages,
+                   std::vector<saga_manager_state::pending_command> owners) {
+  auto queue = self->state.deps.entities->find(entity_kind::queue, queue_name);
+  if (!queue) {
+    settle_commands(self, owners, nullptr,
+                    make_error(errc::unknown_queue, "no queue named '" + queue_name + "'"));
+    return;
+  }
+  auto batch = messages.size() > 1 ? std::optional{messages} : std::nullopt;
+  self->request(*queue, caf::infinite, send_atom::value, std::move(messages))
+      .then([self,
+             owners](std::vector<std::string>& ids) { settle_commands(self, owners, &ids, {}); },
+            [self, queue_name, owners, batch = std::move(batch)](caf::error& err) mutable {
+              if (!batch) {
+                settle_commands(self, owners, nullptr, err);
+                return;
+              }
+              // One bad command (too large for its queue) must not fail the others: send each
+              // on its own.
+              for (size_t i = 0; i < owners.size(); ++i)
+                send_commands(self, queue_name, {std::move((*batch)[i])}, {owners[i]});
+            });
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  auto outbox = std::move(st.outbox);
+  st.outbox.clear();
+  for (auto& [queue, entry] : outbox)
+    send_commands(self, queue, std::move(entry.first), std::move(entry.second));
 }
 
 void adopt_instance(self_ptr self, saga_state state, bool journaled) {
@@ -390,7 +463,7 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
         self->state.versions[version] = std::make_shared<const saga_definition>(std::move(d));
         return ok_atom::value;
       },
-      [self](progress_atom, const std::string& id, const saga_progress& p) { update(self, id, p); },
+      [self](flush_atom) { flush(self); },
       [self](poll_atom) { poll(self); },
       [self](tick_atom) {
         wake_due(self);

@@ -11,6 +11,7 @@
 //   (recover_atom)          after a restart: the command waiting for a reply is sent again
 //   (reply_atom, saga_reply)
 //   (tick_atom)             its wake time has come (a timeout or a retry)
+//   (sent_atom, ...)        see below
 //   (cancel_atom) / (resume_atom)   refused with an error when the state does not allow it
 #pragma once
 
@@ -28,9 +29,9 @@ using reply_atom = caf::atom_constant<caf::atom("reply")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
-/// instance -> manager, unasked: (progress_atom, id, saga_progress) after a transition nobody
-/// requested (a command its queue refused).
-using progress_atom = caf::atom_constant<caf::atom("progress")>;
+/// manager -> instance: (sent_atom, activity, attempt, message id) records a command's id;
+/// (sent_atom, activity, attempt, error) reports that its queue refused it -> saga_progress.
+using sent_atom = caf::atom_constant<caf::atom("sent")>;
 
 /// What the manager needs to know after each transition.
 struct saga_progress {
@@ -38,6 +39,9 @@ struct saga_progress {
   int64_t wake_at_ms = 0;       ///< 0: no timer
   int64_t step_latency_ms = -1; ///< a step or compensation just succeeded this long after sending
   uint32_t compensations_sent = 0;
+  /// Commands the transition asked for, durable in the instance's row: the manager sends them,
+  /// those of many instances to one queue in one send.
+  std::vector<saga_state::command> commands;
 };
 
 } // namespace mailroom

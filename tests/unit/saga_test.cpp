@@ -281,6 +281,28 @@ TEST_F(saga_test, an_unfinished_saga_resumes_after_the_node_reopens) {
   EXPECT_EQ(s->timeline[1].attempts.size(), 1u); // sent again after the reopen, same attempt
 }
 
+TEST_F(saga_test, a_command_its_queue_refuses_fails_only_its_own_step) {
+  services.rule = create_then_succeed;
+  auto small = config("payments");
+  small.max_message_bytes = 300;
+  ASSERT_FALSE(node_->put_queue(small));
+  std::string big(400, 'x');
+  // Started together, so their payment commands are likely sent in one batch: the queue
+  // refuses that batch, and each command is then sent on its own.
+  auto ids =
+      node_->start_sagas("order", {data, data, R"({"customer":"c-2","amount":")" + big + "\"}"});
+  ASSERT_TRUE(ids) << message_of(ids.error());
+  ASSERT_TRUE(reaches((*ids)[0], saga_status::completed));
+  ASSERT_TRUE(reaches((*ids)[1], saga_status::completed));
+  ASSERT_TRUE(eventually([&] {
+    auto s = node_->saga((*ids)[2]);
+    return s && s->timeline.size() == 3 && !s->timeline[2].attempts.empty() &&
+           s->timeline[2].attempts[0].outcome == "failed";
+  })) << describe((*ids)[2]);
+  EXPECT_NE(node_->saga((*ids)[2])->timeline[2].attempts[0].error.find("exceeds the limit"),
+            std::string::npos);
+}
+
 TEST_F(saga_test, bad_input_is_refused_with_a_reason) {
   auto no_def = node_->start_saga("nope", "{}");
   ASSERT_FALSE(no_def);
