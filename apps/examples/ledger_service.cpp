@@ -10,7 +10,8 @@
 //
 // --slow-ms makes each payment take N ms between the handler's work and the commit, the window
 // a crash test wants to hit.
-#include "mailroom/client_endpoint.hpp"
+#include "serve.hpp"
+
 #include "mailroom/error.hpp"
 #include "mailroom/logging.hpp"
 #include "mailroom/node.hpp"
@@ -20,7 +21,6 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
-#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -85,11 +85,7 @@ int report(mailroom::node& n) {
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto signals = mailroom::examples::block_shutdown_signals();
 
   CLI::App app{"example-ledger-service: exactly-once payments with a transactional service"};
   std::string data = "./ledger-data", listen = "127.0.0.1:7412", log_level = "warn";
@@ -123,16 +119,5 @@ int main(int argc, char** argv) {
     std::cerr << "example-ledger-service: " << mailroom::message_of(service.error()) << "\n";
     return 1;
   }
-  auto endpoint = mailroom::client_endpoint::start(**node, listen);
-  if (!endpoint) {
-    std::cerr << "example-ledger-service: " << mailroom::message_of(endpoint.error()) << "\n";
-    return 1;
-  }
-  spdlog::warn("ledger service ready: data in {}, client endpoint on port {}", data,
-               (*endpoint)->port());
-  int sig = 0;
-  sigwait(&signals, &sig);
-  endpoint->reset();
-  node->reset();
-  return 0;
+  return mailroom::examples::serve(*node, listen, "example-ledger-service", signals);
 }

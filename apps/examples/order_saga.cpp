@@ -16,7 +16,8 @@
 // --start N starts orders 1..N itself (idempotency keys "order-I", every fifth one declined),
 // so a restart with the same N starts nothing twice. --commands FILE appends one line per
 // command the services handle ("SAGA STEP do|undo ATTEMPT"), for the crash test.
-#include "mailroom/client_endpoint.hpp"
+#include "serve.hpp"
+
 #include "mailroom/error.hpp"
 #include "mailroom/logging.hpp"
 #include "mailroom/node.hpp"
@@ -26,7 +27,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -170,11 +170,7 @@ caf::error start_orders(mailroom::node& n, int count) {
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto signals = mailroom::examples::block_shutdown_signals();
 
   CLI::App app{"example-order-saga: the order saga with its three services"};
   std::string data = "./saga-data", listen = "127.0.0.1:7413", log_level = "warn", commands;
@@ -198,20 +194,6 @@ int main(int argc, char** argv) {
     std::cerr << "example-order-saga: " << mailroom::message_of(err) << "\n";
     return 1;
   }
-  auto endpoint = mailroom::client_endpoint::start(**node, listen);
-  if (!endpoint) {
-    std::cerr << "example-order-saga: " << mailroom::message_of(endpoint.error()) << "\n";
-    return 1;
-  }
-  spdlog::warn("order saga ready: data in {}, client endpoint on port {}", data,
-               (*endpoint)->port());
-  if (auto err = start_orders(**node, start)) {
-    std::cerr << "example-order-saga: starting orders: " << mailroom::message_of(err) << "\n";
-    return 1;
-  }
-  int sig = 0;
-  sigwait(&signals, &sig);
-  endpoint->reset();
-  node->reset();
-  return 0;
+  return mailroom::examples::serve(*node, listen, "example-order-saga", signals,
+                                   [&] { return start_orders(**node, start); });
 }
