@@ -38,6 +38,9 @@ struct instance_entry {
   caf::actor actor;
   saga_status status = saga_status::running;
   int64_t wake_at_ms = 0;
+  bool journaled = true; ///< false until a new instance's first row is durable
+  /// Starts with the same idempotency key that arrived before that: answered with it.
+  std::vector<std::function<void(const caf::error&)>> waiting_starts;
 };
 
 } // namespace
@@ -144,6 +147,9 @@ void update(self_ptr self, const std::string& id, saga_progress& p) {
   unschedule(st, id, it->second);
   if (finished(p.status)) {
     ++(p.status == saga_status::completed ? st.counters.completed : st.counters.compensated);
+    // Progress arrives once the transition is durable: starts waiting on it may be answered.
+    for (auto& waiting : std::exchange(it->second.waiting_starts, {}))
+      waiting({});
     st.instances.erase(it);
     auto now = st.deps.clock();
     st.recently_finished.insert(id);
@@ -239,8 +245,16 @@ void adopt_instance(self_ptr self, saga_state state, bool journaled) {
 void begin_instance(self_ptr self, const std::string& id, const std::string& data,
                     const std::string& key, std::function<void(const caf::error&)> done) {
   auto& st = self->state;
-  if (st.instances.count(id) || st.recently_finished.count(id)) {
-    done({}); // the same idempotency key: the same instance
+  if (auto existing = st.instances.find(id); existing != st.instances.end()) {
+    // The same idempotency key: the same instance, confirmed once it is durable.
+    if (existing->second.journaled)
+      done({});
+    else
+      existing->second.waiting_starts.push_back(std::move(done));
+    return;
+  }
+  if (st.recently_finished.count(id)) {
+    done({});
     return;
   }
   auto parsed = nlohmann::json::parse(data, nullptr, false);
@@ -255,7 +269,19 @@ void begin_instance(self_ptr self, const std::string& id, const std::string& dat
       saga_state{definition, id, ++*st.deps.last_seq, std::move(parsed), key, st.deps.clock()},
       false);
   ++st.counters.started;
-  ask_instance(self, id, std::move(done), begin_atom::value);
+  st.instances[id].journaled = false;
+  ask_instance(
+      self, id,
+      [self, id, done = std::move(done)](const caf::error& err) {
+        done(err);
+        auto it = self->state.instances.find(id);
+        if (it == self->state.instances.end())
+          return; // finished already: its waiters were answered by update()
+        it->second.journaled = true;
+        for (auto& waiting : std::exchange(it->second.waiting_starts, {}))
+          waiting(err);
+      },
+      begin_atom::value);
 }
 
 caf::result<std::string> start(self_ptr self, const std::string& id, const std::string& data,

@@ -210,6 +210,23 @@ TEST_F(saga_test, starting_twice_with_one_idempotency_key_gives_one_instance) {
   EXPECT_EQ(node_->saga_statistics("order")->started, 2u);
 }
 
+TEST_F(saga_test, concurrent_starts_with_one_key_give_one_instance) {
+  services.rule = create_then_succeed;
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> starters;
+  for (size_t i = 0; i < ids.size(); ++i)
+    starters.emplace_back([&, i] {
+      auto id = node_->start_saga("order", data, "order-race");
+      ids[i] = id ? *id : message_of(id.error());
+    });
+  for (auto& t : starters)
+    t.join();
+  for (const auto& id : ids)
+    EXPECT_EQ(id, ids[0]);
+  ASSERT_TRUE(reaches(ids[0], saga_status::completed));
+  EXPECT_EQ(node_->saga_statistics("order")->started, 1u);
+}
+
 TEST_F(saga_test, cancelling_a_running_saga_compensates_it) {
   std::atomic<bool> hold{true};
   services.rule = [&](const saga_command& c) {
