@@ -35,6 +35,17 @@ std::string id_for_key(const std::string& definition, const std::string& key) {
          hex.substr(16, 4) + "-" + hex.substr(20, 12);
 }
 
+/// Start data must be a JSON object: checked before anything starts, so that a bad element of a
+/// bulk start starts none.
+caf::error check_start_data(const std::string& definition, const std::string& data,
+                            const std::string& which) {
+  if (nlohmann::json::parse(data, nullptr, false).is_object())
+    return {};
+  return make_error(errc::invalid_argument,
+                    "saga '" + definition + "': " + which +
+                        " must be a JSON object, e.g. {\"order_id\":\"o-1\"}");
+}
+
 caf::error no_definition(const std::string& name) {
   return make_error(errc::unknown_queue, "no saga definition named '" + name + "'");
 }
@@ -168,15 +179,6 @@ caf::error node::put_saga(saga_definition d) {
   return {};
 }
 
-std::vector<saga_definition> node::saga_definitions() const {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  std::vector<saga_definition> out;
-  for (const auto& [name, vs] : sagas_)
-    if (!vs.empty())
-      out.push_back(vs.rbegin()->second);
-  return out;
-}
-
 caf::expected<saga_definition> node::saga_definition_of(const std::string& name,
                                                         uint32_t version) const {
   std::lock_guard<std::mutex> guard{catalog_mutex_};
@@ -195,11 +197,8 @@ caf::expected<std::string> node::start_saga(const std::string& definition, const
   auto manager = registry_->find(entity_kind::saga, definition);
   if (!manager)
     return no_definition(definition);
-  auto parsed = nlohmann::json::parse(data, nullptr, false);
-  if (!parsed.is_object())
-    return make_error(errc::invalid_argument, "saga '" + definition +
-                                                  "': the start data must be a JSON object, "
-                                                  "e.g. {\"order_id\":\"o-1\"}");
+  if (auto err = check_start_data(definition, data, "the start data"))
+    return err;
   if (idempotency_key.size() > max_idempotency_key)
     return make_error(errc::invalid_argument, "saga '" + definition + "': idempotency key of " +
                                                   std::to_string(idempotency_key.size()) +
@@ -224,8 +223,11 @@ caf::expected<std::vector<std::string>> node::start_sagas(const std::string& def
     return no_definition(definition);
   std::vector<std::string> ids;
   ids.reserve(data.size());
-  for (size_t i = 0; i < data.size(); ++i)
+  for (size_t i = 0; i < data.size(); ++i) {
+    if (auto err = check_start_data(definition, data[i], "start data " + std::to_string(i)))
+      return err;
     ids.push_back(new_time_ordered_id());
+  }
   return ask<std::vector<std::string>>(*system_, *manager, start_atom::value, std::move(ids), data);
 }
 
@@ -256,30 +258,38 @@ caf::expected<std::vector<saga_summary>> node::sagas(const saga_filter& filter) 
   if (filter.status)
     statuses.push_back(static_cast<uint8_t>(*filter.status));
   std::vector<saga_summary> out;
+  std::vector<std::optional<uint32_t>> current_steps; // by index into out
   auto err = journal_->read_sagas(
       filter.definition, statuses, filter.max,
       [&](const std::string& id, uint64_t, const std::string& blob) -> caf::error {
         auto inst = codec::decode_saga_instance(blob);
         if (!inst)
           return make_error(errc::corruption, "saga " + id + ": " + message_of(inst.error()));
-        saga_summary s{inst->id,
+        out.push_back({inst->id,
                        inst->definition,
                        inst->version,
                        inst->status,
                        inst->started_at_ms,
                        inst->updated_at_ms,
-                       {}};
-        if (!finished(inst->status) && !inst->timeline.empty()) {
-          std::lock_guard<std::mutex> guard{catalog_mutex_};
-          auto& vs = sagas_[inst->definition];
-          if (auto v = vs.find(inst->version); v != vs.end())
-            s.current_step = v->second.steps[inst->timeline.back().step].name;
-        }
-        out.push_back(std::move(s));
+                       {}});
+        current_steps.push_back(finished(inst->status) || inst->timeline.empty()
+                                    ? std::nullopt
+                                    : std::optional{inst->timeline.back().step});
         return {};
       });
   if (err)
     return err;
+  // Step names after the scan, not inside it: the scan holds the database, and put_saga holds
+  // catalog_mutex_ while it waits for a commit that needs the database.
+  std::lock_guard<std::mutex> guard{catalog_mutex_};
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto vs = sagas_.find(out[i].definition);
+    if (!current_steps[i] || vs == sagas_.end())
+      continue;
+    if (auto v = vs->second.find(out[i].version);
+        v != vs->second.end() && *current_steps[i] < v->second.steps.size())
+      out[i].current_step = v->second.steps[*current_steps[i]].name;
+  }
   return out;
 }
 

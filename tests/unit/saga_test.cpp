@@ -327,6 +327,11 @@ TEST_F(saga_test, bad_input_is_refused_with_a_reason) {
   auto not_object = node_->start_saga("order", "[1,2]");
   ASSERT_FALSE(not_object);
   EXPECT_NE(message_of(not_object.error()).find("JSON object"), std::string::npos);
+  // A bad element of a bulk start starts none of them.
+  auto bulk = node_->start_sagas("order", {data, "nope"});
+  ASSERT_FALSE(bulk);
+  EXPECT_NE(message_of(bulk.error()).find("start data 1 must be a JSON object"), std::string::npos);
+  EXPECT_EQ(node_->saga_statistics("order")->started, 0u);
   EXPECT_FALSE(node_->saga("missing"));
   auto d = definition(3);
   d.alarm_topic = "no-such-topic";

@@ -116,8 +116,6 @@ public:
   /// "saga.NAME.parked" on that sink). Storing a version again unchanged succeeds; changed,
   /// already_exists: store the change as a new version.
   caf::error put_saga(saga_definition definition);
-  /// The newest version of each definition.
-  std::vector<saga_definition> saga_definitions() const;
   /// A stored version of a definition.
   caf::expected<saga_definition> saga_definition_of(const std::string& name,
                                                     uint32_t version) const;
