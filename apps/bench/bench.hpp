@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace mailroom {
+class node;
+}
+
 namespace mailroom::bench {
 
 struct options {
@@ -49,6 +53,11 @@ std::string run_embedded(const options& o, progress& p);
 std::string run_saga(const options& o, progress& p);
 /// Runs the scenario against a node's client endpoint; returns an error text or "".
 std::string run_remote(const options& o, progress& p);
+
+/// Opens an embedded node on a fresh temporary directory with the options' durability, trace and
+/// worker threads, runs `run` on it, shuts the node down and removes the directory. Returns an
+/// error text or "".
+std::string with_temporary_node(const options& o, const std::function<std::string(node&)>& run);
 
 /// A body of `size` bytes.
 std::string make_body(uint32_t size);

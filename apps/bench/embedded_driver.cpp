@@ -188,7 +188,7 @@ caf::error setup(node& n, run_state& run) {
 
 } // namespace
 
-std::string run_embedded(const options& o, progress& p) {
+std::string with_temporary_node(const options& o, const std::function<std::string(node&)>& run) {
   std::random_device rd;
   auto dir = std::filesystem::temp_directory_path() / ("mailroom-bench-" + std::to_string(rd()));
   node_config config;
@@ -198,39 +198,43 @@ std::string run_embedded(const options& o, progress& p) {
   config.worker_threads = o.workers;
   config.log_level = "warn";
   std::string error;
-  {
-    auto n = node::open(config);
-    if (!n)
-      return message_of(n.error());
+  if (auto n = node::open(config))
+    error = run(**n); // the node shuts down at the end of this statement
+  else
+    error = message_of(n.error());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return error;
+}
+
+std::string run_embedded(const options& o, progress& p) {
+  return with_temporary_node(o, [&](node& n) -> std::string {
     auto run = std::make_shared<run_state>();
     run->o = &o;
     run->p = &p;
     run->body = make_body(o.size);
-    if (auto err = setup(**n, *run))
+    if (auto err = setup(n, *run))
       return message_of(err);
     auto finished = run->done.get_future();
     // Consumers per queue; several receives outstanding each, so a queue always has one to
-    // answer.
+    // answer. They see `finished` and quit when the node shuts down.
     for (const auto& queue : run->queues)
       for (uint32_t i = 0; i < o.consumers; ++i)
-        (*n)->system().spawn([run, queue](caf::event_based_actor* self) {
+        n.system().spawn([run, queue](caf::event_based_actor* self) {
           for (uint32_t k = 0; k < run->o->receives_in_flight; ++k)
             consume(self, run, queue);
         });
     for (uint32_t i = 0; i < o.producers; ++i) {
       auto quota = o.messages / o.producers + (i < o.messages % o.producers ? 1 : 0);
       if (o.rate > 0)
-        (*n)->system().spawn(paced_producer, run, quota, static_cast<double>(o.rate) / o.producers);
+        n.system().spawn(paced_producer, run, quota, static_cast<double>(o.rate) / o.producers);
       else
-        (*n)->system().spawn([run, quota](caf::event_based_actor* self) {
+        n.system().spawn([run, quota](caf::event_based_actor* self) {
           produce(self, run, quota, std::make_shared<uint64_t>(0), std::make_shared<uint32_t>(0));
         });
     }
-    error = finished.get();
-  } // the node shuts down here; consumers see `finished` and quit
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  return error;
+    return finished.get();
+  });
 }
 
 } // namespace mailroom::bench

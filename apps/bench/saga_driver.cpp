@@ -11,8 +11,6 @@
 
 #include <cstdio>
 
-#include <filesystem>
-#include <random>
 #include <thread>
 
 namespace mailroom::bench {
@@ -54,20 +52,8 @@ caf::error setup(node& n) {
 } // namespace
 
 std::string run_saga(const options& o, progress& p) {
-  std::random_device rd;
-  auto dir = std::filesystem::temp_directory_path() / ("mailroom-bench-" + std::to_string(rd()));
-  node_config config;
-  config.data_dir = dir.string();
-  config.durable = o.durable;
-  config.trace = o.trace;
-  config.log_level = "warn";
-  config.worker_threads = o.workers;
-  std::string error;
-  {
-    auto opened = node::open(config);
-    if (!opened)
-      return message_of(opened.error());
-    auto& n = **opened;
+  return with_temporary_node(o, [&](node& n) -> std::string {
+    std::string error;
     if (auto err = setup(n))
       return message_of(err);
     std::atomic<bool> failed{false};
@@ -139,10 +125,8 @@ std::string run_saga(const options& o, progress& p) {
         p.add_latencies(latencies);
       }
     }
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  return error;
+    return error;
+  });
 }
 
 } // namespace mailroom::bench
