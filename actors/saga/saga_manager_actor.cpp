@@ -28,9 +28,9 @@ constexpr auto tick_every = std::chrono::milliseconds(50);
 /// Replies taken from the inbox per receive, and the long-poll time.
 constexpr uint32_t inbox_batch = 512;
 constexpr int64_t poll_wait_ms = 1'000;
-/// Ids of finished instances are remembered this long, so that a start with the same
-/// idempotency key racing the instance's end still finds it (later starts find it in the
-/// journal).
+/// Ids of finished instances started with an idempotency key are remembered this long, so that a
+/// start with the same key racing the instance's end still finds it (later starts find it in the
+/// journal). Instances without a key cannot be started twice: they are not remembered.
 constexpr int64_t finished_memory_ms = 10 * 60 * 1000;
 constexpr size_t latency_samples = 4096;
 
@@ -39,6 +39,7 @@ struct instance_entry {
   saga_status status = saga_status::running;
   int64_t wake_at_ms = 0;
   bool journaled = true; ///< false until a new instance's first row is durable
+  bool keyed = false;    ///< started with an idempotency key
   /// Starts with the same idempotency key that arrived before that: answered with it.
   std::vector<std::function<void(const caf::error&)>> waiting_starts;
 };
@@ -150,11 +151,14 @@ void update(self_ptr self, const std::string& id, saga_progress& p) {
     // Progress arrives once the transition is durable: starts waiting on it may be answered.
     for (auto& waiting : std::exchange(it->second.waiting_starts, {}))
       waiting({});
+    auto keyed = it->second.keyed;
     st.instances.erase(it);
-    auto now = st.deps.clock();
-    st.recently_finished.insert(id);
-    st.finished_order.emplace_back(now, id);
-    forget_old_finished(st, now);
+    if (keyed) {
+      auto now = st.deps.clock();
+      st.recently_finished.insert(id);
+      st.finished_order.emplace_back(now, id);
+      forget_old_finished(st, now);
+    }
     return;
   }
   it->second.wake_at_ms = p.wake_at_ms;
@@ -232,11 +236,13 @@ void flush(self_ptr self) {
 void adopt_instance(self_ptr self, saga_state state, bool journaled) {
   auto id = state.id();
   auto status = state.status();
+  auto keyed = !state.idempotency_key().empty();
   auto& st = self->state;
   auto actor = spawn_saga_instance(self, std::move(state),
                                    {st.deps.log, st.deps.entities, st.deps.clock}, journaled);
   auto& entry = st.instances[id];
   entry.actor = actor;
+  entry.keyed = keyed;
   entry.status = saga_status::completed; // counted by set_status
   set_status(st, entry, status);
 }

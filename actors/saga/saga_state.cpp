@@ -15,10 +15,8 @@ const char* direction(bool compensation) {
 }
 
 std::string attribute(const envelope& m, std::string_view key) {
-  for (const auto& [k, v] : m.attributes)
-    if (k == key)
-      return v;
-  return {};
+  auto v = m.attribute(key);
+  return v ? *v : std::string{};
 }
 
 bool waiting(const saga_attempt& a) {

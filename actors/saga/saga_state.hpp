@@ -86,6 +86,7 @@ public:
   const saga_definition& definition() const { return *definition_; }
   saga_status status() const { return instance_.status; }
   const std::string& id() const { return instance_.id; }
+  const std::string& idempotency_key() const { return instance_.idempotency_key; }
   /// The attempt that made the saga park (for its dead-letter record).
   const saga_attempt* parked_attempt() const;
 

@@ -19,20 +19,13 @@ using poll_atom = caf::atom_constant<caf::atom("poll")>;
 
 constexpr int64_t poll_wait_ms = 1'000;
 
-const std::string* attribute(const envelope& m, std::string_view key) {
-  for (const auto& [k, v] : m.attributes)
-    if (k == key)
-      return &v;
-  return nullptr;
-}
-
 /// The command in `m`, or nullopt if it lacks the saga attributes.
 std::optional<saga_command> read_command(const envelope& m) {
-  auto id = attribute(m, saga_attribute::id);
-  auto step = attribute(m, saga_attribute::step);
-  auto action = attribute(m, saga_attribute::action);
-  auto attempt = attribute(m, saga_attribute::attempt);
-  auto reply_to = attribute(m, saga_attribute::reply_to);
+  auto id = m.attribute(saga_attribute::id);
+  auto step = m.attribute(saga_attribute::step);
+  auto action = m.attribute(saga_attribute::action);
+  auto attempt = m.attribute(saga_attribute::attempt);
+  auto reply_to = m.attribute(saga_attribute::reply_to);
   if (!id || !step || !action || !attempt || !reply_to || (*action != "do" && *action != "undo"))
     return std::nullopt;
   saga_command c;
@@ -76,7 +69,7 @@ void handle(self_ptr self, std::vector<delivery>& batch) {
     }
     try {
       auto result = st.handler(*command);
-      auto reply_to = *attribute(*d.message, saga_attribute::reply_to);
+      auto reply_to = *d.message->attribute(saga_attribute::reply_to);
       replies[reply_to].push_back(saga_reply_message(*d.message, result));
       receipts[reply_to].push_back(d.receipt);
     } catch (const std::exception& e) {
@@ -167,7 +160,7 @@ outgoing_message saga_reply_message(const envelope& command, const step_result& 
   m.body = result.body;
   for (auto key :
        {saga_attribute::id, saga_attribute::step, saga_attribute::action, saga_attribute::attempt})
-    if (auto v = attribute(command, key))
+    if (auto v = command.attribute(key))
       m.attributes.emplace_back(std::string{key}, *v);
   const char* outcome = result.what == step_result::kind::ok       ? "ok"
                         : result.what == step_result::kind::failed ? "failed"

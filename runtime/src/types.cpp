@@ -9,6 +9,13 @@ size_t envelope::payload_size() const {
   return n;
 }
 
+const std::string* envelope::attribute(std::string_view key) const {
+  for (const auto& [k, v] : attributes)
+    if (k == key)
+      return &v;
+  return nullptr;
+}
+
 bool redrive_filter::matches(const dead_letter& d) const {
   if (!reason.empty() && d.death.reason != reason)
     return false;

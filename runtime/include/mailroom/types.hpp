@@ -46,6 +46,8 @@ struct envelope {
 
   /// Bytes counted against a queue's max message size: body plus attribute keys and values.
   size_t payload_size() const;
+  /// The value of the first attribute named `key`, or nullptr.
+  const std::string* attribute(std::string_view key) const;
 };
 
 using envelope_ptr = std::shared_ptr<const envelope>;
