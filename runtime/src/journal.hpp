@@ -1,9 +1,19 @@
-// The node's journal: one SQLite database (WAL, synchronous=FULL) with group commit.
+// The node's journal: one SQLite database (WAL) with group commit and a pipelined fsync.
 //
 // Ownership and threads: the node owns the journal. Any thread may call submit(); a dedicated
-// journal thread takes everything submitted since its last commit, applies it in submission
-// order in ONE transaction, fsyncs (the WAL commit), and only then runs each batch's callback on
-// the journal thread. Callbacks must be cheap and must not block: they send a CAF message.
+// journal thread takes everything submitted since its last commit and applies it in submission
+// order in ONE transaction. It does not wait for the disk: the committed group goes to the sync
+// thread, which fdatasyncs the WAL (once for every group committed since its last sync) and only
+// then runs each batch's callback, in submission order. While it waits for the disk, the journal
+// thread commits the next group. Callbacks must be cheap and must not block: they send a CAF
+// message.
+//
+// Why this is durable: SQLite runs with synchronous=NORMAL, which writes a commit's WAL frames
+// without syncing them but still syncs the WAL before every checkpoint and the database after
+// it; a batch is confirmed only after an fdatasync of the WAL that began after its commit
+// returned, so its frames (commit frame included) are on disk. Committed but not yet synced
+// data is visible to reads on this node; a power loss may take it, but nobody was told it was
+// stored. A process crash (kill -9) loses nothing written: the page cache keeps it.
 //
 // Failure policy: a failed commit is rolled back and fails every batch in it with io_error;
 // the journal then refuses all further writes (fail-stop, as databases do after an fsync
@@ -139,7 +149,7 @@ class journal {
 public:
   using callback = std::function<void(const caf::error&)>;
 
-  /// Opens (creating if needed) the database and starts the journal thread.
+  /// Opens (creating if needed) the database and starts the journal and sync threads.
   static caf::expected<std::unique_ptr<journal>> open(journal_options options);
 
   /// Commits everything submitted so far, then stops the thread and closes the database.
@@ -148,12 +158,12 @@ public:
   journal(const journal&) = delete;
   journal& operator=(const journal&) = delete;
 
-  /// Queues a batch for the next group commit. `done` runs on the journal thread once the
+  /// Queues a batch for the next group commit. `done` runs on the sync thread once the
   /// batch is durable (error: none) or has failed.
   void submit(write_batch batch, callback done);
 
   /// Submits and blocks the calling thread until the batch is durable. REQUIRES: not called
-  /// from the journal thread (i.e. not from a callback).
+  /// from a callback (the sync thread).
   caf::error write(write_batch batch);
 
   // Reads for recovery. Each visits rows in key order; a visitor returning an error stops the
@@ -200,6 +210,7 @@ private:
 
   explicit journal(journal_options options);
   caf::error open_database();
+  void sync_loop();
   caf::error prepare_statements();
   void run();
   caf::error commit(std::deque<pending>& group);
@@ -254,6 +265,18 @@ private:
   bool stopping_ = false;          // GUARDED_BY(queue_mutex_)
   caf::error failed_;              // GUARDED_BY(queue_mutex_): set once a commit failed
   journal_stats stats_;            // GUARDED_BY(queue_mutex_)
+
+  // Committed groups waiting for the WAL's fdatasync, and the sync thread that does it.
+  struct committed_group {
+    std::deque<pending> batches;
+    caf::error error; ///< the commit failed: no sync, every batch fails with it
+  };
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wakeup_;
+  std::deque<committed_group> to_sync_; // GUARDED_BY(sync_mutex_)
+  bool sync_stopping_ = false;          // GUARDED_BY(sync_mutex_)
+  int wal_fd_ = -1; ///< our own descriptor of the WAL file, for fdatasync; -1: not durable
+  std::thread sync_thread_;
 
   // Guards db_ and the statements. Recursive because recovery nests scans: a catalog visitor
   // reads that queue's segments (each scan uses its own prepared statement).

@@ -1,6 +1,6 @@
 // Lets an actor commit a write_batch and continue in its own context once it is durable.
 //
-// The journal runs callbacks on its thread; actor state must not be touched there. So the
+// The journal runs callbacks on its sync thread; actor state must not be touched there. So the
 // callback only sends (committed_atom, ticket, error) to the actor, whose handler calls
 // journal_writer::committed(), which runs the continuation stored under that ticket.
 // One journal_writer per actor; used only from that actor's handlers.

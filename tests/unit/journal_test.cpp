@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <map>
@@ -97,17 +98,22 @@ TEST(journal, concurrent_submissions_are_group_committed_and_all_confirmed) {
   ASSERT_TRUE(j);
   constexpr int n = 2000;
   std::atomic<int> confirmed{0};
+  std::vector<int> order; // callbacks run on the one sync thread, one after another
   std::promise<void> all_done;
   for (int i = 0; i < n; ++i) {
     write_batch w;
     w.put_segment("q", static_cast<uint64_t>(i + 1), "m");
-    (*j)->submit(std::move(w), [&](const caf::error& err) {
+    (*j)->submit(std::move(w), [&, i](const caf::error& err) {
       EXPECT_FALSE(err);
+      order.push_back(i);
       if (++confirmed == n)
         all_done.set_value();
     });
   }
   all_done.get_future().wait();
+  // Confirmed in submission order, also across groups (the fsync runs beside the next commit).
+  ASSERT_EQ(order.size(), static_cast<size_t>(n));
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
   auto stats = (*j)->stats();
   EXPECT_EQ(stats.batches, static_cast<uint64_t>(n));
   EXPECT_LT(stats.commits, stats.batches) << "batches waiting during a commit share the next one";
