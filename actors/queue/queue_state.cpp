@@ -284,7 +284,7 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
       }
     }
     envelope e;
-    e.id = new_message_id();
+    e.id = m.id.empty() ? new_message_id() : std::move(m.id);
     e.queue = config_.name;
     e.body = std::move(m.body);
     e.attributes = std::move(m.attributes);

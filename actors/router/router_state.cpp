@@ -125,6 +125,7 @@ router_state::plan router_state::route(std::vector<outgoing_message> messages) c
     auto& slot = out.by_target[t.to_string()];
     slot.first = t;
     slot.second.push_back(m);
+    slot.second.back().id.clear(); // a copy (there may be several): its queue names it
     ++out.copies;
   };
   for (auto& m : messages) {

@@ -86,6 +86,18 @@ TEST_F(queue_state_test, a_committed_send_is_received_once_and_gone_after_ack) {
   EXPECT_EQ(s.visible + s.in_flight + s.delayed, 0u);
 }
 
+TEST_F(queue_state_test, a_message_sent_with_an_id_keeps_it_and_others_get_new_ones) {
+  auto named = msg("named");
+  named.id = "0190a1b2-0000-7000-8000-000000000001";
+  auto ids = send({named, msg("anonymous")});
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], named.id);
+  EXPECT_EQ(ids[1].size(), 36u);
+  auto got = receive();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].message->id, named.id);
+}
+
 TEST_F(queue_state_test, an_uncommitted_send_is_not_delivered_and_an_aborted_one_vanishes) {
   auto out = q.send({msg("x")}, now);
   ASSERT_TRUE(out);

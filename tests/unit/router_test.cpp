@@ -50,12 +50,17 @@ TEST(router_state, all_match_sends_to_every_matching_rule_and_a_default_takes_th
   c.fallback = to("topic:misc");
   auto r = router_state::make(c);
   ASSERT_TRUE(r);
-  auto plan = r->route({typed("order"), typed("spam")});
+  auto named = typed("order");
+  named.id = "given-by-the-sender";
+  auto plan = r->route({named, typed("spam")});
   EXPECT_EQ(plan.by_target.at("queue:orders").second.size(), 1u);
   EXPECT_EQ(plan.by_target.at("queue:audit").second.size(), 1u);
   EXPECT_EQ(plan.by_target.at("topic:misc").second.size(), 1u);
   EXPECT_TRUE(plan.unroutable.empty());
   EXPECT_EQ(plan.copies, 3u);
+  // Two copies of one message: neither may claim the sender's id, their queues name them.
+  EXPECT_TRUE(plan.by_target.at("queue:orders").second[0].id.empty());
+  EXPECT_TRUE(plan.by_target.at("queue:audit").second[0].id.empty());
 }
 
 TEST(router_state, body_rules_route_by_a_json_field_like_the_reference_router) {

@@ -54,6 +54,10 @@ using envelope_ptr = std::shared_ptr<const envelope>;
 
 /// What a producer hands to send.
 struct outgoing_message {
+  /// Empty: the queue gives the message a new id. A sender that must know the id before the
+  /// send is confirmed sets one from new_message_id() (a saga journals its command's id with
+  /// the transition that sends it). Queues keep it; topic and router copies get their own.
+  std::string id;
   std::string body;
   attribute_list attributes;
   int64_t delay_ms = -1; ///< -1: the queue's default delay
