@@ -60,10 +60,11 @@ struct saga_manager_state {
   /// Commands of instances' transitions, by queue, sent at the next flush: a flush message goes
   /// to the back of the mailbox, so every progress already queued adds its commands first.
   struct pending_command {
-    std::string id;
+    std::string id; ///< the saga's
     caf::actor instance;
     size_t activity = 0;
     size_t attempt = 0;
+    std::string message_id; ///< the one the command was sent with
   };
   std::map<std::string, std::pair<std::vector<outgoing_message>, std::vector<pending_command>>>
       outbox;
@@ -129,8 +130,8 @@ void update(self_ptr self, const std::string& id, saga_progress& p) {
     return;
   for (auto& c : p.commands) {
     auto& [messages, owners] = st.outbox[c.queue];
+    owners.push_back({id, it->second.actor, c.activity, c.attempt, c.message.id});
     messages.push_back(std::move(c.message));
-    owners.push_back({id, it->second.actor, c.activity, c.attempt});
   }
   if (!p.commands.empty() && !st.flush_scheduled) {
     st.flush_scheduled = true;
@@ -185,13 +186,15 @@ void ask_instance(self_ptr self, std::string id, std::function<void(const caf::e
           [then](caf::error& err) { then(err); });
 }
 
-/// Tells each instance what became of its command.
+/// Tells each instance what became of its command: a refusal always; an id only when the queue
+/// answered another than the command was sent with (it knew the command's dedup id already).
 void settle_commands(self_ptr self, const std::vector<saga_manager_state::pending_command>& owners,
                      const std::vector<std::string>* ids, const caf::error& err) {
   for (size_t i = 0; i < owners.size(); ++i) {
     const auto& o = owners[i];
     if (ids) {
-      self->send(o.instance, sent_atom::value, o.activity, o.attempt, (*ids)[i]);
+      if ((*ids)[i] != o.message_id)
+        self->send(o.instance, sent_atom::value, o.activity, o.attempt, (*ids)[i]);
       continue;
     }
     self->request(o.instance, caf::infinite, sent_atom::value, o.activity, o.attempt, err)

@@ -29,7 +29,8 @@ using reply_atom = caf::atom_constant<caf::atom("reply")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
-/// manager -> instance: (sent_atom, activity, attempt, message id) records a command's id;
+/// manager -> instance: (sent_atom, activity, attempt, message id) records the id the queue
+/// answered for a command when it differs from the one it was sent with;
 /// (sent_atom, activity, attempt, error) reports that its queue refused it -> saga_progress.
 using sent_atom = caf::atom_constant<caf::atom("sent")>;
 

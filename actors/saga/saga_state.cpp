@@ -4,6 +4,7 @@
 #include "actors/saga/saga_template.hpp"
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
+#include "mailroom/ids.hpp"
 #include "mailroom/saga.hpp"
 
 namespace mailroom {
@@ -64,8 +65,10 @@ saga_state::effects saga_state::recover(int64_t now_ms) {
   if (activity.attempts.empty() || !waiting(activity.attempts.back()))
     return out; // a retry is due later: on_timer sends it
   // The command may or may not have reached its queue before the crash; the same dedup id
-  // makes sending it again harmless. Its timeout restarts from now.
+  // makes sending it again harmless. Its timeout restarts from now. A fresh message id: should
+  // the queue know the command already, it answers with the first one (see command_sent).
   activity.attempts.back().sent_at_ms = now_ms;
+  activity.attempts.back().command_id = new_message_id();
   out.changed = true;
   if (auto c = command_for_last_attempt())
     out.sends.push_back(std::move(*c));
@@ -85,6 +88,7 @@ caf::expected<saga_state::command> saga_state::command_for_last_attempt() const 
   c.queue = activity.compensation ? step.undo_queue() : step.queue;
   c.activity = instance_.timeline.size() - 1;
   c.attempt = activity.attempts.size() - 1;
+  c.message.id = activity.attempts.back().command_id;
   c.message.body = std::move(*body);
   c.message.dedup_id = instance_.id + "/" + step.name + "/" + action + "/" + number;
   c.message.correlation_id = instance_.id;
@@ -117,6 +121,8 @@ void saga_state::send_attempt(int64_t now, effects& out) {
   saga_attempt attempt;
   attempt.number = attempts_so_far(activity.step, activity.compensation) + 1;
   attempt.sent_at_ms = now;
+  // Named before it is sent, so the transition that sends it journals its id.
+  attempt.command_id = new_message_id();
   activity.attempts.push_back(attempt);
   auto c = command_for_last_attempt();
   if (!c) {
@@ -191,9 +197,15 @@ void saga_state::step_succeeded(const saga_reply& reply, int64_t now, effects& o
   instance_.updated_at_ms = now;
   const auto& activity = instance_.timeline.back();
   if (!activity.compensation) {
-    auto result = nlohmann::json::parse(reply.body, nullptr, false);
-    if (result.is_object())
-      data_.update(result);
+    // Only an object is merged; most replies carry none, and parsing costs more than the step.
+    auto first = reply.body.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && reply.body[first] == '{') {
+      auto result = nlohmann::json::parse(reply.body, nullptr, false);
+      if (result.is_object()) {
+        data_.update(result);
+        data_text_.clear();
+      }
+    }
     instance_.completed_steps = activity.step + 1;
     if (instance_.cancelled)
       start_compensation(now, out);
@@ -338,7 +350,9 @@ int64_t saga_state::wake_at() const {
 }
 
 const saga_instance& saga_state::instance() {
-  instance_.data = data_.dump();
+  if (data_text_.empty())
+    data_text_ = data_.dump();
+  instance_.data = data_text_;
   return instance_;
 }
 

@@ -76,7 +76,8 @@ public:
   caf::expected<effects> cancel(int64_t now_ms);
   /// Resumes a parked saga's compensation where it stopped. Others refuse.
   caf::expected<effects> resume(int64_t now_ms);
-  /// Records the message id the target queue gave a command.
+  /// Records the message id the target queue answered for a command when it is not the one the
+  /// command was sent with (the queue knew its dedup id already: a re-send after a restart).
   void command_sent(size_t activity, size_t attempt, const std::string& message_id);
 
   /// When on_timer must run next; 0: nothing scheduled.
@@ -105,6 +106,7 @@ private:
   std::shared_ptr<const saga_definition> definition_;
   saga_instance instance_; // data is kept parsed in data_ and rendered by instance()
   nlohmann::json data_;
+  std::string data_text_; ///< data_ rendered; empty: to be rendered again
 };
 
 /// Reads the saga attributes of a reply or resume message; nullopt if it is neither.

@@ -166,7 +166,8 @@ outgoing_message saga_reply_message(const envelope& command, const step_result& 
                         : result.what == step_result::kind::failed ? "failed"
                                                                    : "rejected";
   m.attributes.emplace_back(std::string{saga_attribute::outcome}, outcome);
-  m.dedup_id = "reply/" + (command.dedup_id.empty() ? command.id : command.dedup_id);
+  // No dedup id: a reply sent twice (the command came back after a crash) is one the saga
+  // instance ignores, so deduplicating replies in the inbox queue would only cost a record each.
   m.causation_id = command.id;
   m.correlation_id = command.correlation_id;
   return m;

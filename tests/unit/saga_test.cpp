@@ -98,6 +98,33 @@ step_result create_then_succeed(const saga_command& c) {
   return step_result::ok();
 }
 
+TEST_F(saga_test, a_commands_message_id_is_journaled_with_the_transition_that_sends_it) {
+  // A step nobody serves: the saga waits, and its row already names the command in the queue.
+  queue_config q;
+  q.name = "unserved";
+  ASSERT_FALSE(node_->create_queue(q));
+  auto audit = saga_builder{"audit", 1}.step("Record").to("unserved").command("{}").build();
+  ASSERT_TRUE(audit) << message_of(audit.error());
+  ASSERT_FALSE(node_->put_saga(*audit));
+  auto id = node_->start_saga("audit", "{}");
+  ASSERT_TRUE(id) << message_of(id.error());
+  auto s = node_->saga(*id);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->timeline.size(), 1u);
+  ASSERT_EQ(s->timeline[0].attempts.size(), 1u);
+  const auto& command_id = s->timeline[0].attempts[0].command_id;
+  EXPECT_EQ(command_id.size(), 36u);
+  std::vector<delivery> got;
+  ASSERT_TRUE(eventually([&] {
+    auto r = node_->receive("unserved", {1, 0, -1});
+    if (r && !r->empty())
+      got = *r;
+    return !got.empty();
+  }));
+  EXPECT_EQ(got[0].message->id, command_id);
+  EXPECT_EQ(got[0].message->dedup_id, *id + "/Record/do/1");
+}
+
 TEST_F(saga_test, a_saga_runs_its_steps_and_completes) {
   services.rule = create_then_succeed;
   auto id = node_->start_saga("order", data);
