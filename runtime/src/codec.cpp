@@ -221,7 +221,7 @@ std::string encode_segment(const std::vector<envelope_ptr>& messages) {
   auto list = message.initRoot<schema::Segment>().initMessages(messages.size());
   for (unsigned i = 0; i < messages.size(); ++i)
     write(list[i], *messages[i]);
-  return to_packed_string(message);
+  return to_string(message);
 }
 
 caf::expected<std::vector<envelope>> decode_segment(const std::string& blob) {

@@ -97,9 +97,7 @@ std::string encode_saga_instance(const saga_instance& in) {
       bytes += 128 + t.error.size() + t.command_id.size() + t.reply_id.size();
   capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
   write(message.initRoot<schema::SagaInstance>(), in);
-  // Packed: rows are rewritten at every transition, and the ids and zero-filled fields of a
-  // flat record make it about half as large again.
-  return to_packed_string(message);
+  return to_string(message);
 }
 
 caf::expected<saga_instance> read(schema::SagaInstance::Reader r) {

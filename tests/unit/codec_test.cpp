@@ -1,12 +1,8 @@
 // Journal records round-trip, and bytes that are not records are corruption, never a crash.
 #include "codec.hpp"
 
-#include "mailroom/saga_types.hpp"
-
 #include "mailroom/error.hpp"
 
-#include <capnp/serialize-packed.h>
-#include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
 using namespace mailroom;
@@ -47,47 +43,6 @@ TEST(codec, a_large_segment_round_trips) {
   ASSERT_TRUE(decoded) << message_of(decoded.error());
   ASSERT_EQ(decoded->size(), 5000u);
   EXPECT_EQ((*decoded)[4999].body.size(), 4999u % 300);
-}
-
-// Segments and saga rows are written packed (after a marker byte); records written flat by
-// earlier versions must still read.
-TEST(codec, packed_records_round_trip_and_flat_ones_still_decode) {
-  auto e = std::make_shared<envelope>();
-  e->id = "id-1";
-  e->queue = "orders";
-  e->body = "hello";
-  e->attributes = {{"tenant", "acme"}};
-  auto packed = codec::encode_segment({e});
-  ASSERT_FALSE(packed.empty());
-  EXPECT_EQ(packed.front(), '\xff');
-  // Unpack it into the flat form an earlier version wrote.
-  kj::ArrayInputStream in{
-      kj::arrayPtr(reinterpret_cast<const kj::byte*>(packed.data()) + 1, packed.size() - 1)};
-  capnp::PackedMessageReader reader{in};
-  capnp::MallocMessageBuilder copy;
-  copy.setRoot(reader.getRoot<schema::Segment>());
-  auto words = capnp::messageToFlatArray(copy);
-  std::string flat(reinterpret_cast<const char*>(words.begin()), words.asBytes().size());
-  EXPECT_LT(packed.size(), flat.size());
-  for (const auto& blob : {packed, flat}) {
-    auto decoded = codec::decode_segment(blob);
-    ASSERT_TRUE(decoded) << message_of(decoded.error());
-    ASSERT_EQ(decoded->size(), 1u);
-    EXPECT_EQ((*decoded)[0].body, "hello");
-    EXPECT_EQ((*decoded)[0].attributes, e->attributes);
-  }
-  saga_instance inst;
-  inst.id = "s-1";
-  inst.definition = "order";
-  inst.timeline = {{0, false, {{1, 10, 20, "ok", "", "c-1", "r-1"}}, 0}};
-  auto row = codec::encode_saga_instance(inst);
-  EXPECT_EQ(row.front(), '\xff');
-  auto back = codec::decode_saga_instance(row);
-  ASSERT_TRUE(back) << message_of(back.error());
-  EXPECT_EQ(*back, inst);
-  // A packed record cut short is corruption, not a crash.
-  EXPECT_EQ(code_of(codec::decode_saga_instance(row.substr(0, row.size() / 2)).error()),
-            errc::corruption);
 }
 
 TEST(codec, bytes_that_are_not_a_record_are_corruption) {
