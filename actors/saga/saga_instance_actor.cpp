@@ -2,11 +2,13 @@
 
 #include "actors/saga/saga_protocol.hpp"
 #include "codec.hpp"
-#include "journal_writer.hpp"
+#include "journal.hpp"
+#include "journal_writer.hpp" // tick_atom
 #include "mailroom/error.hpp"
 #include "mailroom/saga.hpp"
 #include "staging.hpp" // adopt_atom
 
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -15,8 +17,7 @@ namespace mailroom {
 struct saga_instance_actor_state {
   std::unique_ptr<saga_state> saga;
   saga_instance_deps deps;
-  caf::actor_addr manager;
-  std::unique_ptr<journal_writer> writer;
+  caf::actor manager;
   /// The status the journal's row has; none: no row yet.
   std::optional<saga_status> journaled_status;
   static inline const char* name = "saga";
@@ -25,9 +26,6 @@ struct saga_instance_actor_state {
 namespace {
 
 using self_ptr = caf::stateful_actor<saga_instance_actor_state>*;
-using done_fn = std::function<void(const caf::error&, const saga_progress&)>;
-
-void apply(self_ptr self, saga_state::effects fx, done_fn done);
 
 /// The parked compensation as a dead-letter record: redriving it (to the saga's inbox, its
 /// source) resumes the saga.
@@ -57,118 +55,105 @@ dead_letter parked_record(saga_state& saga, int64_t now) {
   return d;
 }
 
-void apply(self_ptr self, saga_state::effects fx, done_fn done) {
+/// Journals what `fx` changed and has the journal answer request `request` once that is durable.
+/// Every answer goes through the journal, even one with nothing to write: so they reach the
+/// manager in the order the inputs came, whatever commit is still in flight.
+void report(self_ptr self, uint64_t request, caf::expected<saga_state::effects> outcome) {
   auto& st = self->state;
   auto& saga = *st.saga;
-  if (!fx.ignored.empty())
-    spdlog::debug("saga {}: ignored {}", saga.id(), fx.ignored);
   saga_progress progress;
-  progress.status = saga.status();
-  progress.wake_at_ms = saga.wake_at();
-  progress.step_latency_ms = fx.step_latency_ms;
-  const auto& inst = saga.instance();
-  for (const auto& c : fx.sends)
-    progress.compensations_sent += inst.timeline[c.activity].compensation ? 1 : 0;
-  if (!fx.changed) {
-    done({}, progress);
-    return;
-  }
   write_batch writes;
-  using how = write_batch::saga_put;
-  writes.put_saga(!st.journaled_status                  ? how::insert
-                  : *st.journaled_status != inst.status ? how::update_status
-                                                        : how::update,
-                  inst.seq, inst.id, inst.definition, static_cast<uint8_t>(inst.status),
-                  inst.updated_at_ms, codec::encode_saga_instance(inst));
-  st.journaled_status = inst.status;
   std::optional<dead_letter> record;
-  if (fx.parked) {
-    record = parked_record(saga, st.deps.clock());
-    writes.put_dead_letter(saga_dead_letter_sink(inst.definition), record->message.id,
-                           codec::encode_dead_letter(*record));
+  caf::error refused;
+  if (!outcome) {
+    refused = std::move(outcome.error());
+  } else {
+    auto& fx = *outcome;
+    if (!fx.ignored.empty())
+      spdlog::debug("saga {}: ignored {}", saga.id(), fx.ignored);
+    progress.status = saga.status();
+    progress.wake_at_ms = saga.wake_at();
+    progress.step_latency_ms = fx.step_latency_ms;
+    for (const auto& c : fx.sends)
+      progress.compensations_sent += saga.instance().timeline[c.activity].compensation ? 1 : 0;
+    if (fx.changed) {
+      const auto& inst = saga.instance();
+      using how = write_batch::saga_put;
+      writes.put_saga(!st.journaled_status                  ? how::insert
+                      : *st.journaled_status != inst.status ? how::update_status
+                                                            : how::update,
+                      inst.seq, inst.id, inst.definition, static_cast<uint8_t>(inst.status),
+                      inst.updated_at_ms, codec::encode_saga_instance(inst));
+      st.journaled_status = inst.status;
+      if (fx.parked) {
+        record = parked_record(saga, st.deps.clock());
+        writes.put_dead_letter(saga_dead_letter_sink(inst.definition), record->message.id,
+                               codec::encode_dead_letter(*record));
+      }
+    }
+    // The manager sends the commands once durable: it batches those of many instances.
+    progress.commands = std::move(fx.sends);
   }
-  st.writer->commit(std::move(writes), [self, progress, done = std::move(done),
-                                        sends = std::move(fx.sends),
-                                        record = std::move(record)](const caf::error& err) mutable {
-    if (err) {
-      // The journal fails stop: nothing more this instance does can be made durable.
-      done(err, progress);
-      self->quit(err);
-      return;
-    }
-    auto& st = self->state;
-    if (record) {
-      spdlog::warn("saga {} PARKED: {} (dead-letter record '{}'; redrive it to resume)",
-                   st.saga->id(), st.saga->instance().error, record->message.id);
-      auto sink = saga_dead_letter_sink(st.saga->definition().name);
-      if (auto actor = st.deps.entities->find(entity_kind::dead_letter_sink, sink))
-        self->send(*actor, adopt_atom::value, std::vector<dead_letter>{std::move(*record)});
-    }
-    // The manager sends the commands: it batches those of many instances per queue.
-    progress.commands = std::move(sends);
-    done({}, progress);
-    if (finished(progress.status))
-      self->quit();
-  });
-}
-
-/// Runs `fx` for a request from the manager and answers it once durable.
-caf::result<saga_progress> answer(self_ptr self, saga_state::effects fx) {
-  auto promise = self->make_response_promise<saga_progress>();
-  apply(self, std::move(fx), [promise](const caf::error& err, const saga_progress& p) mutable {
-    if (err)
-      promise.deliver(err);
-    else
-      promise.deliver(p);
-  });
-  return promise;
+  std::optional<caf::actor> sink;
+  if (record) {
+    spdlog::warn("saga {} PARKED: {} (dead-letter record '{}'; redrive it to resume)", saga.id(),
+                 saga.instance().error, record->message.id);
+    sink = st.deps.entities->find(entity_kind::dead_letter_sink,
+                                  saga_dead_letter_sink(saga.definition().name));
+  }
+  // Runs on the journal's sync thread: it only sends.
+  st.deps.log->submit(
+      std::move(writes),
+      [manager = st.manager, request, refused = std::move(refused), progress = std::move(progress),
+       record = std::move(record), sink = std::move(sink)](const caf::error& err) mutable {
+        if (err) {
+          // The journal fails stop: nothing this instance does can be made durable any more.
+          progress.commands.clear();
+          caf::anon_send(manager, progress_atom::value, request, err, std::move(progress));
+          return;
+        }
+        if (record && sink)
+          caf::anon_send(*sink, adopt_atom::value, std::vector<dead_letter>{std::move(*record)});
+        caf::anon_send(manager, progress_atom::value, request, refused, std::move(progress));
+      });
 }
 
 caf::behavior saga_instance_actor(caf::stateful_actor<saga_instance_actor_state>* self,
-                                  saga_state state, saga_instance_deps deps,
-                                  caf::actor_addr manager, bool journaled) {
+                                  saga_state state, saga_instance_deps deps, caf::actor manager,
+                                  bool journaled) {
   auto& st = self->state;
   if (journaled)
     st.journaled_status = state.status();
   st.saga = std::make_unique<saga_state>(std::move(state));
-  st.writer = std::make_unique<journal_writer>(*deps.log, self->address());
   st.deps = std::move(deps);
   st.manager = std::move(manager);
+  auto now = [self] { return self->state.deps.clock(); };
   return {
-      [self](begin_atom) {
-        return answer(self, self->state.saga->begin(self->state.deps.clock()));
+      [self, now](begin_atom, uint64_t request) {
+        report(self, request, self->state.saga->begin(now()));
       },
-      [self](recover_atom) {
-        return answer(self, self->state.saga->recover(self->state.deps.clock()));
+      [self, now](recover_atom, uint64_t request) {
+        report(self, request, self->state.saga->recover(now()));
       },
-      [self](reply_atom, const saga_reply& reply) {
-        return answer(self, self->state.saga->on_reply(reply, self->state.deps.clock()));
+      [self, now](reply_atom, const saga_reply& reply, uint64_t request) {
+        report(self, request, self->state.saga->on_reply(reply, now()));
       },
-      [self](tick_atom) {
-        return answer(self, self->state.saga->on_timer(self->state.deps.clock()));
+      [self, now](tick_atom, uint64_t request) {
+        report(self, request, self->state.saga->on_timer(now()));
       },
-      [self](cancel_atom) -> caf::result<saga_progress> {
-        auto fx = self->state.saga->cancel(self->state.deps.clock());
-        if (!fx)
-          return std::move(fx.error());
-        return answer(self, std::move(*fx));
+      [self, now](cancel_atom, uint64_t request) {
+        report(self, request, self->state.saga->cancel(now()));
       },
-      [self](resume_atom) -> caf::result<saga_progress> {
-        auto fx = self->state.saga->resume(self->state.deps.clock());
-        if (!fx)
-          return std::move(fx.error());
-        return answer(self, std::move(*fx));
+      [self, now](resume_atom, uint64_t request) {
+        report(self, request, self->state.saga->resume(now()));
       },
       [self](sent_atom, size_t activity, size_t attempt, const std::string& id) {
         self->state.saga->command_sent(activity, attempt, id);
       },
-      [self](sent_atom, size_t activity, size_t attempt, const caf::error& err) {
-        auto& st = *self->state.saga;
-        return answer(self,
-                      st.send_failed(activity, attempt, message_of(err), self->state.deps.clock()));
-      },
-      [self](committed_atom, uint64_t ticket, const caf::error& err) {
-        self->state.writer->committed(ticket, err);
+      [self, now](sent_atom, size_t activity, size_t attempt, const caf::error& err,
+                  uint64_t request) {
+        report(self, request,
+               self->state.saga->send_failed(activity, attempt, message_of(err), now()));
       },
   };
 }
@@ -177,7 +162,7 @@ caf::behavior saga_instance_actor(caf::stateful_actor<saga_instance_actor_state>
 
 caf::actor spawn_saga_instance(caf::event_based_actor* manager, saga_state state,
                                saga_instance_deps deps, bool journaled) {
-  return manager->spawn(saga_instance_actor, std::move(state), std::move(deps), manager->address(),
+  return manager->spawn(saga_instance_actor, std::move(state), std::move(deps), caf::actor{manager},
                         journaled);
 }
 

@@ -40,6 +40,9 @@ struct instance_entry {
   int64_t wake_at_ms = 0;
   bool journaled = true; ///< false until a new instance's first row is durable
   bool keyed = false;    ///< started with an idempotency key
+  /// Inputs sent to it whose reports are still to come: a finished instance stops only once
+  /// they are in (a stopped one would leave them unanswered).
+  uint32_t outstanding = 0;
   /// Starts with the same idempotency key that arrived before that: answered with it.
   std::vector<std::function<void(const caf::error&)>> waiting_starts;
 };
@@ -70,6 +73,13 @@ struct saga_manager_state {
       outbox;
   bool flush_scheduled = false;
   size_t next_latency = 0;
+  /// Requests to instances not answered yet: whose they are and what runs after.
+  struct waiting_report {
+    std::string id;
+    std::function<void(const caf::error&)> then;
+  };
+  std::unordered_map<uint64_t, waiting_report> reports;
+  uint64_t next_request = 1;
   static inline const char* name = "saga-manager";
 };
 
@@ -126,8 +136,8 @@ void send_commands(self_ptr self, const std::string& queue_name,
 void update(self_ptr self, const std::string& id, saga_progress& p) {
   auto& st = self->state;
   auto it = st.instances.find(id);
-  if (it == st.instances.end())
-    return;
+  if (it == st.instances.end() || finished(it->second.status))
+    return; // after its end an instance changes nothing
   for (auto& c : p.commands) {
     auto& [messages, owners] = st.outbox[c.queue];
     owners.push_back({id, it->second.actor, c.activity, c.attempt, c.message.id});
@@ -152,38 +162,61 @@ void update(self_ptr self, const std::string& id, saga_progress& p) {
     // Progress arrives once the transition is durable: starts waiting on it may be answered.
     for (auto& waiting : std::exchange(it->second.waiting_starts, {}))
       waiting({});
-    auto keyed = it->second.keyed;
-    st.instances.erase(it);
-    if (keyed) {
+    if (it->second.keyed) {
       auto now = st.deps.clock();
       st.recently_finished.insert(id);
       st.finished_order.emplace_back(now, id);
       forget_old_finished(st, now);
     }
-    return;
+    return; // retire_if_done() stops it
   }
   it->second.wake_at_ms = p.wake_at_ms;
   if (p.wake_at_ms != 0)
     st.wakes.emplace(p.wake_at_ms, id);
 }
 
-/// Sends an instance a request and takes in its progress; `then` runs after, with the error.
-/// `id` is a copy: the request may move the reply that holds the caller's.
+/// Sends an instance an input; its report (progress_atom) is taken in by update() and then
+/// `then` runs, with the error. `id` is a copy: the message may move the reply that holds the
+/// caller's.
 template <class... Ts>
 void ask_instance(self_ptr self, std::string id, std::function<void(const caf::error&)> then,
                   Ts&&... xs) {
-  auto it = self->state.instances.find(id);
-  if (it == self->state.instances.end()) {
+  auto& st = self->state;
+  auto it = st.instances.find(id);
+  if (it == st.instances.end()) {
     then(make_error(errc::unknown_queue, "no running saga '" + id + "'"));
     return;
   }
-  self->request(it->second.actor, caf::infinite, std::forward<Ts>(xs)...)
-      .then(
-          [self, id, then](saga_progress& p) {
-            update(self, id, p);
-            then({});
-          },
-          [then](caf::error& err) { then(err); });
+  auto request = st.next_request++;
+  ++it->second.outstanding;
+  self->send(it->second.actor, std::forward<Ts>(xs)..., request);
+  st.reports.emplace(request, saga_manager_state::waiting_report{std::move(id), std::move(then)});
+}
+
+/// Stops and forgets a finished instance once every input sent to it has been reported on.
+void retire_if_done(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto it = st.instances.find(id);
+  if (it == st.instances.end() || !finished(it->second.status) || it->second.outstanding > 0)
+    return;
+  self->send_exit(it->second.actor, caf::exit_reason::normal);
+  st.instances.erase(it);
+}
+
+/// An instance's report on request `request`, once what it did is durable.
+void take_report(self_ptr self, uint64_t request, const caf::error& err, saga_progress& p) {
+  auto& st = self->state;
+  auto it = st.reports.find(request);
+  if (it == st.reports.end())
+    return;
+  auto waiting = std::move(it->second);
+  st.reports.erase(it);
+  if (auto inst = st.instances.find(waiting.id); inst != st.instances.end())
+    --inst->second.outstanding;
+  if (!err)
+    update(self, waiting.id, p);
+  waiting.then(err);
+  retire_if_done(self, waiting.id);
 }
 
 /// Tells each instance what became of its command: a refusal always; an id only when the queue
@@ -197,8 +230,8 @@ void settle_commands(self_ptr self, const std::vector<saga_manager_state::pendin
         self->send(o.instance, sent_atom::value, o.activity, o.attempt, (*ids)[i]);
       continue;
     }
-    self->request(o.instance, caf::infinite, sent_atom::value, o.activity, o.attempt, err)
-        .then([self, id = o.id](saga_progress& p) { update(self, id, p); });
+    ask_instance(
+        self, o.id, [](const caf::error&) {}, sent_atom::value, o.activity, o.attempt, err);
   }
 }
 
@@ -497,6 +530,9 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
         auto version = d.version;
         self->state.versions[version] = std::make_shared<const saga_definition>(std::move(d));
         return ok_atom::value;
+      },
+      [self](progress_atom, uint64_t request, const caf::error& err, saga_progress& p) {
+        take_report(self, request, err, p);
       },
       [self](flush_atom) { flush(self); },
       [self](poll_atom) { poll(self); },

@@ -6,13 +6,18 @@
 //   (cancel_atom, id)                             -> ok_atom, once durable
 //   (stats_atom)                                  -> saga_metrics
 //   (config_atom, saga_definition)                -> ok_atom (another version)
-// manager -> instance, each answered with saga_progress once the transition is durable:
+// manager -> instance, each carrying a request number as its last element and answered with
+//   (progress_atom, request, error, saga_progress) once the transition is durable; the answer
+//   comes from the journal's sync thread, so an instance's answers keep the order of its inputs:
 //   (begin_atom)            a new instance sends its first command
 //   (recover_atom)          after a restart: the command waiting for a reply is sent again
 //   (reply_atom, saga_reply)
 //   (tick_atom)             its wake time has come (a timeout or a retry)
-//   (sent_atom, ...)        see below
+//   (sent_atom, activity, attempt, error)   its queue refused a command: a failed attempt
 //   (cancel_atom) / (resume_atom)   refused with an error when the state does not allow it
+// manager -> instance, not answered:
+//   (sent_atom, activity, attempt, message id)   the id the queue answered for a command, when
+//                                                it differs from the one it was sent with
 #pragma once
 
 #include "actors/saga/saga_state.hpp"
@@ -29,10 +34,8 @@ using reply_atom = caf::atom_constant<caf::atom("reply")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
-/// manager -> instance: (sent_atom, activity, attempt, message id) records the id the queue
-/// answered for a command when it differs from the one it was sent with;
-/// (sent_atom, activity, attempt, error) reports that its queue refused it -> saga_progress.
 using sent_atom = caf::atom_constant<caf::atom("sent")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
 
 /// What the manager needs to know after each transition.
 struct saga_progress {
