@@ -158,6 +158,7 @@ caf::behavior participant(caf::stateful_actor<participant_state>* self, particip
 outgoing_message saga_reply_message(const envelope& command, const step_result& result) {
   outgoing_message m;
   m.body = result.body;
+  m.attributes.reserve(5);
   for (auto key :
        {saga_attribute::id, saga_attribute::step, saga_attribute::action, saga_attribute::attempt})
     if (auto v = command.attribute(key))
