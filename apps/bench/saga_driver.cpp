@@ -85,8 +85,7 @@ std::string run_saga(const options& o, progress& p) {
         }
       });
     }
-    // The managers count finished sagas; poll them (not too often: the answer computes the
-    // step latency percentiles).
+    // The managers count finished sagas; poll them.
     while (!failed) {
       auto m = n.saga_statistics("bench");
       if (!m) {
@@ -98,7 +97,7 @@ std::string run_saga(const options& o, progress& p) {
       p.received = m->completed;
       if (completed >= o.messages)
         break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     for (auto& t : producers)
       t.join();
