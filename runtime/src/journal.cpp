@@ -254,10 +254,11 @@ caf::error journal::open_database() {
   if (auto err = exec(schema_sql))
     return err;
   if (options_.synchronous) {
-    // The schema's writes created the WAL; the connection keeps that file (it rewinds it after
-    // a checkpoint, never replaces it) until it closes, so this descriptor stays valid.
+    // The schema's writes created the WAL (an empty one made here would be the same file to
+    // SQLite). The connection keeps that file until it closes: it rewinds it after a checkpoint,
+    // never replaces it, so this descriptor stays valid.
     auto wal = options_.path + "-wal";
-    wal_fd_ = ::open(wal.c_str(), O_RDWR | O_CLOEXEC);
+    wal_fd_ = ::open(wal.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (wal_fd_ < 0)
       return make_error(errc::io_error, "journal '" + options_.path + "': opening " + wal +
                                             " to sync it: " + std::strerror(errno));
