@@ -379,6 +379,9 @@ void journal::run() {
 
 void journal::sync_loop() {
   std::deque<committed_group> groups;
+  // Once an fdatasync failed, what reached the disk is unknown ("fsyncgate": a later one may
+  // succeed without the lost pages): nothing is confirmed after that.
+  caf::error sync_failed;
   for (;;) {
     {
       std::unique_lock<std::mutex> guard{sync_mutex_};
@@ -388,21 +391,20 @@ void journal::sync_loop() {
       groups.swap(to_sync_);
     }
     // One fdatasync covers every group committed before it started.
-    caf::error sync_error;
     bool any_committed = std::any_of(groups.begin(), groups.end(),
                                      [](const committed_group& g) { return !g.error; });
-    if (any_committed && wal_fd_ >= 0 && ::fdatasync(wal_fd_) != 0) {
-      sync_error = make_error(errc::io_error, "journal '" + options_.path +
-                                                  "': syncing the WAL: " + std::strerror(errno));
+    if (!sync_failed && any_committed && wal_fd_ >= 0 && ::fdatasync(wal_fd_) != 0) {
+      sync_failed = make_error(errc::io_error, "journal '" + options_.path +
+                                                   "': syncing the WAL: " + std::strerror(errno));
       std::lock_guard<std::mutex> guard{queue_mutex_};
       if (!failed_) {
         spdlog::critical("journal sync failed, refusing further writes: {}",
-                         message_of(sync_error));
-        failed_ = sync_error;
+                         message_of(sync_failed));
+        failed_ = sync_failed;
       }
     }
     for (auto& g : groups) {
-      const auto& err = g.error ? g.error : sync_error;
+      const auto& err = g.error ? g.error : sync_failed;
       for (auto& p : g.batches)
         p.done(err ? err : p.own_error);
     }
