@@ -1,7 +1,8 @@
 // The saga manager of one definition (all its versions): starts instances, consumes the
 // definition's inbox queue (step replies and redriven resume records) and hands each message to
 // its instance, acking it once the instance's transition is durable; wakes instances whose
-// timeout or retry is due; counts metrics. Instances are actors of their own (linked to it).
+// timeout or retry is due; counts metrics. Instances are actors of their own (not linked: it
+// stops them).
 // Protocol: actors/saga/saga_protocol.hpp.
 #pragma once
 
