@@ -95,9 +95,10 @@ void report(self_ptr self, uint64_t request, caf::expected<saga_state::effects> 
     progress.commands = std::move(fx.sends);
   }
   std::optional<caf::actor> sink;
+  std::string parked; // logged once it is durable
   if (record) {
-    spdlog::warn("saga {} PARKED: {} (dead-letter record '{}'; redrive it to resume)", saga.id(),
-                 saga.instance().error, record->message.id);
+    parked = "saga " + saga.id() + " PARKED: " + saga.instance().error + " (dead-letter record '" +
+             record->message.id + "'; redrive it to resume)";
     sink = st.deps.entities->find(entity_kind::dead_letter_sink,
                                   saga_dead_letter_sink(saga.definition().name));
   }
@@ -105,15 +106,19 @@ void report(self_ptr self, uint64_t request, caf::expected<saga_state::effects> 
   st.deps.log->submit(
       std::move(writes),
       [manager = st.manager, request, refused = std::move(refused), progress = std::move(progress),
-       record = std::move(record), sink = std::move(sink)](const caf::error& err) mutable {
+       record = std::move(record), sink = std::move(sink),
+       parked = std::move(parked)](const caf::error& err) mutable {
         if (err) {
           // The journal fails stop: nothing this instance does can be made durable any more.
           progress.commands.clear();
           caf::anon_send(manager, progress_atom::value, request, err, std::move(progress));
           return;
         }
-        if (record && sink)
-          caf::anon_send(*sink, adopt_atom::value, std::vector<dead_letter>{std::move(*record)});
+        if (record) {
+          spdlog::warn("{}", parked);
+          if (sink)
+            caf::anon_send(*sink, adopt_atom::value, std::vector<dead_letter>{std::move(*record)});
+        }
         caf::anon_send(manager, progress_atom::value, request, refused, std::move(progress));
       });
 }
