@@ -284,7 +284,7 @@ void adopt_instance(self_ptr self, saga_state state, bool journaled) {
 }
 
 /// Creates an instance and has it send its first command; `done` runs once it is journaled.
-void begin_instance(self_ptr self, const std::string& id, const std::string& data,
+void begin_instance(self_ptr self, const std::string& id, nlohmann::json data,
                     const std::string& key, std::function<void(const caf::error&)> done) {
   auto& st = self->state;
   if (auto existing = st.instances.find(id); existing != st.instances.end()) {
@@ -299,16 +299,9 @@ void begin_instance(self_ptr self, const std::string& id, const std::string& dat
     done({});
     return;
   }
-  auto parsed = nlohmann::json::parse(data, nullptr, false);
-  if (!parsed.is_object()) {
-    done(make_error(errc::invalid_argument,
-                    "saga '" + st.definition + "': the start data must be a JSON object"));
-    return;
-  }
   auto definition = st.versions.rbegin()->second;
   adopt_instance(
-      self,
-      saga_state{definition, id, ++*st.deps.last_seq, std::move(parsed), key, st.deps.clock()},
+      self, saga_state{definition, id, ++*st.deps.last_seq, std::move(data), key, st.deps.clock()},
       false);
   ++st.counters.started;
   st.instances[id].journaled = false;
@@ -326,10 +319,10 @@ void begin_instance(self_ptr self, const std::string& id, const std::string& dat
       begin_atom::value);
 }
 
-caf::result<std::string> start(self_ptr self, const std::string& id, const std::string& data,
+caf::result<std::string> start(self_ptr self, const std::string& id, nlohmann::json data,
                                const std::string& key) {
   auto promise = self->make_response_promise<std::string>();
-  begin_instance(self, id, data, key, [promise, id](const caf::error& err) mutable {
+  begin_instance(self, id, std::move(data), key, [promise, id](const caf::error& err) mutable {
     if (err)
       promise.deliver(err);
     else
@@ -340,7 +333,7 @@ caf::result<std::string> start(self_ptr self, const std::string& id, const std::
 
 /// Starts many instances (no idempotency keys); answers once all are journaled.
 caf::result<std::vector<std::string>> start_many(self_ptr self, std::vector<std::string> ids,
-                                                 const std::vector<std::string>& data) {
+                                                 std::vector<nlohmann::json> data) {
   if (ids.size() != data.size())
     return make_error(errc::invalid_argument, "saga start: ids and data differ in length");
   auto promise = self->make_response_promise<std::vector<std::string>>();
@@ -350,7 +343,7 @@ caf::result<std::vector<std::string>> start_many(self_ptr self, std::vector<std:
   if (ids.empty())
     promise.deliver(std::vector<std::string>{});
   for (size_t i = 0; i < ids.size(); ++i)
-    begin_instance(self, ids[i], data[i], {},
+    begin_instance(self, ids[i], std::move(data[i]), {},
                    [promise, waiting, failed, result](const caf::error& err) mutable {
                      if (err && !*failed)
                        *failed = err;
@@ -506,11 +499,11 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
   self->send(self, poll_atom::value);
   self->delayed_send(self, tick_every, tick_atom::value);
   return {
-      [self](start_atom, const std::string& id, const std::string& data, const std::string& key) {
-        return start(self, id, data, key);
+      [self](start_atom, const std::string& id, nlohmann::json& data, const std::string& key) {
+        return start(self, id, std::move(data), key);
       },
-      [self](start_atom, std::vector<std::string>& ids, const std::vector<std::string>& data) {
-        return start_many(self, std::move(ids), data);
+      [self](start_atom, std::vector<std::string>& ids, std::vector<nlohmann::json>& data) {
+        return start_many(self, std::move(ids), std::move(data));
       },
       [self](cancel_atom, const std::string& id) -> caf::result<ok_atom> {
         auto promise = self->make_response_promise<ok_atom>();

@@ -1,8 +1,9 @@
 // Messages between a saga manager and its instance actors (never leave the process).
 //
 // node -> manager
-//   (start_atom, id, data JSON, idempotency key) -> id, once the instance is journaled
-//   (start_atom, vector<id>, vector<data JSON>)   -> the ids, once every instance is journaled
+//   (start_atom, id, data, idempotency key)  -> id, once the instance is journaled
+//   (start_atom, vector<id>, vector<data>)   -> the ids, once every instance is journaled
+//   (the data arrives parsed: the node checked that it is a JSON object)
 //   (cancel_atom, id)                             -> ok_atom, once durable
 //   (stats_atom)                                  -> saga_metrics
 //   (config_atom, saga_definition)                -> ok_atom (another version)
@@ -50,5 +51,7 @@ struct saga_progress {
 
 } // namespace mailroom
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nlohmann::json>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::saga_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::saga_progress)

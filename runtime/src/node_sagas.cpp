@@ -35,12 +35,13 @@ std::string id_for_key(const std::string& definition, const std::string& key) {
          hex.substr(16, 4) + "-" + hex.substr(20, 12);
 }
 
-/// Start data must be a JSON object: checked before anything starts, so that a bad element of a
-/// bulk start starts none.
-caf::error check_start_data(const std::string& definition, const std::string& data,
-                            const std::string& which) {
-  if (nlohmann::json::parse(data, nullptr, false).is_object())
-    return {};
+/// Start data must be a JSON object: parsed here, before anything starts (so that a bad element
+/// of a bulk start starts none), and handed to the manager parsed.
+caf::expected<nlohmann::json> parse_start_data(const std::string& definition,
+                                               const std::string& data, const std::string& which) {
+  auto parsed = nlohmann::json::parse(data, nullptr, false);
+  if (parsed.is_object())
+    return parsed;
   return make_error(errc::invalid_argument,
                     "saga '" + definition + "': " + which +
                         " must be a JSON object, e.g. {\"order_id\":\"o-1\"}");
@@ -197,8 +198,9 @@ caf::expected<std::string> node::start_saga(const std::string& definition, const
   auto manager = registry_->find(entity_kind::saga, definition);
   if (!manager)
     return no_definition(definition);
-  if (auto err = check_start_data(definition, data, "the start data"))
-    return err;
+  auto parsed = parse_start_data(definition, data, "the start data");
+  if (!parsed)
+    return std::move(parsed.error());
   if (idempotency_key.size() > max_idempotency_key)
     return make_error(errc::invalid_argument, "saga '" + definition + "': idempotency key of " +
                                                   std::to_string(idempotency_key.size()) +
@@ -213,7 +215,8 @@ caf::expected<std::string> node::start_saga(const std::string& definition, const
     else if (code_of(existing.error()) != errc::unknown_queue)
       return std::move(existing.error());
   }
-  return ask<std::string>(*system_, *manager, start_atom::value, id, data, idempotency_key);
+  return ask<std::string>(*system_, *manager, start_atom::value, id, std::move(*parsed),
+                          idempotency_key);
 }
 
 caf::expected<std::vector<std::string>> node::start_sagas(const std::string& definition,
@@ -222,13 +225,18 @@ caf::expected<std::vector<std::string>> node::start_sagas(const std::string& def
   if (!manager)
     return no_definition(definition);
   std::vector<std::string> ids;
+  std::vector<nlohmann::json> parsed;
   ids.reserve(data.size());
+  parsed.reserve(data.size());
   for (size_t i = 0; i < data.size(); ++i) {
-    if (auto err = check_start_data(definition, data[i], "start data " + std::to_string(i)))
-      return err;
+    auto one = parse_start_data(definition, data[i], "start data " + std::to_string(i));
+    if (!one)
+      return std::move(one.error());
+    parsed.push_back(std::move(*one));
     ids.push_back(new_time_ordered_id());
   }
-  return ask<std::vector<std::string>>(*system_, *manager, start_atom::value, std::move(ids), data);
+  return ask<std::vector<std::string>>(*system_, *manager, start_atom::value, std::move(ids),
+                                       std::move(parsed));
 }
 
 caf::expected<saga_instance> node::saga(const std::string& id) {
