@@ -86,18 +86,15 @@ TEST(cli_saga, start_ls_show_stats_and_cancel_with_json_and_exit_codes) {
 
 TEST(cli_saga, mailroomd_runs_a_saga_declared_in_toml) {
   test_dir dir;
-  auto path = dir.file("node.toml");
-  std::FILE* f = std::fopen(path.c_str(), "w");
   // No service answers "charges": the one step times out (one attempt, no retries); nothing
   // completed before it, so there is nothing to undo and the saga ends COMPENSATED.
-  std::fputs("[queues.charges]\n\n"
-             "[sagas.pay]\n"
-             "[[sagas.pay.steps]]\n"
-             "name = \"Charge\"\nqueue = \"charges\"\ncommand = '{\"amount\":{{amount}}}'\n"
-             "compensation = '{\"refund\":{{amount}}}'\n"
-             "timeout = \"200ms\"\nretry = { max_attempts = 1 }\n",
-             f);
-  std::fclose(f);
+  auto path = dir.write(
+      "node.toml", "[queues.charges]\n\n"
+                   "[sagas.pay]\n"
+                   "[[sagas.pay.steps]]\n"
+                   "name = \"Charge\"\nqueue = \"charges\"\ncommand = '{\"amount\":{{amount}}}'\n"
+                   "compensation = '{\"refund\":{{amount}}}'\n"
+                   "timeout = \"200ms\"\nretry = { max_attempts = 1 }\n");
   node_process node{dir.file("data"), {"--config", path}};
   auto id =
       json_of(cli(node, {"saga", "start", "pay", "--json", "--data", R"({"amount":3})"}))["id"]

@@ -142,10 +142,7 @@ TEST_F(cli_test, an_unreachable_node_exits_3) {
 }
 
 TEST_F(cli_test, mailroomd_refuses_a_malformed_config_file_and_names_it) {
-  auto path = dir.file("bad.toml");
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  std::fputs("[queues.orders]\nvisibility_timeout = \"soon\"\n", f);
-  std::fclose(f);
+  auto path = dir.write("bad.toml", "[queues.orders]\nvisibility_timeout = \"soon\"\n");
   auto r = run({MAILROOMD_PATH, "--config", path, "--data", dir.file("other")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "mailroomd: " + path +
@@ -155,14 +152,11 @@ TEST_F(cli_test, mailroomd_refuses_a_malformed_config_file_and_names_it) {
 
 TEST(mailroomd_config, declares_queues_from_a_toml_file) {
   test_dir dir;
-  auto path = dir.file("node.toml");
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  std::fputs(
+  auto path = dir.write(
+      "node.toml",
       "[node]\nlog_level = \"warn\"\n\n"
       "[queues.orders]\nvisibility_timeout = \"45s\"\nmax_receive_count = 2\n"
-      "dead_letter = \"orders-dlq\"\nretry = { base = \"100ms\", factor = 2.0, cap = \"1s\" }\n",
-      f);
-  std::fclose(f);
+      "dead_letter = \"orders-dlq\"\nretry = { base = \"100ms\", factor = 2.0, cap = \"1s\" }\n");
   node_process node{dir.file("data"), {"--config", path}};
   auto r = run({MAILROOM_CLI_PATH, "--node", node.address(), "queue", "ls"});
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -146,12 +146,8 @@ TEST(journal, a_database_that_cannot_be_opened_is_an_io_error_naming_the_path) {
 
 TEST(journal, a_file_that_is_not_a_database_is_refused) {
   test::test_dir dir;
-  {
-    std::FILE* f = std::fopen(dir.file("j.db").c_str(), "w");
-    std::fputs("this is not an sqlite database, just some text that is long enough", f);
-    std::fclose(f);
-  }
-  auto j = journal::open({dir.file("j.db")});
+  auto j = journal::open(
+      {dir.write("j.db", "this is not an sqlite database, just some text that is long enough")});
   ASSERT_FALSE(j);
   EXPECT_EQ(code_of(j.error()), errc::io_error);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -24,6 +25,12 @@ public:
 
   std::string path() const { return path_.string(); }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
+  /// Writes `text` to the file `name` in this directory and returns its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    auto path = file(name);
+    std::ofstream{path, std::ios::binary} << text;
+    return path;
+  }
 
 private:
   std::filesystem::path path_;
