@@ -1,8 +1,9 @@
-// What the example services share around their node: shutdown signals and the client endpoint.
+// What the programs that run a node (mailroomd, the examples) share around it: shutdown signals
+// and the client endpoint.
 //
-//   auto signals = examples::block_shutdown_signals();  // first thing in main, before threads
+//   auto signals = apps::block_shutdown_signals();  // first thing in main, before threads
 //   ... open the node, start services ...
-//   return examples::serve(node, listen, "example-x", [&] { return start_work(); });
+//   return apps::serve(node, listen, "example-x", signals, [&] { return start_work(); });
 #pragma once
 
 #include "mailroom/client_endpoint.hpp"
@@ -17,7 +18,7 @@
 #include <memory>
 #include <string>
 
-namespace mailroom::examples {
+namespace mailroom::apps {
 
 /// Blocks SIGTERM and SIGINT in this thread and every thread started after it, so that serve()
 /// can wait for them with sigwait.
@@ -48,9 +49,11 @@ inline int serve(std::unique_ptr<node>& n, const std::string& listen, const std:
     }
   int sig = 0;
   sigwait(&signals, &sig);
-  endpoint->reset();
-  n.reset();
+  spdlog::info("{} received {}: shutting down", name, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  endpoint->reset(); // no new requests
+  n.reset();         // actors stop, the journal commits what it holds
+  spdlog::info("{} stopped", name);
   return 0;
 }
 
-} // namespace mailroom::examples
+} // namespace mailroom::apps

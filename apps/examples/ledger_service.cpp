@@ -10,7 +10,7 @@
 //
 // --slow-ms makes each payment take N ms between the handler's work and the commit, the window
 // a crash test wants to hit.
-#include "serve.hpp"
+#include "../serve.hpp"
 
 #include "mailroom/error.hpp"
 #include "mailroom/logging.hpp"
@@ -85,7 +85,7 @@ int report(mailroom::node& n) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto signals = mailroom::examples::block_shutdown_signals();
+  auto signals = mailroom::apps::block_shutdown_signals();
 
   CLI::App app{"example-ledger-service: exactly-once payments with a transactional service"};
   std::string data = "./ledger-data", listen = "127.0.0.1:7412", log_level = "warn";
@@ -119,5 +119,5 @@ int main(int argc, char** argv) {
     std::cerr << "example-ledger-service: " << mailroom::message_of(service.error()) << "\n";
     return 1;
   }
-  return mailroom::examples::serve(*node, listen, "example-ledger-service", signals);
+  return mailroom::apps::serve(*node, listen, "example-ledger-service", signals);
 }

@@ -16,7 +16,7 @@
 // --start N starts orders 1..N itself (idempotency keys "order-I", every fifth one declined),
 // so a restart with the same N starts nothing twice. --commands FILE appends one line per
 // command the services handle ("SAGA STEP do|undo ATTEMPT"), for the crash test.
-#include "serve.hpp"
+#include "../serve.hpp"
 
 #include "mailroom/error.hpp"
 #include "mailroom/logging.hpp"
@@ -170,7 +170,7 @@ caf::error start_orders(mailroom::node& n, int count) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto signals = mailroom::examples::block_shutdown_signals();
+  auto signals = mailroom::apps::block_shutdown_signals();
 
   CLI::App app{"example-order-saga: the order saga with its three services"};
   std::string data = "./saga-data", listen = "127.0.0.1:7413", log_level = "warn", commands;
@@ -194,6 +194,6 @@ int main(int argc, char** argv) {
     std::cerr << "example-order-saga: " << mailroom::message_of(err) << "\n";
     return 1;
   }
-  return mailroom::examples::serve(*node, listen, "example-order-saga", signals,
-                                   [&] { return start_orders(**node, start); });
+  return mailroom::apps::serve(*node, listen, "example-order-saga", signals,
+                               [&] { return start_orders(**node, start); });
 }

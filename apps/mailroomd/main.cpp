@@ -4,16 +4,14 @@
 //   mailroomd [--config FILE] [--data DIR] [--listen HOST:PORT] [--log-level LEVEL]
 //
 // Flags override the file; with no file the embedded default below applies.
-#include "mailroom/client_endpoint.hpp"
+#include "../serve.hpp"
 #include "mailroom/config.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/logging.hpp"
 #include "mailroom/node.hpp"
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
-#include <csignal>
 #include <iostream>
 
 namespace {
@@ -27,27 +25,10 @@ log_level = "info"
 durable = true
 )";
 
-/// Blocks the shutdown signals in every thread (threads started later inherit the mask), so
-/// that only wait_for_shutdown() sees them.
-sigset_t block_shutdown_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-int wait_for_shutdown(const sigset_t& set) {
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
-  auto signals = block_shutdown_signals();
+  auto signals = mailroom::apps::block_shutdown_signals();
   CLI::App app{"mailroomd: a Mailroom node"};
   std::string config_file, data_dir, listen, log_level;
   app.add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
@@ -86,18 +67,5 @@ int main(int argc, char** argv) {
     std::cerr << "mailroomd: " << mailroom::message_of(node.error()) << "\n";
     return 1;
   }
-  auto endpoint = mailroom::client_endpoint::start(**node, config->listen);
-  if (!endpoint) {
-    std::cerr << "mailroomd: " << mailroom::message_of(endpoint.error()) << "\n";
-    return 1;
-  }
-  spdlog::info("mailroomd ready: data in {}, client endpoint on port {}", config->data_dir,
-               (*endpoint)->port());
-
-  auto sig = wait_for_shutdown(signals);
-  spdlog::info("{} received: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  endpoint->reset(); // no new requests
-  node->reset();     // actors stop, the journal commits what it holds
-  spdlog::info("mailroomd stopped");
-  return 0;
+  return mailroom::apps::serve(*node, config->listen, "mailroomd", signals);
 }
