@@ -52,7 +52,7 @@ void publish(self_ptr self, const alarm_state::transition& t) {
 }
 
 void observe(self_ptr self, double reading) {
-  auto t = self->state.alarm->observe(self->state.deps.clock(), reading);
+  auto t = self->state.alarm->observe(self->state.deps.clock->now_ms(), reading);
   if (t)
     publish(self, *t);
 }
@@ -60,7 +60,7 @@ void observe(self_ptr self, double reading) {
 void check(self_ptr self) {
   auto& st = self->state;
   const auto& c = st.alarm->config();
-  self->delayed_send(self, std::chrono::milliseconds(c.check_every_ms), tick_atom::value);
+  st.deps.clock->send_after(c.check_every_ms, caf::actor_cast<caf::actor>(self), tick_atom::value);
   auto colon = c.entity.find(':');
   auto is_queue = c.entity.compare(0, colon, "queue") == 0;
   auto name = c.entity.substr(colon + 1);

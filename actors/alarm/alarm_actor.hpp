@@ -17,7 +17,7 @@ namespace mailroom {
 
 struct alarm_actor_deps {
   std::shared_ptr<const registry> entities; ///< the watched entity and the topic
-  clock_fn clock;
+  clock_ptr clock;
 };
 
 caf::actor spawn_alarm(caf::actor_system& system, alarm_state state, alarm_actor_deps deps);

@@ -102,7 +102,8 @@ void redrive_step(self_ptr self, std::shared_ptr<redrive_job> job) {
     return;
   }
   // Rate limited: one chunk per second.
-  self->delayed_send(self, std::chrono::seconds(1), redrive_atom::value, std::move(job));
+  st.deps.clock->send_after(1'000, caf::actor_cast<caf::actor>(self), redrive_atom::value,
+                            std::move(job));
 }
 
 caf::behavior sink_actor(caf::stateful_actor<sink_state>* self, dead_letter_state state,

@@ -18,6 +18,7 @@ class journal;
 struct dead_letter_actor_deps {
   journal* log = nullptr;                   ///< outlives the actor (owned by the node)
   std::shared_ptr<const registry> entities; ///< finds redrive targets
+  clock_ptr clock;                          ///< paces rate-limited redrives
 };
 
 caf::actor spawn_dead_letter_sink(caf::actor_system& system, dead_letter_state state,

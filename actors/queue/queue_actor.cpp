@@ -52,7 +52,7 @@ namespace {
 using self_ptr = caf::stateful_actor<queue_actor_state>*;
 
 int64_t now(self_ptr self) {
-  return self->state.deps.clock();
+  return self->state.deps.clock->now_ms();
 }
 
 /// Hands dead messages to the sink; removes them here once the sink has them durably. `done`
@@ -97,11 +97,14 @@ void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead,
           });
 }
 
+void rearm(self_ptr self);
+
 /// Leases messages for `request` and answers `promise` once the leases are durable.
 void deliver(self_ptr self, const receive_request& request, deliveries_promise promise) {
   auto& st = self->state;
   auto out = st.queue->receive(request.max, request.visibility_ms, now(self));
   ship_dead(self, std::move(out.dead));
+  rearm(self); // the leases just taken end on a timer: a consumer that dies must not keep them
   st.writer->commit(std::move(out.writes), [promise, deliveries = std::move(out.deliveries)](
                                                const caf::error& err) mutable {
     if (err)
@@ -129,8 +132,8 @@ void rearm(self_ptr self) {
   if (!next || *next >= st.armed_at_ms)
     return;
   st.armed_at_ms = *next;
-  auto delay = std::max<int64_t>(0, *next - now(self));
-  self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom::value);
+  st.deps.clock->send_at(*next, caf::actor_cast<caf::actor>(self),
+                         caf::make_message(tick_atom::value));
 }
 
 void on_tick(self_ptr self) {

@@ -18,7 +18,7 @@ class journal;
 struct queue_actor_deps {
   journal* log = nullptr;                   ///< outlives the actor (owned by the node)
   std::shared_ptr<const registry> entities; ///< finds the dead-letter sink
-  clock_fn clock;                           ///< unix ms; virtual in tests
+  clock_ptr clock;                          ///< unix ms; virtual in tests
 };
 
 struct queue_actor_state;

@@ -50,7 +50,7 @@ std::optional<caf::actor> find(self_ptr self, const route_target& t) {
 }
 
 std::vector<dead_letter> unroutable_records(self_ptr self, std::vector<outgoing_message> messages) {
-  auto now = self->state.deps.clock();
+  auto now = self->state.deps.clock->now_ms();
   std::vector<dead_letter> out;
   for (auto& m : messages) {
     dead_letter d;

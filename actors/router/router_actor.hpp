@@ -18,7 +18,7 @@ namespace mailroom {
 
 struct router_actor_deps {
   std::shared_ptr<const registry> entities; ///< finds targets and the sink
-  clock_fn clock;
+  clock_ptr clock;
 };
 
 caf::actor spawn_router(caf::actor_system& system, router_state state, router_actor_deps deps);

@@ -86,7 +86,7 @@ void report(self_ptr self, uint64_t request, caf::expected<saga_state::effects> 
                       inst.updated_at_ms, codec::encode_saga_instance(inst));
       st.journaled_status = inst.status;
       if (fx.parked) {
-        record = parked_record(saga, st.deps.clock());
+        record = parked_record(saga, st.deps.clock->now_ms());
         writes.put_dead_letter(saga_dead_letter_sink(inst.definition), record->message.id,
                                codec::encode_dead_letter(*record));
       }
@@ -132,7 +132,7 @@ caf::behavior saga_instance_actor(caf::stateful_actor<saga_instance_actor_state>
   st.saga = std::make_unique<saga_state>(std::move(state));
   st.deps = std::move(deps);
   st.manager = std::move(manager);
-  auto now = [self] { return self->state.deps.clock(); };
+  auto now = [self] { return self->state.deps.clock->now_ms(); };
   return {
       [self, now](begin_atom, uint64_t request) {
         report(self, request, self->state.saga->begin(now()));

@@ -21,7 +21,7 @@ class journal;
 struct saga_instance_deps {
   journal* log = nullptr;
   std::shared_ptr<const registry> entities; ///< the steps' queues and the dead-letter sink
-  clock_fn clock;
+  clock_ptr clock;
 };
 
 /// Spawned by the manager, which stops it when it stops itself. Not linked: links are kept in a

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -23,8 +24,6 @@ namespace {
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
-/// How often due timeouts and retries are looked for: the resolution of step timeouts.
-constexpr auto tick_every = std::chrono::milliseconds(50);
 /// Replies taken from the inbox per receive, and the long-poll time.
 constexpr uint32_t inbox_batch = 512;
 constexpr int64_t poll_wait_ms = 1'000;
@@ -55,7 +54,8 @@ struct saga_manager_state {
   saga_manager_deps deps;
   caf::actor inbox;
   std::unordered_map<std::string, instance_entry> instances;
-  std::multimap<int64_t, std::string> wakes; // one entry per instance with a timer
+  std::multimap<int64_t, std::string> wakes;                 // one entry per instance with a timer
+  int64_t armed_at_ms = std::numeric_limits<int64_t>::max(); // earliest tick in flight
   std::unordered_set<std::string> recently_finished;
   std::deque<std::pair<int64_t, std::string>> finished_order;
   saga_metrics counters;          // by-state fields are filled in on request
@@ -133,6 +133,16 @@ void send_commands(self_ptr self, const std::string& queue_name,
                    std::vector<saga_manager_state::pending_command> owners);
 
 /// Takes in what an instance reports after a transition.
+/// Makes sure a tick arrives by the earliest instance timer (a step timeout or retry).
+void arm(self_ptr self) {
+  auto& st = self->state;
+  if (st.wakes.empty() || st.wakes.begin()->first >= st.armed_at_ms)
+    return;
+  st.armed_at_ms = st.wakes.begin()->first;
+  st.deps.clock->send_at(st.armed_at_ms, caf::actor_cast<caf::actor>(self),
+                         caf::make_message(tick_atom::value));
+}
+
 void update(self_ptr self, const std::string& id, saga_progress& p) {
   auto& st = self->state;
   auto it = st.instances.find(id);
@@ -163,7 +173,7 @@ void update(self_ptr self, const std::string& id, saga_progress& p) {
     for (auto& waiting : std::exchange(it->second.waiting_starts, {}))
       waiting({});
     if (it->second.keyed) {
-      auto now = st.deps.clock();
+      auto now = st.deps.clock->now_ms();
       st.recently_finished.insert(id);
       st.finished_order.emplace_back(now, id);
       forget_old_finished(st, now);
@@ -171,8 +181,10 @@ void update(self_ptr self, const std::string& id, saga_progress& p) {
     return; // retire_if_done() stops it
   }
   it->second.wake_at_ms = p.wake_at_ms;
-  if (p.wake_at_ms != 0)
+  if (p.wake_at_ms != 0) {
     st.wakes.emplace(p.wake_at_ms, id);
+    arm(self);
+  }
 }
 
 /// Sends an instance an input; its report (progress_atom) is taken in by update() and then
@@ -300,9 +312,10 @@ void begin_instance(self_ptr self, const std::string& id, nlohmann::json data,
     return;
   }
   auto definition = st.versions.rbegin()->second;
-  adopt_instance(
-      self, saga_state{definition, id, ++*st.deps.last_seq, std::move(data), key, st.deps.clock()},
-      false);
+  adopt_instance(self,
+                 saga_state{definition, id, ++*st.deps.last_seq, std::move(data), key,
+                            st.deps.clock->now_ms()},
+                 false);
   ++st.counters.started;
   st.instances[id].journaled = false;
   ask_instance(
@@ -421,13 +434,14 @@ void poll(self_ptr self) {
           [self](caf::error& err) {
             spdlog::warn("saga '{}': receiving from its inbox failed: {}", self->state.definition,
                          message_of(err));
-            self->delayed_send(self, std::chrono::seconds(1), poll_atom::value);
+            self->state.deps.clock->send_after(1'000, caf::actor_cast<caf::actor>(self),
+                                               poll_atom::value);
           });
 }
 
 void wake_due(self_ptr self) {
   auto& st = self->state;
-  auto now = st.deps.clock();
+  auto now = st.deps.clock->now_ms();
   while (!st.wakes.empty() && st.wakes.begin()->first <= now) {
     auto [at, id] = *st.wakes.begin();
     st.wakes.erase(st.wakes.begin());
@@ -497,7 +511,7 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
   if (!unfinished.empty())
     spdlog::info("saga '{}': resumed {} unfinished instance(s)", st.definition, unfinished.size());
   self->send(self, poll_atom::value);
-  self->delayed_send(self, tick_every, tick_atom::value);
+  arm(self);
   return {
       [self](start_atom, const std::string& id, nlohmann::json& data, const std::string& key) {
         return start(self, id, std::move(data), key);
@@ -530,8 +544,9 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
       [self](flush_atom) { flush(self); },
       [self](poll_atom) { poll(self); },
       [self](tick_atom) {
+        self->state.armed_at_ms = std::numeric_limits<int64_t>::max();
         wake_due(self);
-        self->delayed_send(self, tick_every, tick_atom::value);
+        arm(self);
       },
       [](const std::vector<ack_outcome>&) {}, // replies to fire-and-forget acks and nacks
   };

@@ -23,7 +23,7 @@ class journal;
 struct saga_manager_deps {
   journal* log = nullptr;
   std::shared_ptr<const registry> entities;
-  clock_fn clock;
+  clock_ptr clock;
   /// The last start sequence given out, shared by every definition's manager.
   std::shared_ptr<std::atomic<uint64_t>> last_seq;
 };

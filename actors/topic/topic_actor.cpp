@@ -57,7 +57,7 @@ caf::expected<std::map<std::string, std::vector<dead_letter>>>
 dead_letters_for_failures(self_ptr self, publication& p) {
   auto& topic = *self->state.topic;
   std::map<std::string, std::vector<dead_letter>> by_sink;
-  auto now_ms = self->state.deps.clock();
+  auto now_ms = self->state.deps.clock->now_ms();
   for (size_t i = 0; i < p.failures.size(); ++i) {
     if (!p.failures[i])
       continue;
@@ -111,7 +111,7 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
     for (const auto& r : records)
       writes.put_dead_letter(sink, r.message.id, codec::encode_dead_letter(r));
   if (self->state.deps.trace) {
-    auto now = self->state.deps.clock();
+    auto now = self->state.deps.clock->now_ms();
     std::vector<trace_step> steps;
     for (const auto& id : p->result.ids)
       steps.push_back({id,
@@ -157,7 +157,7 @@ caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message>
     return make_error(errc::invalid_argument, "topic '" + st.topic->name() + "': empty publish");
   auto p = std::make_shared<publication>();
   p->promise = self->make_response_promise<publish_result>();
-  p->plan = st.topic->route(std::move(batch), st.deps.clock());
+  p->plan = st.topic->route(std::move(batch), st.deps.clock->now_ms());
   p->result.ids = p->plan.ids;
   p->result.unmatched = p->plan.unmatched;
   auto n = p->plan.batches.size();

@@ -18,7 +18,7 @@ class journal;
 struct topic_actor_deps {
   journal* log = nullptr;                   ///< outlives the actor (owned by the node)
   std::shared_ptr<const registry> entities; ///< finds subscriber queues and sinks
-  clock_fn clock;                           ///< unix ms; virtual in tests
+  clock_ptr clock;                          ///< unix ms; virtual in tests
   bool trace = false;                       ///< journal a "published" step per message
 };
 

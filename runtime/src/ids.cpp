@@ -83,13 +83,3 @@ int64_t unix_now_us() {
 }
 
 } // namespace mailroom
-
-#include "mailroom/clock.hpp"
-
-namespace mailroom {
-
-clock_fn system_clock_ms() {
-  return [] { return unix_now_ms(); };
-}
-
-} // namespace mailroom

@@ -145,9 +145,9 @@ caf::error node::recover() {
             });
         if (e)
           return e;
-        registry_->put(
-            entity_kind::dead_letter_sink, name,
-            spawn_dead_letter_sink(*system_, std::move(state), {journal_.get(), registry_}));
+        registry_->put(entity_kind::dead_letter_sink, name,
+                       spawn_dead_letter_sink(*system_, std::move(state),
+                                              {journal_.get(), registry_, config_.clock}));
         ++sinks;
         return {};
       });
@@ -227,9 +227,9 @@ caf::error node::create_dead_letter_sink(const std::string& name) {
   writes.put_catalog(sink_kind, name, {});
   if (auto err = journal_->write(std::move(writes)))
     return err;
-  registry_->put(
-      entity_kind::dead_letter_sink, name,
-      spawn_dead_letter_sink(*system_, dead_letter_state{name}, {journal_.get(), registry_}));
+  registry_->put(entity_kind::dead_letter_sink, name,
+                 spawn_dead_letter_sink(*system_, dead_letter_state{name},
+                                        {journal_.get(), registry_, config_.clock}));
   spdlog::info("dead-letter sink '{}' created", name);
   return {};
 }

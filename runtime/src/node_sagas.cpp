@@ -122,7 +122,7 @@ caf::error node::recover_sagas() {
     return std::move(last.error());
   *last_saga_seq_ = *last;
   write_batch cleanup;
-  cleanup.delete_finished_sagas_before(config_.clock() - finished_retention_ms);
+  cleanup.delete_finished_sagas_before(config_.clock->now_ms() - finished_retention_ms);
   if (auto err = journal_->write(std::move(cleanup)))
     return err;
   for (auto& [name, vs] : versions) {

@@ -47,6 +47,7 @@ struct participant_state {
   participant_fn handler;
   caf::actor queue;
   std::shared_ptr<const registry> entities;
+  clock_ptr clock; ///< the node's: paces retries after a failed receive
   static inline const char* name = "saga-participant";
 };
 
@@ -120,12 +121,13 @@ void handle(self_ptr self, std::vector<delivery>& batch) {
 
 caf::behavior participant(caf::stateful_actor<participant_state>* self, participant_options options,
                           participant_fn handler, caf::actor queue,
-                          std::shared_ptr<const registry> entities) {
+                          std::shared_ptr<const registry> entities, clock_ptr clock) {
   auto& st = self->state;
   st.options = std::move(options);
   st.handler = std::move(handler);
   st.queue = std::move(queue);
   st.entities = std::move(entities);
+  st.clock = std::move(clock);
   self->set_error_handler([self](caf::error& err) {
     spdlog::warn("saga participant on '{}': settling commands failed: {}",
                  self->state.options.queue, message_of(err));
@@ -146,7 +148,8 @@ caf::behavior participant(caf::stateful_actor<participant_state>* self, particip
                 [self](caf::error& err) {
                   spdlog::warn("saga participant on '{}': receive failed: {}",
                                self->state.options.queue, message_of(err));
-                  self->delayed_send(self, std::chrono::seconds(1), poll_atom::value);
+                  self->state.clock->send_after(1'000, caf::actor_cast<caf::actor>(self),
+                                                poll_atom::value);
                 });
       },
       [](const std::vector<ack_outcome>&) {},
@@ -185,8 +188,8 @@ caf::expected<caf::actor> spawn_saga_participant(node& n, participant_options op
   auto q = n.queue(options.queue);
   if (!q)
     return std::move(q.error());
-  auto actor =
-      n.system().spawn(participant, std::move(options), std::move(handler), *q, n.entities());
+  auto actor = n.system().spawn(participant, std::move(options), std::move(handler), *q,
+                                n.entities(), n.config().clock);
   n.stop_on_shutdown(actor);
   return actor;
 }

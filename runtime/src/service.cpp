@@ -19,7 +19,7 @@ using poll_atom = caf::atom_constant<caf::atom("poll")>;
 /// Long-poll time per receive: short enough that a stopped service leaves promptly.
 constexpr int64_t poll_wait_ms = 1'000;
 /// Pause after a failed receive (queue deleted, node shutting down).
-constexpr auto error_pause = std::chrono::seconds(1);
+constexpr int64_t error_pause_ms = 1'000;
 
 /// Runs the handler for one delivery; the reply is the nack to send, or nothing for an ack.
 caf::behavior worker(caf::event_based_actor* self, handler_fn handler) {
@@ -54,15 +54,17 @@ caf::behavior worker(caf::event_based_actor* self, handler_fn handler) {
 struct consumer_state {
   service_options options;
   caf::actor queue;
+  clock_ptr clock; ///< the node's: paces retries after a failed receive
   std::vector<caf::actor> workers;
   static inline const char* name = "service";
 };
 
 caf::behavior consumer(caf::stateful_actor<consumer_state>* self, service_options options,
-                       caf::actor queue, handler_fn handler) {
+                       caf::actor queue, clock_ptr clock, handler_fn handler) {
   auto& st = self->state;
   st.options = std::move(options);
   st.queue = std::move(queue);
+  st.clock = std::move(clock);
   for (uint32_t i = 0; i < st.options.concurrency; ++i) {
     auto w = self->spawn<caf::detached + caf::linked>(worker, handler);
     st.workers.push_back(w);
@@ -113,7 +115,8 @@ caf::behavior consumer(caf::stateful_actor<consumer_state>* self, service_option
                 [self](caf::error& err) {
                   spdlog::warn("service on '{}': receive failed: {}", self->state.options.queue,
                                message_of(err));
-                  self->delayed_send(self, error_pause, poll_atom::value);
+                  self->state.clock->send_after(error_pause_ms, caf::actor_cast<caf::actor>(self),
+                                                poll_atom::value);
                 });
       },
       // Replies to our fire-and-forget acks and nacks.
@@ -132,7 +135,8 @@ caf::expected<caf::actor> spawn_service(node& n, service_options options, handle
   auto q = n.queue(options.queue);
   if (!q)
     return std::move(q.error());
-  auto service = n.system().spawn(consumer, std::move(options), *q, std::move(handler));
+  auto service =
+      n.system().spawn(consumer, std::move(options), *q, n.config().clock, std::move(handler));
   n.stop_on_shutdown(service);
   return service;
 }

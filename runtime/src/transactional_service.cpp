@@ -59,7 +59,7 @@ namespace {
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
 
 constexpr int64_t poll_wait_ms = 1'000;
-constexpr auto error_pause = std::chrono::seconds(1);
+constexpr int64_t error_pause_ms = 1'000;
 /// Inbox entries are pruned every this many commits, once older than the queue's retention
 /// (a message cannot be redelivered after it).
 constexpr uint64_t prune_every = 1'000;
@@ -184,7 +184,8 @@ caf::behavior tx_service(self_ptr self, node* owner, transactional_options optio
                 [self](caf::error& err) {
                   spdlog::warn("service '{}': receive failed: {}", self->state.options.service,
                                message_of(err));
-                  self->delayed_send(self, error_pause, poll_atom::value);
+                  self->state.owner->config().clock->send_after(
+                      error_pause_ms, caf::actor_cast<caf::actor>(self), poll_atom::value);
                 });
       },
       [](const std::vector<ack_outcome>&) {}, // replies to our acks and nacks

@@ -92,9 +92,9 @@ TEST_F(alarm_node_test, an_alarm_publishes_an_alert_then_a_resolve_to_its_topic)
   alarm_config c{"backlog", "queue:orders", "visible", 2, 5'000, "alerts", 10};
   ASSERT_FALSE(node_->put_alarm(c));
   ASSERT_TRUE(node_->send("orders", bodies({"a", "b", "c"})));
-  // The alarm checks every 10 ms of real time; its duration runs on the virtual clock.
+  advance(10); // the next check (every 10 ms)
   ASSERT_TRUE(eventually([&] { return node_->alarm_state_of("backlog")->value == 3; }));
-  now += 5'000;
+  advance(5'000); // the check after the alarm's duration
   ASSERT_TRUE(eventually([&] { return node_->alarm_state_of("backlog")->firing; }));
   auto alert = node_->receive("alert-inbox", {10, 1'000, -1});
   ASSERT_EQ(alert->size(), 1u);
@@ -103,8 +103,9 @@ TEST_F(alarm_node_test, an_alarm_publishes_an_alert_then_a_resolve_to_its_topic)
   EXPECT_EQ((*alert)[0].message->attributes[1],
             (std::pair<std::string, std::string>{"state", "ALARM"}));
   node_->purge("orders");
+  advance(10);
   ASSERT_TRUE(eventually([&] { return node_->alarm_state_of("backlog")->value == 0; }));
-  now += 5'000;
+  advance(5'000);
   ASSERT_TRUE(eventually([&] { return !node_->alarm_state_of("backlog")->firing; }));
   auto resolve = node_->receive("alert-inbox", {10, 1'000, -1});
   ASSERT_EQ(resolve->size(), 1u);

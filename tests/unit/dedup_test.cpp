@@ -130,7 +130,7 @@ TEST_F(dedup_node_test, dedup_records_survive_a_reopen_and_redrive) {
   // and the key still holds.
   auto got = node_->receive("payments", {1, 0, 1'000});
   ASSERT_EQ(got->size(), 1u);
-  advance("payments", 2'000);
+  advance(2'000);
   node_->receive("payments", {1, 0, -1}); // the second receive moves it to the sink
   ASSERT_TRUE(eventually([&] { return node_->dead_letters("payments-dlq", 10)->size() == 1; }));
   EXPECT_EQ(*node_->send("payments", {keyed("pay", "p-1")}), *first);
@@ -142,7 +142,7 @@ TEST_F(dedup_node_test, dedup_records_survive_a_reopen_and_redrive) {
   ASSERT_EQ(back->size(), 1u);
   EXPECT_EQ((*back)[0].message->id, (*first)[0]);
 
-  now += 5 * 60 * 1000;
+  advance(5 * 60 * 1000);
   auto after = node_->send("payments", {keyed("pay", "p-1")});
   EXPECT_NE(*after, *first) << "the default window is 5 minutes";
 }

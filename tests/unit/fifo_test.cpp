@@ -142,7 +142,7 @@ TEST_F(fifo_node_test, group_order_and_leases_survive_a_reopen) {
   reopen();
   EXPECT_TRUE(node_->receive("ledger", {10, 0, -1})->empty())
       << "a1 and b1 are still leased; a2 waits for a1";
-  advance("ledger", 30'000 + 1'000);
+  advance(30'000 + 1'000);
   auto again = node_->receive("ledger", {10, 0, -1});
   ASSERT_EQ(again->size(), 2u);
   std::set<std::string> bodies;

@@ -1,13 +1,13 @@
 // A real node (actors, journal, SQLite on disk) on a virtual clock, shared by the node-level
-// unit tests: open/reopen, virtual time that queues act on, small message builders.
+// unit tests: open/reopen, virtual time that drives every timer of the node, small message
+// builders. Time moves only by advance(): no test waits for a timer to fire on its own.
 #pragma once
 
-#include "journal_writer.hpp" // tick_atom: nudges a queue after the virtual clock moved
+#include "mailroom/clock.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
 #include "test_dir.hpp"
 
-#include <caf/send.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -26,7 +26,7 @@ protected:
     c.data_dir = dir.path();
     c.log_level = "warn";
     c.queues = std::move(queues);
-    c.clock = [this] { return now.load(); };
+    c.clock = clock;
     auto n = node::open(std::move(c));
     ASSERT_TRUE(n) << message_of(n.error());
     node_ = std::move(*n);
@@ -37,12 +37,10 @@ protected:
     open();
   }
 
-  /// Moves virtual time and lets the queue act on it.
-  void advance(const std::string& queue, int64_t ms) {
-    now += ms;
-    caf::anon_send(*node_->queue(queue), tick_atom::value);
-    node_->stats(queue); // a round trip: the tick has been handled
-  }
+  /// Moves virtual time, delivering every timer due by then (leases, delays, backoff, long
+  /// polls, redrive pacing, saga timers, alarm checks). A request sent to an actor afterwards is
+  /// handled after its due timers.
+  void advance(int64_t ms) { clock->advance(ms); }
 
   static queue_config config(std::string name) {
     queue_config q;
@@ -73,7 +71,7 @@ protected:
   }
 
   test_dir dir;
-  std::atomic<int64_t> now{t0};
+  std::shared_ptr<virtual_clock> clock = std::make_shared<virtual_clock>(t0);
   std::unique_ptr<node> node_;
 };
 

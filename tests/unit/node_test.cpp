@@ -2,7 +2,6 @@
 // C++ API relies on, including recovery when the node is reopened.
 #include "mailroom/node.hpp"
 
-#include "journal_writer.hpp" // tick_atom: nudges a queue after the virtual clock moved
 #include "mailroom/error.hpp"
 #include "mailroom/protocol.hpp"
 #include "mailroom/service.hpp"
@@ -40,7 +39,7 @@ TEST_F(node_test, confirmed_sends_acks_and_leases_survive_a_reopen) {
   EXPECT_EQ((*still_leased)[0].message->body, "c");
   node_->ack("orders", {(*still_leased)[0].receipt});
 
-  advance("orders", 30'000 + 1'000); // b's lease ends, then its backoff
+  advance(30'000 + 1'000); // b's lease ends, then its backoff
   auto redelivered = node_->receive("orders", {10, 0, -1});
   ASSERT_EQ(redelivered->size(), 1u);
   EXPECT_EQ((*redelivered)[0].message->body, "b");
@@ -260,12 +259,20 @@ TEST_F(node_test, a_rate_limited_redrive_moves_one_chunk_per_second) {
   ASSERT_TRUE(eventually([&] { return node_->dead_letters("dlq", 10)->size() == 2; }));
   redrive_request r;
   r.rate_per_s = 1;
-  auto start = std::chrono::steady_clock::now();
-  auto moved = node_->redrive("dlq", r);
+  auto moving = std::async(std::launch::async, [&] { return node_->redrive("dlq", r); });
+  EXPECT_TRUE(eventually([&] { return node_->stats("orders")->visible == 1; }));
+  EXPECT_EQ(moving.wait_for(std::chrono::milliseconds(20)), std::future_status::timeout)
+      << "the second chunk waits while virtual time stands still";
+  auto start = clock->now_ms();
+  EXPECT_TRUE(eventually([&] {
+    advance(100);
+    return moving.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready;
+  }));
+  EXPECT_GE(clock->now_ms() - start, 1'000) << "the second chunk went a (virtual) second later";
+  auto moved = moving.get();
   ASSERT_TRUE(moved);
   EXPECT_EQ(moved->moved, 2u);
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900))
-      << "the second message waited for the next second";
+  EXPECT_EQ(node_->stats("orders")->visible, 2u);
 }
 
 TEST_F(node_test, a_long_poll_on_an_empty_queue_answers_empty_when_its_wait_ends) {
@@ -276,10 +283,44 @@ TEST_F(node_test, a_long_poll_on_an_empty_queue_answers_empty_when_its_wait_ends
   EXPECT_EQ(polling.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
   // Virtual time: the wait is over. Repeated, in case the poll reached the queue only now.
   ASSERT_TRUE(eventually([&] {
-    advance("orders", 20'000);
+    advance(20'000);
     return polling.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready;
   }));
   auto got = polling.get();
   ASSERT_TRUE(got);
   EXPECT_TRUE(got->empty());
+}
+
+// Issue 9, bug 1: a receive did not arm the lease timer, so on a queue with no other traffic an
+// expired lease stayed in flight until some send or long poll woke the queue.
+TEST_F(node_test, an_expired_lease_on_a_quiet_queue_comes_back_by_itself) {
+  auto q = config("orders");
+  q.visibility_timeout_ms = 2'000;
+  open({q});
+  ASSERT_TRUE(node_->send("orders", bodies({"x"})));
+  auto got = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(got->size(), 1u);
+  advance(6'000); // the consumer died holding it: its lease (2 s) and backoff (≤ 1 s) pass
+  auto stats = node_->stats("orders");
+  EXPECT_EQ(stats->in_flight, 0u) << "the lease ended";
+  EXPECT_EQ(stats->visible, 1u);
+  auto again = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].message->body, "x");
+  EXPECT_EQ((*again)[0].receive_count, 2u);
+}
+
+TEST_F(node_test, a_long_poll_gets_a_message_whose_delay_ends_on_the_virtual_clock) {
+  open({config("orders")});
+  auto delayed = bodies({"later"});
+  delayed[0].delay_ms = 5'000;
+  ASSERT_TRUE(node_->send("orders", delayed));
+  auto polling = std::async(std::launch::async, [&] {
+    return node_->receive("orders", {1, 20'000, -1});
+  });
+  advance(5'000);
+  auto got = polling.get();
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].message->body, "later");
 }

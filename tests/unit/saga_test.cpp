@@ -68,12 +68,6 @@ protected:
     return eventually([&] { return status_of(id) == want; });
   }
 
-  /// Moves virtual time and waits for the saga manager's next tick to act on it.
-  void advance_sagas(int64_t ms) {
-    now += ms;
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  }
-
   std::string describe(const std::string& id) {
     auto s = node_->saga(id);
     if (!s)
@@ -181,7 +175,7 @@ TEST_F(saga_test, a_failing_compensation_parks_the_saga_and_a_redrive_resumes_it
     auto s = node_->saga(*id);
     return s && s->timeline.size() == 4 && s->timeline[3].retry_at_ms != 0;
   })) << describe(*id);
-  advance_sagas(2'000); // the compensation's retry: fails again, the saga parks
+  advance(2'000); // the compensation's retry: fails again, the saga parks
   ASSERT_TRUE(reaches(*id, saga_status::parked)) << describe(*id);
   auto dead = node_->dead_letters("saga.order.dead", 10);
   ASSERT_TRUE(dead);
@@ -212,13 +206,13 @@ TEST_F(saga_test, a_timed_out_step_is_retried) {
   auto id = node_->start_saga("order", data);
   ASSERT_TRUE(id);
   ASSERT_TRUE(eventually([&] { return seen.load() >= 1; }));
-  advance_sagas(30'000); // the step timeout
+  advance(30'000); // the step timeout
   ASSERT_TRUE(eventually([&] {
     auto s = node_->saga(*id);
     return s && s->timeline.size() >= 2 && s->timeline[1].retry_at_ms != 0;
   })) << describe(*id);
   EXPECT_EQ(node_->saga(*id)->timeline[1].attempts[0].outcome, "timed_out");
-  advance_sagas(5'000); // the retry's backoff
+  advance(5'000); // the retry's backoff
   ASSERT_TRUE(reaches(*id, saga_status::completed)) << describe(*id);
   EXPECT_EQ(node_->saga(*id)->timeline[1].attempts.size(), 2u);
 }
@@ -299,7 +293,7 @@ TEST_F(saga_test, a_running_instance_keeps_its_version) {
   EXPECT_EQ(node_->saga(*new_id)->timeline.size(), 2u);
   EXPECT_EQ(node_->saga(*new_id)->version, 2u);
   hold = false;
-  advance_sagas(60'000); // the held payment: redelivered by its queue, or retried by the saga
+  advance(60'000); // the held payment: redelivered by its queue, or retried by the saga
   ASSERT_TRUE(reaches(*old_id, saga_status::completed));
   EXPECT_EQ(node_->saga(*old_id)->version, 1u);
   EXPECT_EQ(node_->saga(*old_id)->timeline.size(), 3u);
@@ -319,7 +313,7 @@ TEST_F(saga_test, an_unfinished_saga_resumes_after_the_node_reopens) {
   node_.reset();
   start();
   EXPECT_EQ(status_of(*id), saga_status::running);
-  advance_sagas(40'000); // the inventory command's lease ends: redelivered, answered
+  advance(40'000); // the inventory command's lease ends: redelivered, answered
   ASSERT_TRUE(reaches(*id, saga_status::completed));
   auto s = node_->saga(*id);
   EXPECT_EQ(s->timeline[1].attempts.size(), 1u); // sent again after the reopen, same attempt

@@ -205,7 +205,7 @@ TEST_F(trace_test, a_message_story_shows_every_step_and_the_messages_it_caused) 
   orders.max_receive_count = 2;
   orders.dead_letter_target = "orders-dlq";
   c.queues = {orders, config("billing")};
-  c.clock = [this] { return now.load(); };
+  c.clock = clock;
   node_ = std::move(*node::open(std::move(c)));
   ASSERT_FALSE(node_->create_topic(
       {"events", {{"orders", "", false, true, ""}, {"billing", "", false, true, ""}}}));

@@ -80,7 +80,7 @@ TEST_F(transaction_test, a_failing_statement_applies_nothing_and_the_message_is_
     m.body = "carol";
   ASSERT_TRUE(node_->send("payments", batch));
   ASSERT_TRUE(eventually([&] {
-    advance("payments", 20); // past the 10 ms retry backoff, on the virtual clock
+    advance(20); // past the 10 ms retry backoff, on the virtual clock
     return calls >= 23;
   })) << "the last one keeps being retried";
   EXPECT_EQ(balance("carol"), 100);

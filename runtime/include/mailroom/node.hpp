@@ -58,7 +58,7 @@ struct node_config {
   /// Scheduler threads for actors; 0: one per core.
   size_t worker_threads = 0;
   /// The clock of every actor's timers; tests pass a virtual one.
-  clock_fn clock = system_clock_ms();
+  clock_ptr clock = make_system_clock();
 };
 
 class node {
