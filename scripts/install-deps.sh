@@ -13,6 +13,7 @@ packages=(
   libcli11-dev                  # command lines
   nlohmann-json3-dev            # --json output, filter policies, SNS notifications
   libssl-dev                    # libcrypto: SHA-256 for content-based dedup
+  libxxhash-dev                 # XXH3: retry jitter stable across builds
   libgoogle-perftools-dev       # tcmalloc_minimal for mailroomd and mailroom-bench
   libgtest-dev                  # tests
 )

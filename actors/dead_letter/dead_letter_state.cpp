@@ -4,18 +4,23 @@
 
 namespace mailroom {
 
-void dead_letter_state::insert(dead_letter record) {
+bool dead_letter_state::insert(dead_letter record) {
   auto id = record.message.id;
-  if (auto it = order_by_id_.find(id); it != order_by_id_.end())
-    by_order_.erase(it->second);
+  if (order_by_id_.count(id))
+    return false; // the stored one stays (see accept())
   auto order = next_order_++;
   by_order_.emplace(order, std::move(record));
   order_by_id_[id] = order;
+  return true;
 }
 
 write_batch dead_letter_state::accept(std::vector<dead_letter> records) {
   write_batch writes;
   for (auto& r : records) {
+    // An id this sink holds is the same message shipped again (its queue did not learn that the
+    // sink had it before a crash): the stored record stays, here and in the journal.
+    if (order_by_id_.count(r.message.id))
+      continue;
     writes.put_dead_letter(name_, r.message.id, codec::encode_dead_letter(r));
     insert(std::move(r));
   }

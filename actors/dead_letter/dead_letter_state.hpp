@@ -39,7 +39,8 @@ public:
   void restore(dead_letter record);
 
 private:
-  void insert(dead_letter record);
+  /// Keeps `record` unless one with its id is stored (which then stays). False if it was.
+  bool insert(dead_letter record);
 
   std::string name_;
   uint64_t next_order_ = 1;

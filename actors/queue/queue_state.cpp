@@ -8,6 +8,8 @@
 #include <cmath>
 #include <functional>
 
+#include <xxhash.h>
+
 namespace mailroom {
 
 // --- configuration and policy ----------------------------------------------------------------
@@ -58,8 +60,9 @@ int64_t backoff_ms(const retry_policy& p, uint32_t receive_count, const std::str
   if (full <= 1)
     return full;
   // Equal jitter: half the delay is fixed, half spreads retries of a burst apart. The spread
-  // is a hash rather than a random draw so that a restarted node computes the same time.
-  auto h = std::hash<std::string>{}(message_id) ^ (0x9E3779B97F4A7C15ull * receive_count);
+  // is a hash rather than a random draw so that a restarted node computes the same time; XXH3
+  // is specified (std::hash is not, and may change with the standard library).
+  auto h = XXH3_64bits_withSeed(message_id.data(), message_id.size(), receive_count);
   auto half = full / 2;
   return half + static_cast<int64_t>(h % static_cast<uint64_t>(full - half + 1));
 }

@@ -2,7 +2,10 @@
 
 #include <charconv>
 #include <chrono>
-#include <random>
+#include <cerrno>
+#include <system_error>
+
+#include <sys/random.h>
 
 namespace mailroom {
 
@@ -30,8 +33,43 @@ std::string format_uuid(uint64_t hi, uint64_t lo) {
   return std::string{buf, 36};
 }
 
-std::mt19937_64& rng() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
+/// xoshiro256** (Blackman and Vigna): 256 bits of state, all of them seeded from getrandom(2).
+/// Why not std::mt19937_64{std::random_device{}()}: that seeds 2^32 possible streams, and with a
+/// thread per blocking RPC two threads' streams (and so their ids) could coincide.
+class id_engine {
+public:
+  id_engine() {
+    auto* bytes = reinterpret_cast<char*>(state_);
+    size_t got = 0;
+    while (got < sizeof(state_)) {
+      auto n = getrandom(bytes + got, sizeof(state_) - got, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        throw std::system_error(errno, std::generic_category(), "getrandom for message ids");
+      got += static_cast<size_t>(n);
+    }
+  }
+
+  uint64_t operator()() {
+    auto result = rotl(state_[1] * 5, 7) * 9;
+    auto t = state_[1] << 17;
+    state_[2] ^= state_[0];
+    state_[3] ^= state_[1];
+    state_[1] ^= state_[2];
+    state_[0] ^= state_[3];
+    state_[2] ^= t;
+    state_[3] = rotl(state_[3], 45);
+    return result;
+  }
+
+private:
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t state_[4];
+};
+
+id_engine& rng() {
+  thread_local id_engine engine;
   return engine;
 }
 

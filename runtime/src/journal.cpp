@@ -302,7 +302,10 @@ caf::error journal::prepare_statements() {
        "UPDATE sagas SET status = ?4, updated_at_ms = ?5, instance = ?6 WHERE seq = ?1"},
       {&delete_finished_sagas_, "DELETE FROM sagas WHERE status IN (1, 3) AND updated_at_ms < ?1"},
       {&put_dead_letter_,
-       "INSERT OR REPLACE INTO dead_letters(sink, id, record) VALUES(?1, ?2, ?3)"},
+       // Never overwrites: a second arrival of one id is the same message shipped again (its
+       // queue did not learn the sink had it before a crash); ids do not collide otherwise.
+       "INSERT INTO dead_letters(sink, id, record) VALUES(?1, ?2, ?3) "
+       "ON CONFLICT(sink, id) DO NOTHING"},
       {&delete_dead_letter_, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
       {&delete_sink_, "DELETE FROM dead_letters WHERE sink = ?1"},
       {&read_catalog_, "SELECT name, 0, config FROM catalog WHERE kind = ?1 ORDER BY name"},

@@ -70,3 +70,18 @@ TEST(dead_letter_state, remove_and_purge) {
   EXPECT_EQ(n, 1u);
   EXPECT_EQ(s.size(), 0u);
 }
+
+// Issue 9, bug 4: dead letters were written with INSERT OR REPLACE on (sink, id), so a second
+// message under a stored id silently replaced the first.
+TEST(dead_letter_state, a_second_message_with_a_stored_id_does_not_overwrite_it) {
+  dead_letter_state s{"dlq"};
+  auto first = dead("a", "max_receives", "orders");
+  first.message.body = "first";
+  s.accept({first});
+  auto second = dead("a", "rejected", "billing");
+  second.message.body = "second";
+  auto writes = s.accept({second});
+  EXPECT_EQ(writes.size(), 0u) << "nothing journaled over the stored record";
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s.list(1)[0].message.body, "first");
+}

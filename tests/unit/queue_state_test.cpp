@@ -133,6 +133,20 @@ TEST_F(queue_state_test, backoff_grows_exponentially_with_jitter_and_is_capped) 
   }
 }
 
+// Issue 9, bug 5: jitter came from std::hash, which no standard keeps stable, so a node built
+// with another standard library would compute other retry times for journaled messages. XXH3's
+// output is specified: these values hold for every build.
+TEST_F(queue_state_test, retry_jitter_is_the_same_in_every_build) {
+  retry_policy p{1'000, 2.0, 60'000};
+  const std::string id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+  EXPECT_EQ(backoff_ms(p, 1, id), 880);
+  EXPECT_EQ(backoff_ms(p, 2, id), 1'555);
+  EXPECT_EQ(backoff_ms(p, 3, id), 2'076);
+  EXPECT_EQ(backoff_ms(p, 4, id), 5'662);
+  EXPECT_EQ(backoff_ms(p, 1, "some-id"), 989);
+  EXPECT_EQ(backoff_ms(p, 4, "some-id"), 6'586);
+}
+
 TEST_F(queue_state_test, nack_with_retry_after_delays_exactly_that_long) {
   send({msg("a")});
   auto got = receive();
