@@ -16,6 +16,7 @@ packages=(
   libxxhash-dev                 # XXH3: retry jitter stable across builds
   libgoogle-perftools-dev       # tcmalloc_minimal for mailroomd and mailroom-bench
   libgtest-dev                  # tests
+  clang-format                  # make format-check (CI)
 )
 
 missing=()
