@@ -108,7 +108,12 @@ interface Node {
   createQueue @0 (config :QueueConfig) -> (status :Status);
   listQueues @1 () -> (status :Status, names :List(Text));
   queueStats @2 (queue :Text) -> (status :Status, stats :QueueStats);
-  send @3 (queue :Text, messages :List(OutgoingMessage)) -> (status :Status, ids :List(Text));
+  send @3 (queue :Text, messages :List(OutgoingMessage), each :Bool)
+      -> (status :Status, ids :List(Text), refusals :List(Status));
+  # each false: all or none (status says why none). each true: every message on its own (SQS
+  # SendMessageBatch): ids and refusals run parallel to messages; a refused message has an empty
+  # id and a refusal with a code; an accepted one an empty refusal code. A full queue takes the
+  # first messages that fit.
   receive @4 (queue :Text, max :UInt32, waitMs :Int64, visibilityMs :Int64)
       -> (status :Status, messages :List(Delivery));
   # visibilityMs -1: the queue's visibility timeout.

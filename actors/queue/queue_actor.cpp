@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <limits>
+#include <functional>
 #include <list>
 #include <unordered_map>
 
@@ -203,15 +204,30 @@ void after_sends(self_ptr self, const std::vector<uint64_t>& tokens,
     });
 }
 
-/// Makes a send (or redrive) visible and answers with the ids once its segment is durable.
-caf::typed_response_promise<std::vector<std::string>>
-commit_enqueue(self_ptr self, queue_state::send_outcome out) {
-  auto promise = self->make_response_promise<std::vector<std::string>>();
+/// The answer to a send of messages each on its own: an id or a refusal per message.
+std::vector<send_result> per_message(std::vector<std::string> ids,
+                                     const std::vector<std::pair<size_t, caf::error>>& refused) {
+  std::vector<send_result> out(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i)
+    out[i].id = std::move(ids[i]);
+  for (const auto& [i, err] : refused) {
+    out[i].error_code = std::string{to_string(code_of(err))};
+    out[i].error_message = message_of(err);
+  }
+  return out;
+}
+
+/// Makes a send (or redrive) visible and answers, once its segment is durable, with
+/// `answer(ids)`: the ids themselves, or per-message results.
+template <class T = std::vector<std::string>, class Answer = std::identity>
+caf::typed_response_promise<T> commit_enqueue(self_ptr self, queue_state::send_outcome out,
+                                              Answer answer = {}) {
+  auto promise = self->make_response_promise<T>();
   out.reservation.append(std::move(out.writes));
   self->state.writer->commit(
-      std::move(out.reservation),
-      [self, promise, token = out.token, ids = std::move(out.ids),
-       waits_for = std::move(out.waits_for)](const caf::error& err) mutable {
+      std::move(out.reservation), [self, promise, token = out.token, ids = std::move(out.ids),
+                                   waits_for = std::move(out.waits_for),
+                                   answer = std::move(answer)](const caf::error& err) mutable {
         auto& st = self->state;
         if (err) {
           st.queue->abort_send(token);
@@ -221,15 +237,17 @@ commit_enqueue(self_ptr self, queue_state::send_outcome out) {
         }
         st.queue->commit_send(token, now(self));
         settle_send(self, token, true);
-        after_sends(self, waits_for, [self, promise, ids = std::move(ids)](bool ok) mutable {
-          if (ok)
-            promise.deliver(std::move(ids));
-          else
-            promise.deliver(
-                make_error(errc::unavailable, "queue '" + self->state.queue->name() +
-                                                  "': the send this one duplicates was aborted; "
-                                                  "send it again"));
-        });
+        after_sends(
+            self, waits_for,
+            [self, promise, ids = std::move(ids), answer = std::move(answer)](bool ok) mutable {
+              if (ok)
+                promise.deliver(answer(std::move(ids)));
+              else
+                promise.deliver(make_error(errc::unavailable,
+                                           "queue '" + self->state.queue->name() +
+                                               "': the send this one duplicates was aborted; "
+                                               "send it again"));
+            });
         serve_waiters(self);
         rearm(self);
       });
@@ -253,6 +271,18 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
         if (!out)
           return std::move(out.error());
         return commit_enqueue(self, std::move(*out));
+      },
+      [self](send_each_atom,
+             std::vector<outgoing_message>& batch) -> caf::result<std::vector<send_result>> {
+        auto out =
+            self->state.queue->send(std::move(batch), now(self), queue_state::batch_mode::each);
+        if (!out)
+          return std::move(out.error());
+        auto refused = std::move(out->refused);
+        return commit_enqueue<std::vector<send_result>>(
+            self, std::move(*out), [refused = std::move(refused)](std::vector<std::string> ids) {
+              return per_message(std::move(ids), refused);
+            });
       },
       [self](redrive_atom, std::vector<envelope>& batch) -> caf::result<std::vector<std::string>> {
         auto out = self->state.queue->accept_redrive(std::move(batch), now(self));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include <xxhash.h>
 
@@ -242,7 +243,7 @@ std::optional<uint64_t> queue_state::next_ready() {
 }
 
 caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_message> batch,
-                                                           int64_t now_ms) {
+                                                           int64_t now_ms, batch_mode mode) {
   if (batch.empty())
     return make_error(errc::invalid_argument, "queue '" + config_.name + "': empty send batch");
   std::vector<envelope> envelopes;
@@ -255,21 +256,45 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
   dedup_index::entries new_keys;
   std::vector<uint64_t> duplicates_of; // pending sends that duplicates in this batch name
   std::unordered_map<std::string, std::string> keys_in_batch; // key → id of its first message
+  std::vector<std::pair<size_t, caf::error>> refused;         // batch_mode::each only
+  // batch_mode::each: a full queue takes the first new messages that fit (enqueue() refuses a
+  // whole batch past max_depth, which left batch producers starved by a nearly full queue).
+  auto room = std::numeric_limits<size_t>::max();
+  if (mode == batch_mode::each && config_.max_depth > 0)
+    room = config_.max_depth - std::min<size_t>(messages_.size(), config_.max_depth);
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& m = batch[i];
-    if (config_.fifo && m.group_id.empty())
-      return make_error(errc::invalid_argument,
-                        "FIFO queue '" + config_.name + "': every message needs a group id");
-    if (config_.fifo && m.delay_ms > 0)
-      return make_error(errc::invalid_argument,
-                        "FIFO queue '" + config_.name +
-                            "': a message cannot have its own delay (it would reorder its "
-                            "group); set the queue's delay instead");
+    auto refuse = [&](caf::error err) {
+      if (mode == batch_mode::all_or_none)
+        return false;
+      refused.emplace_back(i, std::move(err));
+      return true;
+    };
+    if (config_.fifo && m.group_id.empty()) {
+      auto err = make_error(errc::invalid_argument,
+                            "FIFO queue '" + config_.name + "': every message needs a group id");
+      if (!refuse(err))
+        return err;
+      continue;
+    }
+    if (config_.fifo && m.delay_ms > 0) {
+      auto err = make_error(errc::invalid_argument,
+                            "FIFO queue '" + config_.name +
+                                "': a message cannot have its own delay (it would reorder its "
+                                "group); set the queue's delay instead");
+      if (!refuse(err))
+        return err;
+      continue;
+    }
     auto delay = m.delay_ms < 0 ? config_.delay_ms : m.delay_ms;
-    if (delay > max_message_delay_ms)
-      return make_error(errc::invalid_argument, "queue '" + config_.name + "': delay " +
-                                                    format_duration_ms(delay) +
-                                                    " is longer than 15m");
+    if (delay > max_message_delay_ms) {
+      auto err =
+          make_error(errc::invalid_argument, "queue '" + config_.name + "': delay " +
+                                                 format_duration_ms(delay) + " is longer than 15m");
+      if (!refuse(err))
+        return err;
+      continue;
+    }
     auto key = dedup_index::key_of(m.dedup_id, m.body, config_.content_based_dedup);
     if (!key.empty()) {
       uint64_t batch = 0;
@@ -296,11 +321,23 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
     e.correlation_id = std::move(m.correlation_id);
     e.group_id = std::move(m.group_id);
     e.sent_at_us = m.sent_at_us != 0 ? m.sent_at_us : now_ms * 1000;
-    if (e.payload_size() > config_.max_message_bytes)
-      return make_error(errc::message_too_large,
-                        "queue '" + config_.name + "': message of " +
-                            std::to_string(e.payload_size()) + " bytes exceeds the limit of " +
-                            std::to_string(config_.max_message_bytes) + " bytes");
+    if (e.payload_size() > config_.max_message_bytes) {
+      auto err = make_error(errc::message_too_large,
+                            "queue '" + config_.name + "': message of " +
+                                std::to_string(e.payload_size()) + " bytes exceeds the limit of " +
+                                std::to_string(config_.max_message_bytes) + " bytes");
+      if (!refuse(err))
+        return err;
+      continue;
+    }
+    if (envelopes.size() >= room) {
+      refuse(make_error(errc::queue_full,
+                        "queue '" + config_.name + "' is full: " + std::to_string(room) +
+                            " new message(s) of this batch fit (it holds " +
+                            std::to_string(messages_.size()) + " of at most " +
+                            std::to_string(config_.max_depth) + "); retry the rest later"));
+      continue;
+    }
     if (!key.empty()) {
       keys_in_batch.emplace(key, e.id);
       new_keys.emplace_back(std::move(key), e.id);
@@ -321,16 +358,24 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
     out.writes.barrier();
   }
   dedup_.expire(config_.name, now_ms, out.writes);
-  if (!duplicate_ids.empty()) { // merge: duplicates at their positions, new ids in between
+  if (!duplicate_ids.empty() || !refused.empty()) {
+    // Merge: duplicates and refusals at their positions, new ids in between.
     std::vector<std::string> ids;
     ids.reserve(batch.size());
     auto fresh = out.ids.begin();
     auto dup = duplicate_ids.begin();
-    for (size_t i = 0; i < batch.size(); ++i)
-      ids.push_back(dup != duplicate_ids.end() && dup->first == i ? std::move((dup++)->second)
-                                                                  : std::move(*fresh++));
+    auto no = refused.begin();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (dup != duplicate_ids.end() && dup->first == i)
+        ids.push_back(std::move((dup++)->second));
+      else if (no != refused.end() && no->first == i)
+        ids.emplace_back(), ++no;
+      else
+        ids.push_back(std::move(*fresh++));
+    }
     out.ids = std::move(ids);
   }
+  out.refused = std::move(refused);
   std::sort(duplicates_of.begin(), duplicates_of.end());
   duplicates_of.erase(std::unique(duplicates_of.begin(), duplicates_of.end()), duplicates_of.end());
   out.waits_for = std::move(duplicates_of);

@@ -74,9 +74,17 @@ public:
     dead_letter record;
   };
 
+  /// How send() treats a batch with messages it cannot take.
+  enum class batch_mode : uint8_t {
+    all_or_none, ///< any refusal refuses the batch (topics stage copies this way)
+    each,        ///< each message on its own: the rest go in, refusals come back per message
+  };
+
   struct send_outcome {
-    /// One per message sent, in order; a duplicate gets the id it was first sent as.
+    /// One per message sent, in order; a duplicate gets the id it was first sent as; a refused
+    /// one (batch_mode::each) an empty id and its entry in `refused`.
     std::vector<std::string> ids;
+    std::vector<std::pair<size_t, caf::error>> refused; ///< (position in the batch, why)
     write_batch writes;
     /// A new sequence reservation, if this send passed the old one. Commit it no later than
     /// `writes` (together, or before): it must be durable even if `writes` are aborted.
@@ -111,7 +119,8 @@ public:
   void reconfigure(queue_config config) { config_ = std::move(config); }
   const std::string& name() const { return config_.name; }
 
-  caf::expected<send_outcome> send(std::vector<outgoing_message> messages, int64_t now_ms);
+  caf::expected<send_outcome> send(std::vector<outgoing_message> messages, int64_t now_ms,
+                                   batch_mode mode = batch_mode::all_or_none);
   /// Takes messages from a dead-letter sink back in, keeping ids and history.
   caf::expected<send_outcome> accept_redrive(std::vector<envelope> messages, int64_t now_ms);
   void commit_send(uint64_t token, int64_t now_ms);

@@ -233,43 +233,46 @@ void take_report(self_ptr self, uint64_t request, const caf::error& err, saga_pr
 
 /// Tells each instance what became of its command: a refusal always; an id only when the queue
 /// answered another than the command was sent with (it knew the command's dedup id already).
-void settle_commands(self_ptr self, const std::vector<saga_manager_state::pending_command>& owners,
-                     const std::vector<std::string>* ids, const caf::error& err) {
-  for (size_t i = 0; i < owners.size(); ++i) {
-    const auto& o = owners[i];
-    if (ids) {
-      if ((*ids)[i] != o.message_id)
-        self->send(o.instance, sent_atom::value, o.activity, o.attempt, (*ids)[i]);
-      continue;
-    }
+void settle_command(self_ptr self, const saga_manager_state::pending_command& o,
+                    const std::string& id, const caf::error& err) {
+  if (err) {
     ask_instance(
         self, o.id, [](const caf::error&) {}, sent_atom::value, o.activity, o.attempt, err);
+    return;
   }
+  if (id != o.message_id)
+    self->send(o.instance, sent_atom::value, o.activity, o.attempt, id);
 }
 
+/// Sends a queue's commands as one batch whose messages are accepted or refused each on its own:
+/// one bad command (too large for its queue, a full queue) fails only its own step.
 void send_commands(self_ptr self, const std::string& queue_name,
                    std::vector<outgoing_message> messages,
                    std::vector<saga_manager_state::pending_command> owners) {
   auto queue = self->state.deps.entities->find(entity_kind::queue, queue_name);
   if (!queue) {
-    settle_commands(self, owners, nullptr,
-                    make_error(errc::unknown_queue, "no queue named '" + queue_name + "'"));
+    auto err = make_error(errc::unknown_queue, "no queue named '" + queue_name + "'");
+    for (const auto& o : owners)
+      settle_command(self, o, {}, err);
     return;
   }
-  auto batch = messages.size() > 1 ? std::optional{messages} : std::nullopt;
-  self->request(*queue, caf::infinite, send_atom::value, std::move(messages))
-      .then([self,
-             owners](std::vector<std::string>& ids) { settle_commands(self, owners, &ids, {}); },
-            [self, queue_name, owners, batch = std::move(batch)](caf::error& err) mutable {
-              if (!batch) {
-                settle_commands(self, owners, nullptr, err);
-                return;
-              }
-              // One bad command (too large for its queue) must not fail the others: send each
-              // on its own.
-              for (size_t i = 0; i < owners.size(); ++i)
-                send_commands(self, queue_name, {std::move((*batch)[i])}, {owners[i]});
-            });
+  self->request(*queue, caf::infinite, send_each_atom::value, std::move(messages))
+      .then(
+          [self, owners](std::vector<send_result>& results) {
+            for (size_t i = 0; i < owners.size(); ++i) {
+              const auto& r = results[i];
+              settle_command(
+                  self, owners[i], r.id,
+                  r.error_code.empty()
+                      ? caf::error{}
+                      : make_error(errc_from_string(r.error_code).value_or(errc::unavailable),
+                                   r.error_message));
+            }
+          },
+          [self, owners](caf::error& err) {
+            for (const auto& o : owners)
+              settle_command(self, o, {}, err);
+          });
 }
 
 void flush(self_ptr self) {

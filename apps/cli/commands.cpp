@@ -40,11 +40,6 @@ nlohmann::json history_json(const std::vector<death_record>& history) {
   return out;
 }
 
-void print_ids(const std::vector<std::string>& ids, bool json) {
-  for (const auto& id : ids)
-    std::cout << (json ? json_line({{"id", id}}) : id) << "\n";
-}
-
 /// Acks report per receipt; one failure does not stop the others, so each is named.
 int report_ack_outcomes(const std::vector<ack_outcome>& outcomes) {
   int code = ok;
@@ -56,13 +51,33 @@ int report_ack_outcomes(const std::vector<ack_outcome>& outcomes) {
   return code;
 }
 
+/// Sends each message on its own: prints a line per message (its id, or with --json the id or
+/// the refusal), names every refused message on stderr, and returns `refused` if any was.
+/// `first` is the number of the batch's first message in the input (1-based).
 int send_batch(client& c, const std::string& queue, const std::vector<outgoing_message>& batch,
-               bool json) {
-  auto ids = c.send(queue, batch);
-  if (!ids)
-    return print_error(ids.error());
-  print_ids(*ids, json);
-  return ok;
+               bool json, size_t first = 1) {
+  auto results = c.send_each(queue, batch);
+  if (!results)
+    return print_error(results.error());
+  size_t refusals = 0;
+  for (size_t i = 0; i < results->size(); ++i) {
+    const auto& r = (*results)[i];
+    if (r.error_code.empty()) {
+      std::cout << (json ? json_line({{"id", r.id}}) : r.id) << "\n";
+      continue;
+    }
+    ++refusals;
+    if (json)
+      std::cout << json_line({{"error_code", r.error_code}, {"error", r.error_message}}) << "\n";
+    if (batch.size() == 1) // one message: its refusal says it all
+      std::cerr << "mailroom: " << r.error_message << "\n";
+    else
+      std::cerr << "mailroom: message " << first + i << " not sent: " << r.error_message << "\n";
+  }
+  if (refusals > 0 && batch.size() > 1)
+    std::cerr << "mailroom: " << results->size() - refusals << " of " << results->size()
+              << " message(s) sent, " << refusals << " refused\n";
+  return refusals > 0 ? refused : ok;
 }
 
 void print_delivery(const delivery& d, bool json) {
@@ -236,7 +251,10 @@ int run_send(client& c, const std::string& queue, const outgoing_message& messag
 
 int run_send_lines(client& c, const std::string& queue, const outgoing_message& prototype,
                    std::istream& in, bool json) {
+  // A batch with refusals ends the run: what follows is not read (a full queue would refuse it
+  // too), and the messages named on stderr are the ones to send again.
   std::vector<outgoing_message> batch;
+  size_t first = 1;
   for (std::string line; std::getline(in, line);) {
     if (line.empty())
       continue;
@@ -244,11 +262,12 @@ int run_send_lines(client& c, const std::string& queue, const outgoing_message& 
     batch.back().body = std::move(line);
     if (batch.size() < max_send_batch)
       continue;
-    if (int code = send_batch(c, queue, batch, json); code != ok)
+    if (int code = send_batch(c, queue, batch, json, first); code != ok)
       return code;
+    first += batch.size();
     batch.clear();
   }
-  return batch.empty() ? ok : send_batch(c, queue, batch, json);
+  return batch.empty() ? ok : send_batch(c, queue, batch, json, first);
 }
 
 int run_recv(client& c, const std::string& queue, const receive_request& request, bool ack,

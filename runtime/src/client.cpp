@@ -121,6 +121,31 @@ caf::expected<std::vector<std::string>> client::send(const std::string& queue,
   });
 }
 
+caf::expected<std::vector<send_result>>
+client::send_each(const std::string& queue, const std::vector<outgoing_message>& batch) {
+  return call(*impl_, [&]() -> caf::expected<std::vector<send_result>> {
+    auto req = impl_->node.sendRequest();
+    req.setQueue(queue);
+    req.setEach(true);
+    codec::write(req.initMessages(batch.size()), batch);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    std::vector<send_result> out;
+    auto refusals = r.getRefusals();
+    for (unsigned i = 0; i < r.getIds().size(); ++i) {
+      send_result s;
+      s.id = text(r.getIds()[i]);
+      if (i < refusals.size()) {
+        s.error_code = text(refusals[i].getCode());
+        s.error_message = text(refusals[i].getMessage());
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  });
+}
+
 caf::expected<std::vector<delivery>> client::receive(const std::string& queue,
                                                      const receive_request& request) {
   return call(*impl_, [&]() -> caf::expected<std::vector<delivery>> {

@@ -96,6 +96,20 @@ protected:
     auto in = params.getMessages();
     if (in.size() > max_wire_batch)
       return fail(context, too_many("send batch", in.size()));
+    if (params.getEach())
+      return ask_kj<std::vector<send_result>>(node_.system(), *q, send_each_atom::value,
+                                              codec::read(in))
+          .then([context](caf::expected<std::vector<send_result>> r) mutable {
+            if (!r)
+              return set_status(context.getResults().initStatus(), r.error());
+            auto ids = context.getResults().initIds(r->size());
+            auto refusals = context.getResults().initRefusals(r->size());
+            for (unsigned i = 0; i < r->size(); ++i) {
+              ids.set(i, (*r)[i].id);
+              refusals[i].setCode((*r)[i].error_code);
+              refusals[i].setMessage((*r)[i].error_message);
+            }
+          });
     return ask_kj<std::vector<std::string>>(node_.system(), *q, send_atom::value, codec::read(in))
         .then([context](caf::expected<std::vector<std::string>> r) mutable {
           if (!r)

@@ -339,6 +339,14 @@ caf::expected<std::vector<std::string>> node::send(const std::string& name,
   return ask<std::vector<std::string>>(*system_, *q, send_atom::value, std::move(messages));
 }
 
+caf::expected<std::vector<send_result>> node::send_each(const std::string& name,
+                                                        std::vector<outgoing_message> messages) {
+  auto q = queue(name);
+  if (!q)
+    return std::move(q.error());
+  return ask<std::vector<send_result>>(*system_, *q, send_each_atom::value, std::move(messages));
+}
+
 caf::expected<std::vector<delivery>> node::receive(const std::string& name,
                                                    receive_request request) {
   auto q = queue(name);

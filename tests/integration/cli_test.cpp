@@ -69,6 +69,26 @@ TEST_F(cli_test, send_dash_sends_one_message_per_line) {
   EXPECT_EQ(lines(got.out)[2]["body"], "three");
 }
 
+// Issue 9, bug 6: a batch producer into a nearly full queue was refused whole, every time.
+TEST_F(cli_test, a_batch_into_a_nearly_full_queue_sends_what_fits_and_names_the_rest) {
+  ASSERT_EQ(mailroom({"queue", "create", "small", "--max-depth", "3"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"send", "small", "first"}).exit_code, 0);
+  auto sent = mailroom({"send", "small", "-", "--json"}, "a\nb\nc\nd\n");
+  EXPECT_EQ(sent.exit_code, 2) << "some were refused";
+  auto results = lines(sent.out);
+  ASSERT_EQ(results.size(), 4u) << sent.out;
+  EXPECT_TRUE(results[0].contains("id"));
+  EXPECT_TRUE(results[1].contains("id"));
+  EXPECT_EQ(results[2]["error_code"], "queue_full");
+  EXPECT_EQ(results[3]["error_code"], "queue_full");
+  EXPECT_NE(sent.err.find("message 3 not sent: queue 'small' is full: 2 new message(s)"),
+            std::string::npos)
+      << sent.err;
+  EXPECT_NE(sent.err.find("2 of 4 message(s) sent, 2 refused"), std::string::npos) << sent.err;
+  auto stats = lines(mailroom({"queue", "stats", "small", "--json"}).out);
+  EXPECT_EQ(stats[0]["visible"], 3);
+}
+
 TEST_F(cli_test, nack_to_dead_letter_then_redrive) {
   ASSERT_EQ(
       mailroom({"queue", "create", "jobs", "--max-receive-count", "3", "--dead-letter", "jobs-dlq"})

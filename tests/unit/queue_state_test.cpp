@@ -30,6 +30,8 @@ protected:
     return c;
   }
 
+  size_t c_max_bytes() const { return q.config().max_message_bytes; }
+
   /// Sends and commits, as the actor does once the journal confirms.
   std::vector<std::string> send(std::vector<outgoing_message> batch) {
     auto out = q.send(std::move(batch), now);
@@ -348,6 +350,45 @@ TEST(queue_config_validation, names_the_queue_and_the_field) {
   queue_config ok;
   ok.name = "ok-queue_1.v2";
   EXPECT_FALSE(validate(ok));
+}
+
+// Issue 9, bug 6: a batch was refused whole by a full queue, so a producer sending 1,000 at a
+// time into a queue with 580 free slots was refused again and again.
+TEST_F(queue_state_test, a_nearly_full_queue_takes_the_part_of_a_batch_that_fits) {
+  auto c = make_config();
+  c.max_depth = 5;
+  q.reconfigure(c);
+  send({msg("a"), msg("b"), msg("c")});
+  auto out = q.send({msg("d"), msg("e"), msg("f"), msg("g")}, now, queue_state::batch_mode::each);
+  ASSERT_TRUE(out) << message_of(out.error());
+  q.commit_send(out->token, now);
+  ASSERT_EQ(out->ids.size(), 4u);
+  EXPECT_FALSE(out->ids[0].empty());
+  EXPECT_FALSE(out->ids[1].empty());
+  EXPECT_TRUE(out->ids[2].empty());
+  EXPECT_TRUE(out->ids[3].empty());
+  ASSERT_EQ(out->refused.size(), 2u);
+  EXPECT_EQ(out->refused[0].first, 2u);
+  EXPECT_EQ(code_of(out->refused[0].second), errc::queue_full);
+  EXPECT_EQ(message_of(out->refused[0].second),
+            "queue 'orders' is full: 2 new message(s) of this batch fit (it holds 3 of at most "
+            "5); retry the rest later");
+  EXPECT_EQ(q.stats(now).visible, 5u);
+}
+
+TEST_F(queue_state_test, a_batch_sent_each_on_its_own_refuses_only_its_bad_messages) {
+  std::string big(c_max_bytes() + 1, 'x');
+  auto out = q.send({msg("ok"), msg(big), msg("late", 16 * 60 * 1000), msg("ok too")}, now,
+                    queue_state::batch_mode::each);
+  ASSERT_TRUE(out);
+  q.commit_send(out->token, now);
+  ASSERT_EQ(out->refused.size(), 2u);
+  EXPECT_EQ(code_of(out->refused[0].second), errc::message_too_large);
+  EXPECT_EQ(code_of(out->refused[1].second), errc::invalid_argument);
+  EXPECT_EQ(q.stats(now).visible, 2u);
+  auto whole = q.send({msg("ok"), msg(big)}, now); // all or none, as topics stage copies
+  ASSERT_FALSE(whole);
+  EXPECT_EQ(code_of(whole.error()), errc::message_too_large);
 }
 
 TEST_F(queue_state_test, a_full_queue_refuses_sends_until_it_drains) {

@@ -325,8 +325,8 @@ TEST_F(saga_test, a_command_its_queue_refuses_fails_only_its_own_step) {
   small.max_message_bytes = 300;
   ASSERT_FALSE(node_->put_queue(small));
   std::string big(400, 'x');
-  // Started together, so their payment commands are likely sent in one batch: the queue
-  // refuses that batch, and each command is then sent on its own.
+  // Started together, so their payment commands are likely sent in one batch, whose messages
+  // the queue takes or refuses each on its own.
   auto ids =
       node_->start_sagas("order", {data, data, R"({"customer":"c-2","amount":")" + big + "\"}"});
   ASSERT_TRUE(ids) << message_of(ids.error());

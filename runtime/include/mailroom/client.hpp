@@ -27,8 +27,12 @@ public:
   caf::error delete_queue(const std::string& queue);
   caf::expected<std::vector<std::string>> list_queues();
   caf::expected<queue_stats> stats(const std::string& queue);
+  /// All or none, as node::send.
   caf::expected<std::vector<std::string>> send(const std::string& queue,
                                                const std::vector<outgoing_message>& messages);
+  /// Each message on its own, as node::send_each.
+  caf::expected<std::vector<send_result>> send_each(const std::string& queue,
+                                                    const std::vector<outgoing_message>& messages);
   caf::expected<std::vector<delivery>> receive(const std::string& queue,
                                                const receive_request& request);
   caf::expected<std::vector<ack_outcome>> ack(const std::string& queue,

@@ -156,8 +156,13 @@ public:
   void stop_on_shutdown(caf::actor actor);
 
   // Blocking helpers over the queue and sink protocols.
+  /// All or none: the ids once the whole batch is durable, or why the batch was refused.
   caf::expected<std::vector<std::string>> send(const std::string& queue,
                                                std::vector<outgoing_message> messages);
+  /// Each message on its own (SQS SendMessageBatch): one result per message, in order, once the
+  /// accepted ones are durable; a full queue takes the first that fit and says how many did.
+  caf::expected<std::vector<send_result>> send_each(const std::string& queue,
+                                                    std::vector<outgoing_message> messages);
   caf::expected<std::vector<delivery>> receive(const std::string& queue, receive_request request);
   caf::expected<std::vector<ack_outcome>> ack(const std::string& queue,
                                               std::vector<std::string> receipts);

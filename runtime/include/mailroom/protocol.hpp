@@ -2,7 +2,10 @@
 // use these; most use mailroom::node's blocking helpers or mailroom::service.
 //
 // queue actor
-//   (send_atom, vector<outgoing_message>)        -> vector<string> ids, once durable
+//   (send_atom, vector<outgoing_message>)        -> vector<string> ids, once durable (all or none)
+//   (send_each_atom, vector<outgoing_message>)   -> vector<send_result>, once durable: each message
+//                                                   accepted or refused on its own (a full queue
+//                                                   takes the first that fit)
 //   (receive_atom, receive_request)              -> vector<delivery> (may wait: long poll)
 //   (ack_atom, vector<string> receipts)          -> vector<ack_outcome>
 //   (nack_atom, vector<nack_request>)            -> vector<ack_outcome>
@@ -38,6 +41,7 @@
 namespace mailroom {
 
 using send_atom = caf::atom_constant<caf::atom("send")>;
+using send_each_atom = caf::atom_constant<caf::atom("send_each")>;
 using receive_atom = caf::atom_constant<caf::atom("receive")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using nack_atom = caf::atom_constant<caf::atom("nack")>;

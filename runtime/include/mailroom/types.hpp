@@ -133,6 +133,14 @@ struct ack_outcome {
   std::string error_message;
 };
 
+/// What became of one message of a batch sent each on its own (node::send_each; SQS
+/// SendMessageBatch's Successful and Failed entries).
+struct send_result {
+  std::string id;         ///< set when accepted (a duplicate: the id it was first sent as)
+  std::string error_code; ///< empty: accepted and durable; else why this one was refused
+  std::string error_message;
+};
+
 struct queue_stats {
   std::string name;
   uint64_t visible = 0;
@@ -200,6 +208,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::queue_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::receive_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::nack_request>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::ack_outcome>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::send_result>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::queue_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mailroom::dead_letter>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::redrive_request)
