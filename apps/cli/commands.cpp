@@ -40,12 +40,12 @@ nlohmann::json history_json(const std::vector<death_record>& history) {
   return out;
 }
 
-/// Acks report per receipt; one failure does not stop the others, so each is named.
+/// Acks report per receipt; one failure does not stop the others, so each is named on stderr.
 int report_ack_outcomes(const std::vector<ack_outcome>& outcomes) {
   int code = ok;
   for (const auto& o : outcomes)
     if (!o.error_code.empty()) {
-      std::cerr << "mailroom: " << o.error_message << "\n";
+      std::cerr << "mailroom: " << o.receipt << ": " << o.error_message << "\n";
       code = refused;
     }
   return code;
@@ -282,13 +282,31 @@ int run_recv(client& c, const std::string& queue, const receive_request& request
   }
   if (!ack || receipts.empty())
     return ok;
-  return run_ack(c, queue, receipts);
-}
-
-int run_ack(client& c, const std::string& queue, const std::vector<std::string>& receipts) {
   auto outcomes = c.ack(queue, receipts);
   if (!outcomes)
     return print_error(outcomes.error());
+  return report_ack_outcomes(*outcomes); // stdout holds the deliveries: refusals on stderr only
+}
+
+int run_ack(client& c, const std::string& queue, const std::vector<std::string>& receipts,
+            bool json) {
+  auto outcomes = c.ack(queue, receipts);
+  if (!outcomes)
+    return print_error(outcomes.error());
+  // Every receipt's outcome, in order: with some refused, the others were still acked.
+  for (const auto& o : *outcomes) {
+    if (json) {
+      nlohmann::json line{{"receipt", o.receipt}, {"acked", o.error_code.empty()}};
+      if (!o.error_code.empty()) {
+        line["error_code"] = o.error_code;
+        line["error"] = o.error_message;
+      }
+      std::cout << json_line(line) << "\n";
+    } else {
+      std::cout << o.receipt << "\t" << (o.error_code.empty() ? "acked" : "refused " + o.error_code)
+                << "\n";
+    }
+  }
   return report_ack_outcomes(*outcomes);
 }
 

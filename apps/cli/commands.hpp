@@ -111,7 +111,10 @@ int run_send_lines(client& c, const std::string& queue, const outgoing_message& 
 /// Receives and prints; with `ack`, then acks everything received in one call.
 int run_recv(client& c, const std::string& queue, const receive_request& request, bool ack,
              bool json);
-int run_ack(client& c, const std::string& queue, const std::vector<std::string>& receipts);
+/// Prints each receipt's outcome (acked or refused, with --json an object per receipt); exits
+/// 2 (refused) if any receipt was refused, even though the others were acked.
+int run_ack(client& c, const std::string& queue, const std::vector<std::string>& receipts,
+            bool json);
 int run_nack(client& c, const std::string& queue, const nack_request& request);
 int run_visibility(client& c, const std::string& queue, const std::string& receipt,
                    int64_t visibility_ms);

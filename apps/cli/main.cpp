@@ -211,7 +211,10 @@ void add_ack(CLI::App& app, invocation& inv) {
   auto o = std::make_shared<ack_options>();
   cmd->add_option("QUEUE", o->queue, "queue name")->required();
   cmd->add_option("RECEIPT", o->receipts, "receipts from recv")->required();
-  on_chosen(cmd, inv, always([o](client& cl) { return run_ack(cl, o->queue, o->receipts); }));
+  cmd->footer("Prints each receipt's outcome in order (acked, or refused with the reason). Exit "
+              "code 2 if any receipt was refused: the others were still acked.");
+  on_chosen(cmd, inv,
+            always([o, &inv](client& cl) { return run_ack(cl, o->queue, o->receipts, inv.json); }));
 }
 
 struct nack_options {

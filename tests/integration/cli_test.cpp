@@ -69,6 +69,29 @@ TEST_F(cli_test, send_dash_sends_one_message_per_line) {
   EXPECT_EQ(lines(got.out)[2]["body"], "three");
 }
 
+// Issue 9, bug 7: 'ack Q GOOD BAD' exited 2 printing only BAD's error, yet GOOD was acked.
+TEST_F(cli_test, a_mixed_ack_reports_every_receipts_outcome) {
+  ASSERT_EQ(mailroom({"queue", "create", "mixed"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"send", "mixed", "x"}).exit_code, 0);
+  auto got = lines(mailroom({"recv", "mixed", "--json"}).out);
+  ASSERT_EQ(got.size(), 1u);
+  auto good = got[0]["receipt"].get<std::string>();
+  auto acked = mailroom({"ack", "mixed", good, "42.1", "--json"});
+  EXPECT_EQ(acked.exit_code, 2) << "one was refused";
+  auto results = lines(acked.out);
+  ASSERT_EQ(results.size(), 2u) << acked.out;
+  EXPECT_EQ(results[0]["receipt"], good);
+  EXPECT_EQ(results[0]["acked"], true);
+  EXPECT_EQ(results[1]["receipt"], "42.1");
+  EXPECT_EQ(results[1]["acked"], false);
+  EXPECT_EQ(results[1]["error_code"], "unknown_receipt");
+  EXPECT_NE(acked.err.find("42.1: "), std::string::npos) << acked.err;
+  auto text = mailroom({"ack", "mixed", "43.1"});
+  EXPECT_EQ(text.out, "43.1\trefused unknown_receipt\n");
+  auto stats = lines(mailroom({"queue", "stats", "mixed", "--json"}).out);
+  EXPECT_EQ(stats[0]["in_flight"], 0) << "the good receipt was acked";
+}
+
 // Issue 9, bug 6: a batch producer into a nearly full queue was refused whole, every time.
 TEST_F(cli_test, a_batch_into_a_nearly_full_queue_sends_what_fits_and_names_the_rest) {
   ASSERT_EQ(mailroom({"queue", "create", "small", "--max-depth", "3"}).exit_code, 0);
