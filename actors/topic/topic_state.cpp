@@ -1,5 +1,7 @@
 #include "actors/topic/topic_state.hpp"
 
+#include "mailroom/text_encoding.hpp"
+
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/ids.hpp"
@@ -34,13 +36,21 @@ std::string notification_json(const std::string& topic, const std::string& messa
   n["Type"] = "Notification";
   n["MessageId"] = message_id;
   n["TopicArn"] = topic_arn(topic);
-  n["Message"] = body;
+  // SNS carries text; a body that is not valid UTF-8 is sent as base64, said so by
+  // MessageEncoding, so that no byte is lost (it used to become U+FFFD).
+  if (is_valid_utf8(body)) {
+    n["Message"] = body;
+  } else {
+    n["Message"] = base64_encode(body);
+    n["MessageEncoding"] = "base64";
+  }
   n["Timestamp"] = format_timestamp_ms(published_at_ms);
   auto& attrs = n["MessageAttributes"] = nlohmann::json::object();
   for (const auto& [key, value] : attributes)
-    attrs[key] = {{"Type", "String"}, {"Value", value}};
-  // Bodies are bytes; invalid UTF-8 becomes U+FFFD instead of failing the publish.
-  return n.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    attrs[key] = is_valid_utf8(value)
+                     ? nlohmann::json{{"Type", "String"}, {"Value", value}}
+                     : nlohmann::json{{"Type", "Binary"}, {"Value", base64_encode(value)}};
+  return n.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); // keys: names, UTF-8
 }
 
 caf::error validate(const topic_config& config) {

@@ -1,5 +1,7 @@
 #include "commands.hpp"
 
+#include "mailroom/text_encoding.hpp"
+
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
 
@@ -22,11 +24,21 @@ constexpr std::array<std::string_view, 9> stats_fields = {
     "sent", "received", "acked",     "dead_lettered",
 };
 
-nlohmann::json attributes_json(const attribute_list& attributes) {
-  auto out = nlohmann::json::object();
-  for (const auto& [key, value] : attributes)
-    out[key] = value;
-  return out;
+/// JSON strings are UTF-8 and bodies are bytes: a body that is not valid UTF-8 is written as
+/// `body_base64` instead of `body`, and such attribute values go to `attributes_base64`, so
+/// that no output loses a byte.
+void put_body(nlohmann::json& out, const envelope& m) {
+  if (is_valid_utf8(m.body))
+    out["body"] = m.body;
+  else
+    out["body_base64"] = base64_encode(m.body);
+  auto text = nlohmann::json::object();
+  auto binary = nlohmann::json::object();
+  for (const auto& [key, value] : m.attributes)
+    (is_valid_utf8(value) ? text[key] = value : binary[key] = base64_encode(value));
+  out["attributes"] = std::move(text);
+  if (!binary.empty())
+    out["attributes_base64"] = std::move(binary);
 }
 
 nlohmann::json history_json(const std::vector<death_record>& history) {
@@ -172,33 +184,33 @@ nlohmann::json to_json(const queue_stats& stats) {
 
 nlohmann::json to_json(const delivery& delivery) {
   const auto& m = *delivery.message;
-  return {{"id", m.id},
-          {"body", m.body},
-          {"receipt", delivery.receipt},
-          {"receive_count", delivery.receive_count},
-          {"attributes", attributes_json(m.attributes)},
-          {"sent_at_us", m.sent_at_us},
-          {"enqueued_at_ms", m.enqueued_at_ms},
-          {"correlation_id", m.correlation_id},
-          {"group_id", m.group_id},
-          {"causation_id", m.causation_id},
-          {"history", history_json(m.history)}};
+  nlohmann::json out{{"id", m.id},
+                     {"receipt", delivery.receipt},
+                     {"receive_count", delivery.receive_count},
+                     {"sent_at_us", m.sent_at_us},
+                     {"enqueued_at_ms", m.enqueued_at_ms},
+                     {"correlation_id", m.correlation_id},
+                     {"group_id", m.group_id},
+                     {"causation_id", m.causation_id},
+                     {"history", history_json(m.history)}};
+  put_body(out, m);
+  return out;
 }
 
 nlohmann::json to_json(const dead_letter& record) {
   const auto& m = record.message;
   const auto& death = record.death;
-  return {{"id", m.id},
-          {"body", m.body},
-          {"reason", death.reason},
-          {"error", death.error},
-          {"source", death.source},
-          {"receive_count", death.receive_count},
-          {"first_failure_ms", death.first_failure_ms},
-          {"last_failure_ms", death.last_failure_ms},
-          {"dead_at_ms", death.dead_at_ms},
-          {"attributes", attributes_json(m.attributes)},
-          {"history", history_json(m.history)}};
+  nlohmann::json out{{"id", m.id},
+                     {"reason", death.reason},
+                     {"error", death.error},
+                     {"source", death.source},
+                     {"receive_count", death.receive_count},
+                     {"first_failure_ms", death.first_failure_ms},
+                     {"last_failure_ms", death.last_failure_ms},
+                     {"dead_at_ms", death.dead_at_ms},
+                     {"history", history_json(m.history)}};
+  put_body(out, m);
+  return out;
 }
 
 // --- queue ---------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@
 //   queue ls:    name
 //   queue stats: name, visible, in_flight, delayed, oldest_age_ms, sent, received, acked,
 //                dead_lettered
-//   send:        id
+//   send:        id; send - (each message on its own): id, or error_code and error if refused
+//   ack:         receipt, acked (true/false), error_code and error if refused
 //   recv:        id, body, receipt, receive_count, attributes {key: value}, sent_at_us,
 //                enqueued_at_ms, correlation_id, causation_id, group_id,
 //                history [{reason, error, source, receive_count, dead_at_ms}]
@@ -28,6 +29,10 @@
 //   publish -:   ids [id...], deliveries, unmatched, dead_lettered (one object for the batch:
 //                the counts are the batch's, not per message)
 //   saga ls:     id, definition, version, status, current_step, started_at_ms, updated_at_ms
+// Bodies are bytes: where a body is not valid UTF-8, recv and dlq ls write body_base64 (standard
+// base64) instead of body, and attribute values that are not go to attributes_base64
+// {key: base64} instead of attributes. SNS notifications (non-raw subscriptions) do the same
+// with Message in base64 and "MessageEncoding": "base64", and Binary attributes.
 //   saga show:   id, definition, version, status, idempotency_key, data, error, cancelled,
 //                completed_steps, started_at_ms, updated_at_ms, timeline [{step, action ("run"
 //                or "compensate"), retry_at_ms, attempts [{number, outcome, error, sent_at_ms,
@@ -60,8 +65,9 @@ enum exit_code : int { ok = 0, usage = 1, refused = 2, unreachable = 3 };
 
 // --- shared helpers ------------------------------------------------------------------------------
 
-/// One JSON object as a line. Bodies are bytes and JSON wants UTF-8: invalid sequences are
-/// replaced rather than fatal, so one odd message cannot abort a listing halfway.
+/// One JSON object as a line. Bodies go in as body_base64 where they are not UTF-8 (to_json);
+/// any other invalid sequence is replaced rather than fatal, so one odd value cannot abort a
+/// listing halfway.
 std::string json_line(const nlohmann::json& j);
 
 /// Prints "mailroom: REASON"; returns unreachable for errc::unavailable, else refused.

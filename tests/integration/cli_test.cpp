@@ -69,6 +69,19 @@ TEST_F(cli_test, send_dash_sends_one_message_per_line) {
   EXPECT_EQ(lines(got.out)[2]["body"], "three");
 }
 
+// Issue 9, bug 8: 'recv --json' replaced invalid UTF-8 with U+FFFD, corrupting binary bodies.
+TEST_F(cli_test, recv_json_keeps_a_binary_body_as_base64) {
+  ASSERT_EQ(mailroom({"queue", "create", "bin"}).exit_code, 0);
+  ASSERT_EQ(mailroom({"send", "bin", "-"}, std::string{"\xFF\x00\xFE\n", 4}).exit_code, 0);
+  ASSERT_EQ(mailroom({"send", "bin", "caf\xC3\xA9"}).exit_code, 0);
+  auto got = lines(mailroom({"recv", "bin", "--max", "2", "--json"}).out);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_FALSE(got[0].contains("body"));
+  EXPECT_EQ(got[0]["body_base64"], "/wD+");
+  EXPECT_EQ(got[1]["body"], "caf\xC3\xA9");
+  EXPECT_FALSE(got[1].contains("body_base64"));
+}
+
 // Issue 9, bug 7: 'ack Q GOOD BAD' exited 2 printing only BAD's error, yet GOOD was acked.
 TEST_F(cli_test, a_mixed_ack_reports_every_receipts_outcome) {
   ASSERT_EQ(mailroom({"queue", "create", "mixed"}).exit_code, 0);

@@ -124,3 +124,17 @@ TEST(topic_state, bad_configurations_are_refused_naming_the_subscription) {
   EXPECT_NE(refused({"bad name!", {}}).find("topic name"), std::string::npos);
   EXPECT_NE(refused({"orders", {sub("no/slash")}}).find("queue name"), std::string::npos);
 }
+
+// Issue 9, bug 8: invalid UTF-8 in a body became U+FFFD in the SNS-style notification.
+TEST(topic_notification, a_binary_body_is_carried_as_base64_and_says_so) {
+  std::string body{"\xFF\x00\xFE", 3};
+  auto n = nlohmann::json::parse(
+      mailroom::notification_json("t", "m-1", 0, body, {{"k", std::string{"\xC0", 1}}}));
+  EXPECT_EQ(n["Message"], "/wD+");
+  EXPECT_EQ(n["MessageEncoding"], "base64");
+  EXPECT_EQ(n["MessageAttributes"]["k"]["Type"], "Binary");
+  EXPECT_EQ(n["MessageAttributes"]["k"]["Value"], "wA==");
+  auto text = nlohmann::json::parse(mailroom::notification_json("t", "m-2", 0, "h\xC3\xA9", {}));
+  EXPECT_EQ(text["Message"], "h\xC3\xA9");
+  EXPECT_FALSE(text.contains("MessageEncoding"));
+}

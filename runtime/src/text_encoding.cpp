@@ -1,0 +1,56 @@
+#include "mailroom/text_encoding.hpp"
+
+#include <openssl/evp.h>
+
+namespace mailroom {
+
+bool is_valid_utf8(std::string_view bytes) {
+  auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  auto* end = p + bytes.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0)
+        lo = 0xA0; // overlong
+      if (c == 0xED)
+        hi = 0x9F; // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0)
+        lo = 0x90; // overlong
+      if (c == 0xF4)
+        hi = 0x8F; // past U+10FFFF
+    } else {
+      return false; // continuation byte, overlong lead (C0, C1) or F5..FF
+    }
+    if (static_cast<size_t>(end - p) <= n)
+      return false;
+    if (p[1] < lo || p[1] > hi)
+      return false;
+    for (size_t i = 2; i <= n; ++i)
+      if (p[i] < 0x80 || p[i] > 0xBF)
+        return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  auto n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                           reinterpret_cast<const unsigned char*>(bytes.data()),
+                           static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+} // namespace mailroom
