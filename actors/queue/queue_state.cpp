@@ -49,8 +49,9 @@ caf::error validate(const queue_config& c) {
     return bad("dead-letter target cannot be the queue itself");
   if (c.dedup_window_ms < 1000 || c.dedup_window_ms > 24LL * 3600 * 1000)
     return bad("dedup window " + format_duration_ms(c.dedup_window_ms) + " is outside 1s..24h");
-  if (c.retry.base_ms < 0 || c.retry.cap_ms < c.retry.base_ms || c.retry.factor < 1.0)
-    return bad("retry policy needs 0 <= base <= cap and factor >= 1");
+  if (c.retry.base_ms < 0 || c.retry.cap_ms < c.retry.base_ms ||
+      !(std::isfinite(c.retry.factor) && c.retry.factor >= 1.0)) // NaN fails every comparison
+    return bad("retry policy needs 0 <= base <= cap and a finite factor >= 1");
   return {};
 }
 

@@ -216,6 +216,12 @@ nlohmann::json to_json(const dead_letter& record) {
 // --- queue ---------------------------------------------------------------------------------------
 
 int run_queue_create(client& c, const queue_config& config) {
+  // The rules TOML and the node apply, checked here too: on the wire a max size of 0 means
+  // "the default", so the node alone would take --max-size 0 silently.
+  if (auto err = validate(config)) {
+    std::cerr << "mailroom: " << message_of(err) << "\n";
+    return refused; // as if the node had refused it
+  }
   return exit_code_of(c.create_queue(config));
 }
 

@@ -9,6 +9,7 @@
 
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -21,11 +22,23 @@ caf::error fail(std::string_view source, const std::string& what) {
   return make_error(errc::invalid_argument, std::string{source} + ": " + what);
 }
 
+caf::error fail(std::string_view source, const toml::node& at, const std::string& what) {
+  return make_error(errc::invalid_argument, std::string{source} + ":" +
+                                                std::to_string(at.source().begin.line) + ": " +
+                                                what);
+}
+
+std::string number_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
 caf::error check_keys(std::string_view source, const toml::table& table, const std::string& where,
                       const std::set<std::string>& allowed) {
   for (const auto& [key, value] : table)
     if (!allowed.count(std::string{key.str()}))
-      return fail(source, where + ": unknown key '" + std::string{key.str()} + "'");
+      return fail(source, value, where + ": unknown key '" + std::string{key.str()} + "'");
   return {};
 }
 
@@ -37,10 +50,10 @@ caf::error read_duration(std::string_view source, const toml::table& table, cons
     return {};
   auto text = node->value<std::string>();
   if (!text)
-    return fail(source, what + " must be a string such as \"30s\"");
+    return fail(source, *node, what + " must be a string such as \"30s\"");
   auto ms = parse_duration_ms(*text, what);
   if (!ms)
-    return fail(source, message_of(ms.error()));
+    return fail(source, *node, message_of(ms.error()));
   out = *ms;
   return {};
 }
@@ -52,7 +65,7 @@ caf::error read_string(std::string_view source, const toml::table& table, const 
     return {};
   auto value = node->value<std::string>();
   if (!value)
-    return fail(source, what + " must be a string");
+    return fail(source, *node, what + " must be a string");
   out = *value;
   return {};
 }
@@ -94,13 +107,13 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   if (auto d = t.get("content_based_dedup")) {
     auto value = d->value<bool>();
     if (!value)
-      return fail(source, where + ": content_based_dedup must be true or false");
+      return fail(source, *d, where + ": content_based_dedup must be true or false");
     q.content_based_dedup = *value;
   }
   if (auto f = t.get("fifo")) {
     auto value = f->value<bool>();
     if (!value)
-      return fail(source, where + ": fifo must be true or false");
+      return fail(source, *f, where + ": fifo must be true or false");
     q.fifo = *value;
   }
   if (auto err =
@@ -109,7 +122,7 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   if (auto node = t.get("retry")) {
     auto retry = node->as_table();
     if (retry == nullptr)
-      return fail(source, where + ": retry must be a table { base, factor, cap }");
+      return fail(source, *node, where + ": retry must be a table { base, factor, cap }");
     if (auto err = check_keys(source, *retry, where + ": retry", {"base", "factor", "cap"}))
       return err;
     if (auto err = read_duration(source, *retry, "base", where + ": retry.base", q.retry.base_ms))
@@ -119,12 +132,16 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
     if (auto f = retry->get("factor")) {
       auto value = f->value<double>();
       if (!value)
-        return fail(source, where + ": retry.factor must be a number");
+        return fail(source, *f, where + ": retry.factor must be a number");
+      if (!std::isfinite(*value) || *value < 1.0)
+        return fail(source, *f,
+                    where + ": retry.factor " + number_text(*value) +
+                        " is not a finite number >= 1");
       q.retry.factor = *value;
     }
   }
   if (auto err = validate(q))
-    return fail(source, message_of(err));
+    return fail(source, t, message_of(err));
   return q;
 }
 

@@ -18,6 +18,10 @@
 namespace mailroom::config_detail {
 
 caf::error fail(std::string_view source, const std::string& what);
+/// "FILE:LINE: what", with the line of the value (or table) at fault.
+caf::error fail(std::string_view source, const toml::node& at, const std::string& what);
+/// A number as TOML would write it ("nan", "inf", "0.5").
+std::string number_text(double value);
 caf::error check_keys(std::string_view source, const toml::table& table, const std::string& where,
                       const std::set<std::string>& allowed);
 /// Reads an optional duration string ("30s") into `out`.
@@ -33,8 +37,12 @@ caf::error read_integer(std::string_view source, const toml::table& table, const
   if (node == nullptr)
     return {};
   auto value = node->value<int64_t>();
-  if (!value || *value < 0 || static_cast<uint64_t>(*value) > std::numeric_limits<T>::max())
-    return fail(source, what + " must be a non-negative integer");
+  if (!value || *value < 0)
+    return fail(source, *node, what + " must be a non-negative integer");
+  if (static_cast<uint64_t>(*value) > std::numeric_limits<T>::max())
+    return fail(source, *node,
+                what + " " + std::to_string(*value) + " is larger than the largest allowed, " +
+                    std::to_string(std::numeric_limits<T>::max()));
   out = static_cast<T>(*value);
   return {};
 }

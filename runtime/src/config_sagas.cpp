@@ -15,6 +15,8 @@
 //   compensation_retry = { max_attempts = 5, base = "1s", factor = 2.0, cap = "1m" }
 #include "config_detail.hpp"
 
+#include <cmath>
+
 namespace mailroom::config_detail {
 
 namespace {
@@ -40,7 +42,10 @@ caf::error read_retry(std::string_view source, const toml::table& t, const char*
   if (auto f = table->get("factor")) {
     auto value = f->value<double>();
     if (!value)
-      return fail(source, what + ".factor must be a number");
+      return fail(source, *f, what + ".factor must be a number");
+    if (!std::isfinite(*value) || *value < 1.0)
+      return fail(source, *f,
+                  what + ".factor " + number_text(*value) + " is not a finite number >= 1");
     out.factor = *value;
   }
   return {};

@@ -69,6 +69,18 @@ TEST_F(cli_test, send_dash_sends_one_message_per_line) {
   EXPECT_EQ(lines(got.out)[2]["body"], "three");
 }
 
+// Issue 9, bug 10: the CLI took --max-size 0 (0 means "default" on the wire) and
+// --retry-factor nan, both refused by TOML.
+TEST_F(cli_test, queue_create_applies_the_rules_toml_applies) {
+  auto zero = mailroom({"queue", "create", "q0", "--max-size", "0"});
+  EXPECT_EQ(zero.exit_code, 2);
+  EXPECT_EQ(zero.err, "mailroom: queue 'q0': max message size 0 bytes is outside 1..64MiB\n");
+  auto nan = mailroom({"queue", "create", "q1", "--retry-factor", "nan"});
+  EXPECT_EQ(nan.exit_code, 2);
+  EXPECT_NE(nan.err.find("a finite factor >= 1"), std::string::npos) << nan.err;
+  EXPECT_EQ(lines(mailroom({"queue", "ls", "--json"}).out).size(), 0u) << "neither was created";
+}
+
 // Issue 9, bug 8: 'recv --json' replaced invalid UTF-8 with U+FFFD, corrupting binary bodies.
 TEST_F(cli_test, recv_json_keeps_a_binary_body_as_base64) {
   ASSERT_EQ(mailroom({"queue", "create", "bin"}).exit_code, 0);
@@ -201,9 +213,10 @@ TEST_F(cli_test, mailroomd_refuses_a_malformed_config_file_and_names_it) {
   auto path = dir.write("bad.toml", "[queues.orders]\nvisibility_timeout = \"soon\"\n");
   auto r = run({MAILROOMD_PATH, "--config", path, "--data", dir.file("other")});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "mailroomd: " + path +
-                       ": queue 'orders': visibility_timeout 'soon' is not a duration (e.g. 250ms, "
-                       "30s, 5m, 2h, 14d)\n");
+  EXPECT_EQ(r.err,
+            "mailroomd: " + path +
+                ":2: queue 'orders': visibility_timeout 'soon' is not a duration (e.g. 250ms, "
+                "30s, 5m, 2h, 14d)\n");
 }
 
 TEST(mailroomd_config, declares_queues_from_a_toml_file) {

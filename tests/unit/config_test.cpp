@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace mailroom;
 
 TEST(config, reads_node_and_queues) {
@@ -65,21 +67,51 @@ TEST(config, malformed_toml_names_file_and_line) {
 }
 
 TEST(config, bad_values_name_queue_field_and_value) {
-  EXPECT_EQ(error_for("[queues.orders]\nvisibility_timeout = \"banana\""),
-            "bad.toml: queue 'orders': visibility_timeout 'banana' is not a duration (e.g. 250ms, "
-            "30s, 5m, 2h, 14d)");
+  EXPECT_EQ(
+      error_for("[queues.orders]\nvisibility_timeout = \"banana\""),
+      "bad.toml:2: queue 'orders': visibility_timeout 'banana' is not a duration (e.g. 250ms, "
+      "30s, 5m, 2h, 14d)");
   EXPECT_EQ(error_for("[queues.orders]\nvisibility_timeout = 30"),
-            "bad.toml: queue 'orders': visibility_timeout must be a string such as \"30s\"");
+            "bad.toml:2: queue 'orders': visibility_timeout must be a string such as \"30s\"");
   EXPECT_EQ(error_for("[queues.orders]\nmax_receive_count = 3"),
-            "bad.toml: queue 'orders': max receive count needs a dead-letter target");
+            "bad.toml:1: queue 'orders': max receive count needs a dead-letter target");
   EXPECT_EQ(error_for("[queues.orders]\nmax_receive_count = -1"),
-            "bad.toml: queue 'orders': max_receive_count must be a non-negative integer");
+            "bad.toml:2: queue 'orders': max_receive_count must be a non-negative integer");
+}
+
+// Issue 9, bug 10: a NaN retry factor was accepted, 2^63-1 was refused as "must be a
+// non-negative integer", and value errors named no line.
+TEST(config, a_retry_factor_must_be_a_finite_number_of_at_least_one) {
+  EXPECT_EQ(error_for("[queues.orders]\nretry = { factor = nan }"),
+            "bad.toml:2: queue 'orders': retry.factor nan is not a finite number >= 1");
+  EXPECT_EQ(error_for("[queues.orders]\n\nretry = { factor = inf }"),
+            "bad.toml:3: queue 'orders': retry.factor inf is not a finite number >= 1");
+  EXPECT_EQ(error_for("[queues.orders]\nretry = { factor = 0.5 }"),
+            "bad.toml:2: queue 'orders': retry.factor 0.5 is not a finite number >= 1");
+  queue_config q;
+  q.name = "orders";
+  q.retry.factor = std::nan("");
+  EXPECT_TRUE(validate(q)) << "the one rule behind TOML, the CLI and the node";
+}
+
+TEST(config, the_largest_integers_parse_and_larger_ones_name_the_limit) {
+  auto big = parse_config("[queues.orders]\nmax_depth = 9223372036854775807\n", "big.toml");
+  ASSERT_TRUE(big) << message_of(big.error());
+  EXPECT_EQ(big->queues[0].max_depth, 9223372036854775807u);
+  auto e = error_for("[queues.orders]\nmax_receive_count = 9223372036854775807");
+  EXPECT_EQ(e.rfind("bad.toml:2: queue 'orders': max_receive_count 9223372036854775807 is larger "
+                    "than the largest allowed, ",
+                    0),
+            0u)
+      << e;
+  EXPECT_EQ(error_for("[queues.orders]\nmax_message_size = 0"),
+            "bad.toml:1: queue 'orders': max message size 0 bytes is outside 1..64MiB");
 }
 
 TEST(config, unknown_keys_are_errors_not_silent_defaults) {
   EXPECT_EQ(error_for("[queues.orders]\nvisibilty_timeout = \"30s\""),
-            "bad.toml: queue 'orders': unknown key 'visibilty_timeout'");
-  EXPECT_EQ(error_for("[nodes]\n"), "bad.toml: top level: unknown key 'nodes'");
+            "bad.toml:2: queue 'orders': unknown key 'visibilty_timeout'");
+  EXPECT_EQ(error_for("[nodes]\n"), "bad.toml:1: top level: unknown key 'nodes'");
   EXPECT_EQ(error_for("[node]\ndurable = \"yes\""),
             "bad.toml: [node] durable must be true or false");
 }
@@ -115,7 +147,7 @@ dead_letter = "audit-undeliverable"
 
 TEST(config, bad_topics_name_the_topic_and_subscription) {
   EXPECT_EQ(error_for("[topics.orders]\nsubscriptions = [{ queue = \"a\", filtre = \"{}\" }]"),
-            "bad.toml: topic 'orders': subscription 1: unknown key 'filtre'");
+            "bad.toml:2: topic 'orders': subscription 1: unknown key 'filtre'");
   EXPECT_EQ(error_for("[topics.orders]\nsubscriptions = [{ raw = true }]"),
             "bad.toml: topic 'orders': subscription 1: queue is required");
   EXPECT_EQ(
