@@ -336,6 +336,7 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     return fail(source, where.str() + ": " + std::string{e.description()});
   }
   node_config config;
+  config.declared_in = std::string{source};
   if (auto err = check_keys(source, root, "top level",
                             {"node", "queues", "topics", "routers", "alarms", "sagas"}))
     return err;

@@ -74,21 +74,25 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
     return err;
   if (auto err = n->recover_sagas())
     return err;
+  auto declared = [&n](caf::error err) {
+    const auto& file = n->config_.declared_in;
+    return file.empty() ? err : make_error(code_of(err), file + ": " + message_of(err));
+  };
   for (const auto& q : n->config_.queues)
     if (auto err = n->put_queue(q))
-      return err;
+      return declared(err);
   for (const auto& t : n->config_.topics)
     if (auto err = n->put_topic(t))
-      return err;
+      return declared(err);
   for (const auto& r : n->config_.routers)
     if (auto err = n->put_router(r))
-      return err;
+      return declared(err);
   for (const auto& a : n->config_.alarms)
     if (auto err = n->put_alarm(a))
-      return err;
+      return declared(err);
   for (const auto& d : n->config_.sagas)
     if (auto err = n->put_saga(d))
-      return err;
+      return declared(err);
   return n;
 }
 

@@ -209,6 +209,15 @@ TEST_F(cli_test, an_unreachable_node_exits_3) {
   EXPECT_NE(r.err.find("cannot be reached"), std::string::npos) << r.err;
 }
 
+// Issue 9, bug 10: a subscription to a queue declared nowhere was refused without naming the file.
+TEST_F(cli_test, mailroomd_names_the_file_of_a_subscription_to_an_undeclared_queue) {
+  auto path = dir.write("topics.toml", "[[topics.orders.subscriptions]]\nqueue = \"nowhere\"\n");
+  auto r = run({MAILROOMD_PATH, "--config", path, "--data", dir.file("undeclared")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("mailroomd: " + path + ": ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
+}
+
 TEST_F(cli_test, mailroomd_refuses_a_malformed_config_file_and_names_it) {
   auto path = dir.write("bad.toml", "[queues.orders]\nvisibility_timeout = \"soon\"\n");
   auto r = run({MAILROOMD_PATH, "--config", path, "--data", dir.file("other")});

@@ -55,6 +55,9 @@ struct node_config {
   std::vector<alarm_config> alarms;
   /// Saga definitions declared in code or the TOML file, after the rest; each version stored.
   std::vector<saga_definition> sagas;
+  /// Where the declarations above come from (parse_config sets the file name): an error in
+  /// applying one at open names it, e.g. a subscription to a queue that exists nowhere.
+  std::string declared_in;
   /// Scheduler threads for actors; 0: one per core.
   size_t worker_threads = 0;
   /// The clock of every actor's timers; tests pass a virtual one.
