@@ -243,6 +243,37 @@ std::optional<uint64_t> queue_state::next_ready() {
   return g->second.front();
 }
 
+caf::error queue_state::check_timing(const outgoing_message& m, int64_t delay_ms) const {
+  if (config_.fifo && m.group_id.empty())
+    return make_error(errc::invalid_argument,
+                      "FIFO queue '" + config_.name + "': every message needs a group id");
+  if (config_.fifo && m.delay_ms > 0)
+    return make_error(errc::invalid_argument,
+                      "FIFO queue '" + config_.name +
+                          "': a message cannot have its own delay (it would reorder its "
+                          "group); set the queue's delay instead");
+  if (delay_ms > max_message_delay_ms)
+    return make_error(errc::invalid_argument, "queue '" + config_.name + "': delay " +
+                                                  format_duration_ms(delay_ms) +
+                                                  " is longer than 15m");
+  return {};
+}
+
+caf::error queue_state::check_room(const envelope& e, size_t taken, size_t room) const {
+  if (e.payload_size() > config_.max_message_bytes)
+    return make_error(errc::message_too_large,
+                      "queue '" + config_.name + "': message of " +
+                          std::to_string(e.payload_size()) + " bytes exceeds the limit of " +
+                          std::to_string(config_.max_message_bytes) + " bytes");
+  if (taken >= room)
+    return make_error(errc::queue_full,
+                      "queue '" + config_.name + "' is full: " + std::to_string(room) +
+                          " new message(s) of this batch fit (it holds " +
+                          std::to_string(messages_.size()) + " of at most " +
+                          std::to_string(config_.max_depth) + "); retry the rest later");
+  return {};
+}
+
 caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_message> batch,
                                                            int64_t now_ms, batch_mode mode) {
   if (batch.empty())
@@ -265,35 +296,16 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
     room = config_.max_depth - std::min<size_t>(messages_.size(), config_.max_depth);
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& m = batch[i];
+    // all_or_none: the first problem refuses the batch; each: it refuses this message only.
     auto refuse = [&](caf::error err) {
-      if (mode == batch_mode::all_or_none)
-        return false;
-      refused.emplace_back(i, std::move(err));
-      return true;
+      if (mode == batch_mode::each)
+        refused.emplace_back(i, std::move(err));
+      return mode == batch_mode::all_or_none ? std::move(err) : caf::error{};
     };
-    if (config_.fifo && m.group_id.empty()) {
-      auto err = make_error(errc::invalid_argument,
-                            "FIFO queue '" + config_.name + "': every message needs a group id");
-      if (!refuse(err))
-        return err;
-      continue;
-    }
-    if (config_.fifo && m.delay_ms > 0) {
-      auto err = make_error(errc::invalid_argument,
-                            "FIFO queue '" + config_.name +
-                                "': a message cannot have its own delay (it would reorder its "
-                                "group); set the queue's delay instead");
-      if (!refuse(err))
-        return err;
-      continue;
-    }
     auto delay = m.delay_ms < 0 ? config_.delay_ms : m.delay_ms;
-    if (delay > max_message_delay_ms) {
-      auto err =
-          make_error(errc::invalid_argument, "queue '" + config_.name + "': delay " +
-                                                 format_duration_ms(delay) + " is longer than 15m");
-      if (!refuse(err))
-        return err;
+    if (auto err = check_timing(m, delay)) {
+      if (auto whole = refuse(std::move(err)))
+        return whole;
       continue;
     }
     auto key = dedup_index::key_of(m.dedup_id, m.body, config_.content_based_dedup);
@@ -322,21 +334,9 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
     e.correlation_id = std::move(m.correlation_id);
     e.group_id = std::move(m.group_id);
     e.sent_at_us = m.sent_at_us != 0 ? m.sent_at_us : now_ms * 1000;
-    if (e.payload_size() > config_.max_message_bytes) {
-      auto err = make_error(errc::message_too_large,
-                            "queue '" + config_.name + "': message of " +
-                                std::to_string(e.payload_size()) + " bytes exceeds the limit of " +
-                                std::to_string(config_.max_message_bytes) + " bytes");
-      if (!refuse(err))
-        return err;
-      continue;
-    }
-    if (envelopes.size() >= room) {
-      refuse(make_error(errc::queue_full,
-                        "queue '" + config_.name + "' is full: " + std::to_string(room) +
-                            " new message(s) of this batch fit (it holds " +
-                            std::to_string(messages_.size()) + " of at most " +
-                            std::to_string(config_.max_depth) + "); retry the rest later"));
+    if (auto err = check_room(e, envelopes.size(), room)) {
+      if (auto whole = refuse(std::move(err)))
+        return whole;
       continue;
     }
     if (!key.empty()) {

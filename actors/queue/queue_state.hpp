@@ -182,6 +182,11 @@ private:
   /// Collects events per segment, then emits them (or the segment's deletion) into a batch.
   class event_sink;
 
+  /// Why `m`, delayed by `delay_ms`, cannot be sent here (FIFO rules, longest delay), if so.
+  caf::error check_timing(const outgoing_message& m, int64_t delay_ms) const;
+  /// Why `e` cannot be taken as the `taken`-th new message of a batch with `room` free places
+  /// (batch_mode::each only; otherwise room is unbounded and enqueue() checks the depth).
+  caf::error check_room(const envelope& e, size_t taken, size_t room) const;
   caf::expected<send_outcome> enqueue(std::vector<envelope> messages,
                                       const std::vector<int64_t>& delays, int64_t now_ms);
   void set_phase(stored& m, phase next);
