@@ -1,6 +1,7 @@
 #include "actors/queue/queue_state.hpp"
 
 #include "mailroom/duration.hpp"
+#include "mailroom/endpoint_limits.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/ids.hpp"
 
@@ -40,7 +41,7 @@ caf::error validate(const queue_config& c) {
     return bad("delay " + format_duration_ms(c.delay_ms) + " is outside 0s..15m");
   if (c.retention_ms < 1000)
     return bad("retention " + format_duration_ms(c.retention_ms) + " is shorter than 1s");
-  if (c.max_message_bytes == 0 || c.max_message_bytes > 64u * 1024 * 1024)
+  if (c.max_message_bytes == 0 || c.max_message_bytes > max_message_bytes_limit)
     return bad("max message size " + std::to_string(c.max_message_bytes) +
                " bytes is outside 1..64MiB");
   if (c.max_receive_count > 0 && c.dead_letter_target.empty())

@@ -2,11 +2,11 @@
 
 #include "ask.hpp"
 #include "codec.hpp"
+#include "endpoint_listener.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
 #include "mailroom/protocol.hpp"
 
-#include <capnp/ez-rpc.h>
 #include <kj/async.h>
 #include <spdlog/spdlog.h>
 
@@ -492,22 +492,28 @@ caf::expected<std::unique_ptr<client_endpoint>> client_endpoint::start(node& n,
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
     return make_error(errc::invalid_argument,
                       "listen address '" + listen + "' is not HOST:PORT (e.g. 127.0.0.1:7411)");
+  const auto limits = n.config().endpoint;
+  if (auto err = validate(limits))
+    return err;
+  // Every connection is a descriptor; the journal and the actor system need a few more.
+  make_room_for_descriptors(uint64_t{limits.max_connections} + 64);
   std::unique_ptr<client_endpoint> endpoint{new client_endpoint()};
   endpoint->impl_ = std::make_unique<impl>();
   std::promise<caf::expected<uint16_t>> started;
   auto ready = started.get_future();
   auto* state = endpoint->impl_.get();
-  state->thread = std::thread([&n, listen, state, &started] {
+  state->thread = std::thread([&n, listen, limits, state, &started] {
     try {
-      capnp::ReaderOptions limits;
-      limits.traversalLimitInWords = 64 * 1024 * 1024; // 512 MiB per message
-      capnp::EzRpcServer server(kj::heap<node_server>(n), listen, default_client_port, limits);
-      auto& wait_scope = server.getWaitScope();
-      auto port = server.getPort().wait(wait_scope);
+      auto io = kj::setupAsyncIo();
+      auto address =
+          io.provider->getNetwork().parseAddress(listen, default_client_port).wait(io.waitScope);
+      auto receiver = address->listen();
+      endpoint_listener listener("client endpoint", io.provider->getTimer(), *receiver, limits,
+                                 [&n] { return kj::heap<node_server>(n); });
       auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
       state->stop = std::move(paf.fulfiller);
-      started.set_value(static_cast<uint16_t>(port));
-      paf.promise.wait(wait_scope);
+      started.set_value(static_cast<uint16_t>(receiver->getPort()));
+      paf.promise.exclusiveJoin(listener.run()).wait(io.waitScope);
     } catch (const kj::Exception& e) {
       try {
         started.set_value(make_error(errc::unavailable, "client endpoint on '" + listen +
@@ -523,7 +529,8 @@ caf::expected<std::unique_ptr<client_endpoint>> client_endpoint::start(node& n,
     return std::move(port.error());
   }
   endpoint->port_ = *port;
-  spdlog::info("client endpoint listening on {} (port {})", listen, *port);
+  spdlog::info("client endpoint listening on {} (port {}; at most {} connections)", listen, *port,
+               limits.max_connections);
   return endpoint;
 }
 

@@ -344,9 +344,10 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     auto t = node->as_table();
     if (t == nullptr)
       return fail(source, "[node] must be a table");
-    if (auto err =
-            check_keys(source, *t, "[node]",
-                       {"data_dir", "listen", "log_level", "durable", "worker_threads", "trace"}))
+    if (auto err = check_keys(source, *t, "[node]",
+                              {"data_dir", "listen", "log_level", "durable", "worker_threads",
+                               "trace", "max_connections", "idle_timeout", "frame_timeout",
+                               "max_frame_size", "max_incomplete_frames", "min_free_disk"}))
       return err;
     if (auto err = read_string(source, *t, "data_dir", "[node] data_dir", config.data_dir))
       return err;
@@ -356,6 +357,27 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
       return err;
     if (auto err = read_integer(source, *t, "worker_threads", "[node] worker_threads",
                                 config.worker_threads))
+      return err;
+    auto& limits = config.endpoint;
+    if (auto err = read_integer(source, *t, "max_connections", "[node] max_connections",
+                                limits.max_connections))
+      return err;
+    if (auto err = read_duration(source, *t, "idle_timeout", "[node] idle_timeout",
+                                 limits.idle_timeout_ms))
+      return err;
+    if (auto err = read_duration(source, *t, "frame_timeout", "[node] frame_timeout",
+                                 limits.frame_timeout_ms))
+      return err;
+    if (auto err = read_integer(source, *t, "max_frame_size", "[node] max_frame_size",
+                                limits.max_frame_bytes))
+      return err;
+    if (auto err = read_integer(source, *t, "max_incomplete_frames", "[node] max_incomplete_frames",
+                                limits.max_incomplete_frame_bytes))
+      return err;
+    if (auto err = validate(limits))
+      return fail(source, *t, message_of(err));
+    if (auto err = read_integer(source, *t, "min_free_disk", "[node] min_free_disk",
+                                config.min_free_disk_bytes))
       return err;
     if (auto tr = t->get("trace")) {
       auto value = tr->value<bool>();

@@ -12,7 +12,7 @@ namespace {
 
 constexpr auto category = caf::atom("mailroom");
 
-constexpr std::array<std::string_view, 11> names = {
+constexpr std::array<std::string_view, 12> names = {
     "",
     "unknown_queue",
     "already_exists",
@@ -24,6 +24,7 @@ constexpr std::array<std::string_view, 11> names = {
     "corruption",
     "unavailable",
     "queue_full",
+    "disk_full",
 };
 
 } // namespace

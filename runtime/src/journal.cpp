@@ -99,6 +99,13 @@ void write_batch::delete_sink_data(std::string sink) {
   ops_.push_back({op_kind::delete_sink_data, std::move(sink), {}, 0, {}});
 }
 
+bool write_batch::adds_messages() const {
+  return std::any_of(ops_.begin(), ops_.end(), [](const op& o) {
+    return o.kind == op_kind::put_segment ||
+           (o.kind == op_kind::put_saga && o.how == saga_put::insert);
+  });
+}
+
 void write_batch::append(write_batch&& other) {
   isolated_ = isolated_ || other.isolated_;
   if (!other.params_.empty()) { // execute ops index their parameters: shift them past ours
@@ -159,7 +166,12 @@ void bind_blob(sqlite3_stmt* stmt, int index, const std::string& blob) {
 
 } // namespace
 
-journal::journal(journal_options options) : options_(std::move(options)) {}
+journal::journal(journal_options options) : options_(std::move(options)) {
+  if (!options_.io)
+    options_.io = std::make_shared<journal_io>();
+  auto slash = options_.path.rfind('/');
+  directory_ = slash == std::string::npos ? "." : options_.path.substr(0, slash + 1);
+}
 
 caf::expected<std::unique_ptr<journal>> journal::open(journal_options options) {
   std::unique_ptr<journal> result{new journal(std::move(options))};
@@ -209,16 +221,19 @@ journal::~journal() {
 }
 
 caf::error journal::sqlite_error(const char* what) const {
-  return make_error(errc::io_error, std::string{"journal '"} + options_.path + "': " + what + ": " +
-                                        (db_ ? sqlite3_errmsg(db_) : "cannot open"));
+  // A full disk is the one failure that leaves the database as it was (see journal.hpp).
+  auto code = db_ && sqlite3_errcode(db_) == SQLITE_FULL ? errc::disk_full : errc::io_error;
+  return make_error(code, std::string{"journal '"} + options_.path + "': " + what + ": " +
+                              (db_ ? sqlite3_errmsg(db_) : "cannot open"));
 }
 
 caf::error journal::exec(const char* sql) {
   char* message = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message); rc != SQLITE_OK) {
     std::string text = message ? message : "unknown error";
     sqlite3_free(message);
-    return make_error(errc::io_error, "journal '" + options_.path + "': " + text);
+    auto code = (rc & 0xff) == SQLITE_FULL ? errc::disk_full : errc::io_error;
+    return make_error(code, "journal '" + options_.path + "': " + text);
   }
   return {};
 }
@@ -226,7 +241,7 @@ caf::error journal::exec(const char* sql) {
 caf::error journal::open_database() {
   if (sqlite3_open_v2(options_.path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK)
+                      options_.io->vfs()) != SQLITE_OK)
     return sqlite_error("open");
   // WAL: a commit is one sequential append. NORMAL leaves its fsync to the sync thread (see
   // journal.hpp) and keeps the syncs around checkpoints that make resetting the WAL safe.
@@ -263,6 +278,7 @@ caf::error journal::open_database() {
       return make_error(errc::io_error, "journal '" + options_.path + "': opening " + wal +
                                             " to sync it: " + std::strerror(errno));
   }
+  room_on_disk(); // a node opened on a full disk refuses sends from the start
   return prepare_statements();
 }
 
@@ -322,7 +338,40 @@ caf::error journal::prepare_statements() {
   return {};
 }
 
+bool journal::room_on_disk() {
+  if (options_.min_free_bytes == 0)
+    return true;
+  auto free = options_.io->free_bytes(directory_);
+  if (!free)
+    return true; // cannot tell: the commit will say
+  free_seen_ = *free;
+  bool low = *free < options_.min_free_bytes;
+  if (low != disk_low_.exchange(low)) {
+    if (low)
+      spdlog::error("journal '{}': {} bytes free, below the watermark of {} ([node] "
+                    "min_free_disk): refusing sends until space is freed; consumers go on",
+                    options_.path, *free, options_.min_free_bytes);
+    else
+      spdlog::warn("journal '{}': {} bytes free again: taking sends", options_.path, *free);
+  }
+  return !low;
+}
+
+caf::error journal::below_watermark_error() const {
+  return make_error(errc::disk_full,
+                    "journal '" + options_.path + "': " + std::to_string(free_seen_.load()) +
+                        " bytes free on its disk, below the watermark of " +
+                        std::to_string(options_.min_free_bytes) +
+                        " ([node] min_free_disk); sends resume once space is freed, receives and "
+                        "acks go on");
+}
+
 void journal::submit(write_batch batch, callback done) {
+  // The watermark refuses what adds messages; only while it is low does a submit pay a statvfs.
+  if (disk_low_ && batch.adds_messages() && !room_on_disk()) {
+    done(below_watermark_error());
+    return;
+  }
   caf::error refused;
   {
     std::lock_guard<std::mutex> guard{queue_mutex_};
@@ -357,6 +406,11 @@ void journal::run() {
         return; // stopping, and everything submitted is committed
       group.swap(queue_);
     }
+    // Below the watermark, what adds messages is refused (and not applied); the rest commits.
+    if (options_.min_free_bytes != 0 && !room_on_disk())
+      for (auto& p : group)
+        if (p.batch.adds_messages())
+          p.own_error = below_watermark_error();
     // Everything that arrived while the previous commit was fsyncing goes into this one:
     // that wait is the group-commit window, so it grows with load and costs nothing when idle.
     auto err = commit(group);
@@ -366,10 +420,16 @@ void journal::run() {
       stats_.batches += group.size();
       for (auto& p : group)
         stats_.ops += p.batch.size();
-      if (err && !failed_) {
+      if (err && code_of(err) != errc::disk_full && !failed_) {
         spdlog::critical("journal commit failed, refusing further writes: {}", message_of(err));
         failed_ = err;
       }
+    }
+    if (err && code_of(err) == errc::disk_full) {
+      spdlog::error("journal commit failed for want of space (the commit is rolled back, later "
+                    "ones are tried): {}",
+                    message_of(err));
+      disk_low_ = true; // refuse sends at submit until a look at the disk finds room
     }
     {
       std::lock_guard<std::mutex> guard{sync_mutex_};
@@ -396,9 +456,12 @@ void journal::sync_loop() {
     // One fdatasync covers every group committed before it started.
     bool any_committed = std::any_of(groups.begin(), groups.end(),
                                      [](const committed_group& g) { return !g.error; });
-    if (!sync_failed && any_committed && wal_fd_ >= 0 && ::fdatasync(wal_fd_) != 0) {
-      sync_failed = make_error(errc::io_error, "journal '" + options_.path +
-                                                   "': syncing the WAL: " + std::strerror(errno));
+    int sync_errno = 0;
+    if (!sync_failed && any_committed && wal_fd_ >= 0 &&
+        (sync_errno = options_.io->sync(wal_fd_, options_.path + "-wal")) != 0) {
+      sync_failed =
+          make_error(errc::io_error, "journal '" + options_.path +
+                                         "': syncing the WAL: " + std::strerror(sync_errno));
       std::lock_guard<std::mutex> guard{queue_mutex_};
       if (!failed_) {
         spdlog::critical("journal sync failed, refusing further writes: {}",
@@ -420,6 +483,8 @@ caf::error journal::commit(std::deque<pending>& group) {
   if (auto err = exec("BEGIN"))
     return err;
   for (auto& p : group) {
+    if (p.own_error)
+      continue; // refused before the commit (the watermark)
     if (p.batch.isolated()) {
       if (auto err = apply_isolated(p)) {
         exec("ROLLBACK");

@@ -15,20 +15,31 @@
 // data is visible to reads on this node; a power loss may take it, but nobody was told it was
 // stored. A process crash (kill -9) loses nothing written: the page cache keeps it.
 //
-// Failure policy: a failed commit is rolled back and fails every batch in it with io_error;
-// the journal then refuses all further writes (fail-stop, as databases do after an fsync
-// error, since the state on disk is no longer known). Restarting the node recovers from what
-// was committed.
+// Failure policy: a failed commit is rolled back and fails every batch in it. A full disk
+// (SQLITE_FULL) fails that commit only, with errc::disk_full: SQLite rolled the transaction back
+// and the database is as it was, so the next commit may succeed once space is freed. Any other
+// failure of a commit or of the WAL's fdatasync fails with io_error and the journal then
+// refuses all further writes (fail-stop, as databases do after an fsync error, since the state
+// on disk is no longer known). Restarting the node recovers from what was committed.
+//
+// Free-disk watermark: below options.min_free_bytes, a batch that adds messages is refused at
+// submit with errc::disk_full, naming the limit, while batches that drain (receives, acks,
+// purges, dead letters, deletes) go on. The journal thread looks at the free space (statvfs)
+// before every group commit and refuses such batches of the group while it is low; a submit
+// then refuses them at once, looking again each time, so sends resume by themselves as soon
+// as space is back.
 //
 // Actors never see SQLite: they describe their writes as a write_batch of opaque blobs (Cap'n
 // Proto records from schemas/journal.capnp). The table layout is in docs/journal-format.md.
 #pragma once
 
+#include "journal_io.hpp"
 #include "mailroom/transaction.hpp" // sql_value
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -93,6 +104,9 @@ public:
   void append(write_batch&& other);
 
   bool empty() const { return ops_.empty(); }
+  /// Whether the batch brings new messages in (a send's segment, a saga's start): what the
+  /// free-disk watermark refuses. Receives, acks, purges, dead-lettering and deletes drain.
+  bool adds_messages() const;
   bool isolated() const { return isolated_; }
   size_t size() const { return ops_.size(); }
 
@@ -137,6 +151,11 @@ private:
 struct journal_options {
   std::string path;        ///< the database file; its directory must exist
   bool synchronous = true; ///< false only for benchmarks of the non-durable path
+  /// Below this many free bytes on the file system, batches that add messages are refused
+  /// with errc::disk_full (see adds_messages()); 0: never.
+  uint64_t min_free_bytes = 0;
+  /// The file system as the journal uses it; tests pass a fault_io. Null: the real one.
+  std::shared_ptr<journal_io> io;
 };
 
 struct journal_stats {
@@ -205,12 +224,15 @@ private:
   struct pending {
     write_batch batch;
     callback done;
-    caf::error own_error; ///< an isolated batch that failed alone
+    caf::error own_error; ///< an isolated batch that failed alone, or one the watermark refused
   };
 
   explicit journal(journal_options options);
   caf::error open_database();
   void sync_loop();
+  /// Whether the file system has room above the watermark (asks it now).
+  bool room_on_disk();
+  caf::error below_watermark_error() const;
   caf::error prepare_statements();
   void run();
   caf::error commit(std::deque<pending>& group);
@@ -275,7 +297,10 @@ private:
   std::condition_variable sync_wakeup_;
   std::deque<committed_group> to_sync_; // GUARDED_BY(sync_mutex_)
   bool sync_stopping_ = false;          // GUARDED_BY(sync_mutex_)
-  int wal_fd_ = -1; ///< our own descriptor of the WAL file, for fdatasync; -1: not durable
+  int wal_fd_ = -1;       ///< our own descriptor of the WAL file, for fdatasync; -1: not durable
+  std::string directory_; ///< where the database is, for the free-space check
+  std::atomic<bool> disk_low_{false};  ///< below the watermark when last looked at
+  std::atomic<uint64_t> free_seen_{0}; ///< the free bytes that look found
   std::thread sync_thread_;
 
   // Guards db_ and the statements. Recursive because recovery nests scans: a catalog visitor

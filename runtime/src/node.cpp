@@ -49,7 +49,8 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
     if (auto err = validate(q))
       return err;
   std::unique_ptr<node> n{new node(std::move(config))};
-  auto j = journal::open({n->config_.data_dir + "/journal.db", n->config_.durable});
+  auto j = journal::open({n->config_.data_dir + "/journal.db", n->config_.durable,
+                          n->config_.min_free_disk_bytes, n->config_.storage});
   if (!j)
     return std::move(j.error());
   n->journal_ = std::move(*j);

@@ -14,6 +14,12 @@ using namespace mailroom;
 
 namespace {
 
+journal_options at(std::string path) {
+  journal_options options;
+  options.path = std::move(path);
+  return options;
+}
+
 std::map<uint64_t, std::string> segments(journal& j, const std::string& queue) {
   std::map<uint64_t, std::string> out;
   EXPECT_FALSE(j.read_segments(queue, [&](const std::string&, uint64_t seq, const std::string& b) {
@@ -37,7 +43,7 @@ std::vector<std::pair<uint64_t, std::string>> events(journal& j, const std::stri
 TEST(journal, what_was_confirmed_is_there_after_reopening) {
   test::test_dir dir;
   {
-    auto j = journal::open({dir.file("j.db")});
+    auto j = journal::open(at(dir.file("j.db")));
     ASSERT_TRUE(j);
     write_batch w;
     w.put_catalog("queue", "q", "config");
@@ -48,7 +54,7 @@ TEST(journal, what_was_confirmed_is_there_after_reopening) {
     w.append_events("q", 1, "e3");
     ASSERT_FALSE((*j)->write(std::move(w)));
   }
-  auto j = journal::open({dir.file("j.db")});
+  auto j = journal::open(at(dir.file("j.db")));
   ASSERT_TRUE(j);
   auto s = segments(**j, "q");
   ASSERT_EQ(s.size(), 2u);
@@ -69,7 +75,7 @@ TEST(journal, what_was_confirmed_is_there_after_reopening) {
 
 TEST(journal, deleting_a_segment_deletes_its_events_and_nothing_else) {
   test::test_dir dir;
-  auto j = journal::open({dir.file("j.db")});
+  auto j = journal::open(at(dir.file("j.db")));
   ASSERT_TRUE(j);
   write_batch w;
   w.put_segment("q", 1, "a");
@@ -94,7 +100,7 @@ TEST(journal, deleting_a_segment_deletes_its_events_and_nothing_else) {
 
 TEST(journal, concurrent_submissions_are_group_committed_and_all_confirmed) {
   test::test_dir dir;
-  auto j = journal::open({dir.file("j.db")});
+  auto j = journal::open(at(dir.file("j.db")));
   ASSERT_TRUE(j);
   constexpr int n = 2000;
   std::atomic<int> confirmed{0};
@@ -122,7 +128,7 @@ TEST(journal, concurrent_submissions_are_group_committed_and_all_confirmed) {
 
 TEST(journal, a_visitor_error_stops_the_scan_and_is_returned) {
   test::test_dir dir;
-  auto j = journal::open({dir.file("j.db")});
+  auto j = journal::open(at(dir.file("j.db")));
   ASSERT_TRUE(j);
   write_batch w;
   w.put_segment("q", 1, "a");
@@ -138,7 +144,7 @@ TEST(journal, a_visitor_error_stops_the_scan_and_is_returned) {
 }
 
 TEST(journal, a_database_that_cannot_be_opened_is_an_io_error_naming_the_path) {
-  auto j = journal::open({"/nonexistent-dir/sub/j.db"});
+  auto j = journal::open(at("/nonexistent-dir/sub/j.db"));
   ASSERT_FALSE(j);
   EXPECT_EQ(code_of(j.error()), errc::io_error);
   EXPECT_NE(message_of(j.error()).find("/nonexistent-dir/sub/j.db"), std::string::npos);
@@ -147,7 +153,7 @@ TEST(journal, a_database_that_cannot_be_opened_is_an_io_error_naming_the_path) {
 TEST(journal, a_file_that_is_not_a_database_is_refused) {
   test::test_dir dir;
   auto j = journal::open(
-      {dir.write("j.db", "this is not an sqlite database, just some text that is long enough")});
+      at(dir.write("j.db", "this is not an sqlite database, just some text that is long enough")));
   ASSERT_FALSE(j);
   EXPECT_EQ(code_of(j.error()), errc::io_error);
 }

@@ -4,6 +4,8 @@
 // other. Malformed frames close that one connection; the node keeps running.
 #pragma once
 
+#include "mailroom/endpoint_limits.hpp"
+
 #include <caf/expected.hpp>
 
 #include <cstdint>
@@ -16,9 +18,6 @@ class node;
 
 /// Default port of the client endpoint.
 constexpr uint16_t default_client_port = 7411;
-
-/// Largest send, receive or ack batch the endpoint takes in one call.
-constexpr uint32_t max_wire_batch = 10'000;
 
 class client_endpoint {
 public:

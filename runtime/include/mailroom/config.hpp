@@ -6,6 +6,12 @@
 //   log_level = "info"
 //   durable = true                  # false: no fsync (benchmarks only)
 //   trace = false                   # true: journal each message's steps for `mailroom trace`
+//   max_connections = 1024          # client connections served at once; more are closed
+//   idle_timeout = "5m"             # a connection with no call in flight and no traffic
+//   frame_timeout = "30s"           # a request must arrive whole this soon after its first byte
+//   max_frame_size = 72228864       # bytes of one request (64 MiB message + a batch of envelopes)
+//   max_incomplete_frames = 268435456  # bytes that half-received requests hold, node-wide
+//   min_free_disk = 67108864        # bytes; below it sends are refused, consumers go on
 //
 //   [queues.orders]
 //   visibility_timeout = "30s"

@@ -38,6 +38,9 @@ enum class errc : uint8_t {
   unavailable,
   /// The queue holds its max depth of messages; retry the send later.
   queue_full,
+  /// The node's disk is below its free-space watermark (or full): sends are refused until
+  /// space is freed; receives, acks and purges go on.
+  disk_full,
 };
 
 /// Name used on the wire and in the CLI's messages ("unknown_queue", ...).

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "mailroom/clock.hpp"
+#include "mailroom/endpoint_limits.hpp"
 #include "mailroom/registry.hpp"
 #include "mailroom/alarm_types.hpp"
 #include "mailroom/router_types.hpp"
@@ -34,11 +35,19 @@
 namespace mailroom {
 
 class journal;
+class journal_io;
 
 struct node_config {
   std::string data_dir = "./mailroom-data";
   /// Client endpoint address (mailroomd serves it; an embedded node may leave it empty).
   std::string listen = "127.0.0.1:7411";
+  /// What clients of that endpoint may cost the node.
+  endpoint_limits endpoint;
+  /// Below this much free space on the data directory's file system, sends (and anything else
+  /// that adds messages) are refused, naming the limit; receives, acks, purges and deletes go
+  /// on, so consumers can drain. Sends resume by themselves once space is back (RabbitMQ's
+  /// disk_free_limit, whose default is 50 MB). 0: no watermark.
+  uint64_t min_free_disk_bytes = 64ull * 1024 * 1024;
   /// false turns fsync off: for benchmarks of the non-durable path only.
   bool durable = true;
   /// Journal every step of every message (sent, delivered, retried, dead-lettered, redriven,
@@ -62,6 +71,9 @@ struct node_config {
   size_t worker_threads = 0;
   /// The clock of every actor's timers; tests pass a virtual one.
   clock_ptr clock = make_system_clock();
+  /// The file system as the journal uses it; tests pass a fault_io (runtime/src/fault_io.hpp)
+  /// to fail or lose writes. Null: the real one.
+  std::shared_ptr<journal_io> storage;
 };
 
 class node {

@@ -1,0 +1,222 @@
+// Faults below the journal that kill -9 cannot show, injected with fault_io: a failed fsync, a
+// full disk, a disk below the free-space watermark, and a crash that loses every write not yet
+// synced (issue 9, bug 9 and "fault injection below the journal").
+#include "fault_io.hpp"
+#include "node_fixture.hpp"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <random>
+#include <set>
+
+using namespace mailroom;
+using namespace mailroom::test;
+
+namespace {
+
+class journal_fault_test : public node_test {
+protected:
+  void open_with(std::shared_ptr<journal_io> storage, uint64_t min_free = 0) {
+    auto err = try_open(std::move(storage), min_free);
+    ASSERT_FALSE(err) << message_of(err);
+  }
+
+  caf::error try_open(std::shared_ptr<journal_io> storage, uint64_t min_free = 0) {
+    node_config c;
+    c.data_dir = dir.path();
+    c.log_level = "off";
+    c.clock = clock;
+    c.storage = std::move(storage);
+    c.min_free_disk_bytes = min_free;
+    auto n = node::open(std::move(c));
+    if (!n)
+      return std::move(n.error());
+    node_ = std::move(*n);
+    return {};
+  }
+
+  std::vector<delivery> receive_all(const std::string& queue) {
+    receive_request r;
+    r.max = 100;
+    auto got = node_->receive(queue, r);
+    EXPECT_TRUE(got) << message_of(got.error());
+    return got ? *got : std::vector<delivery>{};
+  }
+
+  std::shared_ptr<fault_io> io = std::make_shared<fault_io>();
+};
+
+} // namespace
+
+TEST_F(journal_fault_test, a_failed_fsync_confirms_nothing_and_stops_writes_with_a_clear_error) {
+  open_with(io);
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  auto kept = node_->send("orders", bodies({"confirmed"}));
+  ASSERT_TRUE(kept);
+
+  io->fail(fault_io::op::sync, SQLITE_IOERR_FSYNC);
+  auto lost = node_->send("orders", bodies({"not confirmed"}));
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(code_of(lost.error()), errc::io_error);
+  EXPECT_NE(message_of(lost.error()).find("syncing the WAL"), std::string::npos)
+      << message_of(lost.error());
+
+  // Fail-stop: a later fsync might succeed without the lost pages, so nothing is written any
+  // more, even with the disk healthy again, until a restart recovers from what is on disk.
+  io->heal(fault_io::op::sync);
+  auto after = node_->send("orders", bodies({"after"}));
+  ASSERT_FALSE(after);
+  EXPECT_NE(message_of(after.error()).find("syncing the WAL"), std::string::npos);
+
+  node_.reset();
+  open_with(nullptr);
+  std::set<std::string> bodies_back;
+  for (auto& d : receive_all("orders"))
+    bodies_back.insert(d.message->body);
+  EXPECT_TRUE(bodies_back.count("confirmed"));
+  EXPECT_FALSE(bodies_back.count("after")); // refused before it reached the journal
+}
+
+TEST_F(journal_fault_test, a_full_disk_fails_that_commit_only_and_sends_resume_once_space_is_back) {
+  open_with(io);
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  ASSERT_TRUE(node_->send("orders", bodies({"before"})));
+
+  io->fail(fault_io::op::write, SQLITE_FULL);
+  auto refused = node_->send("orders", bodies({"no room"}));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(code_of(refused.error()), errc::disk_full) << message_of(refused.error());
+
+  io->heal(fault_io::op::write); // space freed: no restart, no nudge
+  ASSERT_TRUE(node_->send("orders", bodies({"after"})));
+  auto got = receive_all("orders");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].message->body, "before");
+  EXPECT_EQ(got[1].message->body, "after");
+  auto acked = node_->ack("orders", {got[0].receipt, got[1].receipt});
+  ASSERT_TRUE(acked);
+  for (auto& a : *acked)
+    EXPECT_TRUE(a.error_code.empty()) << a.error_message;
+}
+
+TEST_F(journal_fault_test, below_the_free_disk_watermark_sends_are_refused_and_consumers_drain) {
+  open_with(io, 64ull << 20);
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  ASSERT_TRUE(node_->send("orders", bodies({"a", "b", "c"})));
+
+  io->set_free_bytes(10ull << 20); // 10 MiB left
+  auto refused = node_->send("orders", bodies({"d"}));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(code_of(refused.error()), errc::disk_full);
+  EXPECT_NE(message_of(refused.error())
+                .find("10485760 bytes free on its disk, below the watermark of 67108864 ([node] "
+                      "min_free_disk)"),
+            std::string::npos)
+      << message_of(refused.error());
+  auto each = node_->send_each("orders", bodies({"e"}));
+  ASSERT_FALSE(each);
+  EXPECT_EQ(code_of(each.error()), errc::disk_full);
+
+  // Consumers go on: receive, ack, purge.
+  auto got = receive_all("orders");
+  ASSERT_EQ(got.size(), 3u);
+  auto acked = node_->ack("orders", {got[0].receipt});
+  ASSERT_TRUE(acked);
+  EXPECT_TRUE((*acked)[0].error_code.empty()) << (*acked)[0].error_message;
+  auto purged = node_->purge("orders");
+  ASSERT_TRUE(purged) << message_of(purged.error());
+
+  io->set_free_bytes(1ull << 30); // space is back: sends resume by themselves
+  auto resumed = node_->send("orders", bodies({"f"}));
+  ASSERT_TRUE(resumed) << message_of(resumed.error());
+}
+
+TEST_F(journal_fault_test, confirmed_messages_survive_losing_every_unsynced_write_at_any_point) {
+  // One workload: sends of 1..5 messages and receive-and-ack rounds, each confirmed (or not)
+  // as it returns. A dry run counts its writes; then each seed crashes before one of them,
+  // losing every write not yet synced, as a power loss would, and a restart must still have
+  // every confirmed message that was not confirmed acked, and none confirmed acked.
+  auto workload = [&](std::mt19937& rng, std::set<std::string>& present,
+                      std::set<std::string>& acked) {
+    if (node_->create_queue(config("orders")))
+      return;
+    for (int round = 0; round < 40; ++round) {
+      if (rng() % 3 != 0) {
+        std::vector<outgoing_message> batch(1 + rng() % 5);
+        for (auto& m : batch)
+          m.body = "r" + std::to_string(round);
+        auto ids = node_->send("orders", batch);
+        if (!ids)
+          return;
+        present.insert(ids->begin(), ids->end());
+        continue;
+      }
+      receive_request r;
+      r.max = 1 + rng() % 4;
+      auto got = node_->receive("orders", r);
+      if (!got)
+        return;
+      std::vector<std::string> receipts;
+      for (auto& d : *got)
+        receipts.push_back(d.receipt);
+      if (receipts.empty())
+        continue;
+      auto outcomes = node_->ack("orders", receipts);
+      if (!outcomes)
+        return;
+      for (size_t i = 0; i < outcomes->size(); ++i)
+        if ((*outcomes)[i].error_code.empty()) {
+          present.erase((*got)[i].message->id);
+          acked.insert((*got)[i].message->id);
+        }
+    }
+  };
+
+  uint64_t writes = 0;
+  {
+    auto dry = std::make_shared<fault_io>();
+    open_with(dry);
+    std::mt19937 rng{0};
+    std::set<std::string> present, acked;
+    workload(rng, present, acked);
+    writes = dry->writes();
+    node_.reset();
+  }
+  ASSERT_GT(writes, 20u);
+
+  for (uint32_t seed = 1; seed <= 24; ++seed) {
+    std::filesystem::remove_all(dir.path());
+    std::filesystem::create_directories(dir.path());
+    auto crashing = std::make_shared<fault_io>();
+    std::mt19937 rng{seed};
+    crashing->crash_at_write(1 + rng() % writes);
+    std::set<std::string> present, acked;
+    if (!try_open(crashing)) // the crash may come while the node opens
+      workload(rng, present, acked);
+    crashing->crash(); // the workload may have ended before its crash point
+    node_.reset();
+    // The machine restarts: the shared-memory index is gone with it.
+    std::filesystem::remove(dir.path() + "/journal.db-shm");
+
+    open_with(nullptr);
+    advance(10 * 60'000); // every lease of before the crash has ended
+    std::set<std::string> back;
+    if (node_->queue("orders")) {
+      for (;;) {
+        auto got = receive_all("orders");
+        if (got.empty())
+          break;
+        for (auto& d : got)
+          back.insert(d.message->id);
+      }
+    } else {
+      EXPECT_TRUE(present.empty()) << "seed " << seed << ": the queue is gone";
+    }
+    for (auto& id : present)
+      EXPECT_TRUE(back.count(id)) << "seed " << seed << ": confirmed message " << id << " lost";
+    for (auto& id : acked)
+      EXPECT_FALSE(back.count(id)) << "seed " << seed << ": acked message " << id << " is back";
+    node_.reset();
+  }
+}
