@@ -37,6 +37,15 @@ std::string default_node() {
 
 /// Durations are read as text and parsed after CLI11, to report them in mailroom's own words.
 /// They start as the rendered defaults, so help shows them and an empty value is refused.
+/// CLI11 reads "-1" into an unsigned field as 2^64-1 (for --max-depth, a limit of nothing).
+const CLI::Validator non_negative_integer{[](std::string& text) {
+                                            return text.find('-') == std::string::npos
+                                                       ? std::string{}
+                                                       : "'" + text +
+                                                             "' is not a non-negative integer";
+                                          },
+                                          "INTEGER >= 0"};
+
 struct create_options {
   queue_config config; ///< the other options bind here, so its defaults are the defaults
   std::string visibility = format_duration_ms(config.visibility_timeout_ms);
@@ -56,13 +65,17 @@ void add_queue_create(CLI::App& queue, invocation& inv) {
       ->capture_default_str();
   cmd->add_option("--delay", o->delay, "delivery delay")->capture_default_str();
   cmd->add_option("--retention", o->retention, "message retention")->capture_default_str();
-  cmd->add_option("--max-size", c.max_message_bytes, "max message bytes")->capture_default_str();
+  cmd->add_option("--max-size", c.max_message_bytes, "max message bytes")
+      ->capture_default_str()
+      ->check(non_negative_integer);
   cmd->add_option("--max-depth", c.max_depth, "messages held at most; 0: no limit")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative_integer);
   auto* dead_letter = cmd->add_option("--dead-letter", c.dead_letter_target, "dead-letter sink");
   cmd->add_option("--max-receive-count", c.max_receive_count,
                   "deliveries before dead-lettering, 0: never")
       ->capture_default_str()
+      ->check(non_negative_integer)
       ->needs(dead_letter);
   cmd->add_option("--retry-base", o->retry_base, "first retry delay")->capture_default_str();
   cmd->add_option("--retry-cap", o->retry_cap, "longest retry delay")->capture_default_str();

@@ -78,7 +78,12 @@ TEST_F(cli_test, queue_create_applies_the_rules_toml_applies) {
   auto nan = mailroom({"queue", "create", "q1", "--retry-factor", "nan"});
   EXPECT_EQ(nan.exit_code, 2);
   EXPECT_NE(nan.err.find("a finite factor >= 1"), std::string::npos) << nan.err;
-  EXPECT_EQ(lines(mailroom({"queue", "ls", "--json"}).out).size(), 0u) << "neither was created";
+  // "-1" used to wrap to 2^64-1: no limit at all.
+  auto negative = mailroom({"queue", "create", "q2", "--max-depth", "-1"});
+  EXPECT_EQ(negative.exit_code, 1);
+  EXPECT_NE(negative.err.find("--max-depth"), std::string::npos) << negative.err;
+  EXPECT_NE(negative.err.find("non-negative"), std::string::npos) << negative.err;
+  EXPECT_EQ(lines(mailroom({"queue", "ls", "--json"}).out).size(), 0u) << "none was created";
 }
 
 // Issue 9, bug 8: 'recv --json' replaced invalid UTF-8 with U+FFFD, corrupting binary bodies.

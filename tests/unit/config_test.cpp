@@ -214,3 +214,40 @@ TEST(config, bad_sagas_name_the_saga_step_and_key) {
                 .find("unknown key 'tries'"),
             std::string::npos);
 }
+
+TEST(config, node_limits_for_clients_and_the_disk_are_read_and_checked) {
+  auto c = parse_config(R"([node]
+max_connections = 10
+idle_timeout = "2m"
+frame_timeout = "5s"
+max_frame_size = 1048576
+max_incomplete_frames = 4194304
+min_free_disk = 1000000
+)",
+                        "limits.toml");
+  ASSERT_TRUE(c) << message_of(c.error());
+  EXPECT_EQ(c->endpoint.max_connections, 10u);
+  EXPECT_EQ(c->endpoint.idle_timeout_ms, 120'000);
+  EXPECT_EQ(c->endpoint.frame_timeout_ms, 5'000);
+  EXPECT_EQ(c->endpoint.max_frame_bytes, 1048576u);
+  EXPECT_EQ(c->endpoint.max_incomplete_frame_bytes, 4194304u);
+  EXPECT_EQ(c->min_free_disk_bytes, 1000000u);
+
+  auto defaults = parse_config("", "empty.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->endpoint.max_connections, 1024u);
+  EXPECT_EQ(defaults->min_free_disk_bytes, 64u << 20);
+
+  auto zero = parse_config("[node]\nmax_connections = 0\n", "zero.toml");
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(message_of(zero.error()), "zero.toml:1: [node] max_connections must be at least 1");
+  auto tight = parse_config("[node]\nmax_frame_size = 1048576\nmax_incomplete_frames = 1000\n",
+                            "tight.toml");
+  ASSERT_FALSE(tight);
+  EXPECT_NE(message_of(tight.error()).find("cannot hold one frame of max_frame_size"),
+            std::string::npos);
+  auto negative = parse_config("[node]\nmin_free_disk = -1\n", "neg.toml");
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(message_of(negative.error()),
+            "neg.toml:2: [node] min_free_disk must be a non-negative integer");
+}
