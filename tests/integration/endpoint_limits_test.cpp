@@ -120,14 +120,22 @@ TEST_F(endpoint_limits_test, out_of_descriptors_the_endpoint_serves_again_once_t
 
 TEST_F(endpoint_limits_test, a_connection_past_max_connections_is_closed_and_logged) {
   node_process node{dir.path(), config("max_connections = 3\n")};
+  // The start-up probe's connection may not have been seen closing yet, so a round in which it
+  // still held a place (one of the three was refused instead of the fourth) is tried again.
   std::vector<raw_connection> open;
-  for (int i = 0; i < 3; ++i)
-    open.emplace_back(node.address());
-  raw_connection extra{node.address()};
-  EXPECT_TRUE(extra.closed_by_node());
+  EXPECT_TRUE(eventually([&] {
+    open.clear();
+    for (int i = 0; i < 3; ++i)
+      open.emplace_back(node.address());
+    raw_connection extra{node.address()};
+    if (!extra.closed_by_node())
+      return false;
+    for (auto& c : open)
+      if (!c.still_open())
+        return false;
+    return true;
+  }));
   EXPECT_TRUE(log_says(node, "3 are open, the limit ([node] max_connections)"));
-  for (auto& c : open)
-    EXPECT_TRUE(c.still_open());
   open.pop_back(); // room for one again
   EXPECT_TRUE(eventually([&] { return serves(node); }));
 }
