@@ -25,14 +25,38 @@ caf::error status_error(schema::Status::Reader s) {
   return make_error(code, text(s.getMessage()));
 }
 
-/// Runs one call; turns transport failures (refused, reset, malformed) into unavailable.
+/// Opens the connection (again) and makes sure something answers.
+void open_connection(client::impl& c) {
+  c.node = nullptr; // the capability goes before the connection it lives on
+  c.rpc.reset();
+  capnp::ReaderOptions limits;
+  limits.traversalLimitInWords = 64 * 1024 * 1024;
+  c.rpc = std::make_unique<capnp::EzRpcClient>(c.address, default_client_port, limits);
+  c.node = c.rpc->getMain<schema::Node>();
+  c.node.listQueuesRequest().send().wait(c.rpc->getWaitScope());
+}
+
+/// Runs one call; turns transport failures (refused, reset, malformed) into unavailable. A call
+/// cut off by a lost connection (the node closes idle ones, see endpoint_limits.hpp) is tried
+/// once more on a new connection, as the AWS SDKs retry: a send may then arrive twice, which a
+/// dedup id makes harmless.
 template <class F>
 auto call(client::impl& c, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const kj::Exception& e) {
-    return make_error(errc::unavailable,
-                      "node " + c.address + " cannot be reached: " + e.getDescription().cStr());
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (!c.rpc)
+        open_connection(c);
+      return f();
+    } catch (const kj::Exception& e) {
+      bool lost = e.getType() == kj::Exception::Type::DISCONNECTED;
+      if (lost) { // reconnect on the next try
+        c.node = nullptr;
+        c.rpc.reset();
+      }
+      if (!lost || attempt > 0)
+        return make_error(errc::unavailable,
+                          "node " + c.address + " cannot be reached: " + e.getDescription().cStr());
+    }
   }
 }
 
@@ -56,12 +80,7 @@ caf::expected<std::unique_ptr<client>> client::connect(const std::string& addres
   c->impl_ = std::make_unique<impl>();
   c->impl_->address = address;
   try {
-    capnp::ReaderOptions limits;
-    limits.traversalLimitInWords = 64 * 1024 * 1024;
-    c->impl_->rpc = std::make_unique<capnp::EzRpcClient>(address, default_client_port, limits);
-    c->impl_->node = c->impl_->rpc->getMain<schema::Node>();
-    // Make sure something answers before handing the client out.
-    c->impl_->node.listQueuesRequest().send().wait(c->impl_->rpc->getWaitScope());
+    open_connection(*c->impl_);
   } catch (const kj::Exception& e) {
     return make_error(errc::unavailable,
                       "node " + address + " cannot be reached: " + e.getDescription().cStr());

@@ -142,9 +142,14 @@ TEST_F(endpoint_limits_test, a_connection_past_max_connections_is_closed_and_log
 
 TEST_F(endpoint_limits_test, an_idle_connection_is_closed_but_a_long_poll_is_not_idle) {
   node_process node{dir.path(), config("idle_timeout = \"1s\"\n")};
+  auto early = node.connect(); // a client that then says nothing for a while
+  ASSERT_TRUE(early);
   raw_connection idle{node.address()};
   EXPECT_TRUE(idle.closed_by_node());
   EXPECT_TRUE(log_says(node, "idle for 1s ([node] idle_timeout)"));
+  // The client's connection was closed the same way; its next call reconnects.
+  auto names = early->list_queues();
+  EXPECT_TRUE(names) << message_of(names.error());
 
   // A receive that waits longer than the idle timeout is a call in flight, not idleness.
   auto c = node.connect();
