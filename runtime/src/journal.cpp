@@ -153,8 +153,10 @@ CREATE INDEX IF NOT EXISTS sagas_by_status ON sagas(status);
 CREATE TABLE IF NOT EXISTS dead_letters(
   arrival INTEGER PRIMARY KEY, sink TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL,
   UNIQUE(sink, id));
-PRAGMA user_version = 1;
 )sql";
+
+/// The journal format this build writes and reads (docs/journal-format.md).
+constexpr int format_version = 1;
 
 void bind_text(sqlite3_stmt* stmt, int index, const std::string& text) {
   sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
@@ -266,7 +268,11 @@ caf::error journal::open_database() {
   // Read pages through a memory map instead of pread() copies.
   if (auto err = exec("PRAGMA mmap_size=1073741824"))
     return err;
+  if (auto err = check_format_version())
+    return err;
   if (auto err = exec(schema_sql))
+    return err;
+  if (auto err = exec(("PRAGMA user_version = " + std::to_string(format_version)).c_str()))
     return err;
   if (options_.synchronous) {
     // The schema's writes created the WAL (an empty one made here would be the same file to
@@ -280,6 +286,22 @@ caf::error journal::open_database() {
   }
   room_on_disk(); // a node opened on a full disk refuses sends from the start
   return prepare_statements();
+}
+
+caf::error journal::check_format_version() {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error("reading the format version");
+  int version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+  sqlite3_finalize(stmt);
+  // 0: a new database. A newer format would be rewritten as if it were ours: refuse it.
+  if (version > format_version)
+    return make_error(errc::corruption,
+                      "journal '" + options_.path + "' has format version " +
+                          std::to_string(version) + "; this build reads versions up to " +
+                          std::to_string(format_version) +
+                          " (docs/journal-format.md): run a newer mailroomd on it");
+  return {};
 }
 
 caf::error journal::prepare_statements() {

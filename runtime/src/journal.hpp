@@ -229,6 +229,8 @@ private:
 
   explicit journal(journal_options options);
   caf::error open_database();
+  /// Refuses a database written by a newer format than this build's.
+  caf::error check_format_version();
   void sync_loop();
   /// Whether the file system has room above the watermark (asks it now).
   bool room_on_disk();

@@ -4,6 +4,7 @@
 #include "test_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -156,4 +157,27 @@ TEST(journal, a_file_that_is_not_a_database_is_refused) {
       at(dir.write("j.db", "this is not an sqlite database, just some text that is long enough")));
   ASSERT_FALSE(j);
   EXPECT_EQ(code_of(j.error()), errc::io_error);
+}
+
+TEST(journal, a_journal_of_a_newer_format_is_refused_not_rewritten) {
+  test::test_dir dir;
+  auto path = dir.file("j.db");
+  { ASSERT_TRUE(journal::open(at(path))); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto j = journal::open(at(path));
+  ASSERT_FALSE(j);
+  EXPECT_EQ(code_of(j.error()), errc::corruption);
+  EXPECT_NE(message_of(j.error()).find("has format version 2; this build reads versions up to 1"),
+            std::string::npos)
+      << message_of(j.error());
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); // and it is still version 2
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
