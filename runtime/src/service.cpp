@@ -1,5 +1,7 @@
 #include "mailroom/service.hpp"
 
+#include "handler_outcome.hpp"
+
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
 #include "mailroom/protocol.hpp"
@@ -21,32 +23,19 @@ constexpr int64_t poll_wait_ms = 1'000;
 /// Pause after a failed receive (queue deleted, node shutting down).
 constexpr int64_t error_pause_ms = 1'000;
 
-/// Runs the handler for one delivery; the reply is the nack to send, or nothing for an ack.
+/// Runs the handler for one delivery; the reply is the nack to send (an empty receipt: ack).
 caf::behavior worker(caf::event_based_actor* self, handler_fn handler) {
   return {
       [handler](handle_atom, const delivery& d) -> nack_request {
-        nack_request nack;
-        nack.receipt = d.receipt;
+        // An empty receipt in the reply means "ack it".
         try {
-          auto o = handler(*d.message, d.receive_count);
-          switch (o.what) {
-          case outcome::kind::ack:
-            nack.receipt.clear(); // no nack: ack it
-            break;
-          case outcome::kind::retry:
-            nack.retry_after_ms = o.retry_after_ms;
-            nack.error = std::move(o.reason);
-            break;
-          case outcome::kind::dead_letter:
-            nack.dead_letter_reason = o.reason.empty() ? "rejected" : std::move(o.reason);
-            break;
-          }
+          return settlement_of(handler(*d.message, d.receive_count), d.receipt)
+              .value_or(nack_request{});
         } catch (const std::exception& e) {
-          nack.error = e.what();
+          return failure_of(d.receipt, e.what());
         } catch (...) {
-          nack.error = "handler threw a non-standard exception";
+          return failure_of(d.receipt, "handler threw a non-standard exception");
         }
-        return nack;
       },
   };
 }

@@ -12,6 +12,7 @@
 #include "mailroom/transaction.hpp"
 
 #include "ask.hpp"
+#include "handler_outcome.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/ids.hpp"
@@ -76,19 +77,13 @@ struct tx_service_state {
 
 using self_ptr = caf::stateful_actor<tx_service_state>*;
 
-void settle(self_ptr self, const delivery& d, const std::string& error,
-            const std::string& dead_letter_reason = {}, int64_t retry_after_ms = -1) {
+/// Acks the delivery, or sends `nack`.
+void settle(self_ptr self, const delivery& d, std::optional<nack_request> nack) {
   auto& st = self->state;
-  if (error.empty() && dead_letter_reason.empty()) {
+  if (!nack)
     self->send(st.queue, ack_atom::value, std::vector<std::string>{d.receipt});
-    return;
-  }
-  nack_request n;
-  n.receipt = d.receipt;
-  n.error = error;
-  n.dead_letter_reason = dead_letter_reason;
-  n.retry_after_ms = retry_after_ms;
-  self->send(st.queue, nack_atom::value, std::vector<nack_request>{std::move(n)});
+  else
+    self->send(st.queue, nack_atom::value, std::vector<nack_request>{std::move(*nack)});
 }
 
 /// Commits the handler's effects with the inbox entry; the error text, or "" when committed.
@@ -130,32 +125,27 @@ void handle(self_ptr self, const delivery& d) {
   auto& log = st.owner->journal_internal();
   auto seen = log.consumed(st.options.service, d.message->id);
   if (!seen)
-    return settle(self, d, message_of(seen.error()));
+    return settle(self, d, failure_of(d.receipt, message_of(seen.error())));
   if (*seen)
-    return settle(self, d, {}); // committed before a crash; only the ack was lost
+    return settle(self, d, std::nullopt); // committed before a crash; only the ack was lost
   transaction::impl state{*st.owner, log, {}, {}};
   transaction tx{state};
   outcome o;
   try {
     o = st.handler(*d.message, d.receive_count, tx);
   } catch (const std::exception& e) {
-    return settle(self, d, e.what());
+    return settle(self, d, failure_of(d.receipt, e.what()));
   } catch (...) {
-    return settle(self, d, "handler threw a non-standard exception");
+    return settle(self, d, failure_of(d.receipt, "handler threw a non-standard exception"));
   }
-  switch (o.what) {
-  case outcome::kind::retry:
-    return settle(self, d, o.reason.empty() ? "retry" : o.reason, {}, o.retry_after_ms);
-  case outcome::kind::dead_letter:
-    return settle(self, d, {}, o.reason.empty() ? "rejected" : o.reason);
-  case outcome::kind::ack:
-    break;
-  }
+  if (auto nack = settlement_of(o, d.receipt))
+    return settle(self, d, std::move(nack)); // a retry or a dead letter: no effects commit
   auto error = commit(self, d, state);
-  if (!error.empty())
-    spdlog::warn("service '{}': message {} not committed, will retry: {}", st.options.service,
-                 d.message->id, error);
-  settle(self, d, error);
+  if (error.empty())
+    return settle(self, d, std::nullopt);
+  spdlog::warn("service '{}': message {} not committed, will retry: {}", st.options.service,
+               d.message->id, error);
+  settle(self, d, failure_of(d.receipt, error));
 }
 
 caf::behavior tx_service(self_ptr self, node* owner, transactional_options options,
