@@ -202,6 +202,10 @@ journal::~journal() {
     sync_thread_.join();
   if (wal_fd_ >= 0)
     ::close(wal_fd_);
+  sqlite3_finalize(read_consumed_);
+  sqlite3_finalize(read_trace_);
+  if (reader_ != nullptr)
+    sqlite3_close(reader_); // before the writer, whose close checkpoints the WAL away
   for (auto* stmt : {put_catalog_,           delete_catalog_,
                      put_segment_,           append_events_,
                      delete_segment_,        delete_segment_events_,
@@ -209,8 +213,7 @@ journal::~journal() {
                      delete_queue_dedup_,    put_dedup_,
                      delete_dedup_before_,   read_dedup_,
                      put_consumed_,          delete_consumed_before_,
-                     read_consumed_,         append_trace_,
-                     delete_trace_before_,   read_trace_,
+                     append_trace_,          delete_trace_before_,
                      put_dead_letter_,       delete_dead_letter_,
                      delete_sink_,           read_catalog_,
                      read_segments_,         read_events_,
@@ -227,6 +230,11 @@ caf::error journal::sqlite_error(const char* what) const {
   auto code = db_ && sqlite3_errcode(db_) == SQLITE_FULL ? errc::disk_full : errc::io_error;
   return make_error(code, std::string{"journal '"} + options_.path + "': " + what + ": " +
                               (db_ ? sqlite3_errmsg(db_) : "cannot open"));
+}
+
+caf::error journal::reader_error(const char* what) const {
+  return make_error(errc::io_error, std::string{"journal '"} + options_.path + "': " + what + ": " +
+                                        (reader_ ? sqlite3_errmsg(reader_) : "cannot open"));
 }
 
 caf::error journal::exec(const char* sql) {
@@ -326,10 +334,8 @@ caf::error journal::prepare_statements() {
        "SELECT '', first_seq, records FROM dedup WHERE queue = ?1 ORDER BY first_seq"},
       {&append_trace_, "INSERT INTO trace(at_ms, events) VALUES(?1, ?2)"},
       {&delete_trace_before_, "DELETE FROM trace WHERE at_ms < ?1"},
-      {&read_trace_, "SELECT ?1, at_ms, events FROM trace ORDER BY id"},
       {&put_consumed_, "INSERT OR REPLACE INTO consumed(service, id, at_ms) VALUES(?1, ?2, ?3)"},
       {&delete_consumed_before_, "DELETE FROM consumed WHERE service = ?1 AND at_ms < ?2"},
-      {&read_consumed_, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2"},
       // Rows are keyed by the start sequence, so the sagas in progress share the table's last
       // pages: a random key (the id) put every transition on a page of its own in the WAL.
       // The id's index is written once, at the insert; the status index when it changes.
@@ -357,6 +363,26 @@ caf::error journal::prepare_statements() {
   for (const auto& e : entries)
     if (sqlite3_prepare_v3(db_, e.sql, -1, SQLITE_PREPARE_PERSISTENT, e.stmt, nullptr) != SQLITE_OK)
       return sqlite_error(e.sql);
+  return open_reader();
+}
+
+caf::error journal::open_reader() {
+  if (sqlite3_open_v2(options_.path.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      options_.io->vfs()) != SQLITE_OK)
+    return reader_error("opening the read connection");
+  char* message = nullptr;
+  if (sqlite3_exec(reader_, "PRAGMA mmap_size=1073741824", nullptr, nullptr, &message) !=
+      SQLITE_OK) {
+    sqlite3_free(message);
+    return reader_error("configuring the read connection");
+  }
+  const std::pair<sqlite3_stmt**, const char*> entries[] = {
+      {&read_trace_, "SELECT ?1, at_ms, events FROM trace ORDER BY id"},
+      {&read_consumed_, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2"},
+  };
+  for (const auto& [stmt, sql] : entries)
+    if (sqlite3_prepare_v3(reader_, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) != SQLITE_OK)
+      return reader_error(sql);
   return {};
 }
 
@@ -657,7 +683,8 @@ caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
 
 caf::error journal::scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,
                          bool key_from_column) {
-  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  auto& mutex = sqlite3_db_handle(stmt) == reader_ ? reader_mutex_ : db_mutex_;
+  std::lock_guard<std::recursive_mutex> guard{mutex};
   bind_text(stmt, 1, key);
   caf::error result;
   int rc;

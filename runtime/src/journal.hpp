@@ -241,10 +241,12 @@ private:
   caf::error apply(const write_batch& batch, const write_batch::op& op);
   caf::error apply_isolated(pending& p);
   /// Compiles a service statement with the guard that keeps it off the journal's own tables.
-  caf::expected<sqlite3_stmt*> prepare_service_statement(const std::string& sql);
+  caf::expected<sqlite3_stmt*> prepare_service_statement(sqlite3* on, const std::string& sql);
   caf::error run_service_statement(const std::string& sql, const std::vector<sql_value>& params);
   caf::error exec(const char* sql);
   caf::error sqlite_error(const char* what) const;
+  caf::error reader_error(const char* what) const;
+  caf::error open_reader();
   caf::error scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,
                   bool key_from_column);
 
@@ -308,6 +310,11 @@ private:
   // Guards db_ and the statements. Recursive because recovery nests scans: a catalog visitor
   // reads that queue's segments (each scan uses its own prepared statement).
   std::recursive_mutex db_mutex_;
+  // A second, read-only connection for queries while the node runs (traces, saga listings,
+  // service queries, the inbox check): WAL readers never wait for the writer, so a long scan
+  // does not hold up a group commit. Its statements (read_trace_, read_consumed_) live on it.
+  sqlite3* reader_ = nullptr;
+  std::recursive_mutex reader_mutex_;
   std::thread thread_;
 };
 

@@ -1,4 +1,5 @@
-// The journal's reads of saga instances: recovery (unfinished ones) and `mailroom saga ls|show`.
+// The journal's reads of saga instances, on the read connection: recovery (unfinished ones) and
+// `mailroom saga ls|show`.
 // Writes go through write_batch::put_saga like every other journal write.
 #include "journal.hpp"
 
@@ -20,10 +21,10 @@ caf::error journal::read_sagas(const std::string& definition, const std::vector<
     sql += ")";
   }
   sql += " ORDER BY seq DESC LIMIT " + std::to_string(max);
-  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
-    return sqlite_error("reading sagas");
+  if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+    return reader_error("reading sagas");
   if (!definition.empty())
     sqlite3_bind_text(stmt, 1, definition.data(), static_cast<int>(definition.size()),
                       SQLITE_STATIC);
@@ -39,7 +40,7 @@ caf::error journal::read_sagas(const std::string& definition, const std::vector<
       break;
   }
   if (!result && rc != SQLITE_ROW && rc != SQLITE_DONE)
-    result = sqlite_error("reading sagas");
+    result = reader_error("reading sagas");
   sqlite3_finalize(stmt);
   return result;
 }
@@ -58,11 +59,11 @@ caf::expected<uint64_t> journal::max_saga_seq() {
 }
 
 caf::expected<std::string> journal::read_saga(const std::string& id) {
-  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT instance FROM sagas WHERE id = ?1", -1, &stmt, nullptr) !=
+  if (sqlite3_prepare_v2(reader_, "SELECT instance FROM sagas WHERE id = ?1", -1, &stmt, nullptr) !=
       SQLITE_OK)
-    return sqlite_error("reading a saga");
+    return reader_error("reading a saga");
   sqlite3_bind_text(stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
   auto rc = sqlite3_step(stmt);
   caf::expected<std::string> result = make_error(errc::unknown_queue, "no saga '" + id + "'");
@@ -70,7 +71,7 @@ caf::expected<std::string> journal::read_saga(const std::string& id) {
     auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 0));
     result = std::string{data ? data : "", static_cast<size_t>(sqlite3_column_bytes(stmt, 0))};
   } else if (rc != SQLITE_DONE) {
-    result = sqlite_error("reading a saga");
+    result = reader_error("reading a saga");
   }
   sqlite3_finalize(stmt);
   return result;

@@ -83,14 +83,15 @@ caf::error statement_error(sqlite3* db, int rc, const std::string& sql) {
 
 } // namespace
 
-caf::expected<sqlite3_stmt*> journal::prepare_service_statement(const std::string& sql) {
+caf::expected<sqlite3_stmt*> journal::prepare_service_statement(sqlite3* on,
+                                                                const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
-  sqlite3_set_authorizer(db_, guard, nullptr);
+  sqlite3_set_authorizer(on, guard, nullptr);
   const char* tail = nullptr;
-  auto rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, &tail);
-  sqlite3_set_authorizer(db_, nullptr, nullptr);
+  auto rc = sqlite3_prepare_v2(on, sql.c_str(), static_cast<int>(sql.size()), &stmt, &tail);
+  sqlite3_set_authorizer(on, nullptr, nullptr);
   if (rc != SQLITE_OK) {
-    auto err = statement_error(db_, rc, sql);
+    auto err = statement_error(on, rc, sql);
     if (rc == SQLITE_AUTH)
       err = make_error(errc::invalid_argument,
                        "statement '" + sql +
@@ -111,7 +112,7 @@ caf::expected<sqlite3_stmt*> journal::prepare_service_statement(const std::strin
 
 caf::error journal::run_service_statement(const std::string& sql,
                                           const std::vector<sql_value>& params) {
-  auto stmt = prepare_service_statement(sql);
+  auto stmt = prepare_service_statement(db_, sql);
   if (!stmt)
     return std::move(stmt.error());
   bind(*stmt, params);
@@ -127,7 +128,7 @@ caf::error journal::run_service_statement(const std::string& sql,
 
 caf::error journal::check_statement(const std::string& sql) {
   std::lock_guard<std::recursive_mutex> guard{db_mutex_};
-  auto stmt = prepare_service_statement(sql);
+  auto stmt = prepare_service_statement(db_, sql);
   if (!stmt)
     return std::move(stmt.error());
   sqlite3_finalize(*stmt);
@@ -136,8 +137,9 @@ caf::error journal::check_statement(const std::string& sql) {
 
 caf::expected<std::vector<sql_row>> journal::query(const std::string& sql,
                                                    const std::vector<sql_value>& params) {
-  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
-  auto stmt = prepare_service_statement(sql);
+  // On the read connection: a handler's query never waits for (or holds up) a group commit.
+  std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
+  auto stmt = prepare_service_statement(reader_, sql);
   if (!stmt)
     return std::move(stmt.error());
   if (!sqlite3_stmt_readonly(*stmt)) {
@@ -170,7 +172,7 @@ caf::expected<std::vector<sql_row>> journal::query(const std::string& sql,
   }
   caf::error err;
   if (rc != SQLITE_DONE)
-    err = statement_error(db_, rc, sql);
+    err = statement_error(reader_, rc, sql);
   sqlite3_finalize(*stmt);
   if (err)
     return err;
@@ -178,7 +180,7 @@ caf::expected<std::vector<sql_row>> journal::query(const std::string& sql,
 }
 
 caf::expected<bool> journal::consumed(const std::string& service, const std::string& id) {
-  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
   sqlite3_bind_text(read_consumed_, 1, service.data(), static_cast<int>(service.size()),
                     SQLITE_STATIC);
   sqlite3_bind_text(read_consumed_, 2, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
@@ -186,7 +188,8 @@ caf::expected<bool> journal::consumed(const std::string& service, const std::str
   sqlite3_reset(read_consumed_);
   sqlite3_clear_bindings(read_consumed_);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return make_error(errc::io_error, std::string{"journal: inbox read: "} + sqlite3_errmsg(db_));
+    return make_error(errc::io_error,
+                      std::string{"journal: inbox read: "} + sqlite3_errmsg(reader_));
   return rc == SQLITE_ROW;
 }
 
