@@ -21,7 +21,7 @@ struct TraceStory {
 }
 
 struct Status {
-  code @0 :Text;     # empty: ok; else e.g. "unknown_queue", "invalid_argument"
+  code @0 :Text;     # empty: ok; else e.g. "unknown_queue", "not_found", "invalid_argument"
   message @1 :Text;  # human-readable reason naming the input
 }
 

@@ -79,8 +79,8 @@ void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead,
     spdlog::warn("queue '{}': dead-letter sink '{}' not found; retrying in {} ms", st.queue->name(),
                  target, sink_retry_ms);
     st.queue->abort_dead_letters(seqs, now(self), sink_retry_ms);
-    done(make_error(errc::unknown_queue, "queue '" + st.queue->name() + "': dead-letter sink '" +
-                                             target + "' not found"));
+    done(make_error(errc::not_found, "queue '" + st.queue->name() + "': dead-letter sink '" +
+                                         target + "' not found"));
     return;
   }
   self->request(*sink, caf::infinite, dead_atom::value, std::move(records))

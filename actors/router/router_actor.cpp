@@ -85,7 +85,7 @@ caf::result<route_result> route(self_ptr self, std::vector<outgoing_message> bat
   for (auto& [text, target] : plan.by_target) {
     auto actor = find(self, target.first);
     if (!actor) {
-      r->done(make_error(errc::unknown_queue,
+      r->done(make_error(errc::not_found,
                          "router '" + router.name() + "': target '" + text + "' does not exist"));
       continue;
     }
@@ -110,8 +110,8 @@ caf::result<route_result> route(self_ptr self, std::vector<outgoing_message> bat
     auto sink_name = router.dead_letter_target();
     auto sink = self->state.deps.entities->find(entity_kind::dead_letter_sink, sink_name);
     if (!sink)
-      r->done(make_error(errc::unknown_queue, "router '" + router.name() + "': dead-letter sink '" +
-                                                  sink_name + "' does not exist"));
+      r->done(make_error(errc::not_found, "router '" + router.name() + "': dead-letter sink '" +
+                                              sink_name + "' does not exist"));
     else
       self->request(*sink, caf::infinite, dead_atom::value,
                     unroutable_records(self, std::move(plan.unroutable)))

@@ -196,7 +196,7 @@ void ask_instance(self_ptr self, std::string id, std::function<void(const caf::e
   auto& st = self->state;
   auto it = st.instances.find(id);
   if (it == st.instances.end()) {
-    then(make_error(errc::unknown_queue, "no running saga '" + id + "'"));
+    then(make_error(errc::not_found, "no running saga '" + id + "'"));
     return;
   }
   auto request = st.next_request++;

@@ -12,7 +12,7 @@ namespace {
 
 constexpr auto category = caf::atom("mailroom");
 
-constexpr std::array<std::string_view, 12> names = {
+constexpr std::array<std::string_view, 13> names = {
     "",
     "unknown_queue",
     "already_exists",
@@ -25,6 +25,7 @@ constexpr std::array<std::string_view, 12> names = {
     "unavailable",
     "queue_full",
     "disk_full",
+    "not_found",
 };
 
 } // namespace

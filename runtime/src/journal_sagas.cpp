@@ -66,7 +66,7 @@ caf::expected<std::string> journal::read_saga(const std::string& id) {
     return reader_error("reading a saga");
   sqlite3_bind_text(stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
   auto rc = sqlite3_step(stmt);
-  caf::expected<std::string> result = make_error(errc::unknown_queue, "no saga '" + id + "'");
+  caf::expected<std::string> result = make_error(errc::not_found, "no saga '" + id + "'");
   if (rc == SQLITE_ROW) {
     auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 0));
     result = std::string{data ? data : "", static_cast<size_t>(sqlite3_column_bytes(stmt, 0))};

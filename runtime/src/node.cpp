@@ -24,8 +24,10 @@ namespace {
 constexpr const char* queue_kind = "queue";
 constexpr const char* sink_kind = "sink";
 
+/// Only a missing queue is unknown_queue (what SQS clients map to QueueDoesNotExist).
 caf::error unknown(const char* what, const std::string& name) {
-  return make_error(errc::unknown_queue, std::string{"no "} + what + " named '" + name + "'");
+  auto code = std::string_view{what} == "queue" ? errc::unknown_queue : errc::not_found;
+  return make_error(code, std::string{"no "} + what + " named '" + name + "'");
 }
 
 /// Names the entity whose journal record failed to decode: "queue 'orders': segment: ...".

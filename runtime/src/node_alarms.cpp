@@ -18,7 +18,7 @@ namespace {
 constexpr const char* alarm_kind = "alarm";
 
 caf::error no_alarm(const std::string& name) {
-  return make_error(errc::unknown_queue, "no alarm named '" + name + "'");
+  return make_error(errc::not_found, "no alarm named '" + name + "'");
 }
 
 } // namespace
@@ -45,8 +45,8 @@ caf::error node::put_alarm(alarm_config config) {
   if (auto it = alarms_.find(config.name); it != alarms_.end() && it->second == config)
     return {};
   if (!registry_->find(entity_kind::topic, config.topic))
-    return make_error(errc::unknown_queue, "alarm '" + config.name + "': no topic named '" +
-                                               config.topic + "' for its alerts");
+    return make_error(errc::not_found, "alarm '" + config.name + "': no topic named '" +
+                                           config.topic + "' for its alerts");
   write_batch writes;
   writes.put_catalog(alarm_kind, config.name, codec::encode_alarm_config(config));
   if (auto err = journal_->write(std::move(writes)))

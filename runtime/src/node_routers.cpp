@@ -18,7 +18,7 @@ namespace {
 constexpr const char* router_kind = "router";
 
 caf::error no_router(const std::string& name) {
-  return make_error(errc::unknown_queue, "no router named '" + name + "'");
+  return make_error(errc::not_found, "no router named '" + name + "'");
 }
 
 entity_kind kind_of(const route_target& t) {
@@ -70,8 +70,8 @@ caf::error node::put_router(router_config config) {
   for (const auto& t : targets)
     if (!registry_->find(kind_of(t), t.name) &&
         !(t.what == route_target::kind::router && t.name == config.name))
-      return make_error(errc::unknown_queue, "router '" + config.name + "': target '" +
-                                                 t.to_string() + "' does not exist");
+      return make_error(errc::not_found, "router '" + config.name + "': target '" + t.to_string() +
+                                             "' does not exist");
   std::vector<router_config> all;
   for (const auto& [name, r] : routers_)
     if (name != config.name)

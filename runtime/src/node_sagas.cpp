@@ -48,7 +48,7 @@ caf::expected<nlohmann::json> parse_start_data(const std::string& definition,
 }
 
 caf::error no_definition(const std::string& name) {
-  return make_error(errc::unknown_queue, "no saga definition named '" + name + "'");
+  return make_error(errc::not_found, "no saga definition named '" + name + "'");
 }
 
 } // namespace
@@ -188,7 +188,7 @@ caf::expected<saga_definition> node::saga_definition_of(const std::string& name,
     return no_definition(name);
   auto v = vs->second.find(version);
   if (v == vs->second.end())
-    return make_error(errc::unknown_queue,
+    return make_error(errc::not_found,
                       "saga '" + name + "' has no version " + std::to_string(version));
   return v->second;
 }
@@ -212,7 +212,7 @@ caf::expected<std::string> node::start_saga(const std::string& definition, const
     id = id_for_key(definition, idempotency_key);
     if (auto existing = journal_->read_saga(id))
       return id; // started before (and maybe finished): the same instance
-    else if (code_of(existing.error()) != errc::unknown_queue)
+    else if (code_of(existing.error()) != errc::not_found)
       return std::move(existing.error());
   }
   return ask<std::string>(*system_, *manager, start_atom::value, id, std::move(*parsed),

@@ -20,7 +20,7 @@ namespace {
 constexpr const char* topic_kind = "topic";
 
 caf::error no_topic(const std::string& name) {
-  return make_error(errc::unknown_queue, "no topic named '" + name + "'");
+  return make_error(errc::not_found, "no topic named '" + name + "'");
 }
 
 /// Removes `queue`'s subscription from `config`; false if it had none.
@@ -160,7 +160,7 @@ caf::error node::unsubscribe(const std::string& topic, const std::string& queue)
     return no_topic(topic);
   auto config = it->second;
   if (!drop_subscription(config, queue))
-    return make_error(errc::unknown_queue,
+    return make_error(errc::not_found,
                       "topic '" + topic + "': queue '" + queue + "' is not subscribed");
   spdlog::info("topic '{}': queue '{}' unsubscribed", topic, queue);
   return write_topic(std::move(config));

@@ -49,7 +49,7 @@ caf::expected<std::vector<std::vector<trace_step>>> node::trace(const std::strin
     generation = std::move(children);
   }
   if (stories.empty() || stories.front().front().id != id)
-    return make_error(errc::unknown_queue,
+    return make_error(errc::not_found,
                       "no trace of message '" + id + "'" +
                           (config_.trace ? std::string{" (traces are kept a day)"}
                                          : " (tracing is off on this node: set [node] trace = "

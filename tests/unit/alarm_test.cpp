@@ -115,5 +115,5 @@ TEST_F(alarm_node_test, an_alarm_publishes_an_alert_then_a_resolve_to_its_topic)
   EXPECT_EQ(node_->alarm_names(), (std::vector<std::string>{"backlog"})) << "journaled";
   auto no_topic = c;
   no_topic.topic = "nope";
-  EXPECT_EQ(code_of(node_->put_alarm(no_topic)), errc::unknown_queue);
+  EXPECT_EQ(code_of(node_->put_alarm(no_topic)), errc::not_found);
 }

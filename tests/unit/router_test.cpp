@@ -127,7 +127,7 @@ TEST_F(router_node_test, missing_targets_and_loops_through_the_node_are_refused)
   open({config("q")});
   auto missing = node_->put_router(
       {"r", {{R"({"k": ["v"]})", false, to("topic:nope")}}, false, std::nullopt, ""});
-  EXPECT_EQ(code_of(missing), errc::unknown_queue);
+  EXPECT_EQ(code_of(missing), errc::not_found);
   EXPECT_NE(message_of(missing).find("topic:nope"), std::string::npos);
   ASSERT_FALSE(node_->put_router(
       {"a", {{R"({"k": ["v"]})", false, to("queue:q")}}, false, std::nullopt, ""}));

@@ -268,7 +268,7 @@ TEST_F(saga_test, cancelling_a_running_saga_compensates_it) {
   auto again = node_->cancel_saga(*id);
   ASSERT_TRUE(again);
   EXPECT_NE(message_of(again).find("COMPENSATED"), std::string::npos);
-  EXPECT_EQ(code_of(node_->cancel_saga("nope")), errc::unknown_queue);
+  EXPECT_EQ(code_of(node_->cancel_saga("nope")), errc::not_found);
 }
 
 TEST_F(saga_test, a_running_instance_keeps_its_version) {
@@ -344,7 +344,7 @@ TEST_F(saga_test, a_command_its_queue_refuses_fails_only_its_own_step) {
 TEST_F(saga_test, bad_input_is_refused_with_a_reason) {
   auto no_def = node_->start_saga("nope", "{}");
   ASSERT_FALSE(no_def);
-  EXPECT_EQ(code_of(no_def.error()), errc::unknown_queue);
+  EXPECT_EQ(code_of(no_def.error()), errc::not_found);
   auto not_object = node_->start_saga("order", "[1,2]");
   ASSERT_FALSE(not_object);
   EXPECT_NE(message_of(not_object.error()).find("JSON object"), std::string::npos);

@@ -175,7 +175,7 @@ TEST_F(topic_test, bad_input_is_refused_with_a_reason) {
   auto empty = node_->publish("orders", {});
   ASSERT_FALSE(empty);
   EXPECT_EQ(code_of(empty.error()), errc::invalid_argument);
-  EXPECT_EQ(code_of(node_->unsubscribe("orders", "audit")), errc::unknown_queue);
+  EXPECT_EQ(code_of(node_->unsubscribe("orders", "audit")), errc::not_found);
   EXPECT_EQ(code_of(node_->create_topic({"orders", {raw("billing")}})), errc::already_exists);
   EXPECT_TRUE(node_->topic_configuration("orders")->subscriptions.empty());
 }
@@ -270,5 +270,5 @@ TEST_F(topic_test, a_service_subscribes_to_a_topic_through_a_queue_of_its_own) {
   EXPECT_EQ(code_of(subscribe_service(*node_, "nope", "x",
                                       [](const envelope&, uint32_t) { return outcome::ack(); })
                         .error()),
-            errc::unknown_queue);
+            errc::not_found); // no topic 'nope'
 }

@@ -17,8 +17,7 @@
 namespace mailroom {
 
 enum class errc : uint8_t {
-  /// No queue, topic, router or dead-letter sink by that name (or a queue not subscribed to a
-  /// topic).
+  /// No queue by that name (SQS's QueueDoesNotExist).
   unknown_queue = 1,
   /// A queue with that name exists already with another configuration.
   already_exists,
@@ -41,6 +40,9 @@ enum class errc : uint8_t {
   /// The node's disk is below its free-space watermark (or full): sends are refused until
   /// space is freed; receives, acks and purges go on.
   disk_full,
+  /// Nothing by that name of another kind: no topic, router, alarm, dead-letter sink, saga
+  /// (definition, version, instance) or trace; or a queue not subscribed to a topic.
+  not_found,
 };
 
 /// Name used on the wire and in the CLI's messages ("unknown_queue", ...).
