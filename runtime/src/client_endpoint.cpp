@@ -1,6 +1,7 @@
 #include "mailroom/client_endpoint.hpp"
 
 #include "ask.hpp"
+#include "blocking_lane.hpp"
 #include "codec.hpp"
 #include "endpoint_listener.hpp"
 #include "mailroom/error.hpp"
@@ -46,7 +47,7 @@ kj::Promise<caf::expected<R>> ask_kj(caf::actor_system& system, const caf::actor
 
 class node_server final : public schema::Node::Server {
 public:
-  explicit node_server(node& n) : node_(n) {}
+  node_server(node& n, blocking_lane& lane) : node_(n), lane_(lane) {}
 
 protected:
   kj::Promise<void> createQueue(CreateQueueContext context) override {
@@ -258,16 +259,10 @@ protected:
   }
 
 private:
-  /// Runs a blocking node call (catalog changes wait for their commit) on a detached actor's
-  /// thread, so the event loop keeps serving. A detached actor, not a std::thread: the node
-  /// waits for every actor at shutdown, so the call never outlives the node.
+  /// Runs a blocking node call (catalog changes wait for their commit) off the event loop, on
+  /// the endpoint's bounded pool (blocking_lane.hpp), so the loop keeps serving.
   kj::Promise<caf::error> off_loop(std::function<caf::error()> call) {
-    auto paf = kj::newPromiseAndCrossThreadFulfiller<caf::error>();
-    auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<caf::error>>>(
-        std::move(paf.fulfiller));
-    node_.system().spawn<caf::detached>(
-        [call = std::move(call), fulfiller] { (*fulfiller)->fulfill(call()); });
-    return std::move(paf.promise);
+    return lane_.run(std::move(call));
   }
 
   kj::Promise<void> createTopic(CreateTopicContext context) override {
@@ -476,7 +471,14 @@ private:
   }
 
   node& node_;
+  blocking_lane& lane_;
 };
+
+/// Workers for blocking calls, and how many may wait at once: catalog changes mostly wait for
+/// one group commit, so four threads keep up with any client; past 256 waiting, callers are
+/// told to retry.
+constexpr size_t blocking_workers = 4;
+constexpr uint32_t max_blocking_calls = 256;
 
 } // namespace
 
@@ -508,8 +510,9 @@ caf::expected<std::unique_ptr<client_endpoint>> client_endpoint::start(node& n,
       auto address =
           io.provider->getNetwork().parseAddress(listen, default_client_port).wait(io.waitScope);
       auto receiver = address->listen();
+      blocking_lane lane(n.system(), blocking_workers, max_blocking_calls);
       endpoint_listener listener("client endpoint", io.provider->getTimer(), *receiver, limits,
-                                 [&n] { return kj::heap<node_server>(n); });
+                                 [&n, &lane] { return kj::heap<node_server>(n, lane); });
       auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
       state->stop = std::move(paf.fulfiller);
       started.set_value(static_cast<uint16_t>(receiver->getPort()));
