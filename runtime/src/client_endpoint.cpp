@@ -1,7 +1,6 @@
 #include "mailroom/client_endpoint.hpp"
 
-#include "ask.hpp"
-#include "blocking_lane.hpp"
+#include "actor_bridge.hpp"
 #include "codec.hpp"
 #include "endpoint_listener.hpp"
 #include "mailroom/error.hpp"
@@ -31,23 +30,9 @@ caf::error too_many(const char* what, size_t n) {
                                                 std::to_string(max_wire_batch));
 }
 
-/// Sends a request to `target` and resolves on this kj thread with the typed reply.
-template <class R, class... Ts>
-kj::Promise<caf::expected<R>> ask_kj(caf::actor_system& system, const caf::actor& target,
-                                     Ts... xs) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<caf::expected<R>>();
-  // std::function needs a copyable callable; the fulfiller is move-only.
-  auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<caf::expected<R>>>>(
-      std::move(paf.fulfiller));
-  ask_async<R>(
-      system, target, [fulfiller](caf::expected<R> r) { (*fulfiller)->fulfill(std::move(r)); },
-      std::move(xs)...);
-  return std::move(paf.promise);
-}
-
 class node_server final : public schema::Node::Server {
 public:
-  node_server(node& n, blocking_lane& lane) : node_(n), lane_(lane) {}
+  node_server(node& n, actor_bridge& bridge) : node_(n), bridge_(bridge) {}
 
 protected:
   kj::Promise<void> createQueue(CreateQueueContext context) override {
@@ -72,7 +57,7 @@ protected:
     auto q = node_.queue(text(context.getParams().getQueue()));
     if (!q)
       return fail(context, q.error());
-    return ask_kj<queue_stats>(node_.system(), *q, stats_atom::value)
+    return bridge_.ask<queue_stats>(*q, stats_atom::value)
         .then([context](caf::expected<queue_stats> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -98,8 +83,7 @@ protected:
     if (in.size() > max_wire_batch)
       return fail(context, too_many("send batch", in.size()));
     if (params.getEach())
-      return ask_kj<std::vector<send_result>>(node_.system(), *q, send_each_atom::value,
-                                              codec::read(in))
+      return bridge_.ask<std::vector<send_result>>(*q, send_each_atom::value, codec::read(in))
           .then([context](caf::expected<std::vector<send_result>> r) mutable {
             if (!r)
               return set_status(context.getResults().initStatus(), r.error());
@@ -111,7 +95,7 @@ protected:
               refusals[i].setMessage((*r)[i].error_message);
             }
           });
-    return ask_kj<std::vector<std::string>>(node_.system(), *q, send_atom::value, codec::read(in))
+    return bridge_.ask<std::vector<std::string>>(*q, send_atom::value, codec::read(in))
         .then([context](caf::expected<std::vector<std::string>> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -127,7 +111,7 @@ protected:
     if (!q)
       return fail(context, q.error());
     receive_request request{params.getMax(), params.getWaitMs(), params.getVisibilityMs()};
-    return ask_kj<std::vector<delivery>>(node_.system(), *q, receive_atom::value, request)
+    return bridge_.ask<std::vector<delivery>>(*q, receive_atom::value, request)
         .then([context](caf::expected<std::vector<delivery>> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -153,8 +137,7 @@ protected:
     std::vector<std::string> receipts;
     for (auto r : params.getReceipts())
       receipts.push_back(text(r));
-    return ask_kj<std::vector<ack_outcome>>(node_.system(), *q, ack_atom::value,
-                                            std::move(receipts))
+    return bridge_.ask<std::vector<ack_outcome>>(*q, ack_atom::value, std::move(receipts))
         .then([context](caf::expected<std::vector<ack_outcome>> r) mutable {
           settle(context, std::move(r));
         });
@@ -167,8 +150,9 @@ protected:
       return fail(context, q.error());
     nack_request request{text(params.getReceipt()), params.getRetryAfterMs(),
                          text(params.getDeadLetterReason()), text(params.getError())};
-    return ask_kj<std::vector<ack_outcome>>(node_.system(), *q, nack_atom::value,
-                                            std::vector<nack_request>{std::move(request)})
+    return bridge_
+        .ask<std::vector<ack_outcome>>(*q, nack_atom::value,
+                                       std::vector<nack_request>{std::move(request)})
         .then([context](caf::expected<std::vector<ack_outcome>> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -185,8 +169,9 @@ protected:
     auto q = node_.queue(text(params.getQueue()));
     if (!q)
       return fail(context, q.error());
-    return ask_kj<ok_atom>(node_.system(), *q, visibility_atom::value, text(params.getReceipt()),
-                           params.getVisibilityMs())
+    return bridge_
+        .ask<ok_atom>(*q, visibility_atom::value, text(params.getReceipt()),
+                      params.getVisibilityMs())
         .then([context](caf::expected<ok_atom> r) mutable {
           if (!r)
             set_status(context.getResults().initStatus(), r.error());
@@ -197,7 +182,7 @@ protected:
     auto q = node_.queue(text(context.getParams().getQueue()));
     if (!q)
       return fail(context, q.error());
-    return ask_kj<uint64_t>(node_.system(), *q, purge_atom::value)
+    return bridge_.ask<uint64_t>(*q, purge_atom::value)
         .then([context](caf::expected<uint64_t> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -210,7 +195,7 @@ protected:
     auto s = node_.dead_letter_sink(text(params.getSink()));
     if (!s)
       return fail(context, s.error());
-    return ask_kj<std::vector<dead_letter>>(node_.system(), *s, list_atom::value, params.getMax())
+    return bridge_.ask<std::vector<dead_letter>>(*s, list_atom::value, params.getMax())
         .then([context](caf::expected<std::vector<dead_letter>> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -235,7 +220,7 @@ protected:
     if (!request.to.empty())
       if (auto q = node_.queue(request.to); !q)
         return fail(context, q.error());
-    return ask_kj<redrive_result>(node_.system(), *s, redrive_atom::value, std::move(request))
+    return bridge_.ask<redrive_result>(*s, redrive_atom::value, std::move(request))
         .then([context](caf::expected<redrive_result> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -250,7 +235,7 @@ protected:
     auto s = node_.dead_letter_sink(text(context.getParams().getSink()));
     if (!s)
       return fail(context, s.error());
-    return ask_kj<uint64_t>(node_.system(), *s, purge_atom::value)
+    return bridge_.ask<uint64_t>(*s, purge_atom::value)
         .then([context](caf::expected<uint64_t> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -260,9 +245,9 @@ protected:
 
 private:
   /// Runs a blocking node call (catalog changes wait for their commit) off the event loop, on
-  /// the endpoint's bounded pool (blocking_lane.hpp), so the loop keeps serving.
+  /// the endpoint's bounded pool (actor_bridge.hpp), so the loop keeps serving.
   kj::Promise<caf::error> off_loop(std::function<caf::error()> call) {
-    return lane_.run(std::move(call));
+    return bridge_.run(std::move(call));
   }
 
   kj::Promise<void> createTopic(CreateTopicContext context) override {
@@ -289,7 +274,7 @@ private:
     auto t = node_.topic(name);
     if (!config || !t)
       return fail(context, config ? t.error() : config.error());
-    return ask_kj<topic_stats>(node_.system(), *t, stats_atom::value)
+    return bridge_.ask<topic_stats>(*t, stats_atom::value)
         .then([context, config = std::move(*config)](caf::expected<topic_stats> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -326,7 +311,7 @@ private:
     auto in = params.getMessages();
     if (in.size() > max_wire_batch)
       return fail(context, too_many("publish batch", in.size()));
-    return ask_kj<publish_result>(node_.system(), *t, publish_atom::value, codec::read(in))
+    return bridge_.ask<publish_result>(*t, publish_atom::value, codec::read(in))
         .then([context](caf::expected<publish_result> r) mutable {
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
@@ -471,7 +456,7 @@ private:
   }
 
   node& node_;
-  blocking_lane& lane_;
+  actor_bridge& bridge_;
 };
 
 /// Workers for blocking calls, and how many may wait at once: catalog changes mostly wait for
@@ -510,9 +495,9 @@ caf::expected<std::unique_ptr<client_endpoint>> client_endpoint::start(node& n,
       auto address =
           io.provider->getNetwork().parseAddress(listen, default_client_port).wait(io.waitScope);
       auto receiver = address->listen();
-      blocking_lane lane(n.system(), blocking_workers, max_blocking_calls);
+      actor_bridge bridge(n.system(), blocking_workers, max_blocking_calls);
       endpoint_listener listener("client endpoint", io.provider->getTimer(), *receiver, limits,
-                                 [&n, &lane] { return kj::heap<node_server>(n, lane); });
+                                 [&n, &bridge] { return kj::heap<node_server>(n, bridge); });
       auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
       state->stop = std::move(paf.fulfiller);
       started.set_value(static_cast<uint16_t>(receiver->getPort()));
