@@ -202,25 +202,10 @@ journal::~journal() {
     sync_thread_.join();
   if (wal_fd_ >= 0)
     ::close(wal_fd_);
-  sqlite3_finalize(read_consumed_);
-  sqlite3_finalize(read_trace_);
+  for (auto* stmt : statements_)
+    sqlite3_finalize(stmt);
   if (reader_ != nullptr)
     sqlite3_close(reader_); // before the writer, whose close checkpoints the WAL away
-  for (auto* stmt : {put_catalog_,           delete_catalog_,
-                     put_segment_,           append_events_,
-                     delete_segment_,        delete_segment_events_,
-                     delete_queue_segments_, delete_queue_events_,
-                     delete_queue_dedup_,    put_dedup_,
-                     delete_dedup_before_,   read_dedup_,
-                     put_consumed_,          delete_consumed_before_,
-                     append_trace_,          delete_trace_before_,
-                     put_dead_letter_,       delete_dead_letter_,
-                     delete_sink_,           read_catalog_,
-                     read_segments_,         read_events_,
-                     read_dead_letters_,     insert_saga_,
-                     update_saga_,           update_saga_status_,
-                     delete_finished_sagas_})
-    sqlite3_finalize(stmt);
   if (db_ != nullptr)
     sqlite3_close(db_);
 }
@@ -314,56 +299,72 @@ caf::error journal::check_format_version() {
 
 caf::error journal::prepare_statements() {
   struct entry {
-    sqlite3_stmt** stmt;
-    const char* sql;
+    sql id;
+    const char* text;
+    bool on_reader = false; ///< prepared on the read connection
   };
   const entry entries[] = {
-      {&put_catalog_, "INSERT OR REPLACE INTO catalog(kind, name, config) VALUES(?1, ?2, ?3)"},
-      {&delete_catalog_, "DELETE FROM catalog WHERE kind = ?1 AND name = ?2"},
-      {&put_segment_,
+      {sql::read_trace, "SELECT ?1, at_ms, events FROM trace ORDER BY id", true},
+      {sql::read_consumed, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2", true},
+      {sql::put_catalog, "INSERT OR REPLACE INTO catalog(kind, name, config) VALUES(?1, ?2, ?3)"},
+      {sql::delete_catalog, "DELETE FROM catalog WHERE kind = ?1 AND name = ?2"},
+      {sql::put_segment,
        "INSERT OR REPLACE INTO segments(queue, first_seq, messages) VALUES(?1, ?2, ?3)"},
-      {&append_events_, "INSERT INTO segment_events(queue, first_seq, events) VALUES(?1, ?2, ?3)"},
-      {&delete_segment_, "DELETE FROM segments WHERE queue = ?1 AND first_seq = ?2"},
-      {&delete_segment_events_, "DELETE FROM segment_events WHERE queue = ?1 AND first_seq = ?2"},
-      {&delete_queue_segments_, "DELETE FROM segments WHERE queue = ?1"},
-      {&delete_queue_events_, "DELETE FROM segment_events WHERE queue = ?1"},
-      {&delete_queue_dedup_, "DELETE FROM dedup WHERE queue = ?1"},
-      {&put_dedup_, "INSERT OR REPLACE INTO dedup(queue, first_seq, records) VALUES(?1, ?2, ?3)"},
-      {&delete_dedup_before_, "DELETE FROM dedup WHERE queue = ?1 AND first_seq < ?2"},
-      {&read_dedup_,
+      {sql::append_events,
+       "INSERT INTO segment_events(queue, first_seq, events) VALUES(?1, ?2, ?3)"},
+      {sql::delete_segment, "DELETE FROM segments WHERE queue = ?1 AND first_seq = ?2"},
+      {sql::delete_segment_events,
+       "DELETE FROM segment_events WHERE queue = ?1 AND first_seq = ?2"},
+      {sql::delete_queue_segments, "DELETE FROM segments WHERE queue = ?1"},
+      {sql::delete_queue_events, "DELETE FROM segment_events WHERE queue = ?1"},
+      {sql::delete_queue_dedup, "DELETE FROM dedup WHERE queue = ?1"},
+      {sql::put_dedup,
+       "INSERT OR REPLACE INTO dedup(queue, first_seq, records) VALUES(?1, ?2, ?3)"},
+      {sql::delete_dedup_before, "DELETE FROM dedup WHERE queue = ?1 AND first_seq < ?2"},
+      {sql::read_dedup,
        "SELECT '', first_seq, records FROM dedup WHERE queue = ?1 ORDER BY first_seq"},
-      {&append_trace_, "INSERT INTO trace(at_ms, events) VALUES(?1, ?2)"},
-      {&delete_trace_before_, "DELETE FROM trace WHERE at_ms < ?1"},
-      {&put_consumed_, "INSERT OR REPLACE INTO consumed(service, id, at_ms) VALUES(?1, ?2, ?3)"},
-      {&delete_consumed_before_, "DELETE FROM consumed WHERE service = ?1 AND at_ms < ?2"},
+      {sql::append_trace, "INSERT INTO trace(at_ms, events) VALUES(?1, ?2)"},
+      {sql::delete_trace_before, "DELETE FROM trace WHERE at_ms < ?1"},
+      {sql::put_consumed, "INSERT OR REPLACE INTO consumed(service, id, at_ms) VALUES(?1, ?2, ?3)"},
+      {sql::delete_consumed_before, "DELETE FROM consumed WHERE service = ?1 AND at_ms < ?2"},
       // Rows are keyed by the start sequence, so the sagas in progress share the table's last
       // pages: a random key (the id) put every transition on a page of its own in the WAL.
       // The id's index is written once, at the insert; the status index when it changes.
-      {&insert_saga_, "INSERT INTO sagas(seq, id, definition, status, updated_at_ms, instance) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
-      {&update_saga_, "UPDATE sagas SET updated_at_ms = ?5, instance = ?6 WHERE seq = ?1"},
-      {&update_saga_status_,
+      {sql::insert_saga, "INSERT INTO sagas(seq, id, definition, status, updated_at_ms, instance) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+      {sql::update_saga, "UPDATE sagas SET updated_at_ms = ?5, instance = ?6 WHERE seq = ?1"},
+      {sql::update_saga_status,
        "UPDATE sagas SET status = ?4, updated_at_ms = ?5, instance = ?6 WHERE seq = ?1"},
-      {&delete_finished_sagas_, "DELETE FROM sagas WHERE status IN (1, 3) AND updated_at_ms < ?1"},
-      {&put_dead_letter_,
+      {sql::delete_finished_sagas,
+       "DELETE FROM sagas WHERE status IN (1, 3) AND updated_at_ms < ?1"},
+      {sql::put_dead_letter,
        // Never overwrites: a second arrival of one id is the same message shipped again (its
        // queue did not learn the sink had it before a crash); ids do not collide otherwise.
        "INSERT INTO dead_letters(sink, id, record) VALUES(?1, ?2, ?3) "
        "ON CONFLICT(sink, id) DO NOTHING"},
-      {&delete_dead_letter_, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
-      {&delete_sink_, "DELETE FROM dead_letters WHERE sink = ?1"},
-      {&read_catalog_, "SELECT name, 0, config FROM catalog WHERE kind = ?1 ORDER BY name"},
-      {&read_segments_,
+      {sql::delete_dead_letter, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
+      {sql::delete_sink, "DELETE FROM dead_letters WHERE sink = ?1"},
+      {sql::read_catalog, "SELECT name, 0, config FROM catalog WHERE kind = ?1 ORDER BY name"},
+      {sql::read_segments,
        "SELECT '', first_seq, messages FROM segments WHERE queue = ?1 ORDER BY first_seq"},
-      {&read_events_,
+      {sql::read_events,
        "SELECT '', first_seq, events FROM segment_events WHERE queue = ?1 ORDER BY id"},
-      {&read_dead_letters_,
+      {sql::read_dead_letters,
        "SELECT id, 0, record FROM dead_letters WHERE sink = ?1 ORDER BY arrival"},
   };
-  for (const auto& e : entries)
-    if (sqlite3_prepare_v3(db_, e.sql, -1, SQLITE_PREPARE_PERSISTENT, e.stmt, nullptr) != SQLITE_OK)
-      return sqlite_error(e.sql);
-  return open_reader();
+  if (auto err = open_reader())
+    return err;
+  for (const auto& e : entries) {
+    auto* on = e.on_reader ? reader_ : db_;
+    auto& stmt = statements_[static_cast<size_t>(e.id)];
+    if (sqlite3_prepare_v3(on, e.text, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+      return e.on_reader ? reader_error(e.text) : sqlite_error(e.text);
+  }
+  for (size_t i = 0; i < statements_.size(); ++i)
+    if (statements_[i] == nullptr)
+      return make_error(errc::corruption, "journal: statement " + std::to_string(i) +
+                                              " has no SQL (a bug: list it in entries)");
+  return {};
 }
 
 caf::error journal::open_reader() {
@@ -376,13 +377,6 @@ caf::error journal::open_reader() {
     sqlite3_free(message);
     return reader_error("configuring the read connection");
   }
-  const std::pair<sqlite3_stmt**, const char*> entries[] = {
-      {&read_trace_, "SELECT ?1, at_ms, events FROM trace ORDER BY id"},
-      {&read_consumed_, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2"},
-  };
-  for (const auto& [stmt, sql] : entries)
-    if (sqlite3_prepare_v3(reader_, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) != SQLITE_OK)
-      return reader_error(sql);
   return {};
 }
 
@@ -583,86 +577,86 @@ caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
   using k = write_batch::op_kind;
   switch (op.kind) {
   case k::put_catalog:
-    bind_text(put_catalog_, 1, op.key1);
-    bind_text(put_catalog_, 2, op.key2);
-    bind_blob(put_catalog_, 3, op.blob);
-    return step(put_catalog_);
+    bind_text(statement(sql::put_catalog), 1, op.key1);
+    bind_text(statement(sql::put_catalog), 2, op.key2);
+    bind_blob(statement(sql::put_catalog), 3, op.blob);
+    return step(statement(sql::put_catalog));
   case k::delete_catalog:
-    bind_text(delete_catalog_, 1, op.key1);
-    bind_text(delete_catalog_, 2, op.key2);
-    return step(delete_catalog_);
+    bind_text(statement(sql::delete_catalog), 1, op.key1);
+    bind_text(statement(sql::delete_catalog), 2, op.key2);
+    return step(statement(sql::delete_catalog));
   case k::put_segment:
-    bind_text(put_segment_, 1, op.key1);
-    sqlite3_bind_int64(put_segment_, 2, static_cast<int64_t>(op.seq));
-    bind_blob(put_segment_, 3, op.blob);
-    return step(put_segment_);
+    bind_text(statement(sql::put_segment), 1, op.key1);
+    sqlite3_bind_int64(statement(sql::put_segment), 2, static_cast<int64_t>(op.seq));
+    bind_blob(statement(sql::put_segment), 3, op.blob);
+    return step(statement(sql::put_segment));
   case k::append_events:
-    bind_text(append_events_, 1, op.key1);
-    sqlite3_bind_int64(append_events_, 2, static_cast<int64_t>(op.seq));
-    bind_blob(append_events_, 3, op.blob);
-    return step(append_events_);
+    bind_text(statement(sql::append_events), 1, op.key1);
+    sqlite3_bind_int64(statement(sql::append_events), 2, static_cast<int64_t>(op.seq));
+    bind_blob(statement(sql::append_events), 3, op.blob);
+    return step(statement(sql::append_events));
   case k::delete_segment:
-    bind_text(delete_segment_, 1, op.key1);
-    sqlite3_bind_int64(delete_segment_, 2, static_cast<int64_t>(op.seq));
-    if (auto err = step(delete_segment_))
+    bind_text(statement(sql::delete_segment), 1, op.key1);
+    sqlite3_bind_int64(statement(sql::delete_segment), 2, static_cast<int64_t>(op.seq));
+    if (auto err = step(statement(sql::delete_segment)))
       return err;
-    bind_text(delete_segment_events_, 1, op.key1);
-    sqlite3_bind_int64(delete_segment_events_, 2, static_cast<int64_t>(op.seq));
-    return step(delete_segment_events_);
+    bind_text(statement(sql::delete_segment_events), 1, op.key1);
+    sqlite3_bind_int64(statement(sql::delete_segment_events), 2, static_cast<int64_t>(op.seq));
+    return step(statement(sql::delete_segment_events));
   case k::delete_queue_data:
-    bind_text(delete_queue_segments_, 1, op.key1);
-    if (auto err = step(delete_queue_segments_))
+    bind_text(statement(sql::delete_queue_segments), 1, op.key1);
+    if (auto err = step(statement(sql::delete_queue_segments)))
       return err;
-    bind_text(delete_queue_events_, 1, op.key1);
-    if (auto err = step(delete_queue_events_))
+    bind_text(statement(sql::delete_queue_events), 1, op.key1);
+    if (auto err = step(statement(sql::delete_queue_events)))
       return err;
-    bind_text(delete_queue_dedup_, 1, op.key1);
-    return step(delete_queue_dedup_);
+    bind_text(statement(sql::delete_queue_dedup), 1, op.key1);
+    return step(statement(sql::delete_queue_dedup));
   case k::put_dedup:
-    bind_text(put_dedup_, 1, op.key1);
-    sqlite3_bind_int64(put_dedup_, 2, static_cast<int64_t>(op.seq));
-    bind_blob(put_dedup_, 3, op.blob);
-    return step(put_dedup_);
+    bind_text(statement(sql::put_dedup), 1, op.key1);
+    sqlite3_bind_int64(statement(sql::put_dedup), 2, static_cast<int64_t>(op.seq));
+    bind_blob(statement(sql::put_dedup), 3, op.blob);
+    return step(statement(sql::put_dedup));
   case k::delete_dedup_before:
-    bind_text(delete_dedup_before_, 1, op.key1);
-    sqlite3_bind_int64(delete_dedup_before_, 2, static_cast<int64_t>(op.seq));
-    return step(delete_dedup_before_);
+    bind_text(statement(sql::delete_dedup_before), 1, op.key1);
+    sqlite3_bind_int64(statement(sql::delete_dedup_before), 2, static_cast<int64_t>(op.seq));
+    return step(statement(sql::delete_dedup_before));
   case k::barrier:
     return {};
   case k::append_trace:
-    sqlite3_bind_int64(append_trace_, 1, static_cast<int64_t>(op.seq));
-    bind_blob(append_trace_, 2, op.blob);
-    return step(append_trace_);
+    sqlite3_bind_int64(statement(sql::append_trace), 1, static_cast<int64_t>(op.seq));
+    bind_blob(statement(sql::append_trace), 2, op.blob);
+    return step(statement(sql::append_trace));
   case k::delete_trace_before:
-    sqlite3_bind_int64(delete_trace_before_, 1, static_cast<int64_t>(op.seq));
-    return step(delete_trace_before_);
+    sqlite3_bind_int64(statement(sql::delete_trace_before), 1, static_cast<int64_t>(op.seq));
+    return step(statement(sql::delete_trace_before));
   case k::put_consumed:
-    bind_text(put_consumed_, 1, op.key1);
-    bind_text(put_consumed_, 2, op.key2);
-    sqlite3_bind_int64(put_consumed_, 3, static_cast<int64_t>(op.seq));
-    return step(put_consumed_);
+    bind_text(statement(sql::put_consumed), 1, op.key1);
+    bind_text(statement(sql::put_consumed), 2, op.key2);
+    sqlite3_bind_int64(statement(sql::put_consumed), 3, static_cast<int64_t>(op.seq));
+    return step(statement(sql::put_consumed));
   case k::delete_consumed_before:
-    bind_text(delete_consumed_before_, 1, op.key1);
-    sqlite3_bind_int64(delete_consumed_before_, 2, static_cast<int64_t>(op.seq));
-    return step(delete_consumed_before_);
+    bind_text(statement(sql::delete_consumed_before), 1, op.key1);
+    sqlite3_bind_int64(statement(sql::delete_consumed_before), 2, static_cast<int64_t>(op.seq));
+    return step(statement(sql::delete_consumed_before));
   case k::execute:
     return run_service_statement(op.blob, batch.params_[op.seq]);
   case k::put_dead_letter:
-    bind_text(put_dead_letter_, 1, op.key1);
-    bind_text(put_dead_letter_, 2, op.key2);
-    bind_blob(put_dead_letter_, 3, op.blob);
-    return step(put_dead_letter_);
+    bind_text(statement(sql::put_dead_letter), 1, op.key1);
+    bind_text(statement(sql::put_dead_letter), 2, op.key2);
+    bind_blob(statement(sql::put_dead_letter), 3, op.blob);
+    return step(statement(sql::put_dead_letter));
   case k::delete_dead_letter:
-    bind_text(delete_dead_letter_, 1, op.key1);
-    bind_text(delete_dead_letter_, 2, op.key2);
-    return step(delete_dead_letter_);
+    bind_text(statement(sql::delete_dead_letter), 1, op.key1);
+    bind_text(statement(sql::delete_dead_letter), 2, op.key2);
+    return step(statement(sql::delete_dead_letter));
   case k::delete_sink_data:
-    bind_text(delete_sink_, 1, op.key1);
-    return step(delete_sink_);
+    bind_text(statement(sql::delete_sink), 1, op.key1);
+    return step(statement(sql::delete_sink));
   case k::put_saga: {
-    auto* stmt = op.how == write_batch::saga_put::insert   ? insert_saga_
-                 : op.how == write_batch::saga_put::update ? update_saga_
-                                                           : update_saga_status_;
+    auto* stmt = op.how == write_batch::saga_put::insert   ? statement(sql::insert_saga)
+                 : op.how == write_batch::saga_put::update ? statement(sql::update_saga)
+                                                           : statement(sql::update_saga_status);
     sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(op.seq));
     if (op.how == write_batch::saga_put::insert) {
       bind_text(stmt, 2, op.key1);
@@ -675,8 +669,8 @@ caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
     return step(stmt);
   }
   case k::delete_finished_sagas_before:
-    sqlite3_bind_int64(delete_finished_sagas_, 1, op.value);
-    return step(delete_finished_sagas_);
+    sqlite3_bind_int64(statement(sql::delete_finished_sagas), 1, op.value);
+    return step(statement(sql::delete_finished_sagas));
   }
   return make_error(errc::corruption, "journal: unknown write op");
 }
@@ -707,27 +701,27 @@ caf::error journal::scan(sqlite3_stmt* stmt, const std::string& key, const row_v
 }
 
 caf::error journal::read_catalog(const std::string& kind, const row_visitor& visit) {
-  return scan(read_catalog_, kind, visit, true);
+  return scan(statement(sql::read_catalog), kind, visit, true);
 }
 
 caf::error journal::read_segments(const std::string& queue, const row_visitor& visit) {
-  return scan(read_segments_, queue, visit, false);
+  return scan(statement(sql::read_segments), queue, visit, false);
 }
 
 caf::error journal::read_events(const std::string& queue, const row_visitor& visit) {
-  return scan(read_events_, queue, visit, false);
+  return scan(statement(sql::read_events), queue, visit, false);
 }
 
 caf::error journal::read_trace(const row_visitor& visit) {
-  return scan(read_trace_, {}, visit, false);
+  return scan(statement(sql::read_trace), {}, visit, false);
 }
 
 caf::error journal::read_dedup(const std::string& queue, const row_visitor& visit) {
-  return scan(read_dedup_, queue, visit, false);
+  return scan(statement(sql::read_dedup), queue, visit, false);
 }
 
 caf::error journal::read_dead_letters(const std::string& sink, const row_visitor& visit) {
-  return scan(read_dead_letters_, sink, visit, true);
+  return scan(statement(sql::read_dead_letters), sink, visit, true);
 }
 
 journal_stats journal::stats() const {

@@ -39,6 +39,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -253,36 +254,43 @@ private:
   journal_options options_;
   sqlite3* db_ = nullptr;
 
-  // Prepared statements, used under db_mutex_.
-  sqlite3_stmt* put_catalog_ = nullptr;
-  sqlite3_stmt* delete_catalog_ = nullptr;
-  sqlite3_stmt* put_segment_ = nullptr;
-  sqlite3_stmt* append_events_ = nullptr;
-  sqlite3_stmt* delete_segment_ = nullptr;
-  sqlite3_stmt* delete_segment_events_ = nullptr;
-  sqlite3_stmt* delete_queue_segments_ = nullptr;
-  sqlite3_stmt* delete_queue_events_ = nullptr;
-  sqlite3_stmt* delete_queue_dedup_ = nullptr;
-  sqlite3_stmt* put_dedup_ = nullptr;
-  sqlite3_stmt* delete_dedup_before_ = nullptr;
-  sqlite3_stmt* read_dedup_ = nullptr;
-  sqlite3_stmt* append_trace_ = nullptr;
-  sqlite3_stmt* delete_trace_before_ = nullptr;
-  sqlite3_stmt* read_trace_ = nullptr;
-  sqlite3_stmt* put_consumed_ = nullptr;
-  sqlite3_stmt* delete_consumed_before_ = nullptr;
-  sqlite3_stmt* read_consumed_ = nullptr;
-  sqlite3_stmt* insert_saga_ = nullptr;
-  sqlite3_stmt* update_saga_ = nullptr;
-  sqlite3_stmt* update_saga_status_ = nullptr;
-  sqlite3_stmt* delete_finished_sagas_ = nullptr;
-  sqlite3_stmt* put_dead_letter_ = nullptr;
-  sqlite3_stmt* delete_dead_letter_ = nullptr;
-  sqlite3_stmt* delete_sink_ = nullptr;
-  sqlite3_stmt* read_catalog_ = nullptr;
-  sqlite3_stmt* read_segments_ = nullptr;
-  sqlite3_stmt* read_events_ = nullptr;
-  sqlite3_stmt* read_dead_letters_ = nullptr;
+  // Prepared statements, each listed once: its name here, its SQL in journal.cpp. Those of
+  // the writer are used under db_mutex_, the reader's (read_trace, read_consumed) under
+  // reader_mutex_.
+  enum class sql : uint8_t {
+    put_catalog,
+    delete_catalog,
+    put_segment,
+    append_events,
+    delete_segment,
+    delete_segment_events,
+    delete_queue_segments,
+    delete_queue_events,
+    delete_queue_dedup,
+    put_dedup,
+    delete_dedup_before,
+    read_dedup,
+    append_trace,
+    delete_trace_before,
+    read_trace,
+    put_consumed,
+    delete_consumed_before,
+    read_consumed,
+    insert_saga,
+    update_saga,
+    update_saga_status,
+    delete_finished_sagas,
+    put_dead_letter,
+    delete_dead_letter,
+    delete_sink,
+    read_catalog,
+    read_segments,
+    read_events,
+    read_dead_letters,
+    count,
+  };
+  std::array<sqlite3_stmt*, static_cast<size_t>(sql::count)> statements_{};
+  sqlite3_stmt* statement(sql s) const { return statements_[static_cast<size_t>(s)]; }
 
   // Lock order: queue_mutex_ is never held while taking db_mutex_.
   mutable std::mutex queue_mutex_; // guards queue_, stopping_, failed_, stats_
@@ -312,7 +320,7 @@ private:
   std::recursive_mutex db_mutex_;
   // A second, read-only connection for queries while the node runs (traces, saga listings,
   // service queries, the inbox check): WAL readers never wait for the writer, so a long scan
-  // does not hold up a group commit. Its statements (read_trace_, read_consumed_) live on it.
+  // does not hold up a group commit. Its statements (read_trace, read_consumed) live on it.
   sqlite3* reader_ = nullptr;
   std::recursive_mutex reader_mutex_;
   std::thread thread_;

@@ -181,12 +181,13 @@ caf::expected<std::vector<sql_row>> journal::query(const std::string& sql,
 
 caf::expected<bool> journal::consumed(const std::string& service, const std::string& id) {
   std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
-  sqlite3_bind_text(read_consumed_, 1, service.data(), static_cast<int>(service.size()),
+  sqlite3_bind_text(statement(sql::read_consumed), 1, service.data(),
+                    static_cast<int>(service.size()), SQLITE_STATIC);
+  sqlite3_bind_text(statement(sql::read_consumed), 2, id.data(), static_cast<int>(id.size()),
                     SQLITE_STATIC);
-  sqlite3_bind_text(read_consumed_, 2, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-  auto rc = sqlite3_step(read_consumed_);
-  sqlite3_reset(read_consumed_);
-  sqlite3_clear_bindings(read_consumed_);
+  auto rc = sqlite3_step(statement(sql::read_consumed));
+  sqlite3_reset(statement(sql::read_consumed));
+  sqlite3_clear_bindings(statement(sql::read_consumed));
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return make_error(errc::io_error,
                       std::string{"journal: inbox read: "} + sqlite3_errmsg(reader_));
