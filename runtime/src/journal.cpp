@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <variant>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -18,103 +19,93 @@ namespace mailroom {
 // --- write_batch -----------------------------------------------------------------------------
 
 void write_batch::put_catalog(std::string kind, std::string name, std::string blob) {
-  ops_.push_back({op_kind::put_catalog, std::move(kind), std::move(name), 0, std::move(blob)});
+  ops_.emplace_back(put_catalog_op{std::move(kind), std::move(name), std::move(blob)});
 }
 
 void write_batch::delete_catalog(std::string kind, std::string name) {
-  ops_.push_back({op_kind::delete_catalog, std::move(kind), std::move(name), 0, {}});
+  ops_.emplace_back(delete_catalog_op{std::move(kind), std::move(name)});
 }
 
 void write_batch::put_segment(std::string queue, uint64_t first_seq, std::string blob) {
-  ops_.push_back({op_kind::put_segment, std::move(queue), {}, first_seq, std::move(blob)});
+  ops_.emplace_back(put_segment_op{std::move(queue), first_seq, std::move(blob)});
 }
 
 void write_batch::append_events(std::string queue, uint64_t first_seq, std::string blob) {
-  ops_.push_back({op_kind::append_events, std::move(queue), {}, first_seq, std::move(blob)});
+  ops_.emplace_back(append_events_op{std::move(queue), first_seq, std::move(blob)});
 }
 
 void write_batch::delete_segment(std::string queue, uint64_t first_seq) {
-  ops_.push_back({op_kind::delete_segment, std::move(queue), {}, first_seq, {}});
+  ops_.emplace_back(delete_segment_op{std::move(queue), first_seq});
 }
 
 void write_batch::delete_queue_data(std::string queue) {
-  ops_.push_back({op_kind::delete_queue_data, std::move(queue), {}, 0, {}});
+  ops_.emplace_back(delete_queue_data_op{std::move(queue)});
 }
 
 void write_batch::put_dedup(std::string queue, uint64_t first_seq, std::string blob) {
-  ops_.push_back({op_kind::put_dedup, std::move(queue), {}, first_seq, std::move(blob)});
+  ops_.emplace_back(put_dedup_op{std::move(queue), first_seq, std::move(blob)});
 }
 
 void write_batch::delete_dedup_before(std::string queue, uint64_t first_seq) {
-  ops_.push_back({op_kind::delete_dedup_before, std::move(queue), {}, first_seq, {}});
+  ops_.emplace_back(delete_dedup_before_op{std::move(queue), first_seq});
 }
 
 void write_batch::barrier() {
-  ops_.push_back({op_kind::barrier, {}, {}, 0, {}});
+  ops_.emplace_back(barrier_op{});
 }
 
 void write_batch::append_trace(int64_t at_ms, std::string blob) {
-  ops_.push_back({op_kind::append_trace, {}, {}, static_cast<uint64_t>(at_ms), std::move(blob)});
+  ops_.emplace_back(append_trace_op{at_ms, std::move(blob)});
 }
 
 void write_batch::delete_trace_before(int64_t at_ms) {
-  ops_.push_back({op_kind::delete_trace_before, {}, {}, static_cast<uint64_t>(at_ms), {}});
+  ops_.emplace_back(delete_trace_before_op{at_ms});
 }
 
 void write_batch::put_saga(saga_put how, uint64_t seq, std::string id, std::string definition,
                            uint8_t status, int64_t updated_at_ms, std::string blob) {
-  ops_.push_back({op_kind::put_saga, std::move(id), std::move(definition), seq, std::move(blob),
-                  updated_at_ms, status, how});
+  ops_.emplace_back(put_saga_op{how, seq, std::move(id), std::move(definition), status,
+                                updated_at_ms, std::move(blob)});
 }
 
 void write_batch::delete_finished_sagas_before(int64_t at_ms) {
-  ops_.push_back({op_kind::delete_finished_sagas_before, {}, {}, 0, {}, at_ms});
+  ops_.emplace_back(delete_finished_sagas_before_op{at_ms});
 }
 
 void write_batch::put_consumed(std::string service, std::string id, int64_t at_ms) {
-  ops_.push_back(
-      {op_kind::put_consumed, std::move(service), std::move(id), static_cast<uint64_t>(at_ms), {}});
+  ops_.emplace_back(put_consumed_op{std::move(service), std::move(id), at_ms});
 }
 
 void write_batch::delete_consumed_before(std::string service, int64_t at_ms) {
-  ops_.push_back(
-      {op_kind::delete_consumed_before, std::move(service), {}, static_cast<uint64_t>(at_ms), {}});
+  ops_.emplace_back(delete_consumed_before_op{std::move(service), at_ms});
 }
 
 void write_batch::execute(std::string sql, std::vector<sql_value> params) {
-  ops_.push_back({op_kind::execute, {}, {}, params_.size(), std::move(sql)});
-  params_.push_back(std::move(params));
+  ops_.emplace_back(execute_op{std::move(sql), std::move(params)});
   isolated_ = true;
 }
 
 void write_batch::put_dead_letter(std::string sink, std::string id, std::string blob) {
-  ops_.push_back({op_kind::put_dead_letter, std::move(sink), std::move(id), 0, std::move(blob)});
+  ops_.emplace_back(put_dead_letter_op{std::move(sink), std::move(id), std::move(blob)});
 }
 
 void write_batch::delete_dead_letter(std::string sink, std::string id) {
-  ops_.push_back({op_kind::delete_dead_letter, std::move(sink), std::move(id), 0, {}});
+  ops_.emplace_back(delete_dead_letter_op{std::move(sink), std::move(id)});
 }
 
 void write_batch::delete_sink_data(std::string sink) {
-  ops_.push_back({op_kind::delete_sink_data, std::move(sink), {}, 0, {}});
+  ops_.emplace_back(delete_sink_data_op{std::move(sink)});
 }
 
 bool write_batch::adds_messages() const {
   return std::any_of(ops_.begin(), ops_.end(), [](const op& o) {
-    return o.kind == op_kind::put_segment ||
-           (o.kind == op_kind::put_saga && o.how == saga_put::insert);
+    auto* saga = std::get_if<put_saga_op>(&o);
+    return std::holds_alternative<put_segment_op>(o) || (saga && saga->how == saga_put::insert);
   });
 }
 
 void write_batch::append(write_batch&& other) {
   isolated_ = isolated_ || other.isolated_;
-  if (!other.params_.empty()) { // execute ops index their parameters: shift them past ours
-    for (auto& op : other.ops_)
-      if (op.kind == op_kind::execute)
-        op.seq += params_.size();
-    params_.insert(params_.end(), std::make_move_iterator(other.params_.begin()),
-                   std::make_move_iterator(other.params_.end()));
-  }
   if (ops_.empty()) {
     ops_ = std::move(other.ops_);
     return;
@@ -535,7 +526,7 @@ caf::error journal::commit(std::deque<pending>& group) {
       continue;
     }
     for (auto& op : p.batch.ops_)
-      if (auto err = apply(p.batch, op)) {
+      if (auto err = apply(op)) {
         exec("ROLLBACK");
         return err;
       }
@@ -551,7 +542,7 @@ caf::error journal::apply_isolated(pending& p) {
   if (auto err = exec("SAVEPOINT isolated"))
     return err;
   for (auto& op : p.batch.ops_) {
-    auto err = apply(p.batch, op);
+    auto err = apply(op);
     if (!err)
       continue;
     if (code_of(err) != errc::invalid_argument)
@@ -565,8 +556,21 @@ caf::error journal::apply_isolated(pending& p) {
   return exec("RELEASE isolated");
 }
 
-caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
-  auto step = [this](sqlite3_stmt* stmt) -> caf::error {
+namespace {
+
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+} // namespace
+
+caf::error journal::apply(const write_batch::op& op) {
+  using w = write_batch;
+  auto step = [this](sql s) -> caf::error {
+    auto* stmt = statement(s);
     auto rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
@@ -574,105 +578,127 @@ caf::error journal::apply(const write_batch& batch, const write_batch::op& op) {
       return sqlite_error(sqlite3_sql(stmt));
     return {};
   };
-  using k = write_batch::op_kind;
-  switch (op.kind) {
-  case k::put_catalog:
-    bind_text(statement(sql::put_catalog), 1, op.key1);
-    bind_text(statement(sql::put_catalog), 2, op.key2);
-    bind_blob(statement(sql::put_catalog), 3, op.blob);
-    return step(statement(sql::put_catalog));
-  case k::delete_catalog:
-    bind_text(statement(sql::delete_catalog), 1, op.key1);
-    bind_text(statement(sql::delete_catalog), 2, op.key2);
-    return step(statement(sql::delete_catalog));
-  case k::put_segment:
-    bind_text(statement(sql::put_segment), 1, op.key1);
-    sqlite3_bind_int64(statement(sql::put_segment), 2, static_cast<int64_t>(op.seq));
-    bind_blob(statement(sql::put_segment), 3, op.blob);
-    return step(statement(sql::put_segment));
-  case k::append_events:
-    bind_text(statement(sql::append_events), 1, op.key1);
-    sqlite3_bind_int64(statement(sql::append_events), 2, static_cast<int64_t>(op.seq));
-    bind_blob(statement(sql::append_events), 3, op.blob);
-    return step(statement(sql::append_events));
-  case k::delete_segment:
-    bind_text(statement(sql::delete_segment), 1, op.key1);
-    sqlite3_bind_int64(statement(sql::delete_segment), 2, static_cast<int64_t>(op.seq));
-    if (auto err = step(statement(sql::delete_segment)))
-      return err;
-    bind_text(statement(sql::delete_segment_events), 1, op.key1);
-    sqlite3_bind_int64(statement(sql::delete_segment_events), 2, static_cast<int64_t>(op.seq));
-    return step(statement(sql::delete_segment_events));
-  case k::delete_queue_data:
-    bind_text(statement(sql::delete_queue_segments), 1, op.key1);
-    if (auto err = step(statement(sql::delete_queue_segments)))
-      return err;
-    bind_text(statement(sql::delete_queue_events), 1, op.key1);
-    if (auto err = step(statement(sql::delete_queue_events)))
-      return err;
-    bind_text(statement(sql::delete_queue_dedup), 1, op.key1);
-    return step(statement(sql::delete_queue_dedup));
-  case k::put_dedup:
-    bind_text(statement(sql::put_dedup), 1, op.key1);
-    sqlite3_bind_int64(statement(sql::put_dedup), 2, static_cast<int64_t>(op.seq));
-    bind_blob(statement(sql::put_dedup), 3, op.blob);
-    return step(statement(sql::put_dedup));
-  case k::delete_dedup_before:
-    bind_text(statement(sql::delete_dedup_before), 1, op.key1);
-    sqlite3_bind_int64(statement(sql::delete_dedup_before), 2, static_cast<int64_t>(op.seq));
-    return step(statement(sql::delete_dedup_before));
-  case k::barrier:
-    return {};
-  case k::append_trace:
-    sqlite3_bind_int64(statement(sql::append_trace), 1, static_cast<int64_t>(op.seq));
-    bind_blob(statement(sql::append_trace), 2, op.blob);
-    return step(statement(sql::append_trace));
-  case k::delete_trace_before:
-    sqlite3_bind_int64(statement(sql::delete_trace_before), 1, static_cast<int64_t>(op.seq));
-    return step(statement(sql::delete_trace_before));
-  case k::put_consumed:
-    bind_text(statement(sql::put_consumed), 1, op.key1);
-    bind_text(statement(sql::put_consumed), 2, op.key2);
-    sqlite3_bind_int64(statement(sql::put_consumed), 3, static_cast<int64_t>(op.seq));
-    return step(statement(sql::put_consumed));
-  case k::delete_consumed_before:
-    bind_text(statement(sql::delete_consumed_before), 1, op.key1);
-    sqlite3_bind_int64(statement(sql::delete_consumed_before), 2, static_cast<int64_t>(op.seq));
-    return step(statement(sql::delete_consumed_before));
-  case k::execute:
-    return run_service_statement(op.blob, batch.params_[op.seq]);
-  case k::put_dead_letter:
-    bind_text(statement(sql::put_dead_letter), 1, op.key1);
-    bind_text(statement(sql::put_dead_letter), 2, op.key2);
-    bind_blob(statement(sql::put_dead_letter), 3, op.blob);
-    return step(statement(sql::put_dead_letter));
-  case k::delete_dead_letter:
-    bind_text(statement(sql::delete_dead_letter), 1, op.key1);
-    bind_text(statement(sql::delete_dead_letter), 2, op.key2);
-    return step(statement(sql::delete_dead_letter));
-  case k::delete_sink_data:
-    bind_text(statement(sql::delete_sink), 1, op.key1);
-    return step(statement(sql::delete_sink));
-  case k::put_saga: {
-    auto* stmt = op.how == write_batch::saga_put::insert   ? statement(sql::insert_saga)
-                 : op.how == write_batch::saga_put::update ? statement(sql::update_saga)
-                                                           : statement(sql::update_saga_status);
-    sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(op.seq));
-    if (op.how == write_batch::saga_put::insert) {
-      bind_text(stmt, 2, op.key1);
-      bind_text(stmt, 3, op.key2);
-    }
-    if (op.how != write_batch::saga_put::update)
-      sqlite3_bind_int64(stmt, 4, op.small);
-    sqlite3_bind_int64(stmt, 5, op.value);
-    bind_blob(stmt, 6, op.blob);
-    return step(stmt);
-  }
-  case k::delete_finished_sagas_before:
-    sqlite3_bind_int64(statement(sql::delete_finished_sagas), 1, op.value);
-    return step(statement(sql::delete_finished_sagas));
-  }
-  return make_error(errc::corruption, "journal: unknown write op");
+  auto text = [this](sql s, int index, const std::string& value) {
+    bind_text(statement(s), index, value);
+  };
+  auto blob = [this](sql s, int index, const std::string& value) {
+    bind_blob(statement(s), index, value);
+  };
+  auto integer = [this](sql s, int index, auto value) {
+    sqlite3_bind_int64(statement(s), index, static_cast<int64_t>(value));
+  };
+  return std::visit(
+      overloaded{
+          [&](const w::put_catalog_op& o) {
+            text(sql::put_catalog, 1, o.kind);
+            text(sql::put_catalog, 2, o.name);
+            blob(sql::put_catalog, 3, o.blob);
+            return step(sql::put_catalog);
+          },
+          [&](const w::delete_catalog_op& o) {
+            text(sql::delete_catalog, 1, o.kind);
+            text(sql::delete_catalog, 2, o.name);
+            return step(sql::delete_catalog);
+          },
+          [&](const w::put_segment_op& o) {
+            text(sql::put_segment, 1, o.queue);
+            integer(sql::put_segment, 2, o.first_seq);
+            blob(sql::put_segment, 3, o.blob);
+            return step(sql::put_segment);
+          },
+          [&](const w::append_events_op& o) {
+            text(sql::append_events, 1, o.queue);
+            integer(sql::append_events, 2, o.first_seq);
+            blob(sql::append_events, 3, o.blob);
+            return step(sql::append_events);
+          },
+          [&](const w::delete_segment_op& o) -> caf::error {
+            text(sql::delete_segment, 1, o.queue);
+            integer(sql::delete_segment, 2, o.first_seq);
+            if (auto err = step(sql::delete_segment))
+              return err;
+            text(sql::delete_segment_events, 1, o.queue);
+            integer(sql::delete_segment_events, 2, o.first_seq);
+            return step(sql::delete_segment_events);
+          },
+          [&](const w::delete_queue_data_op& o) -> caf::error {
+            for (auto s :
+                 {sql::delete_queue_segments, sql::delete_queue_events, sql::delete_queue_dedup}) {
+              text(s, 1, o.queue);
+              if (auto err = step(s))
+                return err;
+            }
+            return {};
+          },
+          [&](const w::put_dedup_op& o) {
+            text(sql::put_dedup, 1, o.queue);
+            integer(sql::put_dedup, 2, o.first_seq);
+            blob(sql::put_dedup, 3, o.blob);
+            return step(sql::put_dedup);
+          },
+          [&](const w::delete_dedup_before_op& o) {
+            text(sql::delete_dedup_before, 1, o.queue);
+            integer(sql::delete_dedup_before, 2, o.first_seq);
+            return step(sql::delete_dedup_before);
+          },
+          [&](const w::barrier_op&) { return caf::error{}; },
+          [&](const w::append_trace_op& o) {
+            integer(sql::append_trace, 1, o.at_ms);
+            blob(sql::append_trace, 2, o.blob);
+            return step(sql::append_trace);
+          },
+          [&](const w::delete_trace_before_op& o) {
+            integer(sql::delete_trace_before, 1, o.at_ms);
+            return step(sql::delete_trace_before);
+          },
+          [&](const w::put_consumed_op& o) {
+            text(sql::put_consumed, 1, o.service);
+            text(sql::put_consumed, 2, o.id);
+            integer(sql::put_consumed, 3, o.at_ms);
+            return step(sql::put_consumed);
+          },
+          [&](const w::delete_consumed_before_op& o) {
+            text(sql::delete_consumed_before, 1, o.service);
+            integer(sql::delete_consumed_before, 2, o.at_ms);
+            return step(sql::delete_consumed_before);
+          },
+          [&](const w::execute_op& o) { return run_service_statement(o.sql, o.params); },
+          [&](const w::put_dead_letter_op& o) {
+            text(sql::put_dead_letter, 1, o.sink);
+            text(sql::put_dead_letter, 2, o.id);
+            blob(sql::put_dead_letter, 3, o.blob);
+            return step(sql::put_dead_letter);
+          },
+          [&](const w::delete_dead_letter_op& o) {
+            text(sql::delete_dead_letter, 1, o.sink);
+            text(sql::delete_dead_letter, 2, o.id);
+            return step(sql::delete_dead_letter);
+          },
+          [&](const w::delete_sink_data_op& o) {
+            text(sql::delete_sink, 1, o.sink);
+            return step(sql::delete_sink);
+          },
+          [&](const w::put_saga_op& o) {
+            auto s = o.how == w::saga_put::insert   ? sql::insert_saga
+                     : o.how == w::saga_put::update ? sql::update_saga
+                                                    : sql::update_saga_status;
+            integer(s, 1, o.seq);
+            if (o.how == w::saga_put::insert) {
+              text(s, 2, o.id);
+              text(s, 3, o.definition);
+            }
+            if (o.how != w::saga_put::update)
+              integer(s, 4, o.status);
+            integer(s, 5, o.updated_at_ms);
+            blob(s, 6, o.blob);
+            return step(s);
+          },
+          [&](const w::delete_finished_sagas_before_op& o) {
+            integer(sql::delete_finished_sagas, 1, o.at_ms);
+            return step(sql::delete_finished_sagas);
+          },
+      },
+      op);
 }
 
 caf::error journal::scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,

@@ -113,39 +113,86 @@ public:
 
 private:
   friend class journal;
-  enum class op_kind : uint8_t {
-    put_catalog,
-    delete_catalog,
-    put_segment,
-    append_events,
-    delete_segment,
-    delete_queue_data,
-    put_dedup,
-    delete_dedup_before,
-    barrier,
-    append_trace,
-    delete_trace_before,
-    put_consumed,
-    delete_consumed_before,
-    execute,
-    put_dead_letter,
-    delete_dead_letter,
-    delete_sink_data,
-    put_saga,
-    delete_finished_sagas_before,
+  // One struct per kind of write, each applied with its own statements (journal::apply).
+  struct put_catalog_op {
+    std::string kind, name, blob;
   };
-  struct op {
-    op_kind kind;
-    std::string key1; // kind, queue or sink
-    std::string key2; // name or message id
-    uint64_t seq = 0;
+  struct delete_catalog_op {
+    std::string kind, name;
+  };
+  struct put_segment_op {
+    std::string queue;
+    uint64_t first_seq;
     std::string blob;
-    int64_t value = 0; // put_saga: updated_at_ms
-    uint8_t small = 0; // put_saga: the status
-    saga_put how = saga_put::insert;
   };
+  struct append_events_op {
+    std::string queue;
+    uint64_t first_seq;
+    std::string blob;
+  };
+  struct delete_segment_op {
+    std::string queue;
+    uint64_t first_seq;
+  };
+  struct delete_queue_data_op {
+    std::string queue;
+  };
+  struct put_dedup_op {
+    std::string queue;
+    uint64_t first_seq;
+    std::string blob;
+  };
+  struct delete_dedup_before_op {
+    std::string queue;
+    uint64_t first_seq;
+  };
+  struct barrier_op {};
+  struct append_trace_op {
+    int64_t at_ms;
+    std::string blob;
+  };
+  struct delete_trace_before_op {
+    int64_t at_ms;
+  };
+  struct put_consumed_op {
+    std::string service, id;
+    int64_t at_ms;
+  };
+  struct delete_consumed_before_op {
+    std::string service;
+    int64_t at_ms;
+  };
+  struct execute_op {
+    std::string sql;
+    std::vector<sql_value> params;
+  };
+  struct put_dead_letter_op {
+    std::string sink, id, blob;
+  };
+  struct delete_dead_letter_op {
+    std::string sink, id;
+  };
+  struct delete_sink_data_op {
+    std::string sink;
+  };
+  struct put_saga_op {
+    saga_put how;
+    uint64_t seq;
+    std::string id, definition;
+    uint8_t status;
+    int64_t updated_at_ms;
+    std::string blob;
+  };
+  struct delete_finished_sagas_before_op {
+    int64_t at_ms;
+  };
+  using op =
+      std::variant<put_catalog_op, delete_catalog_op, put_segment_op, append_events_op,
+                   delete_segment_op, delete_queue_data_op, put_dedup_op, delete_dedup_before_op,
+                   barrier_op, append_trace_op, delete_trace_before_op, put_consumed_op,
+                   delete_consumed_before_op, execute_op, put_dead_letter_op, delete_dead_letter_op,
+                   delete_sink_data_op, put_saga_op, delete_finished_sagas_before_op>;
   std::vector<op> ops_;
-  std::vector<std::vector<sql_value>> params_; // of execute ops, indexed by op.seq
   bool isolated_ = false;
 };
 
@@ -239,7 +286,7 @@ private:
   caf::error prepare_statements();
   void run();
   caf::error commit(std::deque<pending>& group);
-  caf::error apply(const write_batch& batch, const write_batch::op& op);
+  caf::error apply(const write_batch::op& op);
   caf::error apply_isolated(pending& p);
   /// Compiles a service statement with the guard that keeps it off the journal's own tables.
   caf::expected<sqlite3_stmt*> prepare_service_statement(sqlite3* on, const std::string& sql);
