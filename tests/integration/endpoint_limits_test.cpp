@@ -144,6 +144,7 @@ TEST_F(endpoint_limits_test, an_idle_connection_is_closed_but_a_long_poll_is_not
   node_process node{dir.path(), config("idle_timeout = \"1s\"\n")};
   auto early = node.connect(); // a client that then says nothing for a while
   ASSERT_TRUE(early);
+  ASSERT_TRUE(early->list_queues());
   raw_connection idle{node.address()};
   EXPECT_TRUE(idle.closed_by_node());
   EXPECT_TRUE(log_says(node, "idle for 1s ([node] idle_timeout)"));

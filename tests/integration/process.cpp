@@ -67,7 +67,10 @@ void node_process::start() {
     ::execv(argv[0], argv.data());
     std::_Exit(127);
   }
-  if (!eventually([&] { return connect() != nullptr; }))
+  if (!eventually([&] {
+        auto c = connect();
+        return c && c->list_queues();
+      }))
     throw std::runtime_error(binary_ + " did not come up; see " + log_file());
 }
 

@@ -19,7 +19,8 @@ namespace mailroom {
 
 class client {
 public:
-  /// Connects to "HOST:PORT". Fails with errc::unavailable when nothing answers.
+  /// Connects to "HOST:PORT", lazily: nothing crosses the wire until the first call, and a
+  /// node that cannot be reached fails that call with errc::unavailable.
   static caf::expected<std::unique_ptr<client>> connect(const std::string& address);
   ~client();
 
