@@ -226,17 +226,32 @@ caf::error node::recover() {
 }
 
 caf::error node::create_dead_letter_sink(const std::string& name) {
-  if (registry_->find(entity_kind::dead_letter_sink, name))
-    return {};
   if (auto err = validate_name("dead-letter sink", name))
     return err;
+  {
+    // Check and claim the name in one step: two creates that both found no sink spawned two
+    // actors, and the registry kept only the second.
+    std::unique_lock<std::mutex> guard{sinks_mutex_};
+    sink_created_.wait(guard, [&] { return !sinks_in_creation_.count(name); });
+    if (registry_->find(entity_kind::dead_letter_sink, name))
+      return {};
+    sinks_in_creation_.insert(name);
+  }
+  auto done = [&] {
+    std::lock_guard<std::mutex> guard{sinks_mutex_};
+    sinks_in_creation_.erase(name);
+    sink_created_.notify_all();
+  };
   write_batch writes;
   writes.put_catalog(sink_kind, name, {});
-  if (auto err = journal_->write(std::move(writes)))
+  if (auto err = journal_->write(std::move(writes))) {
+    done();
     return err;
+  }
   registry_->put(entity_kind::dead_letter_sink, name,
                  spawn_dead_letter_sink(*system_, dead_letter_state{name},
                                         {journal_.get(), registry_, config_.clock}));
+  done();
   spdlog::info("dead-letter sink '{}' created", name);
   return {};
 }

@@ -5,6 +5,7 @@
 #include "mailroom/error.hpp"
 #include "mailroom/protocol.hpp"
 #include "mailroom/service.hpp"
+#include "journal.hpp"
 #include "node_fixture.hpp"
 
 #include <caf/send.hpp>
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <future>
+#include <latch>
 #include <thread>
 
 using namespace mailroom;
@@ -323,4 +325,26 @@ TEST_F(node_test, a_long_poll_gets_a_message_whose_delay_ends_on_the_virtual_clo
   ASSERT_TRUE(got);
   ASSERT_EQ(got->size(), 1u);
   EXPECT_EQ((*got)[0].message->body, "later");
+}
+
+// Issue 10: creating a sink was check-then-act: two concurrent creates of one name both found no
+// sink, both journaled it and spawned an actor each; the registry kept the second, and a queue
+// that had looked the first up dead-lettered into an actor nobody could list.
+TEST_F(node_test, concurrent_creates_of_one_sink_create_it_once) {
+  open();
+  auto& log = node_->journal_internal();
+  for (int i = 0; i < 20; ++i) {
+    auto name = "dlq-" + std::to_string(i);
+    auto before = log.stats().batches;
+    std::latch start{2}; // both check at once, as two clients' calls do
+    auto create = [&] {
+      start.arrive_and_wait();
+      EXPECT_FALSE(node_->create_dead_letter_sink(name));
+    };
+    std::thread a{create}, b{create};
+    a.join();
+    b.join();
+    EXPECT_EQ(log.stats().batches - before, 1u) << name << " was journaled twice";
+  }
+  EXPECT_EQ(node_->dead_letter_sink_names().size(), 20u);
 }

@@ -26,9 +26,11 @@
 #include <caf/expected.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -232,7 +234,12 @@ private:
   /// The last saga start sequence given out (the journal's row key for instances).
   std::shared_ptr<std::atomic<uint64_t>> last_saga_seq_ =
       std::make_shared<std::atomic<uint64_t>>(0);
-  std::mutex services_mutex_; // guards services_
+  // A sink being created, by name: a second create of the same name waits for the first
+  // instead of spawning a second actor, and no lock is held across the journal's fsync.
+  std::mutex sinks_mutex_;
+  std::condition_variable sink_created_;
+  std::set<std::string> sinks_in_creation_; // GUARDED_BY(sinks_mutex_)
+  std::mutex services_mutex_;               // guards services_
   std::vector<caf::actor> services_;
 };
 
