@@ -116,6 +116,10 @@ void write_batch::append(write_batch&& other) {
 
 // --- journal ---------------------------------------------------------------------------------
 
+errc journal_failure_code(int sqlite_rc) {
+  return (sqlite_rc & 0xff) == SQLITE_FULL ? errc::disk_full : errc::io_error;
+}
+
 namespace {
 
 constexpr const char* schema_sql = R"sql(
@@ -203,7 +207,7 @@ journal::~journal() {
 
 caf::error journal::sqlite_error(const char* what) const {
   // A full disk is the one failure that leaves the database as it was (see journal.hpp).
-  auto code = db_ && sqlite3_errcode(db_) == SQLITE_FULL ? errc::disk_full : errc::io_error;
+  auto code = db_ ? journal_failure_code(sqlite3_errcode(db_)) : errc::io_error;
   return make_error(code, std::string{"journal '"} + options_.path + "': " + what + ": " +
                               (db_ ? sqlite3_errmsg(db_) : "cannot open"));
 }
@@ -218,8 +222,7 @@ caf::error journal::exec(const char* sql) {
   if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message); rc != SQLITE_OK) {
     std::string text = message ? message : "unknown error";
     sqlite3_free(message);
-    auto code = (rc & 0xff) == SQLITE_FULL ? errc::disk_full : errc::io_error;
-    return make_error(code, "journal '" + options_.path + "': " + text);
+    return make_error(journal_failure_code(rc), "journal '" + options_.path + "': " + text);
   }
   return {};
 }
@@ -268,7 +271,7 @@ caf::error journal::open_database() {
       return make_error(errc::io_error, "journal '" + options_.path + "': opening " + wal +
                                             " to sync it: " + std::strerror(errno));
   }
-  room_on_disk(); // a node opened on a full disk refuses sends from the start
+  free_below_watermark(); // says so in the log at once when the node opens on a full disk
   return prepare_statements();
 }
 
@@ -371,15 +374,15 @@ caf::error journal::open_reader() {
   return {};
 }
 
-bool journal::room_on_disk() {
+std::optional<uint64_t> journal::free_below_watermark() {
   if (options_.min_free_bytes == 0)
-    return true;
+    return std::nullopt;
   auto free = options_.io->free_bytes(directory_);
   if (!free)
-    return true; // cannot tell: the commit will say
-  free_seen_ = *free;
+    return std::nullopt; // cannot tell: the commit will say
   bool low = *free < options_.min_free_bytes;
-  if (low != disk_low_.exchange(low)) {
+  if (low != disk_low_) {
+    disk_low_ = low;
     if (low)
       spdlog::error("journal '{}': {} bytes free, below the watermark of {} ([node] "
                     "min_free_disk): refusing sends until space is freed; consumers go on",
@@ -387,12 +390,12 @@ bool journal::room_on_disk() {
     else
       spdlog::warn("journal '{}': {} bytes free again: taking sends", options_.path, *free);
   }
-  return !low;
+  return low ? free : std::nullopt;
 }
 
-caf::error journal::below_watermark_error() const {
+caf::error journal::below_watermark_error(uint64_t free) const {
   return make_error(errc::disk_full,
-                    "journal '" + options_.path + "': " + std::to_string(free_seen_.load()) +
+                    "journal '" + options_.path + "': " + std::to_string(free) +
                         " bytes free on its disk, below the watermark of " +
                         std::to_string(options_.min_free_bytes) +
                         " ([node] min_free_disk); sends resume once space is freed, receives and "
@@ -400,11 +403,6 @@ caf::error journal::below_watermark_error() const {
 }
 
 void journal::submit(write_batch batch, callback done) {
-  // The watermark refuses what adds messages; only while it is low does a submit pay a statvfs.
-  if (disk_low_ && batch.adds_messages() && !room_on_disk()) {
-    done(below_watermark_error());
-    return;
-  }
   caf::error refused;
   {
     std::lock_guard<std::mutex> guard{queue_mutex_};
@@ -440,10 +438,11 @@ void journal::run() {
       group.swap(queue_);
     }
     // Below the watermark, what adds messages is refused (and not applied); the rest commits.
-    if (options_.min_free_bytes != 0 && !room_on_disk())
+    // One statvfs per group commit, on this thread: the watermark needs no other state.
+    if (auto free = free_below_watermark())
       for (auto& p : group)
         if (p.batch.adds_messages())
-          p.own_error = below_watermark_error();
+          p.own_error = below_watermark_error(*free);
     // Everything that arrived while the previous commit was fsyncing goes into this one:
     // that wait is the group-commit window, so it grows with load and costs nothing when idle.
     auto err = commit(group);
@@ -458,12 +457,10 @@ void journal::run() {
         failed_ = err;
       }
     }
-    if (err && code_of(err) == errc::disk_full) {
+    if (err && code_of(err) == errc::disk_full)
       spdlog::error("journal commit failed for want of space (the commit is rolled back, later "
                     "ones are tried): {}",
                     message_of(err));
-      disk_low_ = true; // refuse sends at submit until a look at the disk finds room
-    }
     {
       std::lock_guard<std::mutex> guard{sync_mutex_};
       to_sync_.push_back({std::move(group), std::move(err)});

@@ -22,18 +22,18 @@
 // refuses all further writes (fail-stop, as databases do after an fsync error, since the state
 // on disk is no longer known). Restarting the node recovers from what was committed.
 //
-// Free-disk watermark: below options.min_free_bytes, a batch that adds messages is refused at
-// submit with errc::disk_full, naming the limit, while batches that drain (receives, acks,
+// Free-disk watermark: below options.min_free_bytes, a batch that adds messages is refused
+// with errc::disk_full, naming the limit, while batches that drain (receives, acks,
 // purges, dead letters, deletes) go on. The journal thread looks at the free space (statvfs)
-// before every group commit and refuses such batches of the group while it is low; a submit
-// then refuses them at once, looking again each time, so sends resume by themselves as soon
-// as space is back.
+// before every group commit and refuses such batches of the group while it is low, so sends
+// resume by themselves with the first group commit after space is back.
 //
 // Actors never see SQLite: they describe their writes as a write_batch of opaque blobs (Cap'n
 // Proto records from schemas/journal.capnp). The table layout is in docs/journal-format.md.
 #pragma once
 
 #include "journal_io.hpp"
+#include "mailroom/error.hpp"
 #include "mailroom/transaction.hpp" // sql_value
 
 #include <caf/error.hpp>
@@ -196,6 +196,10 @@ private:
   bool isolated_ = false;
 };
 
+/// What a failed SQLite write means for the journal: SQLITE_FULL is disk_full (that commit fails,
+/// the next is tried; see "Failure policy"), anything else io_error (fail-stop).
+errc journal_failure_code(int sqlite_rc);
+
 struct journal_options {
   std::string path;        ///< the database file; its directory must exist
   bool synchronous = true; ///< false only for benchmarks of the non-durable path
@@ -280,9 +284,10 @@ private:
   /// Refuses a database written by a newer format than this build's.
   caf::error check_format_version();
   void sync_loop();
-  /// Whether the file system has room above the watermark (asks it now).
-  bool room_on_disk();
-  caf::error below_watermark_error() const;
+  /// The free bytes when the file system is below the watermark (asks it now); nothing when
+  /// there is room or no watermark. Logs each change between the two. Journal thread only.
+  std::optional<uint64_t> free_below_watermark();
+  caf::error below_watermark_error(uint64_t free) const;
   caf::error prepare_statements();
   void run();
   caf::error commit(std::deque<pending>& group);
@@ -358,8 +363,7 @@ private:
   bool sync_stopping_ = false;          // GUARDED_BY(sync_mutex_)
   int wal_fd_ = -1;       ///< our own descriptor of the WAL file, for fdatasync; -1: not durable
   std::string directory_; ///< where the database is, for the free-space check
-  std::atomic<bool> disk_low_{false};  ///< below the watermark when last looked at
-  std::atomic<uint64_t> free_seen_{0}; ///< the free bytes that look found
+  bool disk_low_ = false; ///< below the watermark when last looked at (for the log)
   std::thread sync_thread_;
 
   // Guards db_ and the statements. Recursive because recovery nests scans: a catalog visitor

@@ -72,12 +72,13 @@ void bind(sqlite3_stmt* stmt, const std::vector<sql_value>& params) {
 }
 
 /// A failing service statement is the service's problem (invalid_argument), unless SQLite says
-/// the disk or the database is at fault (io_error: the journal stops).
+/// the disk or the database is at fault: then as any journal write (a full disk fails the
+/// commit, anything else stops the journal).
 caf::error statement_error(sqlite3* db, int rc, const std::string& sql) {
   auto primary = rc & 0xff;
   bool io = primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CORRUPT ||
             primary == SQLITE_NOMEM || primary == SQLITE_CANTOPEN || primary == SQLITE_NOTADB;
-  return make_error(io ? errc::io_error : errc::invalid_argument,
+  return make_error(io ? journal_failure_code(rc) : errc::invalid_argument,
                     "statement '" + sql + "': " + sqlite3_errmsg(db));
 }
 

@@ -2,6 +2,7 @@
 // full disk, a disk below the free-space watermark, and a crash that loses every write not yet
 // synced (issue 9, bug 9 and "fault injection below the journal").
 #include "fault_io.hpp"
+#include "journal.hpp"
 #include "node_fixture.hpp"
 
 #include <sqlite3.h>
@@ -219,4 +220,32 @@ TEST_F(journal_fault_test, confirmed_messages_survive_losing_every_unsynced_writ
       EXPECT_FALSE(back.count(id)) << "seed " << seed << ": acked message " << id << " is back";
     node_.reset();
   }
+}
+
+TEST(journal_fault, a_full_disk_under_a_service_statement_fails_that_commit_only) {
+  // A service's own SQL went through another error mapping, which took SQLITE_FULL for a broken
+  // disk and stopped the journal for good.
+  test::test_dir dir;
+  auto io = std::make_shared<fault_io>();
+  journal_options options;
+  options.path = dir.file("j.db");
+  options.io = io;
+  auto j = journal::open(options);
+  ASSERT_TRUE(j) << message_of(j.error());
+  write_batch create;
+  create.execute("CREATE TABLE ledger(amount INTEGER)", {});
+  ASSERT_FALSE((*j)->write(std::move(create)));
+
+  io->fail(fault_io::op::write, SQLITE_FULL);
+  write_batch insert;
+  // Larger than the journal's 64 MiB page cache, so SQLite spills pages to the WAL inside the
+  // statement: the failure comes from the service statement itself, not from the COMMIT.
+  insert.execute("INSERT INTO ledger VALUES(zeroblob(80000000))", {});
+  auto err = (*j)->write(std::move(insert));
+  EXPECT_EQ(code_of(err), errc::disk_full) << message_of(err);
+
+  io->heal(fault_io::op::write);
+  write_batch again;
+  again.execute("INSERT INTO ledger VALUES(?1)", {int64_t{5}});
+  EXPECT_FALSE((*j)->write(std::move(again)));
 }
