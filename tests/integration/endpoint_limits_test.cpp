@@ -77,13 +77,6 @@ private:
   int fd_ = -1;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 bool serves(const node_process& node) {
   auto c = node.connect();
   return c && c->list_queues();
@@ -95,7 +88,7 @@ protected:
     return {"--config", dir.write("node.toml", "[node]\n" + node_table)};
   }
   bool log_says(const node_process& node, const std::string& what) {
-    return eventually([&] { return read_file(node.log_file()).find(what) != std::string::npos; });
+    return eventually([&] { return read_text(node.log_file()).find(what) != std::string::npos; });
   }
   test_dir dir;
 };
@@ -113,9 +106,9 @@ TEST_F(endpoint_limits_test, out_of_descriptors_the_endpoint_serves_again_once_t
     std::vector<raw_connection> flood;
     for (int i = 0; i < 150; ++i)
       flood.emplace_back(node.address());
-    ASSERT_TRUE(log_says(node, "accept failed")) << read_file(node.log_file());
+    ASSERT_TRUE(log_says(node, "accept failed")) << read_text(node.log_file());
   }
-  EXPECT_TRUE(eventually([&] { return serves(node); })) << read_file(node.log_file());
+  EXPECT_TRUE(eventually([&] { return serves(node); })) << read_text(node.log_file());
 }
 
 TEST_F(endpoint_limits_test, a_connection_past_max_connections_is_closed_and_logged) {

@@ -94,16 +94,12 @@ std::unique_ptr<client> node_process::connect() const {
   return c ? std::move(*c) : nullptr;
 }
 
-namespace {
-
-std::string slurp(const std::string& path) {
+std::string read_text(const std::string& path) {
   std::ifstream in{path};
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
 }
-
-} // namespace
 
 run_result run(const std::vector<std::string>& args, const std::string& input) {
   char out_path[] = "/tmp/mailroom-run-out-XXXXXX";
@@ -130,8 +126,8 @@ run_result run(const std::vector<std::string>& args, const std::string& input) {
   ::close(out);
   ::close(err);
   ::close(in);
-  run_result r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out_path),
-               slurp(err_path)};
+  run_result r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+               read_text(out_path), read_text(err_path)};
   ::unlink(out_path);
   ::unlink(err_path);
   ::unlink(in_path);

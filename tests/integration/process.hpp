@@ -45,6 +45,9 @@ private:
   int pid_ = -1;
 };
 
+/// The whole of a file ("" if it cannot be read), e.g. a node's log.
+std::string read_text(const std::string& path);
+
 /// Runs a command, returning its exit code and what it printed on stdout and stderr.
 struct run_result {
   int exit_code;

@@ -246,6 +246,17 @@ min_free_disk = 1000000
   ASSERT_FALSE(tight);
   EXPECT_NE(message_of(tight.error()).find("cannot hold one frame of max_frame_size"),
             std::string::npos);
+  auto forever = parse_config("[node]\nframe_timeout = \"100000000d\"\n", "forever.toml");
+  ASSERT_FALSE(forever);
+  EXPECT_NE(message_of(forever.error()).find("[node] frame_timeout"), std::string::npos);
+  EXPECT_NE(message_of(forever.error()).find("is outside 1ms..1h"), std::string::npos);
+  auto idle = parse_config("[node]\nidle_timeout = \"30d\"\n", "idle.toml");
+  ASSERT_FALSE(idle);
+  EXPECT_NE(message_of(idle.error()).find("is outside 1ms..7d"), std::string::npos);
+  auto huge = parse_config("[node]\nmax_frame_size = 9223372036854775807\n", "huge.toml");
+  ASSERT_FALSE(huge);
+  EXPECT_NE(message_of(huge.error()).find("is outside 4096..2147483648"), std::string::npos)
+      << message_of(huge.error());
   auto negative = parse_config("[node]\nmin_free_disk = -1\n", "neg.toml");
   ASSERT_FALSE(negative);
   EXPECT_EQ(message_of(negative.error()),

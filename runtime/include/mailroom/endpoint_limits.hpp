@@ -17,6 +17,9 @@ constexpr uint64_t max_message_bytes_limit = 64ull * 1024 * 1024;
 /// (envelope fields, ids, list pointers; measured at under 300 bytes).
 constexpr uint64_t frame_overhead_per_message = 512;
 
+/// The most max_frame_size may be set to (2 GiB): far above any batch the node takes.
+constexpr uint64_t max_frame_bytes_limit = 2ull * 1024 * 1024 * 1024;
+
 struct endpoint_limits {
   /// Connections served at once; one more is closed at accept (and logged once per 10 s).
   uint32_t max_connections = 1024;
