@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 out=build/fuzz
 mkdir -p "$out/corpus"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \
-  -Iruntime/include -Iruntime/src -Ibuild/schemas \
-  tests/fuzz/journal_record_fuzz.cpp runtime/src/codec.cpp runtime/src/error.cpp \
-  runtime/src/types.cpp build/schemas/*.capnp.c++ \
+  -Iruntime/base/include -Iruntime/base/src -Iruntime/codec -Ibuild/schemas \
+  tests/fuzz/journal_record_fuzz.cpp runtime/codec/codec.cpp runtime/base/src/error.cpp \
+  runtime/base/src/types.cpp runtime/base/src/duration.cpp build/schemas/*.capnp.c++ \
   -lcaf_core -lcapnp-rpc -lcapnp -lkj-async -lkj -o "$out/journal_record_fuzz"
 # Regressions seed the corpus; new crashes land in build/fuzz/.
 "$out/journal_record_fuzz" -max_total_time="$seconds" -max_len=65536 -artifact_prefix="$out/" \

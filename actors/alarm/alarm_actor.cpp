@@ -1,4 +1,4 @@
-#include "actors/alarm/alarm_actor.hpp"
+#include "alarm/alarm_actor.hpp"
 
 #include "journal_writer.hpp" // tick_atom
 #include "mailroom/error.hpp"

@@ -5,7 +5,7 @@
 // again once its duration has passed.
 #pragma once
 
-#include "actors/alarm/alarm_state.hpp"
+#include "alarm/alarm_state.hpp"
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/alarm/alarm_state.hpp"
+#include "alarm/alarm_state.hpp"
 
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
@@ -8,37 +8,6 @@
 #include <sstream>
 
 namespace mailroom {
-
-caf::error validate(const alarm_config& c) {
-  auto bad = [&](const std::string& why) {
-    return make_error(errc::invalid_argument, "alarm '" + c.name + "': " + why);
-  };
-  if (auto err = validate_name("alarm", c.name))
-    return err;
-  auto colon = c.entity.find(':');
-  auto kind = c.entity.substr(0, colon == std::string::npos ? 0 : colon);
-  if (kind != "queue" && kind != "sink")
-    return bad("entity '" + c.entity + "' is not queue:NAME or sink:NAME");
-  if (auto err = validate_name(kind, c.entity.substr(colon + 1)))
-    return bad(message_of(err));
-  bool queue_metric = c.metric == "visible" || c.metric == "in_flight" ||
-                      c.metric == "oldest_age_ms" || c.metric == "dead_lettered_per_minute";
-  if (kind == "queue" && !queue_metric)
-    return bad("metric '" + c.metric +
-               "' is not one of a queue's: visible, in_flight, "
-               "oldest_age_ms, dead_lettered_per_minute");
-  if (kind == "sink" && c.metric != "depth")
-    return bad("metric '" + c.metric + "' is not one of a sink's: depth");
-  if (!std::isfinite(c.threshold) || c.threshold < 0)
-    return bad("threshold must be a number >= 0");
-  if (c.for_ms < 0 || c.for_ms > 24LL * 3600 * 1000)
-    return bad("duration " + format_duration_ms(c.for_ms) + " is outside 0s..24h");
-  if (c.check_every_ms < 10 || c.check_every_ms > 3600 * 1000)
-    return bad("check interval " + format_duration_ms(c.check_every_ms) + " is outside 10ms..1h");
-  if (auto err = validate_name("topic", c.topic))
-    return bad(message_of(err));
-  return {};
-}
 
 std::string alarm_state::describe(double value) const {
   std::ostringstream v;

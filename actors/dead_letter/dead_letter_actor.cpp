@@ -1,4 +1,4 @@
-#include "actors/dead_letter/dead_letter_actor.hpp"
+#include "dead_letter/dead_letter_actor.hpp"
 
 #include "journal_writer.hpp"
 #include "staging.hpp"

@@ -2,7 +2,7 @@
 // mailroom/protocol.hpp.
 #pragma once
 
-#include "actors/dead_letter/dead_letter_state.hpp"
+#include "dead_letter/dead_letter_state.hpp"
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
 

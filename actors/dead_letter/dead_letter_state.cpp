@@ -1,4 +1,4 @@
-#include "actors/dead_letter/dead_letter_state.hpp"
+#include "dead_letter/dead_letter_state.hpp"
 
 #include "codec.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/queue/dedup_index.hpp"
+#include "queue/dedup_index.hpp"
 
 #include <openssl/evp.h>
 

@@ -1,4 +1,4 @@
-#include "actors/queue/queue_actor.hpp"
+#include "queue/queue_actor.hpp"
 
 #include "journal_writer.hpp"
 #include "staging.hpp"

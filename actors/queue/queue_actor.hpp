@@ -2,7 +2,7 @@
 // is in mailroom/protocol.hpp. It holds behaviour and state; all I/O goes through the journal.
 #pragma once
 
-#include "actors/queue/queue_state.hpp"
+#include "queue/queue_state.hpp"
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
 

@@ -1,8 +1,8 @@
-#include "actors/queue/queue_state.hpp"
+#include "queue/queue_state.hpp"
 
 #include "mailroom/duration.hpp"
-#include "mailroom/endpoint_limits.hpp"
 #include "mailroom/error.hpp"
+#include "backoff.hpp"
 #include "mailroom/ids.hpp"
 
 #include <algorithm>
@@ -10,65 +10,7 @@
 #include <functional>
 #include <limits>
 
-#include <xxhash.h>
-
 namespace mailroom {
-
-// --- configuration and policy ----------------------------------------------------------------
-
-caf::error validate_name(std::string_view what, const std::string& name) {
-  auto bad = [&](const char* rule) {
-    return make_error(errc::invalid_argument, std::string{what} + " name '" + name + "' " + rule);
-  };
-  if (name.empty() || name.size() > 80)
-    return bad("must be 1 to 80 characters");
-  for (char ch : name)
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
-      return bad("may hold only letters, digits, '-', '_' and '.'");
-  return {};
-}
-
-caf::error validate(const queue_config& c) {
-  auto bad = [&](const std::string& what) {
-    return make_error(errc::invalid_argument, "queue '" + c.name + "': " + what);
-  };
-  if (auto err = validate_name("queue", c.name))
-    return err;
-  if (c.visibility_timeout_ms <= 0 || c.visibility_timeout_ms > max_visibility_ms)
-    return bad("visibility timeout " + format_duration_ms(c.visibility_timeout_ms) +
-               " is outside 1ms..12h");
-  if (c.delay_ms < 0 || c.delay_ms > max_message_delay_ms)
-    return bad("delay " + format_duration_ms(c.delay_ms) + " is outside 0s..15m");
-  if (c.retention_ms < 1000)
-    return bad("retention " + format_duration_ms(c.retention_ms) + " is shorter than 1s");
-  if (c.max_message_bytes == 0 || c.max_message_bytes > max_message_bytes_limit)
-    return bad("max message size " + std::to_string(c.max_message_bytes) +
-               " bytes is outside 1..64MiB");
-  if (c.max_receive_count > 0 && c.dead_letter_target.empty())
-    return bad("max receive count needs a dead-letter target");
-  if (c.dead_letter_target == c.name)
-    return bad("dead-letter target cannot be the queue itself");
-  if (c.dedup_window_ms < 1000 || c.dedup_window_ms > 24LL * 3600 * 1000)
-    return bad("dedup window " + format_duration_ms(c.dedup_window_ms) + " is outside 1s..24h");
-  if (c.retry.base_ms < 0 || c.retry.cap_ms < c.retry.base_ms ||
-      !(std::isfinite(c.retry.factor) && c.retry.factor >= 1.0)) // NaN fails every comparison
-    return bad("retry policy needs 0 <= base <= cap and a finite factor >= 1");
-  return {};
-}
-
-int64_t backoff_ms(const retry_policy& p, uint32_t receive_count, const std::string& message_id) {
-  double d = static_cast<double>(p.base_ms) *
-             std::pow(p.factor, static_cast<double>(receive_count > 0 ? receive_count - 1 : 0));
-  auto full = static_cast<int64_t>(std::min(d, static_cast<double>(p.cap_ms)));
-  if (full <= 1)
-    return full;
-  // Equal jitter: half the delay is fixed, half spreads retries of a burst apart. The spread
-  // is a hash rather than a random draw so that a restarted node computes the same time; XXH3
-  // is specified (std::hash is not, and may change with the standard library).
-  auto h = XXH3_64bits_withSeed(message_id.data(), message_id.size(), receive_count);
-  auto half = full / 2;
-  return half + static_cast<int64_t>(h % static_cast<uint64_t>(full - half + 1));
-}
 
 // --- event_sink ----------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@
 // the same backoff, whose jitter is derived from the message id and receive count.
 #pragma once
 
-#include "actors/queue/dedup_index.hpp"
+#include "queue/dedup_index.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/types.hpp"
@@ -53,16 +53,6 @@ namespace mailroom {
 
 /// Catalog kind of a queue's sequence reservation; its blob is the decimal limit.
 constexpr const char* sequence_catalog_kind = "sequence";
-
-/// Longest per-message delay (SQS: 15 minutes).
-constexpr int64_t max_message_delay_ms = 15 * 60 * 1000;
-/// Longest lease (SQS: 12 hours).
-constexpr int64_t max_visibility_ms = 12 * 3600 * 1000;
-
-/// Backoff before the retry that follows the `receive_count`-th delivery: base·factor^(n-1),
-/// capped, with equal jitter (half fixed, half pseudo-random from `message_id`).
-int64_t backoff_ms(const retry_policy& policy, uint32_t receive_count,
-                   const std::string& message_id);
 
 class queue_state {
 public:

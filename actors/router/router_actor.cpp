@@ -1,4 +1,4 @@
-#include "actors/router/router_actor.hpp"
+#include "router/router_actor.hpp"
 
 #include "mailroom/error.hpp"
 #include "mailroom/ids.hpp"

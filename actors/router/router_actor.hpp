@@ -6,7 +6,7 @@
 //   (config_atom, router_config) -> ok_atom
 #pragma once
 
-#include "actors/router/router_state.hpp"
+#include "router/router_state.hpp"
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
 

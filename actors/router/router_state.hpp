@@ -2,7 +2,7 @@
 // goes to. router_actor sends the messages on and dead-letters what no rule takes.
 #pragma once
 
-#include "actors/topic/filter_policy.hpp"
+#include "filter_policy.hpp"
 #include "mailroom/router_types.hpp"
 
 #include <caf/expected.hpp>
@@ -40,9 +40,5 @@ private:
   router_config config_;
   std::vector<filter_policy> policies_; ///< one per rule
 };
-
-/// Refuses a set of routers in which one reaches itself through router targets; the error
-/// names the loop ("router 'a' → router 'b' → router 'a'").
-caf::error check_for_loops(const std::vector<router_config>& routers);
 
 } // namespace mailroom

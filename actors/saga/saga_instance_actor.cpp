@@ -1,12 +1,12 @@
-#include "actors/saga/saga_instance_actor.hpp"
+#include "saga/saga_instance_actor.hpp"
 
-#include "actors/saga/saga_protocol.hpp"
+#include "saga/saga_protocol.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "journal_writer.hpp" // tick_atom
 #include "mailroom/error.hpp"
-#include "mailroom/saga.hpp"
-#include "staging.hpp" // adopt_atom
+#include "mailroom/saga_types.hpp" // saga_attribute
+#include "staging.hpp"             // adopt_atom
 
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>

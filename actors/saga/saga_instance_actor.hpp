@@ -5,7 +5,7 @@
 // transaction as the PARKED state. Protocol: actors/saga/saga_protocol.hpp.
 #pragma once
 
-#include "actors/saga/saga_state.hpp"
+#include "saga/saga_state.hpp"
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
 

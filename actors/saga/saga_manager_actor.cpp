@@ -1,7 +1,7 @@
-#include "actors/saga/saga_manager_actor.hpp"
+#include "saga/saga_manager_actor.hpp"
 
-#include "actors/saga/saga_instance_actor.hpp"
-#include "actors/saga/saga_protocol.hpp"
+#include "saga/saga_instance_actor.hpp"
+#include "saga/saga_protocol.hpp"
 #include "journal_writer.hpp" // tick_atom
 #include "mailroom/error.hpp"
 #include "mailroom/protocol.hpp"

@@ -21,7 +21,7 @@
 //                                                it differs from the one it was sent with
 #pragma once
 
-#include "actors/saga/saga_state.hpp"
+#include "saga/saga_state.hpp"
 #include "mailroom/saga_types.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>

@@ -1,11 +1,11 @@
-#include "actors/saga/saga_state.hpp"
+#include "saga/saga_state.hpp"
 
-#include "actors/queue/queue_state.hpp" // backoff_ms
-#include "actors/saga/saga_template.hpp"
+#include "backoff.hpp"
+#include "saga_template.hpp"
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/ids.hpp"
-#include "mailroom/saga.hpp"
+#include "mailroom/saga_types.hpp" // saga_attribute
 
 namespace mailroom {
 

@@ -1,4 +1,4 @@
-#include "actors/topic/topic_actor.hpp"
+#include "topic/topic_actor.hpp"
 
 #include "codec.hpp"
 #include "journal_writer.hpp"

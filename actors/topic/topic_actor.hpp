@@ -1,9 +1,9 @@
-// The topic actor: topic_state plus the two-phase enqueue of runtime/src/staging.hpp, which
+// The topic actor: topic_state plus the two-phase enqueue of runtime/storage/staging.hpp, which
 // makes a publish reach every matching subscriber queue or none. Its message protocol is in
 // mailroom/protocol.hpp.
 #pragma once
 
-#include "actors/topic/topic_state.hpp"
+#include "topic/topic_state.hpp"
 #include "mailroom/clock.hpp"
 #include "mailroom/registry.hpp"
 

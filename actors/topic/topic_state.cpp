@@ -1,4 +1,4 @@
-#include "actors/topic/topic_state.hpp"
+#include "topic/topic_state.hpp"
 
 #include "mailroom/text_encoding.hpp"
 
@@ -51,31 +51,6 @@ std::string notification_json(const std::string& topic, const std::string& messa
                      ? nlohmann::json{{"Type", "String"}, {"Value", value}}
                      : nlohmann::json{{"Type", "Binary"}, {"Value", base64_encode(value)}};
   return n.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); // keys: names, UTF-8
-}
-
-caf::error validate(const topic_config& config) {
-  if (auto err = validate_name("topic", config.name))
-    return err;
-  std::set<std::string> queues;
-  for (const auto& s : config.subscriptions) {
-    auto bad = [&](const std::string& why) {
-      return make_error(errc::invalid_argument,
-                        "topic '" + config.name + "': subscription '" + s.queue + "': " + why);
-    };
-    if (auto err = validate_name("queue", s.queue))
-      return bad(message_of(err));
-    if (!queues.insert(s.queue).second)
-      return bad("the queue is subscribed twice");
-    if (!s.dead_letter_target.empty())
-      if (auto err = validate_name("dead-letter sink", s.dead_letter_target))
-        return bad(message_of(err));
-    if (s.filter_policy.empty() && s.filter_on_body)
-      return bad("a body filter needs a filter policy");
-    if (!s.filter_policy.empty())
-      if (auto policy = compile(config, s); !policy)
-        return std::move(policy.error());
-  }
-  return {};
 }
 
 caf::expected<topic_state> topic_state::make(topic_config config) {

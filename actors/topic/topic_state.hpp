@@ -4,7 +4,7 @@
 // and commits them in one journal transaction; tests drive this class directly.
 #pragma once
 
-#include "actors/topic/filter_policy.hpp"
+#include "filter_policy.hpp"
 #include "mailroom/topic_types.hpp"
 
 #include <caf/expected.hpp>

@@ -1,5 +1,5 @@
 // Alarms: the fire/resolve rule on virtual time, and a real node publishing alerts to a topic.
-#include "actors/alarm/alarm_state.hpp"
+#include "alarm/alarm_state.hpp"
 #include "mailroom/config.hpp"
 #include "mailroom/error.hpp"
 #include "node_fixture.hpp"

@@ -1,5 +1,5 @@
 // Producer deduplication: queue_state on virtual time, and a real node across a reopen.
-#include "actors/queue/queue_state.hpp"
+#include "queue/queue_state.hpp"
 #include "mailroom/error.hpp"
 #include "ask.hpp"
 #include "node_fixture.hpp"

@@ -1,6 +1,6 @@
 // FIFO queues on virtual time: message groups, strict order within a group under retries, one
 // message in flight per group, other groups unblocked; and across a reopen of a real node.
-#include "actors/queue/queue_state.hpp"
+#include "queue/queue_state.hpp"
 #include "mailroom/error.hpp"
 #include "node_fixture.hpp"
 

@@ -1,6 +1,6 @@
 // SNS subscription filter policies: every operator in both scopes, AND/OR, nested bodies, the
 // limits, and every way a policy can be refused.
-#include "actors/topic/filter_policy.hpp"
+#include "filter_policy.hpp"
 
 #include "mailroom/error.hpp"
 

@@ -1,6 +1,7 @@
 // queue_state on virtual time: every rule of the message lifecycle, with no clock and no
 // sleeping. `now` is advanced by hand.
-#include "actors/queue/queue_state.hpp"
+#include "queue/queue_state.hpp"
+#include "backoff.hpp"
 #include "mailroom/error.hpp"
 
 #include <gtest/gtest.h>

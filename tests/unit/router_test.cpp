@@ -1,6 +1,6 @@
 // Content-based routers: rules on virtual state (router_state), loops, and on a real node
 // (targets, the unroutable sink, recovery).
-#include "actors/router/router_state.hpp"
+#include "router/router_state.hpp"
 #include "mailroom/config.hpp"
 #include "mailroom/error.hpp"
 #include "node_fixture.hpp"

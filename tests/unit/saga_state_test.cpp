@@ -1,6 +1,6 @@
 // Every transition of one saga instance, on virtual time (no actors, no journal).
-#include "actors/saga/saga_state.hpp"
-#include "actors/saga/saga_template.hpp"
+#include "saga/saga_state.hpp"
+#include "saga_template.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/saga.hpp"
 

@@ -1,5 +1,5 @@
 // Fan-out rules without actors: which subscriptions a message reaches and what each copy holds.
-#include "actors/topic/topic_state.hpp"
+#include "topic/topic_state.hpp"
 
 #include "mailroom/error.hpp"
 

@@ -1,0 +1,246 @@
+// A Mailroom node embedded in an application: the actor system, the journal, and every queue
+// and dead-letter sink recovered from it.
+//
+//   mailroom::node_config config;
+//   config.data_dir = "./data";
+//   auto n = mailroom::node::open(config);          // recovers what the journal holds
+//   (*n)->create_queue({.name = "orders"});
+//   (*n)->send("orders", {{.body = "hello"}});      // returns once durable
+//
+// Thread-safety: every member function may be called from any non-actor thread. The blocking
+// helpers (send, receive, ...) must not be called from inside an actor: actors talk to queue
+// actors directly with the messages in mailroom/protocol.hpp (see queue()).
+#pragma once
+
+#include "mailroom/clock.hpp"
+#include "mailroom/endpoint_limits.hpp"
+#include "mailroom/registry.hpp"
+#include "mailroom/alarm_types.hpp"
+#include "mailroom/router_types.hpp"
+#include "mailroom/saga_types.hpp"
+#include "mailroom/topic_types.hpp"
+#include "mailroom/transaction.hpp"
+#include "mailroom/types.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mailroom {
+
+class journal;
+class journal_io;
+
+struct node_config {
+  std::string data_dir = "./mailroom-data";
+  /// Client endpoint address (mailroomd serves it; an embedded node may leave it empty).
+  std::string listen = "127.0.0.1:7411";
+  /// What clients of that endpoint may cost the node.
+  endpoint_limits endpoint;
+  /// Below this much free space on the data directory's file system, sends (and anything else
+  /// that adds messages) are refused, naming the limit; receives, acks, purges and deletes go
+  /// on, so consumers can drain. Sends resume by themselves once space is back (RabbitMQ's
+  /// disk_free_limit, whose default is 50 MB). 0: no watermark.
+  uint64_t min_free_disk_bytes = 64ull * 1024 * 1024;
+  /// false turns fsync off: for benchmarks of the non-durable path only.
+  bool durable = true;
+  /// Journal every step of every message (sent, delivered, retried, dead-lettered, redriven,
+  /// acked) for `mailroom trace`, kept a day. Costs about half the queue throughput.
+  bool trace = false;
+  std::string log_level = "info";
+  /// Queues declared in code or the TOML file; created at open, reconfigured when they differ.
+  std::vector<queue_config> queues;
+  /// Topics declared in code or the TOML file, after the queues; created or reconfigured.
+  std::vector<topic_config> topics;
+  /// Routers declared in code or the TOML file, after the topics; created or reconfigured.
+  std::vector<router_config> routers;
+  /// Alarms declared in code or the TOML file; created or reconfigured.
+  std::vector<alarm_config> alarms;
+  /// Saga definitions declared in code or the TOML file, after the rest; each version stored.
+  std::vector<saga_definition> sagas;
+  /// Where the declarations above come from (parse_config sets the file name): an error in
+  /// applying one at open names it, e.g. a subscription to a queue that exists nowhere.
+  std::string declared_in;
+  /// Scheduler threads for actors; 0: one per core.
+  size_t worker_threads = 0;
+  /// The clock of every actor's timers; tests pass a virtual one.
+  clock_ptr clock = make_system_clock();
+  /// The file system as the journal uses it; tests pass a fault_io (runtime/storage/fault_io.hpp)
+  /// to fail or lose writes. Null: the real one.
+  std::shared_ptr<journal_io> storage;
+};
+
+class node {
+public:
+  /// Opens the journal in `config.data_dir` (created if missing), recovers every queue and
+  /// sink in it, then creates or reconfigures the declared queues.
+  static caf::expected<std::unique_ptr<node>> open(node_config config);
+
+  /// Lets in-flight work finish, commits the journal and stops the actors.
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  caf::actor_system& system();
+  const node_config& config() const { return config_; }
+
+  /// Creates a queue (and its dead-letter sink, if it names one that does not exist). Creating
+  /// a queue that exists with the same configuration succeeds; with another, already_exists.
+  caf::error create_queue(queue_config config);
+  /// Creates or reconfigures.
+  caf::error put_queue(queue_config config);
+  caf::error delete_queue(const std::string& name);
+  caf::error create_dead_letter_sink(const std::string& name);
+
+  /// Creates a topic with its subscriptions (every subscribed queue must exist; a named sink is
+  /// created). Same configuration: ok; another: already_exists.
+  caf::error create_topic(topic_config config);
+  /// Creates or replaces a topic's configuration.
+  caf::error put_topic(topic_config config);
+  caf::error delete_topic(const std::string& name);
+  /// Subscribes a queue. Subscribing it again with the same settings succeeds; with other
+  /// settings, already_exists (unsubscribe first).
+  caf::error subscribe(const std::string& topic, subscription sub);
+  caf::error unsubscribe(const std::string& topic, const std::string& queue);
+  caf::expected<topic_config> topic_configuration(const std::string& name) const;
+  std::vector<std::string> topic_names() const;
+
+  /// Creates or replaces a content-based router. Its targets must exist; its sink for
+  /// unroutable messages is created. A router that would reach itself through other routers
+  /// is refused.
+  caf::error put_router(router_config config);
+  caf::error delete_router(const std::string& name);
+  caf::expected<router_config> router_configuration(const std::string& name) const;
+  std::vector<std::string> router_names() const;
+
+  /// Creates or replaces an alarm. Its topic must exist; the watched entity may come later.
+  caf::error put_alarm(alarm_config config);
+  caf::error delete_alarm(const std::string& name);
+  std::vector<std::string> alarm_names() const;
+  caf::expected<alarm_status> alarm_state_of(const std::string& name);
+
+  /// Stores a saga definition's version and starts its manager (and, on first use, its inbox
+  /// queue "saga.NAME" and dead-letter sink "saga.NAME.dead"; with an alarm topic, an alarm
+  /// "saga.NAME.parked" on that sink). Storing a version again unchanged succeeds; changed,
+  /// already_exists: store the change as a new version.
+  caf::error put_saga(saga_definition definition);
+  /// A stored version of a definition.
+  caf::expected<saga_definition> saga_definition_of(const std::string& name,
+                                                    uint32_t version) const;
+  /// Starts an instance on the newest version with `data` (a JSON object) and returns its id
+  /// once it is journaled. With an idempotency key, starting again returns the same instance.
+  caf::expected<std::string> start_saga(const std::string& definition, const std::string& data,
+                                        const std::string& idempotency_key = {});
+  /// Starts one instance per element of `data` (JSON objects), without idempotency keys, and
+  /// returns their ids once all are journaled: bulk starts share commits.
+  caf::expected<std::vector<std::string>> start_sagas(const std::string& definition,
+                                                      const std::vector<std::string>& data);
+  /// Cancels a running saga: it compensates the steps done (after the step in flight settles).
+  caf::error cancel_saga(const std::string& id);
+  /// An instance as journaled: state, data and timeline.
+  caf::expected<saga_instance> saga(const std::string& id);
+  caf::expected<std::vector<saga_summary>> sagas(const saga_filter& filter);
+  /// Metrics of one definition, or summed over all (empty name).
+  caf::expected<saga_metrics> saga_statistics(const std::string& definition = {});
+
+  caf::expected<caf::actor> queue(const std::string& name) const;
+  caf::expected<caf::actor> topic(const std::string& name) const;
+  caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
+  caf::expected<queue_config> queue_configuration(const std::string& name) const;
+  std::vector<std::string> queue_names() const;
+  std::vector<std::string> dead_letter_sink_names() const;
+  std::shared_ptr<const registry> entities() const { return registry_; }
+
+  /// Runs a read-only statement on the node's database: how an application reads the tables its
+  /// transactional services write (see transaction.hpp). Write statements are refused.
+  caf::expected<std::vector<sql_row>> query(const std::string& sql,
+                                            const std::vector<sql_value>& params = {});
+
+  /// The node's journal, for the runtime's own services (transactional consume). Not for
+  /// applications: its interface is private (runtime/storage/journal.hpp).
+  journal& journal_internal() { return *journal_; }
+
+  /// Sends `actor` an exit message when the node shuts down (services, app actors).
+  void stop_on_shutdown(caf::actor actor);
+
+  // Blocking helpers over the queue and sink protocols.
+  /// All or none: the ids once the whole batch is durable, or why the batch was refused.
+  caf::expected<std::vector<std::string>> send(const std::string& queue,
+                                               std::vector<outgoing_message> messages);
+  /// Each message on its own (SQS SendMessageBatch): one result per message, in order, once the
+  /// accepted ones are durable; a full queue takes the first that fit and says how many did.
+  caf::expected<std::vector<send_result>> send_each(const std::string& queue,
+                                                    std::vector<outgoing_message> messages);
+  caf::expected<std::vector<delivery>> receive(const std::string& queue, receive_request request);
+  caf::expected<std::vector<ack_outcome>> ack(const std::string& queue,
+                                              std::vector<std::string> receipts);
+  caf::expected<std::vector<ack_outcome>> nack(const std::string& queue,
+                                               std::vector<nack_request> requests);
+  caf::error change_visibility(const std::string& queue, const std::string& receipt,
+                               int64_t visibility_ms);
+  caf::expected<queue_stats> stats(const std::string& queue);
+  caf::expected<uint64_t> purge(const std::string& queue);
+  /// Returns once every copy is durable in every matching subscriber queue (or none is).
+  caf::expected<publish_result> publish(const std::string& topic,
+                                        std::vector<outgoing_message> messages);
+  caf::expected<topic_stats> topic_statistics(const std::string& topic);
+  /// The story of message `id` (oldest step first), then, for each message it caused, that
+  /// message's id and story, up to `depth` generations. Needs the node's `trace` option.
+  caf::expected<std::vector<std::vector<trace_step>>> trace(const std::string& id,
+                                                            uint32_t depth = 3);
+  /// Returns once every target (and the sink, for unroutable messages) confirmed.
+  caf::expected<route_result> route(const std::string& router,
+                                    std::vector<outgoing_message> messages);
+  caf::expected<std::vector<dead_letter>> dead_letters(const std::string& sink, uint32_t max);
+  caf::expected<redrive_result> redrive(const std::string& sink, redrive_request request);
+  caf::expected<uint64_t> purge_dead_letters(const std::string& sink);
+
+private:
+  explicit node(node_config config);
+  caf::error recover();
+  caf::error recover_topics();
+  caf::error recover_routers();
+  caf::error recover_alarms();
+  caf::error recover_sagas();
+  /// The inbox queue and dead-letter sink of a definition, and its alarm.
+  caf::error create_saga_entities(const saga_definition& definition);
+  caf::actor spawn_queue_actor(class queue_state state);
+  /// Journals and applies a topic's new configuration. REQUIRES: catalog_mutex_ held.
+  caf::error write_topic(topic_config config);
+  /// Drops subscriptions of a deleted queue. REQUIRES: catalog_mutex_ held.
+  caf::error unsubscribe_everywhere(const std::string& queue);
+
+  node_config config_;
+  std::unique_ptr<journal> journal_;
+  std::unique_ptr<caf::actor_system_config> system_config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::shared_ptr<registry> registry_;
+  mutable std::mutex catalog_mutex_; // guards configs_, topics_; serializes create/delete
+  std::map<std::string, queue_config> configs_;
+  std::map<std::string, topic_config> topics_;   // GUARDED_BY(catalog_mutex_)
+  std::map<std::string, router_config> routers_; // GUARDED_BY(catalog_mutex_)
+  std::map<std::string, alarm_config> alarms_;   // GUARDED_BY(catalog_mutex_)
+  /// Every stored version of every saga definition, by name then version.
+  std::map<std::string, std::map<uint32_t, saga_definition>> sagas_; // GUARDED_BY(catalog_mutex_)
+  /// The last saga start sequence given out (the journal's row key for instances).
+  std::shared_ptr<std::atomic<uint64_t>> last_saga_seq_ =
+      std::make_shared<std::atomic<uint64_t>>(0);
+  // A sink being created, by name: a second create of the same name waits for the first
+  // instead of spawning a second actor, and no lock is held across the journal's fsync.
+  std::mutex sinks_mutex_;
+  std::condition_variable sink_created_;
+  std::set<std::string> sinks_in_creation_; // GUARDED_BY(sinks_mutex_)
+  std::mutex services_mutex_;               // guards services_
+  std::vector<caf::actor> services_;
+};
+
+} // namespace mailroom

@@ -1,0 +1,134 @@
+// node: content-based routers (queues and sinks are in node.cpp, topics in node_topics.cpp).
+#include "mailroom/node.hpp"
+
+#include "router/router_actor.hpp"
+#include "ask.hpp"
+#include "codec.hpp"
+#include "journal.hpp"
+#include "mailroom/error.hpp"
+#include "mailroom/protocol.hpp"
+
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+namespace mailroom {
+
+namespace {
+
+constexpr const char* router_kind = "router";
+
+caf::error no_router(const std::string& name) {
+  return make_error(errc::not_found, "no router named '" + name + "'");
+}
+
+entity_kind kind_of(const route_target& t) {
+  switch (t.what) {
+  case route_target::kind::queue:
+    return entity_kind::queue;
+  case route_target::kind::topic:
+    return entity_kind::topic;
+  case route_target::kind::router:
+    return entity_kind::router;
+  }
+  return entity_kind::queue;
+}
+
+} // namespace
+
+caf::error node::recover_routers() {
+  std::lock_guard<std::mutex> guard{catalog_mutex_};
+  return journal_->read_catalog(
+      router_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
+        auto config = codec::decode_router_config(blob);
+        if (!config)
+          return make_error(errc::corruption,
+                            "router '" + name + "': " + message_of(config.error()));
+        auto state = router_state::make(*config);
+        if (!state)
+          return make_error(errc::corruption, message_of(state.error()));
+        routers_[name] = *config;
+        registry_->put(entity_kind::router, name,
+                       spawn_router(*system_, std::move(*state), {registry_, config_.clock}));
+        return {};
+      });
+}
+
+caf::error node::put_router(router_config config) {
+  auto state = router_state::make(config);
+  if (!state)
+    return std::move(state.error());
+  if (auto err = create_dead_letter_sink(state->dead_letter_target()))
+    return err;
+  std::lock_guard<std::mutex> guard{catalog_mutex_};
+  if (auto it = routers_.find(config.name); it != routers_.end() && it->second == config)
+    return {};
+  std::vector<route_target> targets;
+  for (const auto& r : config.rules)
+    targets.push_back(r.to);
+  if (config.fallback)
+    targets.push_back(*config.fallback);
+  for (const auto& t : targets)
+    if (!registry_->find(kind_of(t), t.name) &&
+        !(t.what == route_target::kind::router && t.name == config.name))
+      return make_error(errc::not_found, "router '" + config.name + "': target '" + t.to_string() +
+                                             "' does not exist");
+  std::vector<router_config> all;
+  for (const auto& [name, r] : routers_)
+    if (name != config.name)
+      all.push_back(r);
+  all.push_back(config);
+  if (auto err = check_for_loops(all))
+    return err;
+  write_batch writes;
+  writes.put_catalog(router_kind, config.name, codec::encode_router_config(config));
+  if (auto err = journal_->write(std::move(writes)))
+    return err;
+  if (auto actor = registry_->find(entity_kind::router, config.name)) {
+    if (auto r = ask<ok_atom>(*system_, *actor, config_atom::value, config); !r)
+      return std::move(r.error());
+    spdlog::info("router '{}' reconfigured", config.name);
+  } else {
+    registry_->put(entity_kind::router, config.name,
+                   spawn_router(*system_, std::move(*state), {registry_, config_.clock}));
+    spdlog::info("router '{}' created", config.name);
+  }
+  routers_[config.name] = std::move(config);
+  return {};
+}
+
+caf::error node::delete_router(const std::string& name) {
+  std::lock_guard<std::mutex> guard{catalog_mutex_};
+  auto actor = registry_->find(entity_kind::router, name);
+  if (!actor)
+    return no_router(name);
+  write_batch writes;
+  writes.delete_catalog(router_kind, name);
+  if (auto err = journal_->write(std::move(writes)))
+    return err;
+  registry_->erase(entity_kind::router, name);
+  routers_.erase(name);
+  caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
+  spdlog::info("router '{}' deleted", name);
+  return {};
+}
+
+caf::expected<router_config> node::router_configuration(const std::string& name) const {
+  std::lock_guard<std::mutex> guard{catalog_mutex_};
+  if (auto it = routers_.find(name); it != routers_.end())
+    return it->second;
+  return no_router(name);
+}
+
+std::vector<std::string> node::router_names() const {
+  return registry_->names(entity_kind::router);
+}
+
+caf::expected<route_result> node::route(const std::string& name,
+                                        std::vector<outgoing_message> messages) {
+  auto r = registry_->find(entity_kind::router, name);
+  if (!r)
+    return no_router(name);
+  return ask<route_result>(*system_, *r, route_atom::value, std::move(messages));
+}
+
+} // namespace mailroom
