@@ -10,6 +10,7 @@ using import "envelope.capnp".Attribute;
 using import "envelope.capnp".Envelope;
 using import "journal.capnp".QueueConfig;
 using import "journal.capnp".DeadLetter;
+using import "journal.capnp".SagaDefinition;
 using import "journal.capnp".SagaInstance;
 using import "journal.capnp".Subscription;
 using import "journal.capnp".TopicConfig;
@@ -75,6 +76,13 @@ struct TopicStats {
   deadLettered @5 :UInt64;   # copies sent to a subscription's sink instead
 }
 
+struct NackRequest {
+  receipt @0 :Text;
+  retryAfterMs @1 :Int64 = -1;  # -1: the queue's backoff policy
+  deadLetterReason @2 :Text;    # non-empty: straight to the sink
+  error @3 :Text;               # the consumer's error text, kept for the death record
+}
+
 struct AckResult {
   receipt @0 :Text;
   status @1 :Status;
@@ -118,9 +126,7 @@ interface Node {
       -> (status :Status, messages :List(Delivery));
   # visibilityMs -1: the queue's visibility timeout.
   ack @5 (queue :Text, receipts :List(Text)) -> (status :Status, results :List(AckResult));
-  nack @6 (queue :Text, receipt :Text, retryAfterMs :Int64, deadLetterReason :Text, error :Text)
-      -> (status :Status);
-  # retryAfterMs -1: the queue's backoff policy. deadLetterReason non-empty: straight to the sink.
+  nack @6 (queue :Text, requests :List(NackRequest)) -> (status :Status, results :List(AckResult));
   changeVisibility @7 (queue :Text, receipt :Text, visibilityMs :Int64) -> (status :Status);
   purgeQueue @8 (queue :Text) -> (status :Status, purged :UInt64);
   deadLetters @9 (sink :Text, max :UInt32) -> (status :Status, records :List(DeadLetter));
@@ -150,8 +156,13 @@ interface Node {
   listSagas @23 (status :Text, definition :Text, max :UInt32)
       -> (status :Status, sagas :List(SagaSummary));
   # status, definition: empty for any. Newest update first.
-  showSaga @24 (id :Text) -> (status :Status, instance :SagaInstance, stepNames :List(Text));
-  # stepNames: the step names of the instance's definition version, by index.
+  showSaga @24 (id :Text) -> (status :Status, instance :SagaInstance);
   sagaStats @25 (definition :Text) -> (status :Status, stats :SagaStats);
   # definition: empty for all.
+  sagaDefinition @26 (name :Text, version :UInt32) -> (status :Status, definition :SagaDefinition);
+  # A stored version of a definition (what names an instance's steps).
+
+  route @27 (router :Text, messages :List(OutgoingMessage))
+      -> (status :Status, routed :UInt64, unroutable :UInt64, copies :UInt64);
+  # Answers once every target (and the sink, for unroutable messages) confirmed.
 }

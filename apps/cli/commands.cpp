@@ -66,7 +66,7 @@ int report_ack_outcomes(const std::vector<ack_outcome>& outcomes) {
 /// Sends each message on its own: prints a line per message (its id, or with --json the id or
 /// the refusal), names every refused message on stderr, and returns `refused` if any was.
 /// `first` is the number of the batch's first message in the input (1-based).
-int send_batch(client& c, const std::string& queue, const std::vector<outgoing_message>& batch,
+int send_batch(data_plane& c, const std::string& queue, const std::vector<outgoing_message>& batch,
                bool json, size_t first = 1) {
   auto results = c.send_each(queue, batch);
   if (!results)
@@ -229,7 +229,7 @@ int run_queue_ls(client& c, bool json) {
   return print_names(c.list_queues(), json);
 }
 
-int run_queue_stats(client& c, const std::string& queue, bool json) {
+int run_queue_stats(data_plane& c, const std::string& queue, bool json) {
   auto stats = c.stats(queue);
   if (!stats)
     return print_error(stats.error());
@@ -253,7 +253,7 @@ int print_purged(const caf::expected<uint64_t>& purged) {
 
 } // namespace
 
-int run_queue_purge(client& c, const std::string& queue) {
+int run_queue_purge(data_plane& c, const std::string& queue) {
   return print_purged(c.purge(queue));
 }
 
@@ -263,11 +263,11 @@ int run_queue_delete(client& c, const std::string& queue) {
 
 // --- messages ------------------------------------------------------------------------------------
 
-int run_send(client& c, const std::string& queue, const outgoing_message& message, bool json) {
+int run_send(data_plane& c, const std::string& queue, const outgoing_message& message, bool json) {
   return send_batch(c, queue, {message}, json);
 }
 
-int run_send_lines(client& c, const std::string& queue, const outgoing_message& prototype,
+int run_send_lines(data_plane& c, const std::string& queue, const outgoing_message& prototype,
                    std::istream& in, bool json) {
   // A batch with refusals ends the run: what follows is not read (a full queue would refuse it
   // too), and the messages named on stderr are the ones to send again.
@@ -288,7 +288,7 @@ int run_send_lines(client& c, const std::string& queue, const outgoing_message& 
   return batch.empty() ? ok : send_batch(c, queue, batch, json, first);
 }
 
-int run_recv(client& c, const std::string& queue, const receive_request& request, bool ack,
+int run_recv(data_plane& c, const std::string& queue, const receive_request& request, bool ack,
              bool json) {
   auto deliveries = c.receive(queue, request);
   if (!deliveries)
@@ -306,7 +306,7 @@ int run_recv(client& c, const std::string& queue, const receive_request& request
   return report_ack_outcomes(*outcomes); // stdout holds the deliveries: refusals on stderr only
 }
 
-int run_ack(client& c, const std::string& queue, const std::vector<std::string>& receipts,
+int run_ack(data_plane& c, const std::string& queue, const std::vector<std::string>& receipts,
             bool json) {
   auto outcomes = c.ack(queue, receipts);
   if (!outcomes)
@@ -328,18 +328,21 @@ int run_ack(client& c, const std::string& queue, const std::vector<std::string>&
   return report_ack_outcomes(*outcomes);
 }
 
-int run_nack(client& c, const std::string& queue, const nack_request& request) {
-  return exit_code_of(c.nack(queue, request));
+int run_nack(data_plane& c, const std::string& queue, const nack_request& request) {
+  auto outcomes = c.nack(queue, {request});
+  if (!outcomes)
+    return print_error(outcomes.error());
+  return report_ack_outcomes(*outcomes);
 }
 
-int run_visibility(client& c, const std::string& queue, const std::string& receipt,
+int run_visibility(data_plane& c, const std::string& queue, const std::string& receipt,
                    int64_t visibility_ms) {
   return exit_code_of(c.change_visibility(queue, receipt, visibility_ms));
 }
 
 // --- dead-letter sinks ---------------------------------------------------------------------------
 
-int run_dlq_ls(client& c, const std::string& sink, uint32_t max, bool json) {
+int run_dlq_ls(data_plane& c, const std::string& sink, uint32_t max, bool json) {
   auto records = c.dead_letters(sink, max);
   if (!records)
     return print_error(records.error());
@@ -348,7 +351,8 @@ int run_dlq_ls(client& c, const std::string& sink, uint32_t max, bool json) {
   return ok;
 }
 
-int run_dlq_redrive(client& c, const std::string& sink, const redrive_request& request, bool json) {
+int run_dlq_redrive(data_plane& c, const std::string& sink, const redrive_request& request,
+                    bool json) {
   auto result = c.redrive(sink, request);
   if (!result)
     return print_error(result.error());
@@ -366,7 +370,7 @@ int run_dlq_redrive(client& c, const std::string& sink, const redrive_request& r
   return ok;
 }
 
-int run_dlq_purge(client& c, const std::string& sink) {
+int run_dlq_purge(data_plane& c, const std::string& sink) {
   return print_purged(c.purge_dead_letters(sink));
 }
 

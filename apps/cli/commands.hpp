@@ -102,32 +102,33 @@ nlohmann::json to_json(const dead_letter& record);
 
 int run_queue_create(client& c, const queue_config& config);
 int run_queue_ls(client& c, bool json);
-int run_queue_stats(client& c, const std::string& queue, bool json);
-int run_queue_purge(client& c, const std::string& queue);
+int run_queue_stats(data_plane& c, const std::string& queue, bool json);
+int run_queue_purge(data_plane& c, const std::string& queue);
 int run_queue_delete(client& c, const std::string& queue);
 
 /// Sends `message` as it is and prints its id.
-int run_send(client& c, const std::string& queue, const outgoing_message& message, bool json);
+int run_send(data_plane& c, const std::string& queue, const outgoing_message& message, bool json);
 
 /// Sends one message per non-empty line of `in`, each a copy of `prototype` with that line as
 /// its body, and prints the ids in input order.
-int run_send_lines(client& c, const std::string& queue, const outgoing_message& prototype,
+int run_send_lines(data_plane& c, const std::string& queue, const outgoing_message& prototype,
                    std::istream& in, bool json);
 
 /// Receives and prints; with `ack`, then acks everything received in one call.
-int run_recv(client& c, const std::string& queue, const receive_request& request, bool ack,
+int run_recv(data_plane& c, const std::string& queue, const receive_request& request, bool ack,
              bool json);
 /// Prints each receipt's outcome (acked or refused, with --json an object per receipt); exits
 /// 2 (refused) if any receipt was refused, even though the others were acked.
-int run_ack(client& c, const std::string& queue, const std::vector<std::string>& receipts,
+int run_ack(data_plane& c, const std::string& queue, const std::vector<std::string>& receipts,
             bool json);
-int run_nack(client& c, const std::string& queue, const nack_request& request);
-int run_visibility(client& c, const std::string& queue, const std::string& receipt,
+int run_nack(data_plane& c, const std::string& queue, const nack_request& request);
+int run_visibility(data_plane& c, const std::string& queue, const std::string& receipt,
                    int64_t visibility_ms);
 
-int run_dlq_ls(client& c, const std::string& sink, uint32_t max, bool json);
-int run_dlq_redrive(client& c, const std::string& sink, const redrive_request& request, bool json);
-int run_dlq_purge(client& c, const std::string& sink);
+int run_dlq_ls(data_plane& c, const std::string& sink, uint32_t max, bool json);
+int run_dlq_redrive(data_plane& c, const std::string& sink, const redrive_request& request,
+                    bool json);
+int run_dlq_purge(data_plane& c, const std::string& sink);
 
 int run_topic_create(client& c, const std::string& topic);
 int run_topic_ls(client& c, bool json);
@@ -136,15 +137,16 @@ int run_topic_delete(client& c, const std::string& topic);
 int run_topic_subscribe(client& c, const std::string& topic, const subscription& sub);
 int run_topic_unsubscribe(client& c, const std::string& topic, const std::string& queue);
 /// Publishes `message` as it is and prints its id and where it went.
-int run_publish(client& c, const std::string& topic, const outgoing_message& message, bool json);
+int run_publish(data_plane& c, const std::string& topic, const outgoing_message& message,
+                bool json);
 
 /// Publishes one message per non-empty line of `in`, each a copy of `prototype` with that line
 /// as its body, in one batch: the node takes all or none (a crash cannot split it), and more
 /// than max_wire_batch lines are refused. Prints the ids in input order, then the counts.
-int run_publish_lines(client& c, const std::string& topic, const outgoing_message& prototype,
+int run_publish_lines(data_plane& c, const std::string& topic, const outgoing_message& prototype,
                       std::istream& in, bool json);
 
 /// Prints the story of message `id`, then those of the messages it caused (`depth` generations).
-int run_trace(client& c, const std::string& id, uint32_t depth, bool json);
+int run_trace(data_plane& c, const std::string& id, uint32_t depth, bool json);
 
 } // namespace mailroom::cli

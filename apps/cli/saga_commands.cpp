@@ -54,7 +54,7 @@ nlohmann::json to_json(const saga_instance& s, const std::vector<std::string>& s
           {"timeline", std::move(timeline)}};
 }
 
-int run_saga_ls(client& c, const saga_filter& filter, bool json) {
+int run_saga_ls(data_plane& c, const saga_filter& filter, bool json) {
   auto sagas = c.sagas(filter);
   if (!sagas)
     return print_error(sagas.error());
@@ -98,11 +98,22 @@ void print_timeline(const saga_instance& s, const std::vector<std::string>& step
   }
 }
 
-int run_saga_show(client& c, const std::string& id, bool json) {
+int run_saga_show(data_plane& c, const std::string& id, bool json) {
   auto shown = c.saga(id);
   if (!shown)
     return print_error(shown.error());
-  const auto& [s, steps] = *shown;
+  const auto& s = *shown;
+  auto definition = c.saga_definition_of(s.definition, s.version);
+  if (!definition)
+    return print_error(definition.error());
+  std::vector<std::string> steps;
+  for (const auto& step : definition->steps)
+    steps.push_back(step.name);
+  for (const auto& a : s.timeline) // a step the definition lacks would index past `steps`
+    if (a.step >= steps.size())
+      return print_error(make_error(errc::invalid_argument, "the node sent a saga naming step " +
+                                                                std::to_string(a.step) + " of " +
+                                                                std::to_string(steps.size())));
   if (json) {
     std::cout << json_line(to_json(s, steps)) << "\n";
     return ok;
@@ -120,7 +131,7 @@ int run_saga_show(client& c, const std::string& id, bool json) {
   return ok;
 }
 
-int run_saga_start(client& c, const std::string& definition, const std::string& data,
+int run_saga_start(data_plane& c, const std::string& definition, const std::string& data,
                    const std::string& key, bool json) {
   auto id = c.start_saga(definition, data, key);
   if (!id)
@@ -129,7 +140,7 @@ int run_saga_start(client& c, const std::string& definition, const std::string& 
   return ok;
 }
 
-int run_saga_cancel(client& c, const std::string& id) {
+int run_saga_cancel(data_plane& c, const std::string& id) {
   if (auto err = c.cancel_saga(id))
     return print_error(err);
   std::cout << "saga " << id << " cancelled: compensating\n";
@@ -147,7 +158,7 @@ constexpr std::string_view stats_fields[] = {"running",
                                              "step_latency_p50_ms",
                                              "step_latency_p99_ms"};
 
-int run_saga_stats(client& c, const std::string& definition, bool json) {
+int run_saga_stats(data_plane& c, const std::string& definition, bool json) {
   auto m = c.saga_statistics(definition);
   if (!m)
     return print_error(m.error());

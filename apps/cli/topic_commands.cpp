@@ -106,7 +106,8 @@ int run_topic_unsubscribe(client& c, const std::string& topic, const std::string
   return exit_code_of(c.unsubscribe(topic, queue));
 }
 
-int run_publish(client& c, const std::string& topic, const outgoing_message& message, bool json) {
+int run_publish(data_plane& c, const std::string& topic, const outgoing_message& message,
+                bool json) {
   auto r = c.publish(topic, {message});
   if (!r)
     return print_error(r.error());
@@ -123,7 +124,7 @@ int run_publish(client& c, const std::string& topic, const outgoing_message& mes
   return ok;
 }
 
-int run_publish_lines(client& c, const std::string& topic, const outgoing_message& prototype,
+int run_publish_lines(data_plane& c, const std::string& topic, const outgoing_message& prototype,
                       std::istream& in, bool json) {
   std::vector<outgoing_message> batch;
   for (std::string line; std::getline(in, line);) {

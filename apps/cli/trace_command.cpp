@@ -22,7 +22,7 @@ nlohmann::json to_json(const trace_step& s) {
 
 } // namespace
 
-int run_trace(client& c, const std::string& id, uint32_t depth, bool json) {
+int run_trace(data_plane& c, const std::string& id, uint32_t depth, bool json) {
   auto stories = c.trace(id, depth);
   if (!stories)
     return print_error(stories.error());

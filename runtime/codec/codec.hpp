@@ -59,6 +59,8 @@ caf::expected<queue_config> decode_queue_config(const std::string& blob);
 
 std::string encode_saga_definition(const saga_definition& definition);
 caf::expected<saga_definition> decode_saga_definition(const std::string& blob);
+void write(schema::SagaDefinition::Builder out, const saga_definition& in);
+saga_definition read(schema::SagaDefinition::Reader in);
 std::string encode_saga_instance(const saga_instance& instance);
 void write(schema::SagaInstance::Builder out, const saga_instance& in);
 caf::expected<saga_instance> read(schema::SagaInstance::Reader in);
@@ -101,5 +103,13 @@ void write(schema::DeadLetter::Builder out, const dead_letter& in);
 dead_letter read(schema::DeadLetter::Reader in);
 void write(capnp::List<schema::Attribute>::Builder out, const attribute_list& in);
 attribute_list read(capnp::List<schema::Attribute>::Reader in);
+void write(schema::QueueStats::Builder out, const queue_stats& in);
+queue_stats read(schema::QueueStats::Reader in);
+void write(schema::TopicStats::Builder out, const topic_stats& in);
+topic_stats read(schema::TopicStats::Reader in);
+void write(capnp::List<schema::NackRequest>::Builder out, const std::vector<nack_request>& in);
+std::vector<nack_request> read(capnp::List<schema::NackRequest>::Reader in);
+void write(capnp::List<schema::AckResult>::Builder out, const std::vector<ack_outcome>& in);
+std::vector<ack_outcome> read(capnp::List<schema::AckResult>::Reader in);
 
 } // namespace mailroom::codec

@@ -19,9 +19,7 @@ saga_retry read(schema::SagaRetry::Reader in) {
 
 } // namespace
 
-std::string encode_saga_definition(const saga_definition& d) {
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::SagaDefinition>();
+void write(schema::SagaDefinition::Builder root, const saga_definition& d) {
   root.setName(d.name);
   root.setVersion(d.version);
   root.setAlarmTopic(d.alarm_topic);
@@ -37,22 +35,29 @@ std::string encode_saga_definition(const saga_definition& d) {
     write(steps[i].initRetry(), s.retry);
     write(steps[i].initCompensationRetry(), s.compensation_retry);
   }
+}
+
+saga_definition read(schema::SagaDefinition::Reader r) {
+  saga_definition d;
+  d.name = text(r.getName());
+  d.version = r.getVersion();
+  d.alarm_topic = text(r.getAlarmTopic());
+  for (auto s : r.getSteps())
+    d.steps.push_back({text(s.getName()), text(s.getQueue()), text(s.getCommand()),
+                       text(s.getCompensation()), text(s.getCompensationQueue()), s.getTimeoutMs(),
+                       read(s.getRetry()), read(s.getCompensationRetry())});
+  return d;
+}
+
+std::string encode_saga_definition(const saga_definition& d) {
+  capnp::MallocMessageBuilder message;
+  write(message.initRoot<schema::SagaDefinition>(), d);
   return to_string(message);
 }
 
 caf::expected<saga_definition> decode_saga_definition(const std::string& blob) {
-  return decode<schema::SagaDefinition>(
-      blob, "saga definition", [](schema::SagaDefinition::Reader r) {
-        saga_definition d;
-        d.name = text(r.getName());
-        d.version = r.getVersion();
-        d.alarm_topic = text(r.getAlarmTopic());
-        for (auto s : r.getSteps())
-          d.steps.push_back({text(s.getName()), text(s.getQueue()), text(s.getCommand()),
-                             text(s.getCompensation()), text(s.getCompensationQueue()),
-                             s.getTimeoutMs(), read(s.getRetry()), read(s.getCompensationRetry())});
-        return d;
-      });
+  return decode<schema::SagaDefinition>(blob, "saga definition",
+                                        [](schema::SagaDefinition::Reader r) { return read(r); });
 }
 
 void write(schema::SagaInstance::Builder root, const saga_instance& in) {

@@ -206,8 +206,10 @@ TEST(crash, kill_9_while_dead_lettering_and_redriving_loses_no_message) {
     for (int round = 0; round < 20; ++round) {
       auto got = c->receive("orders", {100, 0, 60'000});
       ASSERT_TRUE(got);
-      for (auto& m : *got)
-        ASSERT_FALSE(c->nack("orders", {m.receipt, -1, "rejected by test", ""}));
+      for (auto& m : *got) {
+        auto nacked = c->nack("orders", {{m.receipt, -1, "rejected by test", ""}});
+        ASSERT_TRUE(nacked && nacked->size() == 1 && (*nacked)[0].error_code.empty());
+      }
     }
   }
   d.kill_hard();

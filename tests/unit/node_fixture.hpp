@@ -6,6 +6,7 @@
 #include "mailroom/clock.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
+#include "eventually.hpp"
 #include "test_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -59,17 +60,6 @@ protected:
     return out;
   }
 
-  /// Polls `f` until it holds or ~5 s pass (the sink gets its messages asynchronously).
-  template <class F>
-  bool eventually(F f) {
-    for (int i = 0; i < 500; ++i) {
-      if (f())
-        return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
   test_dir dir;
   std::shared_ptr<virtual_clock> clock = std::make_shared<virtual_clock>(t0);
   std::unique_ptr<node> node_;
@@ -77,4 +67,5 @@ protected:
 
 } // namespace mailroom::test
 
+using mailroom::test::eventually;
 using mailroom::test::node_test;

@@ -117,10 +117,7 @@ caf::expected<queue_stats> client::stats(const std::string& queue) {
     auto r = req.send().wait(impl_->rpc->getWaitScope());
     if (auto err = status_error(r.getStatus()))
       return err;
-    auto s = r.getStats();
-    return queue_stats{text(s.getName()), s.getVisible(),     s.getInFlight(),
-                       s.getDelayed(),    s.getOldestAgeMs(), s.getSent(),
-                       s.getReceived(),   s.getAcked(),       s.getDeadLettered()};
+    return codec::read(r.getStats());
   });
 }
 
@@ -195,23 +192,20 @@ caf::expected<std::vector<ack_outcome>> client::ack(const std::string& queue,
     auto r = req.send().wait(impl_->rpc->getWaitScope());
     if (auto err = status_error(r.getStatus()))
       return err;
-    std::vector<ack_outcome> out;
-    for (auto a : r.getResults())
-      out.push_back(
-          {text(a.getReceipt()), text(a.getStatus().getCode()), text(a.getStatus().getMessage())});
-    return out;
+    return codec::read(r.getResults());
   });
 }
 
-caf::error client::nack(const std::string& queue, const nack_request& request) {
-  return call(*impl_, [&]() -> caf::error {
+caf::expected<std::vector<ack_outcome>> client::nack(const std::string& queue,
+                                                     const std::vector<nack_request>& requests) {
+  return call(*impl_, [&]() -> caf::expected<std::vector<ack_outcome>> {
     auto req = impl_->node.nackRequest();
     req.setQueue(queue);
-    req.setReceipt(request.receipt);
-    req.setRetryAfterMs(request.retry_after_ms);
-    req.setDeadLetterReason(request.dead_letter_reason);
-    req.setError(request.error);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+    codec::write(req.initRequests(requests.size()), requests);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return codec::read(r.getResults());
   });
 }
 
@@ -319,11 +313,15 @@ client::describe_topic(const std::string& name) {
     auto r = req.send().wait(impl_->rpc->getWaitScope());
     if (auto err = status_error(r.getStatus()))
       return err;
-    auto s = r.getStats();
-    return std::make_pair(codec::read(r.getConfig()),
-                          topic_stats{text(s.getName()), s.getSubscriptions(), s.getPublished(),
-                                      s.getDeliveries(), s.getUnmatched(), s.getDeadLettered()});
+    return std::make_pair(codec::read(r.getConfig()), codec::read(r.getStats()));
   });
+}
+
+caf::expected<topic_stats> client::topic_statistics(const std::string& topic) {
+  auto described = describe_topic(topic);
+  if (!described)
+    return std::move(described.error());
+  return std::move(described->second);
 }
 
 caf::error client::subscribe(const std::string& topic, const subscription& sub) {
@@ -427,10 +425,8 @@ caf::expected<std::vector<saga_summary>> client::sagas(const saga_filter& filter
   });
 }
 
-caf::expected<std::pair<saga_instance, std::vector<std::string>>>
-client::saga(const std::string& id) {
-  using shown = std::pair<saga_instance, std::vector<std::string>>;
-  return call(*impl_, [&]() -> caf::expected<shown> {
+caf::expected<saga_instance> client::saga(const std::string& id) {
+  return call(*impl_, [&]() -> caf::expected<saga_instance> {
     auto req = impl_->node.showSagaRequest();
     req.setId(id);
     auto r = req.send().wait(impl_->rpc->getWaitScope());
@@ -440,15 +436,33 @@ client::saga(const std::string& id) {
     if (!inst)
       return make_error(errc::invalid_argument,
                         "the node sent a bad saga: " + message_of(inst.error()));
-    shown out{std::move(*inst), {}};
-    for (auto n : r.getStepNames())
-      out.second.push_back(codec::text(n));
-    for (const auto& a : out.first.timeline)
-      if (a.step >= out.second.size())
-        return make_error(errc::invalid_argument, "the node sent a saga naming step " +
-                                                      std::to_string(a.step) + " of " +
-                                                      std::to_string(out.second.size()));
-    return out;
+    return std::move(*inst);
+  });
+}
+
+caf::expected<saga_definition> client::saga_definition_of(const std::string& name,
+                                                          uint32_t version) {
+  return call(*impl_, [&]() -> caf::expected<saga_definition> {
+    auto req = impl_->node.sagaDefinitionRequest();
+    req.setName(name);
+    req.setVersion(version);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return codec::read(r.getDefinition());
+  });
+}
+
+caf::expected<route_result> client::route(const std::string& router,
+                                          const std::vector<outgoing_message>& messages) {
+  return call(*impl_, [&]() -> caf::expected<route_result> {
+    auto req = impl_->node.routeRequest();
+    req.setRouter(router);
+    codec::write(req.initMessages(messages.size()), messages);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return route_result{r.getRouted(), r.getUnroutable(), r.getCopies()};
   });
 }
 

@@ -54,24 +54,12 @@ protected:
   }
 
   kj::Promise<void> queueStats(QueueStatsContext context) override {
-    auto q = node_.queue(text(context.getParams().getQueue()));
-    if (!q)
-      return fail(context, q.error());
-    return bridge_.ask<queue_stats>(*q, stats_atom::value)
-        .then([context](caf::expected<queue_stats> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          auto s = context.getResults().initStats();
-          s.setName(r->name);
-          s.setVisible(r->visible);
-          s.setInFlight(r->in_flight);
-          s.setDelayed(r->delayed);
-          s.setOldestAgeMs(r->oldest_age_ms);
-          s.setSent(r->sent);
-          s.setReceived(r->received);
-          s.setAcked(r->acked);
-          s.setDeadLettered(r->dead_lettered);
-        });
+    return answer<queue_stats>(
+        context, node_.queue(text(context.getParams().getQueue())),
+        [](QueueStatsContext& c, const queue_stats& r) {
+          codec::write(c.getResults().initStats(), r);
+        },
+        stats_atom::value);
   }
 
   kj::Promise<void> send(SendContext context) override {
@@ -137,31 +125,24 @@ protected:
     std::vector<std::string> receipts;
     for (auto r : params.getReceipts())
       receipts.push_back(text(r));
-    return bridge_.ask<std::vector<ack_outcome>>(*q, ack_atom::value, std::move(receipts))
-        .then([context](caf::expected<std::vector<ack_outcome>> r) mutable {
-          settle(context, std::move(r));
-        });
+    return answer<std::vector<ack_outcome>>(
+        context, std::move(q),
+        [](AckContext& c, const std::vector<ack_outcome>& r) {
+          codec::write(c.getResults().initResults(r.size()), r);
+        },
+        ack_atom::value, std::move(receipts));
   }
 
   kj::Promise<void> nack(NackContext context) override {
     auto params = context.getParams();
-    auto q = node_.queue(text(params.getQueue()));
-    if (!q)
-      return fail(context, q.error());
-    nack_request request{text(params.getReceipt()), params.getRetryAfterMs(),
-                         text(params.getDeadLetterReason()), text(params.getError())};
-    return bridge_
-        .ask<std::vector<ack_outcome>>(*q, nack_atom::value,
-                                       std::vector<nack_request>{std::move(request)})
-        .then([context](caf::expected<std::vector<ack_outcome>> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          if (!r->empty() && !(*r)[0].error_code.empty()) {
-            auto s = context.getResults().initStatus();
-            s.setCode((*r)[0].error_code);
-            s.setMessage((*r)[0].error_message);
-          }
-        });
+    if (params.getRequests().size() > max_wire_batch)
+      return fail(context, too_many("nack batch", params.getRequests().size()));
+    return answer<std::vector<ack_outcome>>(
+        context, node_.queue(text(params.getQueue())),
+        [](NackContext& c, const std::vector<ack_outcome>& r) {
+          codec::write(c.getResults().initResults(r.size()), r);
+        },
+        nack_atom::value, codec::read(params.getRequests()));
   }
 
   kj::Promise<void> changeVisibility(ChangeVisibilityContext context) override {
@@ -279,13 +260,7 @@ private:
           if (!r)
             return set_status(context.getResults().initStatus(), r.error());
           codec::write(context.getResults().initConfig(), config);
-          auto s = context.getResults().initStats();
-          s.setName(r->name);
-          s.setSubscriptions(r->subscriptions);
-          s.setPublished(r->published);
-          s.setDeliveries(r->deliveries);
-          s.setUnmatched(r->unmatched);
-          s.setDeadLettered(r->dead_lettered);
+          codec::write(context.getResults().initStats(), *r);
         });
   }
 
@@ -380,24 +355,36 @@ private:
 
   kj::Promise<void> showSaga(ShowSagaContext context) override {
     auto id = text(context.getParams().getId());
-    using shown = std::pair<saga_instance, saga_definition>;
-    return answer_off_loop<shown>(
-        context,
-        [this, id]() -> caf::expected<shown> {
-          auto inst = node_.saga(id);
-          if (!inst)
-            return std::move(inst.error());
-          auto d = node_.saga_definition_of(inst->definition, inst->version);
-          if (!d)
-            return std::move(d.error());
-          return shown{std::move(*inst), std::move(*d)};
-        },
-        [](ShowSagaContext& c, const shown& r) {
-          codec::write(c.getResults().initInstance(), r.first);
-          auto names = c.getResults().initStepNames(r.second.steps.size());
-          for (unsigned i = 0; i < names.size(); ++i)
-            names.set(i, r.second.steps[i].name);
+    return answer_off_loop<saga_instance>(
+        context, [this, id] { return node_.saga(id); },
+        [](ShowSagaContext& c, const saga_instance& r) {
+          codec::write(c.getResults().initInstance(), r);
         });
+  }
+
+  kj::Promise<void> sagaDefinition(SagaDefinitionContext context) override {
+    auto name = text(context.getParams().getName());
+    auto version = context.getParams().getVersion();
+    return answer_off_loop<saga_definition>(
+        context, [this, name, version] { return node_.saga_definition_of(name, version); },
+        [](SagaDefinitionContext& c, const saga_definition& r) {
+          codec::write(c.getResults().initDefinition(), r);
+        });
+  }
+
+  kj::Promise<void> route(RouteContext context) override {
+    auto params = context.getParams();
+    auto in = params.getMessages();
+    if (in.size() > max_wire_batch)
+      return fail(context, too_many("route batch", in.size()));
+    return answer<route_result>(
+        context, node_.router(text(params.getRouter())),
+        [](RouteContext& c, const route_result& r) {
+          c.getResults().setRouted(r.routed);
+          c.getResults().setUnroutable(r.unroutable);
+          c.getResults().setCopies(r.copies);
+        },
+        route_atom::value, codec::read(in));
   }
 
   kj::Promise<void> sagaStats(SagaStatsContext context) override {
@@ -411,6 +398,21 @@ private:
 
   /// Runs a blocking node call that yields a value off the event loop; `fill` writes the value
   /// into the results, an error goes into their status.
+  /// Asks `target` (an entity the node looked up) with `request` and answers the RPC: the
+  /// error as its status, or the reply through `fill`. The kj thread never blocks.
+  template <class T, class Context, class Fill, class... Ts>
+  kj::Promise<void> answer(Context& context, caf::expected<caf::actor> target, Fill fill,
+                           Ts&&... request) {
+    if (!target)
+      return fail(context, target.error());
+    return bridge_.ask<T>(*target, std::forward<Ts>(request)...)
+        .then([context, fill = std::move(fill)](caf::expected<T> r) mutable {
+          if (!r)
+            return set_status(context.getResults().initStatus(), r.error());
+          fill(context, *r);
+        });
+  }
+
   template <class T, class Context, class Fill>
   kj::Promise<void> answer_off_loop(Context& context, std::function<caf::expected<T>()> call,
                                     Fill fill) {
@@ -439,20 +441,6 @@ private:
   static kj::Promise<void> fail(Context& context, const caf::error& err) {
     set_status(context.getResults().initStatus(), err);
     return kj::READY_NOW;
-  }
-
-  static void settle(AckContext& context, caf::expected<std::vector<ack_outcome>> r) {
-    if (!r)
-      return set_status(context.getResults().initStatus(), r.error());
-    auto list = context.getResults().initResults(r->size());
-    for (unsigned i = 0; i < r->size(); ++i) {
-      list[i].setReceipt((*r)[i].receipt);
-      if (!(*r)[i].error_code.empty()) {
-        auto s = list[i].initStatus();
-        s.setCode((*r)[i].error_code);
-        s.setMessage((*r)[i].error_message);
-      }
-    }
   }
 
   node& node_;

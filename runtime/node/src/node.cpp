@@ -354,23 +354,23 @@ std::vector<std::string> node::dead_letter_sink_names() const {
 }
 
 caf::expected<std::vector<std::string>> node::send(const std::string& name,
-                                                   std::vector<outgoing_message> messages) {
+                                                   const std::vector<outgoing_message>& messages) {
   auto q = queue(name);
   if (!q)
     return std::move(q.error());
-  return ask<std::vector<std::string>>(*system_, *q, send_atom::value, std::move(messages));
+  return ask<std::vector<std::string>>(*system_, *q, send_atom::value, messages);
 }
 
-caf::expected<std::vector<send_result>> node::send_each(const std::string& name,
-                                                        std::vector<outgoing_message> messages) {
+caf::expected<std::vector<send_result>>
+node::send_each(const std::string& name, const std::vector<outgoing_message>& messages) {
   auto q = queue(name);
   if (!q)
     return std::move(q.error());
-  return ask<std::vector<send_result>>(*system_, *q, send_each_atom::value, std::move(messages));
+  return ask<std::vector<send_result>>(*system_, *q, send_each_atom::value, messages);
 }
 
 caf::expected<std::vector<delivery>> node::receive(const std::string& name,
-                                                   receive_request request) {
+                                                   const receive_request& request) {
   auto q = queue(name);
   if (!q)
     return std::move(q.error());
@@ -378,19 +378,19 @@ caf::expected<std::vector<delivery>> node::receive(const std::string& name,
 }
 
 caf::expected<std::vector<ack_outcome>> node::ack(const std::string& name,
-                                                  std::vector<std::string> receipts) {
+                                                  const std::vector<std::string>& receipts) {
   auto q = queue(name);
   if (!q)
     return std::move(q.error());
-  return ask<std::vector<ack_outcome>>(*system_, *q, ack_atom::value, std::move(receipts));
+  return ask<std::vector<ack_outcome>>(*system_, *q, ack_atom::value, receipts);
 }
 
 caf::expected<std::vector<ack_outcome>> node::nack(const std::string& name,
-                                                   std::vector<nack_request> requests) {
+                                                   const std::vector<nack_request>& requests) {
   auto q = queue(name);
   if (!q)
     return std::move(q.error());
-  return ask<std::vector<ack_outcome>>(*system_, *q, nack_atom::value, std::move(requests));
+  return ask<std::vector<ack_outcome>>(*system_, *q, nack_atom::value, requests);
 }
 
 caf::error node::change_visibility(const std::string& name, const std::string& receipt,
@@ -423,13 +423,14 @@ caf::expected<std::vector<dead_letter>> node::dead_letters(const std::string& na
   return ask<std::vector<dead_letter>>(*system_, *s, list_atom::value, max);
 }
 
-caf::expected<redrive_result> node::redrive(const std::string& name, redrive_request request) {
+caf::expected<redrive_result> node::redrive(const std::string& name,
+                                            const redrive_request& request) {
   auto s = dead_letter_sink(name);
   if (!s)
     return std::move(s.error());
   if (!request.to.empty() && !registry_->find(entity_kind::queue, request.to))
     return unknown("queue", request.to);
-  return ask<redrive_result>(*system_, *s, redrive_atom::value, std::move(request));
+  return ask<redrive_result>(*system_, *s, redrive_atom::value, request);
 }
 
 caf::expected<uint64_t> node::purge_dead_letters(const std::string& name) {

@@ -124,11 +124,17 @@ std::vector<std::string> node::router_names() const {
 }
 
 caf::expected<route_result> node::route(const std::string& name,
-                                        std::vector<outgoing_message> messages) {
-  auto r = registry_->find(entity_kind::router, name);
+                                        const std::vector<outgoing_message>& messages) {
+  auto r = router(name);
   if (!r)
-    return no_router(name);
-  return ask<route_result>(*system_, *r, route_atom::value, std::move(messages));
+    return std::move(r.error());
+  return ask<route_result>(*system_, *r, route_atom::value, messages);
+}
+
+caf::expected<caf::actor> node::router(const std::string& name) const {
+  if (auto r = registry_->find(entity_kind::router, name))
+    return *r;
+  return no_router(name);
 }
 
 } // namespace mailroom

@@ -180,8 +180,7 @@ caf::error node::put_saga(saga_definition d) {
   return {};
 }
 
-caf::expected<saga_definition> node::saga_definition_of(const std::string& name,
-                                                        uint32_t version) const {
+caf::expected<saga_definition> node::saga_definition_of(const std::string& name, uint32_t version) {
   std::lock_guard<std::mutex> guard{catalog_mutex_};
   auto vs = sagas_.find(name);
   if (vs == sagas_.end())

@@ -195,11 +195,11 @@ caf::expected<caf::actor> node::topic(const std::string& name) const {
 }
 
 caf::expected<publish_result> node::publish(const std::string& name,
-                                            std::vector<outgoing_message> messages) {
+                                            const std::vector<outgoing_message>& messages) {
   auto t = topic(name);
   if (!t)
     return std::move(t.error());
-  return ask<publish_result>(*system_, *t, publish_atom::value, std::move(messages));
+  return ask<publish_result>(*system_, *t, publish_atom::value, messages);
 }
 
 caf::expected<topic_stats> node::topic_statistics(const std::string& name) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "mailroom/clock.hpp"
+#include "mailroom/data_plane.hpp"
 #include "mailroom/endpoint_limits.hpp"
 #include "mailroom/registry.hpp"
 #include "mailroom/alarm_types.hpp"
@@ -78,7 +79,8 @@ struct node_config {
   std::shared_ptr<journal_io> storage;
 };
 
-class node {
+/// The data-plane calls (send, receive, ...) are mailroom::data_plane's, documented there.
+class node final : public data_plane {
 public:
   /// Opens the journal in `config.data_dir` (created if missing), recovers every queue and
   /// sink in it, then creates or reconfigures the declared queues.
@@ -133,27 +135,22 @@ public:
   /// "saga.NAME.parked" on that sink). Storing a version again unchanged succeeds; changed,
   /// already_exists: store the change as a new version.
   caf::error put_saga(saga_definition definition);
-  /// A stored version of a definition.
   caf::expected<saga_definition> saga_definition_of(const std::string& name,
-                                                    uint32_t version) const;
-  /// Starts an instance on the newest version with `data` (a JSON object) and returns its id
-  /// once it is journaled. With an idempotency key, starting again returns the same instance.
+                                                    uint32_t version) override;
   caf::expected<std::string> start_saga(const std::string& definition, const std::string& data,
-                                        const std::string& idempotency_key = {});
+                                        const std::string& idempotency_key = {}) override;
   /// Starts one instance per element of `data` (JSON objects), without idempotency keys, and
   /// returns their ids once all are journaled: bulk starts share commits.
   caf::expected<std::vector<std::string>> start_sagas(const std::string& definition,
                                                       const std::vector<std::string>& data);
-  /// Cancels a running saga: it compensates the steps done (after the step in flight settles).
-  caf::error cancel_saga(const std::string& id);
-  /// An instance as journaled: state, data and timeline.
-  caf::expected<saga_instance> saga(const std::string& id);
-  caf::expected<std::vector<saga_summary>> sagas(const saga_filter& filter);
-  /// Metrics of one definition, or summed over all (empty name).
-  caf::expected<saga_metrics> saga_statistics(const std::string& definition = {});
+  caf::error cancel_saga(const std::string& id) override;
+  caf::expected<saga_instance> saga(const std::string& id) override;
+  caf::expected<std::vector<saga_summary>> sagas(const saga_filter& filter) override;
+  caf::expected<saga_metrics> saga_statistics(const std::string& definition = {}) override;
 
   caf::expected<caf::actor> queue(const std::string& name) const;
   caf::expected<caf::actor> topic(const std::string& name) const;
+  caf::expected<caf::actor> router(const std::string& name) const;
   caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
   caf::expected<queue_config> queue_configuration(const std::string& name) const;
   std::vector<std::string> queue_names() const;
@@ -172,37 +169,33 @@ public:
   /// Sends `actor` an exit message when the node shuts down (services, app actors).
   void stop_on_shutdown(caf::actor actor);
 
-  // Blocking helpers over the queue and sink protocols.
-  /// All or none: the ids once the whole batch is durable, or why the batch was refused.
-  caf::expected<std::vector<std::string>> send(const std::string& queue,
-                                               std::vector<outgoing_message> messages);
-  /// Each message on its own (SQS SendMessageBatch): one result per message, in order, once the
-  /// accepted ones are durable; a full queue takes the first that fit and says how many did.
-  caf::expected<std::vector<send_result>> send_each(const std::string& queue,
-                                                    std::vector<outgoing_message> messages);
-  caf::expected<std::vector<delivery>> receive(const std::string& queue, receive_request request);
+  // The data plane (data_plane.hpp): blocking helpers over the actors' protocols.
+  caf::expected<std::vector<std::string>>
+  send(const std::string& queue, const std::vector<outgoing_message>& messages) override;
+  caf::expected<std::vector<send_result>>
+  send_each(const std::string& queue, const std::vector<outgoing_message>& messages) override;
+  caf::expected<std::vector<delivery>> receive(const std::string& queue,
+                                               const receive_request& request) override;
   caf::expected<std::vector<ack_outcome>> ack(const std::string& queue,
-                                              std::vector<std::string> receipts);
+                                              const std::vector<std::string>& receipts) override;
   caf::expected<std::vector<ack_outcome>> nack(const std::string& queue,
-                                               std::vector<nack_request> requests);
+                                               const std::vector<nack_request>& requests) override;
   caf::error change_visibility(const std::string& queue, const std::string& receipt,
-                               int64_t visibility_ms);
-  caf::expected<queue_stats> stats(const std::string& queue);
-  caf::expected<uint64_t> purge(const std::string& queue);
-  /// Returns once every copy is durable in every matching subscriber queue (or none is).
+                               int64_t visibility_ms) override;
+  caf::expected<queue_stats> stats(const std::string& queue) override;
+  caf::expected<uint64_t> purge(const std::string& queue) override;
   caf::expected<publish_result> publish(const std::string& topic,
-                                        std::vector<outgoing_message> messages);
-  caf::expected<topic_stats> topic_statistics(const std::string& topic);
-  /// The story of message `id` (oldest step first), then, for each message it caused, that
-  /// message's id and story, up to `depth` generations. Needs the node's `trace` option.
-  caf::expected<std::vector<std::vector<trace_step>>> trace(const std::string& id,
-                                                            uint32_t depth = 3);
-  /// Returns once every target (and the sink, for unroutable messages) confirmed.
+                                        const std::vector<outgoing_message>& messages) override;
+  caf::expected<topic_stats> topic_statistics(const std::string& topic) override;
   caf::expected<route_result> route(const std::string& router,
-                                    std::vector<outgoing_message> messages);
-  caf::expected<std::vector<dead_letter>> dead_letters(const std::string& sink, uint32_t max);
-  caf::expected<redrive_result> redrive(const std::string& sink, redrive_request request);
-  caf::expected<uint64_t> purge_dead_letters(const std::string& sink);
+                                    const std::vector<outgoing_message>& messages) override;
+  caf::expected<std::vector<std::vector<trace_step>>> trace(const std::string& id,
+                                                            uint32_t depth = 3) override;
+  caf::expected<std::vector<dead_letter>> dead_letters(const std::string& sink,
+                                                       uint32_t max) override;
+  caf::expected<redrive_result> redrive(const std::string& sink,
+                                        const redrive_request& request) override;
+  caf::expected<uint64_t> purge_dead_letters(const std::string& sink) override;
 
 private:
   explicit node(node_config config);

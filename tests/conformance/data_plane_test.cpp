@@ -1,0 +1,397 @@
+// The data-plane conformance suite: every test runs against the embedded node and against the
+// remote client (the same node served by its Cap'n Proto endpoint on a loopback port), and
+// holds both to the same answers and the same errors. The catalog (queues, topics, routers,
+// saga definitions) is set up on the node directly; only the data plane goes through the face
+// under test. Time is the node's virtual clock: the client only carries calls.
+#include "mailroom/client.hpp"
+#include "mailroom/client_endpoint.hpp"
+#include "mailroom/clock.hpp"
+#include "mailroom/data_plane.hpp"
+#include "mailroom/error.hpp"
+#include "mailroom/node.hpp"
+#include "mailroom/saga.hpp"
+#include "eventually.hpp"
+#include "test_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mailroom::test {
+namespace {
+
+enum class face { embedded, remote };
+
+constexpr int64_t t0 = 1'700'000'000'000;
+
+class data_plane_conformance : public ::testing::TestWithParam<face> {
+protected:
+  void SetUp() override {
+    node_config c;
+    c.data_dir = dir.path();
+    c.log_level = "warn";
+    c.trace = true;
+    c.clock = clock;
+    auto n = node::open(std::move(c));
+    ASSERT_TRUE(n) << message_of(n.error());
+    node_ = std::move(*n);
+    ASSERT_FALSE(node_->create_queue(queue("orders")));
+    if (GetParam() == face::embedded) {
+      plane_ = node_.get();
+      return;
+    }
+    auto endpoint = client_endpoint::start(*node_, "127.0.0.1:0");
+    ASSERT_TRUE(endpoint) << message_of(endpoint.error());
+    endpoint_ = std::move(*endpoint);
+    auto cl = client::connect("127.0.0.1:" + std::to_string(endpoint_->port()));
+    ASSERT_TRUE(cl) << message_of(cl.error());
+    client_ = std::move(*cl);
+    plane_ = client_.get();
+  }
+
+  void TearDown() override {
+    client_.reset(); // the client before the endpoint, the endpoint before the node
+    endpoint_.reset();
+    node_.reset();
+  }
+
+  data_plane& dp() { return *plane_; }
+
+  static queue_config queue(std::string name) {
+    queue_config q;
+    q.name = std::move(name);
+    q.visibility_timeout_ms = 30'000;
+    q.retry = {1'000, 2.0, 60'000};
+    return q;
+  }
+
+  static outgoing_message message(std::string body, attribute_list attributes = {}) {
+    outgoing_message m;
+    m.body = std::move(body);
+    m.attributes = std::move(attributes);
+    return m;
+  }
+
+  std::vector<delivery> receive(const std::string& q, uint32_t max = 10) {
+    auto got = dp().receive(q, {max, 0, -1});
+    EXPECT_TRUE(got) << message_of(got.error());
+    return got ? std::move(*got) : std::vector<delivery>{};
+  }
+
+  test_dir dir;
+  std::shared_ptr<virtual_clock> clock = std::make_shared<virtual_clock>(t0);
+  std::unique_ptr<node> node_;
+  std::unique_ptr<client_endpoint> endpoint_;
+  std::unique_ptr<client> client_;
+  data_plane* plane_ = nullptr;
+};
+
+TEST_P(data_plane_conformance, a_sent_batch_is_received_whole_with_bodies_and_attributes) {
+  auto ids =
+      dp().send("orders", {message("one", {{"kind", "a"}}), message(std::string{"t\0o", 3})});
+  ASSERT_TRUE(ids) << message_of(ids.error());
+  ASSERT_EQ(ids->size(), 2u);
+  auto got = receive("orders");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].message->id, (*ids)[0]);
+  EXPECT_EQ(got[0].message->body, "one");
+  EXPECT_EQ(*got[0].message->attribute("kind"), "a");
+  EXPECT_EQ(got[1].message->body, std::string("t\0o", 3)); // bytes, not text
+  EXPECT_EQ(got[0].receive_count, 1u);
+  auto stats = dp().stats("orders");
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->sent, 2u);
+  EXPECT_EQ(stats->in_flight, 2u);
+  EXPECT_EQ(stats->visible, 0u);
+}
+
+TEST_P(data_plane_conformance, ack_answers_per_receipt_and_settles_the_acked_ones) {
+  ASSERT_TRUE(dp().send("orders", {message("a")}));
+  auto got = receive("orders");
+  ASSERT_EQ(got.size(), 1u);
+  auto outcomes = dp().ack("orders", {got[0].receipt, "no-such-receipt"});
+  ASSERT_TRUE(outcomes) << message_of(outcomes.error());
+  ASSERT_EQ(outcomes->size(), 2u);
+  EXPECT_EQ((*outcomes)[0].receipt, got[0].receipt);
+  EXPECT_EQ((*outcomes)[0].error_code, "");
+  EXPECT_EQ((*outcomes)[1].error_code, "unknown_receipt");
+  EXPECT_FALSE((*outcomes)[1].error_message.empty());
+  auto stats = dp().stats("orders");
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->acked, 1u);
+  EXPECT_EQ(stats->in_flight, 0u);
+}
+
+TEST_P(data_plane_conformance,
+       a_full_queue_refuses_an_all_or_none_batch_and_takes_what_fits_of_each) {
+  auto small = queue("small");
+  small.max_depth = 2;
+  ASSERT_FALSE(node_->create_queue(small));
+  auto whole = dp().send("small", {message("1"), message("2"), message("3")});
+  ASSERT_FALSE(whole);
+  EXPECT_EQ(code_of(whole.error()), errc::queue_full);
+  auto each = dp().send_each("small", {message("1"), message("2"), message("3")});
+  ASSERT_TRUE(each) << message_of(each.error());
+  ASSERT_EQ(each->size(), 3u);
+  EXPECT_FALSE((*each)[0].id.empty());
+  EXPECT_FALSE((*each)[1].id.empty());
+  EXPECT_EQ((*each)[2].error_code, "queue_full");
+  EXPECT_TRUE((*each)[2].id.empty());
+}
+
+TEST_P(data_plane_conformance, a_nack_retries_after_the_given_time_and_a_reason_dead_letters) {
+  auto q = queue("jobs");
+  q.dead_letter_target = "jobs-dead";
+  ASSERT_FALSE(node_->create_queue(q));
+  ASSERT_TRUE(dp().send("jobs", {message("retry me"), message("reject me")}));
+  auto got = receive("jobs");
+  ASSERT_EQ(got.size(), 2u);
+  auto outcomes = dp().nack("jobs", {{got[0].receipt, 5'000, "", "try later"},
+                                     {got[1].receipt, -1, "rejected", "bad input"},
+                                     {"no-such-receipt", -1, "", ""}});
+  ASSERT_TRUE(outcomes) << message_of(outcomes.error());
+  ASSERT_EQ(outcomes->size(), 3u);
+  EXPECT_EQ((*outcomes)[0].error_code, "");
+  EXPECT_EQ((*outcomes)[1].error_code, "");
+  EXPECT_EQ((*outcomes)[2].error_code, "unknown_receipt");
+
+  EXPECT_TRUE(receive("jobs").empty()); // not before its retry time
+  clock->advance(5'000);
+  auto again = receive("jobs");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].message->body, "retry me");
+  EXPECT_EQ(again[0].receive_count, 2u);
+
+  std::vector<dead_letter> dead;
+  ASSERT_TRUE(eventually([&] { // the sink journals its copy after the queue lets it go
+    auto listed = dp().dead_letters("jobs-dead", 10);
+    dead = listed ? *listed : std::vector<dead_letter>{};
+    return dead.size() == 1;
+  }));
+  EXPECT_EQ(dead[0].message.body, "reject me");
+  EXPECT_EQ(dead[0].death.reason, "rejected");
+  EXPECT_EQ(dead[0].death.error, "rejected: bad input"); // the nack's reason, then its error
+  EXPECT_EQ(dead[0].death.source, "jobs");
+}
+
+TEST_P(data_plane_conformance,
+       redrive_moves_dead_letters_back_to_their_queue_and_purge_empties_a_sink) {
+  auto q = queue("jobs");
+  q.dead_letter_target = "jobs-dead";
+  ASSERT_FALSE(node_->create_queue(q));
+  ASSERT_TRUE(dp().send("jobs", {message("a"), message("b"), message("c")}));
+  auto got = receive("jobs");
+  ASSERT_EQ(got.size(), 3u);
+  std::vector<nack_request> rejects;
+  for (const auto& d : got)
+    rejects.push_back({d.receipt, -1, "rejected", d.message->body == "c" ? "poison" : "retry"});
+  ASSERT_TRUE(dp().nack("jobs", rejects));
+  ASSERT_TRUE(eventually([&] {
+    auto listed = dp().dead_letters("jobs-dead", 10);
+    return listed && listed->size() == 3;
+  }));
+
+  redrive_request dry;
+  dry.filter.error_contains = "retry";
+  dry.dry_run = true;
+  auto would = dp().redrive("jobs-dead", dry);
+  ASSERT_TRUE(would) << message_of(would.error());
+  EXPECT_EQ(would->moved, 2u);
+  redrive_request real = dry;
+  real.dry_run = false;
+  auto moved = dp().redrive("jobs-dead", real);
+  ASSERT_TRUE(moved) << message_of(moved.error());
+  EXPECT_EQ(moved->moved, 2u);
+  EXPECT_EQ(receive("jobs").size(), 2u);
+
+  auto purged = dp().purge_dead_letters("jobs-dead");
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1u);
+  auto left = dp().dead_letters("jobs-dead", 10);
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->empty());
+}
+
+TEST_P(data_plane_conformance, a_lease_ends_on_time_or_when_its_visibility_is_changed) {
+  ASSERT_TRUE(dp().send("orders", {message("a"), message("b")}));
+  auto got = receive("orders");
+  ASSERT_EQ(got.size(), 2u);
+  ASSERT_FALSE(dp().change_visibility("orders", got[0].receipt, 0));
+  auto back = receive("orders");
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].message->id, got[0].message->id);
+  clock->advance(30'000 + 1'000); // the other's lease (the queue's 30 s) ends, then its backoff
+  auto expired = receive("orders");
+  ASSERT_FALSE(expired.empty());
+  EXPECT_EQ(expired[0].message->id, got[1].message->id);
+  EXPECT_EQ(expired[0].receive_count, 2u);
+  auto stale = dp().change_visibility("orders", got[1].receipt, 1'000);
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(code_of(stale), errc::receipt_expired);
+}
+
+TEST_P(data_plane_conformance, purge_removes_every_message_and_says_how_many) {
+  ASSERT_TRUE(dp().send("orders", {message("a"), message("b"), message("c")}));
+  auto purged = dp().purge("orders");
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 3u);
+  EXPECT_TRUE(receive("orders").empty());
+}
+
+TEST_P(data_plane_conformance, a_publish_reaches_the_subscriptions_whose_filters_match) {
+  ASSERT_FALSE(node_->create_queue(queue("eu")));
+  ASSERT_FALSE(node_->create_queue(queue("all")));
+  topic_config t;
+  t.name = "events";
+  t.subscriptions = {{"eu", R"({"region":["eu"]})", false, true, ""}, {"all", "", false, true, ""}};
+  ASSERT_FALSE(node_->create_topic(t));
+  auto r =
+      dp().publish("events", {message("x", {{"region", "eu"}}), message("y", {{"region", "us"}})});
+  ASSERT_TRUE(r) << message_of(r.error());
+  EXPECT_EQ(r->ids.size(), 2u);
+  EXPECT_EQ(r->deliveries, 3u);
+  EXPECT_EQ(r->unmatched, 0u);
+  auto eu = receive("eu");
+  ASSERT_EQ(eu.size(), 1u);
+  EXPECT_EQ(eu[0].message->body, "x"); // raw: the body as published
+  EXPECT_EQ(receive("all").size(), 2u);
+  auto stats = dp().topic_statistics("events");
+  ASSERT_TRUE(stats) << message_of(stats.error());
+  EXPECT_EQ(stats->published, 2u);
+  EXPECT_EQ(stats->deliveries, 3u);
+  EXPECT_EQ(stats->subscriptions, 2u);
+}
+
+TEST_P(data_plane_conformance, a_router_sends_by_its_first_matching_rule_and_sinks_the_rest) {
+  ASSERT_FALSE(node_->create_queue(queue("big")));
+  router_config r;
+  r.name = "by-size";
+  r.rules = {{R"({"size":["large"]})", false, {route_target::kind::queue, "big"}}};
+  ASSERT_FALSE(node_->put_router(r));
+  auto routed = dp().route("by-size", {message("1", {{"size", "large"}}), message("2")});
+  ASSERT_TRUE(routed) << message_of(routed.error());
+  EXPECT_EQ(routed->routed, 1u);
+  EXPECT_EQ(routed->unroutable, 1u);
+  EXPECT_EQ(routed->copies, 1u);
+  auto big = receive("big");
+  ASSERT_EQ(big.size(), 1u);
+  EXPECT_EQ(big[0].message->body, "1");
+  auto sunk = dp().dead_letters("by-size-unroutable", 10);
+  ASSERT_TRUE(sunk) << message_of(sunk.error());
+  ASSERT_EQ(sunk->size(), 1u);
+  EXPECT_EQ((*sunk)[0].death.reason, "unroutable");
+}
+
+TEST_P(data_plane_conformance, a_missing_entity_is_named_with_the_same_error_on_every_face) {
+  auto expect = [](const caf::error& err, errc code, const std::string& text) {
+    EXPECT_EQ(code_of(err), code) << message_of(err);
+    EXPECT_EQ(message_of(err), text);
+  };
+  expect(dp().send("nope", {message("a")}).error(), errc::unknown_queue, "no queue named 'nope'");
+  expect(dp().receive("nope", {}).error(), errc::unknown_queue, "no queue named 'nope'");
+  expect(dp().stats("nope").error(), errc::unknown_queue, "no queue named 'nope'");
+  expect(dp().dead_letters("nope", 1).error(), errc::not_found, "no dead-letter sink named 'nope'");
+  expect(dp().publish("nope", {message("a")}).error(), errc::not_found, "no topic named 'nope'");
+  expect(dp().route("nope", {message("a")}).error(), errc::not_found, "no router named 'nope'");
+  expect(dp().start_saga("nope", "{}").error(), errc::not_found, "no saga definition named 'nope'");
+  EXPECT_EQ(code_of(dp().saga("no-such-saga").error()), errc::not_found);
+}
+
+TEST_P(data_plane_conformance, trace_tells_a_messages_story_from_send_to_ack) {
+  auto ids = dp().send("orders", {message("a")});
+  ASSERT_TRUE(ids);
+  auto got = receive("orders");
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(dp().ack("orders", {got[0].receipt}));
+  auto stories = dp().trace((*ids)[0], 1);
+  ASSERT_TRUE(stories) << message_of(stories.error());
+  ASSERT_FALSE(stories->empty());
+  std::vector<std::string> kinds;
+  for (const auto& step : (*stories)[0])
+    kinds.push_back(step.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"sent", "delivered", "acked"}));
+}
+
+TEST_P(data_plane_conformance, a_saga_started_runs_to_completion_on_the_replies_it_gets) {
+  ASSERT_FALSE(node_->create_queue(queue("payments")));
+  auto d = saga_builder{"order", 1}
+               .step("Charge")
+               .to("payments")
+               .command(R"({"charge":{{amount}}})")
+               .build();
+  ASSERT_TRUE(d) << message_of(d.error());
+  ASSERT_FALSE(node_->put_saga(*d));
+  auto definition = dp().saga_definition_of("order", 1);
+  ASSERT_TRUE(definition) << message_of(definition.error());
+  EXPECT_EQ(definition->steps.at(0).name, "Charge");
+
+  auto id = dp().start_saga("order", R"({"amount":5})", "order-1");
+  ASSERT_TRUE(id) << message_of(id.error());
+  auto same = dp().start_saga("order", R"({"amount":5})", "order-1");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(*same, *id); // the idempotency key names the instance
+
+  std::vector<delivery> commands;
+  ASSERT_TRUE(eventually([&] {
+    commands = receive("payments");
+    return !commands.empty();
+  }));
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].message->body, R"({"charge":5})");
+  auto reply = saga_reply_message(*commands[0].message, step_result::ok(R"({"paid":true})"));
+  ASSERT_TRUE(dp().send(*commands[0].message->attribute(saga_attribute::reply_to), {reply}));
+  ASSERT_TRUE(dp().ack("payments", {commands[0].receipt}));
+
+  ASSERT_TRUE(eventually([&] {
+    auto s = dp().saga(*id);
+    return s && s->status == saga_status::completed;
+  }));
+  auto s = dp().saga(*id);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->definition, "order");
+  EXPECT_EQ(s->completed_steps, 1u);
+  EXPECT_NE(s->data.find(R"("paid":true)"), std::string::npos) << s->data;
+  auto listed = dp().sagas({saga_status::completed, "order", 10});
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, *id);
+  // The manager counts a completion once it is durable, which may be after the journal's
+  // reader already shows the row.
+  EXPECT_TRUE(eventually([&] {
+    auto metrics = dp().saga_statistics("order");
+    return metrics && metrics->completed == 1;
+  }));
+}
+
+TEST_P(data_plane_conformance,
+       a_cancelled_saga_compensates_and_a_finished_one_cannot_be_cancelled) {
+  ASSERT_FALSE(node_->create_queue(queue("stock")));
+  auto d = saga_builder{"reserve", 1}
+               .step("Reserve")
+               .to("stock")
+               .command(R"({"reserve":1})")
+               .compensation(R"({"release":1})")
+               .build();
+  ASSERT_TRUE(d) << message_of(d.error());
+  ASSERT_FALSE(node_->put_saga(*d));
+  auto id = dp().start_saga("reserve", "{}");
+  ASSERT_TRUE(id) << message_of(id.error());
+  ASSERT_FALSE(dp().cancel_saga(*id));
+  ASSERT_TRUE(eventually([&] {
+    auto s = dp().saga(*id);
+    return s && s->cancelled;
+  }));
+  auto unknown = dp().cancel_saga("no-such-saga");
+  EXPECT_EQ(code_of(unknown), errc::not_found);
+}
+
+INSTANTIATE_TEST_SUITE_P(faces, data_plane_conformance,
+                         ::testing::Values(face::embedded, face::remote),
+                         [](const ::testing::TestParamInfo<face>& info) {
+                           return info.param == face::embedded ? "embedded_node" : "remote_client";
+                         });
+
+} // namespace
+} // namespace mailroom::test
