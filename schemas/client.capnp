@@ -8,7 +8,9 @@ $Cxx.namespace("mailroom::schema");
 
 using import "envelope.capnp".Attribute;
 using import "envelope.capnp".Envelope;
+using import "journal.capnp".AlarmConfig;
 using import "journal.capnp".QueueConfig;
+using import "journal.capnp".RouterConfig;
 using import "journal.capnp".DeadLetter;
 using import "journal.capnp".SagaDefinition;
 using import "journal.capnp".SagaInstance;
@@ -74,6 +76,13 @@ struct TopicStats {
   deliveries @3 :UInt64;     # copies enqueued into subscriber queues
   unmatched @4 :UInt64;      # messages no subscription's filter took
   deadLettered @5 :UInt64;   # copies sent to a subscription's sink instead
+}
+
+struct AlarmState {
+  name @0 :Text;
+  firing @1 :Bool;
+  value @2 :Float64;   # the metric as last read
+  sinceMs @3 :Int64;   # when the current state began (0: never read)
 }
 
 struct NackRequest {
@@ -165,4 +174,15 @@ interface Node {
   route @27 (router :Text, messages :List(OutgoingMessage))
       -> (status :Status, routed :UInt64, unroutable :UInt64, copies :UInt64);
   # Answers once every target (and the sink, for unroutable messages) confirmed.
+
+  putRouter @28 (config :RouterConfig) -> (status :Status);
+  # Creates or replaces; its targets must exist, its sink for unroutable messages is created.
+  deleteRouter @29 (name :Text) -> (status :Status);
+  listRouters @30 () -> (status :Status, names :List(Text));
+  showRouter @31 (name :Text) -> (status :Status, config :RouterConfig);
+  putAlarm @32 (config :AlarmConfig) -> (status :Status);
+  # Creates or replaces; its topic must exist, the watched entity may come later.
+  deleteAlarm @33 (name :Text) -> (status :Status);
+  listAlarms @34 () -> (status :Status, names :List(Text));
+  showAlarm @35 (name :Text) -> (status :Status, config :AlarmConfig, state :AlarmState);
 }

@@ -28,6 +28,12 @@
 //   publish:     id, deliveries, unmatched, dead_lettered
 //   publish -:   ids [id...], deliveries, unmatched, dead_lettered (one object for the batch:
 //                the counts are the batch's, not per message)
+//   route:       routed, unroutable, copies (for the batch)
+//   router ls:   name;  alarm ls: name
+//   router show: name, all_match, default (TARGET or ""), dead_letter, rules [{to, match, scope
+//                ("attributes" or "body")}]
+//   alarm show:  name, entity, metric, threshold, for, topic, check_every (durations as text),
+//                firing, value, since_ms
 //   saga ls:     id, definition, version, status, current_step, started_at_ms, updated_at_ms
 // Bodies are bytes: where a body is not valid UTF-8, recv and dlq ls write body_base64 (standard
 // base64) instead of body, and attribute values that are not go to attributes_base64
@@ -145,6 +151,14 @@ int run_publish(data_plane& c, const std::string& topic, const outgoing_message&
 /// than max_wire_batch lines are refused. Prints the ids in input order, then the counts.
 int run_publish_lines(data_plane& c, const std::string& topic, const outgoing_message& prototype,
                       std::istream& in, bool json);
+
+/// One copy of `prototype` per non-empty line of `in`, with that line as its body.
+std::vector<outgoing_message> messages_from_lines(const outgoing_message& prototype,
+                                                  std::istream& in);
+
+/// Sends `messages` through a router as one batch and prints what happened to them.
+int run_route(data_plane& c, const std::string& router,
+              const std::vector<outgoing_message>& messages, bool json);
 
 /// Prints the story of message `id`, then those of the messages it caused (`depth` generations).
 int run_trace(data_plane& c, const std::string& id, uint32_t depth, bool json);

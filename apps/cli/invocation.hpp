@@ -41,4 +41,8 @@ inline planner always(action run) {
 /// `mailroom saga ls|show|start|cancel|stats` (saga_commands.cpp).
 void add_saga_commands(CLI::App& app, invocation& inv);
 
+/// `mailroom router create|ls|show|delete` and `mailroom alarm ...` (router_alarm_commands.cpp).
+void add_router_commands(CLI::App& app, invocation& inv);
+void add_alarm_commands(CLI::App& app, invocation& inv);
+
 } // namespace mailroom::cli

@@ -414,25 +414,33 @@ void add_topic_commands(CLI::App& app, invocation& inv) {
 }
 
 struct publish_options {
-  std::string topic, body;
+  std::string target, body;
   std::vector<std::string> attrs;
   outgoing_message message; ///< ids bind here
 };
 
-void add_publish(CLI::App& app, invocation& inv) {
-  auto* cmd = app.add_subcommand("publish", "publish a message to a topic's subscribers");
+using publish_one = std::function<int(data_plane&, const std::string&, const outgoing_message&)>;
+using publish_lines =
+    std::function<int(data_plane&, const std::string&, const outgoing_message&, std::istream&)>;
+
+/// `publish` and `route`: a message (or one per line of stdin, as one batch) to a topic or
+/// router, with the same options.
+void add_publish_command(CLI::App& app, invocation& inv, const std::string& name,
+                         const std::string& help, const std::string& target, publish_one one,
+                         publish_lines lines) {
+  auto* cmd = app.add_subcommand(name, help);
   auto o = std::make_shared<publish_options>();
-  cmd->add_option("TOPIC", o->topic, "topic name")->required();
+  cmd->add_option(target, o->target, "name")->required();
   cmd->add_option("BODY", o->body,
-                  "message body; '-': one message per line of stdin, published as one batch")
+                  "message body; '-': one message per line of stdin, sent as one batch")
       ->required();
   // One KEY=VALUE per --attr, so that a body after it is never taken for another attribute.
   cmd->add_option("--attr", o->attrs, "attribute KEY=VALUE (repeatable)")->allow_extra_args(false);
   cmd->add_option("--dedup-id", o->message.dedup_id, "producer idempotency key");
   cmd->add_option("--correlation-id", o->message.correlation_id, "request, fan-out or saga id");
-  on_chosen(cmd, inv, [o, &inv]() -> std::optional<action> {
+  on_chosen(cmd, inv, [o, one, lines]() -> std::optional<action> {
     auto message = o->message;
-    message.sent_at_us = 0; // stamped by the topic
+    message.sent_at_us = 0; // stamped where it is enqueued
     for (const auto& text : o->attrs) {
       auto attr = parse_attr(text);
       if (!attr)
@@ -440,12 +448,33 @@ void add_publish(CLI::App& app, invocation& inv) {
       message.attributes.push_back(std::move(*attr));
     }
     if (o->body == "-")
-      return [o, message, &inv](client& cl) {
-        return run_publish_lines(cl, o->topic, message, std::cin, inv.json);
-      };
+      return [o, message, lines](client& cl) { return lines(cl, o->target, message, std::cin); };
     message.body = o->body;
-    return [o, message, &inv](client& cl) { return run_publish(cl, o->topic, message, inv.json); };
+    return [o, message, one](client& cl) { return one(cl, o->target, message); };
   });
+}
+
+void add_publish(CLI::App& app, invocation& inv) {
+  add_publish_command(
+      app, inv, "publish", "publish a message to a topic's subscribers", "TOPIC",
+      [&inv](data_plane& c, const std::string& topic, const outgoing_message& m) {
+        return run_publish(c, topic, m, inv.json);
+      },
+      [&inv](data_plane& c, const std::string& topic, const outgoing_message& m, std::istream& in) {
+        return run_publish_lines(c, topic, m, in, inv.json);
+      });
+}
+
+void add_route(CLI::App& app, invocation& inv) {
+  add_publish_command(
+      app, inv, "route", "send a message through a router's rules", "ROUTER",
+      [&inv](data_plane& c, const std::string& router, const outgoing_message& m) {
+        return run_route(c, router, {m}, inv.json);
+      },
+      [&inv](data_plane& c, const std::string& router, const outgoing_message& m,
+             std::istream& in) {
+        return run_route(c, router, messages_from_lines(m, in), inv.json);
+      });
 }
 
 void add_trace(CLI::App& app, invocation& inv) {
@@ -486,7 +515,10 @@ int main(int argc, char** argv) {
   add_visibility(app, inv);
   add_dlq_commands(app, inv);
   add_topic_commands(app, inv);
+  add_router_commands(app, inv);
+  add_alarm_commands(app, inv);
   add_publish(app, inv);
+  add_route(app, inv);
   add_trace(app, inv);
   add_saga_commands(app, inv);
 

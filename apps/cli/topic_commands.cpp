@@ -1,4 +1,4 @@
-// `mailroom topic ...` and `mailroom publish`.
+// `mailroom topic ...`, `mailroom publish` and `mailroom route`.
 #include "commands.hpp"
 
 #include <algorithm>
@@ -126,13 +126,7 @@ int run_publish(data_plane& c, const std::string& topic, const outgoing_message&
 
 int run_publish_lines(data_plane& c, const std::string& topic, const outgoing_message& prototype,
                       std::istream& in, bool json) {
-  std::vector<outgoing_message> batch;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty())
-      continue;
-    batch.push_back(prototype);
-    batch.back().body = std::move(line);
-  }
+  auto batch = messages_from_lines(prototype, in);
   // As for `send -`, empty input is nothing to do rather than an error (the node refuses an
   // empty publish); a script still gets its one result object.
   auto r =
@@ -152,6 +146,36 @@ int run_publish_lines(data_plane& c, const std::string& topic, const outgoing_me
   std::cout << "published " << counted(r->ids.size(), "message", "messages") << ", delivered "
             << counted(r->deliveries, "copy", "copies");
   print_outcome_notes(*r, false);
+  return ok;
+}
+
+std::vector<outgoing_message> messages_from_lines(const outgoing_message& prototype,
+                                                  std::istream& in) {
+  std::vector<outgoing_message> batch;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty())
+      continue;
+    batch.push_back(prototype);
+    batch.back().body = std::move(line);
+  }
+  return batch;
+}
+
+int run_route(data_plane& c, const std::string& router,
+              const std::vector<outgoing_message>& messages, bool json) {
+  // Empty input is nothing to do, as for `publish -`.
+  auto r =
+      messages.empty() ? caf::expected<route_result>{route_result{}} : c.route(router, messages);
+  if (!r)
+    return print_error(r.error());
+  if (json)
+    std::cout << json_line(
+                     {{"routed", r->routed}, {"unroutable", r->unroutable}, {"copies", r->copies}})
+              << "\n";
+  else
+    std::cout << "routed " << counted(r->routed, "message", "messages") << " as "
+              << counted(r->copies, "copy", "copies") << "; " << r->unroutable
+              << " unroutable (dead-lettered)\n";
   return ok;
 }
 

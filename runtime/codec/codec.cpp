@@ -360,68 +360,80 @@ caf::expected<dedup_records> decode_dedup(const std::string& blob) {
   });
 }
 
+void write(schema::AlarmConfig::Builder out, const alarm_config& config) {
+  out.setName(config.name);
+  out.setEntity(config.entity);
+  out.setMetric(config.metric);
+  out.setThreshold(config.threshold);
+  out.setForMs(config.for_ms);
+  out.setTopic(config.topic);
+  out.setCheckEveryMs(config.check_every_ms);
+}
+
+alarm_config read(schema::AlarmConfig::Reader r) {
+  return alarm_config{text(r.getName()), text(r.getEntity()), text(r.getMetric()), r.getThreshold(),
+                      r.getForMs(),      text(r.getTopic()),  r.getCheckEveryMs()};
+}
+
 std::string encode_alarm_config(const alarm_config& config) {
   capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::AlarmConfig>();
-  root.setName(config.name);
-  root.setEntity(config.entity);
-  root.setMetric(config.metric);
-  root.setThreshold(config.threshold);
-  root.setForMs(config.for_ms);
-  root.setTopic(config.topic);
-  root.setCheckEveryMs(config.check_every_ms);
+  write(message.initRoot<schema::AlarmConfig>(), config);
   return to_string(message);
 }
 
 caf::expected<alarm_config> decode_alarm_config(const std::string& blob) {
-  return decode<schema::AlarmConfig>(blob, "alarm config", [](schema::AlarmConfig::Reader r) {
-    return alarm_config{text(r.getName()),  text(r.getEntity()), text(r.getMetric()),
-                        r.getThreshold(),   r.getForMs(),        text(r.getTopic()),
-                        r.getCheckEveryMs()};
-  });
+  return decode<schema::AlarmConfig>(blob, "alarm config",
+                                     [](schema::AlarmConfig::Reader r) { return read(r); });
 }
 
-std::string encode_router_config(const router_config& config) {
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::RouterConfig>();
-  root.setName(config.name);
-  auto rules = root.initRules(static_cast<unsigned>(config.rules.size()));
+void write(schema::RouterConfig::Builder out, const router_config& config) {
+  out.setName(config.name);
+  auto rules = out.initRules(static_cast<unsigned>(config.rules.size()));
   for (unsigned i = 0; i < rules.size(); ++i) {
     rules[i].setMatch(config.rules[i].match);
     rules[i].setMatchBody(config.rules[i].match_body);
     rules[i].setTo(config.rules[i].to.to_string());
   }
-  root.setAllMatch(config.all_match);
+  out.setAllMatch(config.all_match);
   if (config.fallback)
-    root.setFallback(config.fallback->to_string());
-  root.setDeadLetterTarget(config.dead_letter_target);
+    out.setFallback(config.fallback->to_string());
+  out.setDeadLetterTarget(config.dead_letter_target);
+}
+
+caf::expected<router_config> read(schema::RouterConfig::Reader r) {
+  router_config out;
+  out.name = text(r.getName());
+  for (auto rule : r.getRules()) {
+    auto to = route_target::parse(text(rule.getTo()));
+    if (!to)
+      return make_error(errc::invalid_argument, "router config: " + message_of(to.error()));
+    out.rules.push_back({text(rule.getMatch()), rule.getMatchBody(), *to});
+  }
+  out.all_match = r.getAllMatch();
+  if (r.getFallback().size() > 0) {
+    auto fallback = route_target::parse(text(r.getFallback()));
+    if (!fallback)
+      return make_error(errc::invalid_argument, "router config: " + message_of(fallback.error()));
+    out.fallback = *fallback;
+  }
+  out.dead_letter_target = text(r.getDeadLetterTarget());
+  return out;
+}
+
+std::string encode_router_config(const router_config& config) {
+  capnp::MallocMessageBuilder message;
+  write(message.initRoot<schema::RouterConfig>(), config);
   return to_string(message);
 }
 
 caf::expected<router_config> decode_router_config(const std::string& blob) {
   auto decoded = decode<schema::RouterConfig>(
-      blob, "router config", [](schema::RouterConfig::Reader r) -> caf::expected<router_config> {
-        router_config out;
-        out.name = text(r.getName());
-        for (auto rule : r.getRules()) {
-          auto to = route_target::parse(text(rule.getTo()));
-          if (!to)
-            return make_error(errc::corruption, "router config: " + message_of(to.error()));
-          out.rules.push_back({text(rule.getMatch()), rule.getMatchBody(), *to});
-        }
-        out.all_match = r.getAllMatch();
-        if (r.getFallback().size() > 0) {
-          auto fallback = route_target::parse(text(r.getFallback()));
-          if (!fallback)
-            return make_error(errc::corruption, "router config: " + message_of(fallback.error()));
-          out.fallback = *fallback;
-        }
-        out.dead_letter_target = text(r.getDeadLetterTarget());
-        return out;
-      });
+      blob, "router config", [](schema::RouterConfig::Reader r) { return read(r); });
   if (!decoded)
     return std::move(decoded.error());
-  return std::move(*decoded);
+  if (!*decoded) // stored bytes that decode to a bad target: the journal is damaged
+    return make_error(errc::corruption, message_of(decoded->error()));
+  return std::move(**decoded);
 }
 
 std::string encode_topic_config(const topic_config& config) {

@@ -70,9 +70,15 @@ void write(schema::SagaStats::Builder out, const saga_metrics& in);
 saga_metrics read(schema::SagaStats::Reader in);
 caf::expected<saga_instance> decode_saga_instance(const std::string& blob);
 
+void write(schema::AlarmConfig::Builder out, const alarm_config& in);
+alarm_config read(schema::AlarmConfig::Reader in);
 std::string encode_alarm_config(const alarm_config& config);
 caf::expected<alarm_config> decode_alarm_config(const std::string& blob);
 
+void write(schema::RouterConfig::Builder out, const router_config& in);
+/// invalid_argument for a target that is not KIND:NAME (the wire; decode_router_config says
+/// corruption for the journal's).
+caf::expected<router_config> read(schema::RouterConfig::Reader in);
 std::string encode_router_config(const router_config& config);
 caf::expected<router_config> decode_router_config(const std::string& blob);
 
@@ -105,6 +111,8 @@ void write(capnp::List<schema::Attribute>::Builder out, const attribute_list& in
 attribute_list read(capnp::List<schema::Attribute>::Reader in);
 void write(schema::QueueStats::Builder out, const queue_stats& in);
 queue_stats read(schema::QueueStats::Reader in);
+void write(schema::AlarmState::Builder out, const alarm_status& in);
+alarm_status read(schema::AlarmState::Reader in);
 void write(schema::TopicStats::Builder out, const topic_stats& in);
 topic_stats read(schema::TopicStats::Reader in);
 void write(capnp::List<schema::NackRequest>::Builder out, const std::vector<nack_request>& in);

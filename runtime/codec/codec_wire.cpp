@@ -22,6 +22,17 @@ queue_stats read(schema::QueueStats::Reader in) {
           in.getReceived(),   in.getAcked(),       in.getDeadLettered()};
 }
 
+void write(schema::AlarmState::Builder out, const alarm_status& in) {
+  out.setName(in.name);
+  out.setFiring(in.firing);
+  out.setValue(in.value);
+  out.setSinceMs(in.since_ms);
+}
+
+alarm_status read(schema::AlarmState::Reader in) {
+  return {text(in.getName()), in.getFiring(), in.getValue(), in.getSinceMs()};
+}
+
 void write(schema::TopicStats::Builder out, const topic_stats& in) {
   out.setName(in.name);
   out.setSubscriptions(in.subscriptions);

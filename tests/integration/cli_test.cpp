@@ -1,39 +1,14 @@
 // The `mailroom` CLI against a real mailroomd: output formats, exit codes and error messages.
-#include "../unit/test_dir.hpp"
-#include "process.hpp"
+#include "cli_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <sstream>
 #include <string>
 #include <vector>
 
 using namespace mailroom::test;
-
-namespace {
-
-class cli_test : public ::testing::Test {
-protected:
-  run_result mailroom(std::vector<std::string> args, const std::string& input = {}) {
-    args.insert(args.begin(), {MAILROOM_CLI_PATH, "--node", node.address()});
-    return run(args, input);
-  }
-
-  static std::vector<nlohmann::json> lines(const std::string& out) {
-    std::vector<nlohmann::json> result;
-    std::istringstream in{out};
-    for (std::string line; std::getline(in, line);)
-      result.push_back(nlohmann::json::parse(line));
-    return result;
-  }
-
-  test_dir dir;
-  node_process node{dir.path()};
-};
-
-} // namespace
 
 TEST_F(cli_test, send_recv_ack_round_trip_with_json) {
   ASSERT_EQ(mailroom({"queue", "create", "orders"}).exit_code, 0);

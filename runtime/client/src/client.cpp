@@ -317,6 +317,73 @@ client::describe_topic(const std::string& name) {
   });
 }
 
+caf::error client::put_router(const router_config& config) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.putRouterRequest();
+    codec::write(req.initConfig(), config);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::error client::delete_router(const std::string& name) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.deleteRouterRequest();
+    req.setName(name);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::expected<std::vector<std::string>> client::list_routers() {
+  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
+    return names_of(impl_->node.listRoutersRequest().send().wait(impl_->rpc->getWaitScope()));
+  });
+}
+
+caf::expected<router_config> client::describe_router(const std::string& name) {
+  return call(*impl_, [&]() -> caf::expected<router_config> {
+    auto req = impl_->node.showRouterRequest();
+    req.setName(name);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return codec::read(r.getConfig());
+  });
+}
+
+caf::error client::put_alarm(const alarm_config& config) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.putAlarmRequest();
+    codec::write(req.initConfig(), config);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::error client::delete_alarm(const std::string& name) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.deleteAlarmRequest();
+    req.setName(name);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::expected<std::vector<std::string>> client::list_alarms() {
+  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
+    return names_of(impl_->node.listAlarmsRequest().send().wait(impl_->rpc->getWaitScope()));
+  });
+}
+
+caf::expected<std::pair<alarm_config, alarm_status>>
+client::describe_alarm(const std::string& name) {
+  return call(*impl_, [&]() -> caf::expected<std::pair<alarm_config, alarm_status>> {
+    auto req = impl_->node.showAlarmRequest();
+    req.setName(name);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return std::make_pair(codec::read(r.getConfig()), codec::read(r.getState()));
+  });
+}
+
 caf::expected<topic_stats> client::topic_statistics(const std::string& topic) {
   auto described = describe_topic(topic);
   if (!described)

@@ -46,11 +46,7 @@ protected:
   }
 
   kj::Promise<void> listQueues(ListQueuesContext context) override {
-    auto names = node_.queue_names();
-    auto list = context.getResults().initNames(names.size());
-    for (unsigned i = 0; i < names.size(); ++i)
-      list.set(i, names[i]);
-    return kj::READY_NOW;
+    return names(context, node_.queue_names());
   }
 
   kj::Promise<void> queueStats(QueueStatsContext context) override {
@@ -242,11 +238,7 @@ private:
   }
 
   kj::Promise<void> listTopics(ListTopicsContext context) override {
-    auto names = node_.topic_names();
-    auto list = context.getResults().initNames(names.size());
-    for (unsigned i = 0; i < names.size(); ++i)
-      list.set(i, names[i]);
-    return kj::READY_NOW;
+    return names(context, node_.topic_names());
   }
 
   kj::Promise<void> describeTopic(DescribeTopicContext context) override {
@@ -398,6 +390,74 @@ private:
 
   /// Runs a blocking node call that yields a value off the event loop; `fill` writes the value
   /// into the results, an error goes into their status.
+  // Routers and alarms: catalog changes wait for a commit, off the event loop.
+  kj::Promise<void> putRouter(PutRouterContext context) override {
+    auto config = codec::read(context.getParams().getConfig());
+    if (!config)
+      return fail(context, config.error());
+    return status_of(context, [this, config = *config] { return node_.put_router(config); });
+  }
+
+  kj::Promise<void> deleteRouter(DeleteRouterContext context) override {
+    auto name = text(context.getParams().getName());
+    return status_of(context, [this, name] { return node_.delete_router(name); });
+  }
+
+  kj::Promise<void> listRouters(ListRoutersContext context) override {
+    return names(context, node_.router_names());
+  }
+
+  kj::Promise<void> showRouter(ShowRouterContext context) override {
+    auto config = node_.router_configuration(text(context.getParams().getName()));
+    if (!config)
+      return fail(context, config.error());
+    codec::write(context.getResults().initConfig(), *config);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> putAlarm(PutAlarmContext context) override {
+    auto config = codec::read(context.getParams().getConfig());
+    return status_of(context, [this, config] { return node_.put_alarm(config); });
+  }
+
+  kj::Promise<void> deleteAlarm(DeleteAlarmContext context) override {
+    auto name = text(context.getParams().getName());
+    return status_of(context, [this, name] { return node_.delete_alarm(name); });
+  }
+
+  kj::Promise<void> listAlarms(ListAlarmsContext context) override {
+    return names(context, node_.alarm_names());
+  }
+
+  kj::Promise<void> showAlarm(ShowAlarmContext context) override {
+    auto name = text(context.getParams().getName());
+    using shown = std::pair<alarm_config, alarm_status>;
+    return answer_off_loop<shown>(
+        context,
+        [this, name]() -> caf::expected<shown> {
+          auto config = node_.alarm_configuration(name);
+          if (!config)
+            return std::move(config.error());
+          auto state = node_.alarm_state_of(name);
+          if (!state)
+            return std::move(state.error());
+          return shown{std::move(*config), std::move(*state)};
+        },
+        [](ShowAlarmContext& c, const shown& r) {
+          codec::write(c.getResults().initConfig(), r.first);
+          codec::write(c.getResults().initState(), r.second);
+        });
+  }
+
+  /// Answers a listing of entity names.
+  template <class Context>
+  static kj::Promise<void> names(Context& context, const std::vector<std::string>& names) {
+    auto list = context.getResults().initNames(names.size());
+    for (unsigned i = 0; i < names.size(); ++i)
+      list.set(i, names[i]);
+    return kj::READY_NOW;
+  }
+
   /// Asks `target` (an entity the node looked up) with `request` and answers the RPC: the
   /// error as its status, or the reply through `fill`. The kj thread never blocks.
   template <class T, class Context, class Fill, class... Ts>

@@ -82,6 +82,14 @@ std::vector<std::string> node::alarm_names() const {
   return registry_->names(entity_kind::alarm);
 }
 
+caf::expected<alarm_config> node::alarm_configuration(const std::string& name) const {
+  std::lock_guard lock{catalog_mutex_};
+  auto it = alarms_.find(name);
+  if (it == alarms_.end())
+    return no_alarm(name);
+  return it->second;
+}
+
 caf::expected<alarm_status> node::alarm_state_of(const std::string& name) {
   auto a = registry_->find(entity_kind::alarm, name);
   if (!a)

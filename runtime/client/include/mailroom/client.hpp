@@ -4,7 +4,9 @@
 // and message. The data-plane calls are mailroom::data_plane's, documented there.
 #pragma once
 
+#include "mailroom/alarm_types.hpp"
 #include "mailroom/data_plane.hpp"
+#include "mailroom/router_types.hpp"
 #include "mailroom/saga_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
@@ -35,6 +37,16 @@ public:
   caf::expected<std::pair<topic_config, topic_stats>> describe_topic(const std::string& name);
   caf::error subscribe(const std::string& topic, const subscription& sub);
   caf::error unsubscribe(const std::string& topic, const std::string& queue);
+  /// Creates or replaces a router, as node::put_router.
+  caf::error put_router(const router_config& config);
+  caf::error delete_router(const std::string& name);
+  caf::expected<std::vector<std::string>> list_routers();
+  caf::expected<router_config> describe_router(const std::string& name);
+  /// Creates or replaces an alarm, as node::put_alarm.
+  caf::error put_alarm(const alarm_config& config);
+  caf::error delete_alarm(const std::string& name);
+  caf::expected<std::vector<std::string>> list_alarms();
+  caf::expected<std::pair<alarm_config, alarm_status>> describe_alarm(const std::string& name);
 
   // The data plane (data_plane.hpp).
   caf::expected<std::vector<std::string>>

@@ -128,6 +128,7 @@ public:
   caf::error put_alarm(alarm_config config);
   caf::error delete_alarm(const std::string& name);
   std::vector<std::string> alarm_names() const;
+  caf::expected<alarm_config> alarm_configuration(const std::string& name) const;
   caf::expected<alarm_status> alarm_state_of(const std::string& name);
 
   /// Stores a saga definition's version and starts its manager (and, on first use, its inbox
