@@ -1,6 +1,7 @@
 #include "saga/saga_manager_actor.hpp"
 
 #include "saga/saga_instance_actor.hpp"
+#include "consumer/queue_consumer.hpp"
 #include "saga/saga_protocol.hpp"
 #include "journal_writer.hpp" // tick_atom
 #include "mailroom/error.hpp"
@@ -21,12 +22,11 @@ namespace mailroom {
 
 namespace {
 
-using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using consumer::poll_atom;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
-/// Replies taken from the inbox per receive, and the long-poll time.
+/// Replies taken from the inbox per receive.
 constexpr uint32_t inbox_batch = 512;
-constexpr int64_t poll_wait_ms = 1'000;
 /// Ids of finished instances started with an idempotency key are remembered this long, so that a
 /// start with the same key racing the instance's end still finds it (later starts find it in the
 /// journal). Instances without a key cannot be started twice: they are not remembered.
@@ -52,7 +52,7 @@ struct saga_manager_state {
   std::string definition;
   std::map<uint32_t, std::shared_ptr<const saga_definition>> versions;
   saga_manager_deps deps;
-  caf::actor inbox;
+  consumer::source inbox;
   std::unordered_map<std::string, instance_entry> instances;
   std::multimap<int64_t, std::string> wakes;                 // one entry per instance with a timer
   int64_t armed_at_ms = std::numeric_limits<int64_t>::max(); // earliest tick in flight
@@ -374,18 +374,7 @@ caf::result<std::vector<std::string>> start_many(self_ptr self, std::vector<std:
 }
 
 void consume(self_ptr self, std::vector<delivery>& batch) {
-  auto remaining = std::make_shared<size_t>(batch.size());
-  auto acks = std::make_shared<std::vector<std::string>>();
-  auto nacks = std::make_shared<std::vector<nack_request>>();
-  auto settle = [self, remaining, acks, nacks]() {
-    if (--*remaining > 0)
-      return;
-    auto& st = self->state;
-    if (!acks->empty())
-      self->send(st.inbox, ack_atom::value, std::move(*acks));
-    if (!nacks->empty())
-      self->send(st.inbox, nack_atom::value, std::move(*nacks));
-  };
+  auto settle = consumer::settle_batch(self, self->state.inbox.queue, batch.size());
   for (auto& d : batch) {
     auto reply = read_saga_reply(*d.message);
     if (!reply) {
@@ -393,29 +382,27 @@ void consume(self_ptr self, std::vector<delivery>& batch) {
       n.receipt = d.receipt;
       n.dead_letter_reason = "not_a_saga_reply";
       n.error = "message '" + d.message->id + "' lacks the saga attributes of a reply";
-      nacks->push_back(std::move(n));
-      settle();
+      settle->nack(std::move(n));
       continue;
     }
     if (!self->state.instances.count(reply->saga_id)) {
       spdlog::debug("saga {}: a reply after it finished (or for no saga): dropped", reply->saga_id);
-      acks->push_back(d.receipt);
-      settle();
+      settle->ack(d.receipt);
       continue;
     }
-    auto done = [receipt = d.receipt, acks, nacks, settle, id = reply->saga_id,
+    auto done = [receipt = d.receipt, settle, id = reply->saga_id,
                  resume = reply->resume](const caf::error& err) {
       if (err && !resume) {
         // Not durable: leave it to come back after its lease.
         spdlog::warn("saga {}: handling a reply failed: {}", id, message_of(err));
+        settle->leave();
       } else {
         if (err)
           spdlog::warn("saga {}: not resumed: {}", id, message_of(err));
         else if (resume)
           spdlog::info("saga {}: resumed by a redriven dead-letter record", id);
-        acks->push_back(receipt);
+        settle->ack(receipt);
       }
-      settle();
     };
     if (reply->resume)
       ask_instance(self, reply->saga_id, done, resume_atom::value);
@@ -425,21 +412,11 @@ void consume(self_ptr self, std::vector<delivery>& batch) {
 }
 
 void poll(self_ptr self) {
-  receive_request request{inbox_batch, poll_wait_ms, -1};
-  self->request(self->state.inbox, caf::infinite, receive_atom::value, request)
-      .then(
-          [self](std::vector<delivery>& batch) {
-            if (!batch.empty())
-              consume(self, batch);
-            // The next receive goes out at once: replies of many sagas overlap their commits.
-            self->send(self, poll_atom::value);
-          },
-          [self](caf::error& err) {
-            spdlog::warn("saga '{}': receiving from its inbox failed: {}", self->state.definition,
-                         message_of(err));
-            self->state.deps.clock->send_after(1'000, caf::actor_cast<caf::actor>(self),
-                                               poll_atom::value);
-          });
+  consumer::poll(self, self->state.inbox, [self](std::vector<delivery>& batch) {
+    consume(self, batch);
+    // The next receive goes out at once: replies of many sagas overlap their commits.
+    self->send(self, poll_atom::value);
+  });
 }
 
 void wake_due(self_ptr self) {
@@ -486,13 +463,11 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
   for (auto& d : versions)
     st.versions[d.version] = std::make_shared<const saga_definition>(std::move(d));
   st.deps = std::move(deps);
-  st.inbox = *st.deps.entities->find(entity_kind::queue, saga_inbox(st.definition));
   // Acks and nacks of the inbox are sent without waiting; a refusal (an expired lease) only
   // means the message comes back, and the instance ignores what it has seen.
-  self->set_error_handler([self](caf::error& err) {
-    spdlog::warn("saga '{}': settling inbox messages failed: {}", self->state.definition,
-                 message_of(err));
-  });
+  st.inbox = {"saga '" + st.definition + "' inbox",
+              *st.deps.entities->find(entity_kind::queue, saga_inbox(st.definition)), inbox_batch,
+              -1, st.deps.clock};
   // The instances stop with their manager (node shutdown, definition removed).
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [id, e] : self->state.instances)
@@ -551,7 +526,7 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
         wake_due(self);
         arm(self);
       },
-      [](const std::vector<ack_outcome>&) {}, // replies to fire-and-forget acks and nacks
+      consumer::settled,
   };
 }
 

@@ -1,6 +1,7 @@
 // Saga participants: a service that answers each saga command with a reply message.
 #include "mailroom/saga.hpp"
 
+#include "consumer/queue_consumer.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
 #include "mailroom/protocol.hpp"
@@ -14,10 +15,6 @@
 namespace mailroom {
 
 namespace {
-
-using poll_atom = caf::atom_constant<caf::atom("poll")>;
-
-constexpr int64_t poll_wait_ms = 1'000;
 
 /// The command in `m`, or nullopt if it lacks the saga attributes.
 std::optional<saga_command> read_command(const envelope& m) {
@@ -43,29 +40,28 @@ std::optional<saga_command> read_command(const envelope& m) {
 }
 
 struct participant_state {
-  participant_options options;
+  consumer::source from;
   participant_fn handler;
-  caf::actor queue;
   std::shared_ptr<const registry> entities;
-  clock_ptr clock; ///< the node's: paces retries after a failed receive
   static inline const char* name = "saga-participant";
 };
 
 using self_ptr = caf::stateful_actor<participant_state>*;
 
 /// Runs the handler over a batch, sends the replies (one send per reply queue), and settles the
-/// commands once their replies are durable.
+/// commands once their replies are durable; then polls again.
 void handle(self_ptr self, std::vector<delivery>& batch) {
   auto& st = self->state;
+  auto settle = consumer::settle_batch(self, st.from.queue, batch.size(),
+                                       [self] { self->send(self, consumer::poll_atom::value); });
   std::map<std::string, std::vector<outgoing_message>> replies; // by reply queue
   std::map<std::string, std::vector<std::string>> receipts;     // of the commands answered
-  std::vector<nack_request> nacks;
   for (auto& d : batch) {
     auto command = read_command(*d.message);
     if (!command) {
-      nacks.push_back({d.receipt, -1, "not_a_saga_command",
-                       "message lacks the saga attributes (saga-id, saga-step, saga-action, "
-                       "saga-attempt, saga-reply-to)"});
+      settle->nack({d.receipt, -1, "not_a_saga_command",
+                    "message lacks the saga attributes (saga-id, saga-step, saga-action, "
+                    "saga-attempt, saga-reply-to)"});
       continue;
     }
     try {
@@ -74,85 +70,51 @@ void handle(self_ptr self, std::vector<delivery>& batch) {
       replies[reply_to].push_back(saga_reply_message(*d.message, result));
       receipts[reply_to].push_back(d.receipt);
     } catch (const std::exception& e) {
-      nacks.push_back({d.receipt, -1, {}, e.what()});
+      settle->nack({d.receipt, -1, {}, e.what()});
     }
   }
-  if (!nacks.empty())
-    self->send(st.queue, nack_atom::value, std::move(nacks));
-  auto outstanding = std::make_shared<size_t>(replies.size() + 1);
-  auto next = [self, outstanding] {
-    if (--*outstanding == 0)
-      self->send(self, poll_atom::value);
+  auto fail_all = [settle](const std::vector<std::string>& answered, const std::string& reason,
+                           const std::string& error) {
+    for (const auto& r : answered)
+      settle->nack({r, -1, reason, error});
   };
   for (auto& [reply_to, messages] : replies) {
-    auto done_receipts = std::move(receipts[reply_to]);
+    auto answered = std::move(receipts[reply_to]);
     auto target = st.entities->find(entity_kind::queue, reply_to);
     if (!target) {
-      spdlog::warn("saga participant on '{}': reply queue '{}' does not exist", st.options.queue,
-                   reply_to);
-      std::vector<nack_request> failed;
-      for (auto& r : done_receipts)
-        failed.push_back(
-            {r, -1, "no_reply_queue", "reply queue '" + reply_to + "' does not exist"});
-      self->send(st.queue, nack_atom::value, std::move(failed));
-      next();
+      spdlog::warn("{}: reply queue '{}' does not exist", st.from.name, reply_to);
+      fail_all(answered, "no_reply_queue", "reply queue '" + reply_to + "' does not exist");
       continue;
     }
     self->request(*target, caf::infinite, send_atom::value, std::move(messages))
         .then(
-            [self, done_receipts, next](std::vector<std::string>&) mutable {
-              self->send(self->state.queue, ack_atom::value, std::move(done_receipts));
-              next();
+            [settle, answered](std::vector<std::string>&) {
+              for (const auto& r : answered)
+                settle->ack(r);
             },
-            [self, done_receipts, next, reply_to](caf::error& err) {
+            [self, answered, fail_all, reply_to](caf::error& err) {
               // The commands come back after their lease; the replies, sent again under the
               // same dedup ids, are not doubled.
-              spdlog::warn("saga participant on '{}': sending replies to '{}' failed: {}",
-                           self->state.options.queue, reply_to, message_of(err));
-              std::vector<nack_request> failed;
-              for (const auto& r : done_receipts)
-                failed.push_back({r, -1, {}, "sending the reply failed: " + message_of(err)});
-              self->send(self->state.queue, nack_atom::value, std::move(failed));
-              next();
+              spdlog::warn("{}: sending replies to '{}' failed: {}", self->state.from.name,
+                           reply_to, message_of(err));
+              fail_all(answered, {}, "sending the reply failed: " + message_of(err));
             });
   }
-  next();
 }
 
-caf::behavior participant(caf::stateful_actor<participant_state>* self, participant_options options,
-                          participant_fn handler, caf::actor queue,
-                          std::shared_ptr<const registry> entities, clock_ptr clock) {
+caf::behavior participant(caf::stateful_actor<participant_state>* self, consumer::source from,
+                          participant_fn handler, std::shared_ptr<const registry> entities) {
   auto& st = self->state;
-  st.options = std::move(options);
+  st.from = std::move(from);
   st.handler = std::move(handler);
-  st.queue = std::move(queue);
   st.entities = std::move(entities);
-  st.clock = std::move(clock);
-  self->set_error_handler([self](caf::error& err) {
-    spdlog::warn("saga participant on '{}': settling commands failed: {}",
-                 self->state.options.queue, message_of(err));
-  });
-  self->send(self, poll_atom::value);
+  consumer::start(self, st.from);
   return {
-      [self](poll_atom) {
-        auto& st = self->state;
-        self->request(st.queue, caf::infinite, receive_atom::value,
-                      receive_request{st.options.prefetch, poll_wait_ms, -1})
-            .then(
-                [self](std::vector<delivery>& batch) {
-                  if (batch.empty())
-                    self->send(self, poll_atom::value);
-                  else
-                    handle(self, batch);
-                },
-                [self](caf::error& err) {
-                  spdlog::warn("saga participant on '{}': receive failed: {}",
-                               self->state.options.queue, message_of(err));
-                  self->state.clock->send_after(1'000, caf::actor_cast<caf::actor>(self),
-                                                poll_atom::value);
-                });
+      [self](consumer::poll_atom) {
+        consumer::poll(self, self->state.from,
+                       [self](std::vector<delivery>& batch) { handle(self, batch); });
       },
-      [](const std::vector<ack_outcome>&) {},
+      consumer::settled,
   };
 }
 
@@ -188,8 +150,9 @@ caf::expected<caf::actor> spawn_saga_participant(node& n, participant_options op
   auto q = n.queue(options.queue);
   if (!q)
     return std::move(q.error());
-  auto actor = n.system().spawn(participant, std::move(options), std::move(handler), *q,
-                                n.entities(), n.config().clock);
+  consumer::source from{"saga participant on '" + options.queue + "'", *q, options.prefetch, -1,
+                        n.config().clock};
+  auto actor = n.system().spawn(participant, std::move(from), std::move(handler), n.entities());
   n.stop_on_shutdown(actor);
   return actor;
 }

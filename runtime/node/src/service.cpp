@@ -1,5 +1,6 @@
 #include "mailroom/service.hpp"
 
+#include "consumer/queue_consumer.hpp"
 #include "handler_outcome.hpp"
 
 #include "mailroom/error.hpp"
@@ -16,12 +17,6 @@ namespace mailroom {
 namespace {
 
 using handle_atom = caf::atom_constant<caf::atom("handle")>;
-using poll_atom = caf::atom_constant<caf::atom("poll")>;
-
-/// Long-poll time per receive: short enough that a stopped service leaves promptly.
-constexpr int64_t poll_wait_ms = 1'000;
-/// Pause after a failed receive (queue deleted, node shutting down).
-constexpr int64_t error_pause_ms = 1'000;
 
 /// Runs the handler for one delivery; the reply is the nack to send (an empty receipt: ack).
 caf::behavior worker(caf::event_based_actor* self, handler_fn handler) {
@@ -41,75 +36,37 @@ caf::behavior worker(caf::event_based_actor* self, handler_fn handler) {
 }
 
 struct consumer_state {
-  service_options options;
-  caf::actor queue;
-  clock_ptr clock; ///< the node's: paces retries after a failed receive
+  consumer::source from;
   std::vector<caf::actor> workers;
   static inline const char* name = "service";
 };
 
-caf::behavior consumer(caf::stateful_actor<consumer_state>* self, service_options options,
-                       caf::actor queue, clock_ptr clock, handler_fn handler) {
+/// Hands a batch out to the workers, settles it once every handler answered, then polls again.
+void dispatch(caf::stateful_actor<consumer_state>* self, std::vector<delivery>& batch) {
   auto& st = self->state;
-  st.options = std::move(options);
-  st.queue = std::move(queue);
-  st.clock = std::move(clock);
-  for (uint32_t i = 0; i < st.options.concurrency; ++i) {
-    auto w = self->spawn<caf::detached + caf::linked>(worker, handler);
-    st.workers.push_back(w);
-  }
-  // Acks and nacks are sent without waiting; a refusal comes back as an error message. The
-  // message is then redelivered after its lease, so log it and keep consuming: CAF's default
-  // would stop the service.
-  self->set_error_handler([self](caf::error& err) {
-    spdlog::warn("service on '{}': settling a batch failed: {}", self->state.options.queue,
-                 message_of(err));
-  });
-  self->send(self, poll_atom::value);
+  auto settle = consumer::settle_batch(self, st.from.queue, batch.size(),
+                                       [self] { self->send(self, consumer::poll_atom::value); });
+  for (size_t i = 0; i < batch.size(); ++i)
+    self->request(st.workers[i % st.workers.size()], caf::infinite, handle_atom::value, batch[i])
+        .then([settle, receipt = batch[i].receipt](nack_request& n) {
+          settle->settle(receipt, n.receipt.empty() ? std::nullopt
+                                                    : std::optional<nack_request>{std::move(n)});
+        });
+}
+
+caf::behavior service_consumer(caf::stateful_actor<consumer_state>* self, consumer::source from,
+                               uint32_t concurrency, handler_fn handler) {
+  auto& st = self->state;
+  st.from = std::move(from);
+  for (uint32_t i = 0; i < concurrency; ++i)
+    st.workers.push_back(self->spawn<caf::detached + caf::linked>(worker, handler));
+  consumer::start(self, st.from);
   return {
-      [self](poll_atom) {
-        auto& st = self->state;
-        receive_request request{st.options.prefetch, poll_wait_ms, st.options.visibility_ms};
-        self->request(st.queue, caf::infinite, receive_atom::value, request)
-            .then(
-                [self](std::vector<delivery>& batch) {
-                  if (batch.empty()) {
-                    self->send(self, poll_atom::value);
-                    return;
-                  }
-                  auto& st = self->state;
-                  auto remaining = std::make_shared<size_t>(batch.size());
-                  auto acks = std::make_shared<std::vector<std::string>>();
-                  auto nacks = std::make_shared<std::vector<nack_request>>();
-                  for (size_t i = 0; i < batch.size(); ++i) {
-                    auto receipt = batch[i].receipt;
-                    self->request(st.workers[i % st.workers.size()], caf::infinite,
-                                  handle_atom::value, batch[i])
-                        .then([self, remaining, acks, nacks, receipt](nack_request& n) {
-                          if (n.receipt.empty())
-                            acks->push_back(receipt);
-                          else
-                            nacks->push_back(std::move(n));
-                          if (--*remaining > 0)
-                            return;
-                          auto& st = self->state;
-                          if (!acks->empty())
-                            self->send(st.queue, ack_atom::value, std::move(*acks));
-                          if (!nacks->empty())
-                            self->send(st.queue, nack_atom::value, std::move(*nacks));
-                          self->send(self, poll_atom::value);
-                        });
-                  }
-                },
-                [self](caf::error& err) {
-                  spdlog::warn("service on '{}': receive failed: {}", self->state.options.queue,
-                               message_of(err));
-                  self->state.clock->send_after(error_pause_ms, caf::actor_cast<caf::actor>(self),
-                                                poll_atom::value);
-                });
+      [self](consumer::poll_atom) {
+        consumer::poll(self, self->state.from,
+                       [self](std::vector<delivery>& batch) { dispatch(self, batch); });
       },
-      // Replies to our fire-and-forget acks and nacks.
-      [](const std::vector<ack_outcome>&) {},
+      consumer::settled,
   };
 }
 
@@ -124,8 +81,10 @@ caf::expected<caf::actor> spawn_service(node& n, service_options options, handle
   auto q = n.queue(options.queue);
   if (!q)
     return std::move(q.error());
+  consumer::source from{"service on '" + options.queue + "'", *q, options.prefetch,
+                        options.visibility_ms, n.config().clock};
   auto service =
-      n.system().spawn(consumer, std::move(options), *q, n.config().clock, std::move(handler));
+      n.system().spawn(service_consumer, std::move(from), options.concurrency, std::move(handler));
   n.stop_on_shutdown(service);
   return service;
 }

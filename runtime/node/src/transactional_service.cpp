@@ -12,6 +12,7 @@
 #include "mailroom/transaction.hpp"
 
 #include "ask.hpp"
+#include "consumer/queue_consumer.hpp"
 #include "handler_outcome.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -57,10 +58,6 @@ caf::error transaction::send(const std::string& queue, outgoing_message message)
 
 namespace {
 
-using poll_atom = caf::atom_constant<caf::atom("poll")>;
-
-constexpr int64_t poll_wait_ms = 1'000;
-constexpr int64_t error_pause_ms = 1'000;
 /// Inbox entries are pruned every this many commits, once older than the queue's retention
 /// (a message cannot be redelivered after it).
 constexpr uint64_t prune_every = 1'000;
@@ -69,22 +66,13 @@ struct tx_service_state {
   node* owner = nullptr;
   transactional_options options;
   transactional_handler handler;
-  caf::actor queue;
+  consumer::source from;
   int64_t retention_ms = 0;
   uint64_t commits = 0;
   static inline const char* name = "transactional-service";
 };
 
 using self_ptr = caf::stateful_actor<tx_service_state>*;
-
-/// Acks the delivery, or sends `nack`.
-void settle(self_ptr self, const delivery& d, std::optional<nack_request> nack) {
-  auto& st = self->state;
-  if (!nack)
-    self->send(st.queue, ack_atom::value, std::vector<std::string>{d.receipt});
-  else
-    self->send(st.queue, nack_atom::value, std::vector<nack_request>{std::move(*nack)});
-}
 
 /// Commits the handler's effects with the inbox entry; the error text, or "" when committed.
 std::string commit(self_ptr self, const delivery& d, transaction::impl& tx) {
@@ -120,74 +108,66 @@ std::string commit(self_ptr self, const delivery& d, transaction::impl& tx) {
   return {};
 }
 
-void handle(self_ptr self, const delivery& d) {
+/// Handles one message: its effects and inbox entry commit together, or none do. The
+/// settlement: std::nullopt to ack it, or the nack.
+std::optional<nack_request> handle(self_ptr self, const delivery& d) {
   auto& st = self->state;
   auto& log = st.owner->journal_internal();
   auto seen = log.consumed(st.options.service, d.message->id);
   if (!seen)
-    return settle(self, d, failure_of(d.receipt, message_of(seen.error())));
+    return failure_of(d.receipt, message_of(seen.error()));
   if (*seen)
-    return settle(self, d, std::nullopt); // committed before a crash; only the ack was lost
+    return std::nullopt; // committed before a crash; only the ack was lost
   transaction::impl state{*st.owner, log, {}, {}};
   transaction tx{state};
   outcome o;
   try {
     o = st.handler(*d.message, d.receive_count, tx);
   } catch (const std::exception& e) {
-    return settle(self, d, failure_of(d.receipt, e.what()));
+    return failure_of(d.receipt, e.what());
   } catch (...) {
-    return settle(self, d, failure_of(d.receipt, "handler threw a non-standard exception"));
+    return failure_of(d.receipt, "handler threw a non-standard exception");
   }
   if (auto nack = settlement_of(o, d.receipt))
-    return settle(self, d, std::move(nack)); // a retry or a dead letter: no effects commit
+    return nack; // a retry or a dead letter: no effects commit
   auto error = commit(self, d, state);
   if (error.empty())
-    return settle(self, d, std::nullopt);
+    return std::nullopt;
   spdlog::warn("service '{}': message {} not committed, will retry: {}", st.options.service,
                d.message->id, error);
-  settle(self, d, failure_of(d.receipt, error));
+  return failure_of(d.receipt, error);
 }
 
 caf::behavior tx_service(self_ptr self, node* owner, transactional_options options,
-                         transactional_handler handler, caf::actor queue, int64_t retention_ms) {
+                         transactional_handler handler, consumer::source from,
+                         int64_t retention_ms) {
   auto& st = self->state;
   st.owner = owner;
   st.options = std::move(options);
   st.handler = std::move(handler);
-  st.queue = std::move(queue);
+  st.from = std::move(from);
   st.retention_ms = retention_ms;
-  self->set_error_handler([self](caf::error& err) {
-    spdlog::warn("service '{}': settling failed: {}", self->state.options.service, message_of(err));
-  });
-  self->send(self, poll_atom::value);
+  consumer::start(self, st.from);
   return {
-      [self](poll_atom) {
-        auto& st = self->state;
-        receive_request request{st.options.prefetch, poll_wait_ms, st.options.visibility_ms};
-        self->request(st.queue, caf::infinite, receive_atom::value, request)
-            .then(
-                [self](std::vector<delivery>& batch) {
-                  for (const auto& d : batch)
-                    handle(self, d);
-                  self->send(self, poll_atom::value);
-                },
-                [self](caf::error& err) {
-                  spdlog::warn("service '{}': receive failed: {}", self->state.options.service,
-                               message_of(err));
-                  self->state.owner->config().clock->send_after(
-                      error_pause_ms, caf::actor_cast<caf::actor>(self), poll_atom::value);
-                });
+      [self](consumer::poll_atom) {
+        consumer::poll(self, self->state.from, [self](std::vector<delivery>& batch) {
+          // One message at a time, each committed before the next; the batch settles at once.
+          consumer::settlement settle{self, self->state.from.queue, batch.size(),
+                                      [self] { self->send(self, consumer::poll_atom::value); }};
+          for (const auto& d : batch)
+            settle.settle(d.receipt, handle(self, d));
+        });
       },
-      [](const std::vector<ack_outcome>&) {}, // replies to our acks and nacks
+      consumer::settled,
   };
 }
 
 /// What spawn returns: a scheduled actor that owns the detached worker. Handing out the detached
 /// actor itself would let a caller's handle keep its thread alive and stall the node's shutdown.
 caf::behavior tx_front(caf::event_based_actor* self, node* owner, transactional_options options,
-                       transactional_handler handler, caf::actor queue, int64_t retention_ms) {
+                       transactional_handler handler, consumer::source from, int64_t retention_ms) {
   auto worker = self->spawn<caf::detached + caf::linked>(
-      tx_service, owner, std::move(options), std::move(handler), std::move(queue), retention_ms);
+      tx_service, owner, std::move(options), std::move(handler), std::move(from), retention_ms);
   return {
       [worker](ok_atom) {}, // nothing to do: it only owns the worker (and quits with it)
   };
@@ -221,8 +201,10 @@ caf::expected<caf::actor> spawn_transactional_service(node& n, transactional_opt
       return bad("schema: " + message_of(err));
   }
   auto retention = config->retention_ms;
-  auto service =
-      n.system().spawn(tx_front, &n, std::move(options), std::move(handler), *q, retention);
+  consumer::source from{"service '" + options.service + "'", *q, options.prefetch,
+                        options.visibility_ms, n.config().clock};
+  auto service = n.system().spawn(tx_front, &n, std::move(options), std::move(handler),
+                                  std::move(from), retention);
   n.stop_on_shutdown(service);
   return service;
 }
