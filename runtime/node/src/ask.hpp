@@ -3,10 +3,13 @@
 #pragma once
 
 #include "mailroom/error.hpp"
+#include "mailroom/protocol.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
+
+#include <functional>
 
 namespace mailroom {
 
@@ -20,6 +23,16 @@ caf::expected<R> ask(caf::actor_system& system, const caf::actor& target, Ts&&..
       .receive([&](R& value) { result = std::move(value); },
                [&](caf::error& err) { result = std::move(err); });
   return result;
+}
+
+/// Reconfigures a running entity's actor with its new configuration.
+template <class Config>
+std::function<caf::error(const caf::actor&)> reconfigure_with(caf::actor_system& system,
+                                                              const Config& config) {
+  return [&system, &config](const caf::actor& actor) -> caf::error {
+    auto r = ask<ok_atom>(system, actor, config_atom::value, config);
+    return r ? caf::error{} : std::move(r.error());
+  };
 }
 
 } // namespace mailroom

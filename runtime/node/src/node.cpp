@@ -3,6 +3,7 @@
 #include "dead_letter/dead_letter_actor.hpp"
 #include "queue/queue_actor.hpp"
 #include "ask.hpp"
+#include "entity_catalog.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -38,7 +39,8 @@ caf::error in_entity(const char* what, const std::string& name, const caf::error
 } // namespace
 
 node::node(node_config config)
-    : config_(std::move(config)), registry_(std::make_shared<registry>()) {}
+    : config_(std::move(config)), registry_(std::make_shared<registry>()),
+      catalog_(std::make_unique<entity_catalog>()) {}
 
 caf::expected<std::unique_ptr<node>> node::open(node_config config) {
   if (auto err = set_log_level(config.log_level))
@@ -136,7 +138,6 @@ caf::actor node::spawn_queue_actor(queue_state state) {
 }
 
 caf::error node::recover() {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
   size_t sinks = 0, queues = 0, dead = 0;
   auto err = journal_->read_catalog(
       sink_kind, [&](const std::string& name, uint64_t, const std::string&) -> caf::error {
@@ -212,7 +213,7 @@ caf::error node::recover() {
         if (auto it = sequence_floors.find(name); it != sequence_floors.end())
           state.restore_sequence_floor(it->second);
         state.finish_restore();
-        configs_[name] = *config;
+        catalog_->with([&](auto& t) { t.queues[name] = *config; });
         registry_->put(entity_kind::queue, name, spawn_queue_actor(std::move(state)));
         ++queues;
         return {};
@@ -225,103 +226,120 @@ caf::error node::recover() {
   return {};
 }
 
-caf::error node::create_dead_letter_sink(const std::string& name) {
-  if (auto err = validate_name("dead-letter sink", name))
+caf::error node::commit_entity(entity_kind kind, const std::string& name, write_batch writes,
+                               const std::function<caf::error(const caf::actor&)>& reconfigure,
+                               const std::function<caf::actor()>& spawn) {
+  if (auto err = journal_->write(std::move(writes)))
     return err;
-  {
-    // Check and claim the name in one step: two creates that both found no sink spawned two
-    // actors, and the registry kept only the second.
-    std::unique_lock<std::mutex> guard{sinks_mutex_};
-    sink_created_.wait(guard, [&] { return !sinks_in_creation_.count(name); });
-    if (registry_->find(entity_kind::dead_letter_sink, name))
-      return {};
-    sinks_in_creation_.insert(name);
-  }
-  auto done = [&] {
-    std::lock_guard<std::mutex> guard{sinks_mutex_};
-    sinks_in_creation_.erase(name);
-    sink_created_.notify_all();
-  };
-  write_batch writes;
-  writes.put_catalog(sink_kind, name, {});
-  if (auto err = journal_->write(std::move(writes))) {
-    done();
-    return err;
-  }
-  registry_->put(entity_kind::dead_letter_sink, name,
-                 spawn_dead_letter_sink(*system_, dead_letter_state{name},
-                                        {journal_.get(), registry_, config_.clock}));
-  done();
-  spdlog::info("dead-letter sink '{}' created", name);
+  if (auto running = registry_->find(kind, name))
+    return reconfigure(*running);
+  registry_->put(kind, name, spawn());
   return {};
 }
 
-caf::error node::create_queue(queue_config config) {
-  {
-    std::lock_guard<std::mutex> guard{catalog_mutex_};
-    if (auto it = configs_.find(config.name); it != configs_.end()) {
-      if (it->second == config)
-        return {};
-      return make_error(errc::already_exists,
-                        "queue '" + config.name + "' exists with another configuration");
-    }
+caf::error node::remove_entity(entity_kind kind, const std::string& name, write_batch writes) {
+  if (auto err = journal_->write(std::move(writes)))
+    return err;
+  if (auto actor = registry_->find(kind, name)) {
+    registry_->erase(kind, name);
+    caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
   }
-  return put_queue(std::move(config));
+  return {};
+}
+
+caf::error node::create_dead_letter_sink(const std::string& name) {
+  if (auto err = validate_name("dead-letter sink", name))
+    return err;
+  // Claimed before the check: two creates that both found no sink spawned two actors, and the
+  // registry kept only the second.
+  auto claim = catalog_->acquire(entity_kind::dead_letter_sink, name);
+  if (registry_->find(entity_kind::dead_letter_sink, name))
+    return {};
+  write_batch writes;
+  writes.put_catalog(sink_kind, name, {});
+  auto err = commit_entity(
+      entity_kind::dead_letter_sink, name, std::move(writes),
+      [](const caf::actor&) { return caf::error{}; },
+      [&] {
+        return spawn_dead_letter_sink(*system_, dead_letter_state{name},
+                                      {journal_.get(), registry_, config_.clock});
+      });
+  if (!err)
+    spdlog::info("dead-letter sink '{}' created", name);
+  return err;
+}
+
+caf::error node::create_queue(queue_config config) {
+  return change_queue(std::move(config), true);
 }
 
 caf::error node::put_queue(queue_config config) {
+  return change_queue(std::move(config), false);
+}
+
+caf::error node::change_queue(queue_config config, bool create_only) {
   if (auto err = validate(config))
     return err;
   if (!config.dead_letter_target.empty())
     if (auto err = create_dead_letter_sink(config.dead_letter_target))
       return err;
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  auto existing = configs_.find(config.name);
-  if (existing != configs_.end() && existing->second == config)
+  auto claim = catalog_->acquire(entity_kind::queue, config.name);
+  auto existing = catalog_->with([&](const auto& t) -> std::optional<queue_config> {
+    if (auto it = t.queues.find(config.name); it != t.queues.end())
+      return it->second;
+    return std::nullopt;
+  });
+  if (existing && *existing == config)
     return {};
-  if (existing != configs_.end() && existing->second.fifo != config.fifo)
+  if (existing && create_only)
+    return make_error(errc::already_exists,
+                      "queue '" + config.name + "' exists with another configuration");
+  if (existing && existing->fifo != config.fifo)
     return make_error(errc::invalid_argument, "queue '" + config.name +
                                                   "': a queue cannot change between standard and "
                                                   "FIFO; create another queue");
   write_batch writes;
-  if (existing == configs_.end()) {
+  if (!existing) {
     // A deleted queue's actor may have committed a last write after the deletion; a new queue
     // of the same name must not inherit it at the next recovery.
     writes.delete_queue_data(config.name);
   }
   writes.put_catalog(queue_kind, config.name, codec::encode_queue_config(config));
-  if (auto err = journal_->write(std::move(writes)))
+  auto err = commit_entity(entity_kind::queue, config.name, std::move(writes),
+                           reconfigure_with(*system_, config),
+                           [&] { return spawn_queue_actor(queue_state{config}); });
+  if (err)
     return err;
-  if (existing != configs_.end()) {
-    auto actor = registry_->find(entity_kind::queue, config.name);
-    if (auto r = ask<ok_atom>(*system_, *actor, config_atom::value, config); !r)
-      return std::move(r.error());
-    existing->second = config;
-    spdlog::info("queue '{}' reconfigured", config.name);
-    return {};
-  }
-  configs_[config.name] = config;
-  registry_->put(entity_kind::queue, config.name, spawn_queue_actor(queue_state{config}));
-  spdlog::info("queue '{}' created", config.name);
+  spdlog::info("queue '{}' {}", config.name, existing ? "reconfigured" : "created");
+  catalog_->with([&](auto& t) { t.queues[config.name] = std::move(config); });
   return {};
 }
 
 caf::error node::delete_queue(const std::string& name) {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  auto actor = registry_->find(entity_kind::queue, name);
-  if (!actor)
+  auto claim = catalog_->acquire(entity_kind::queue, name);
+  // Gone from the table first: a subscription checked from now on finds no queue, and one
+  // checked before has claimed its topic, which unsubscribe_everywhere then waits for.
+  auto config = catalog_->with([&](auto& t) -> std::optional<queue_config> {
+    auto it = t.queues.find(name);
+    if (it == t.queues.end())
+      return std::nullopt;
+    auto gone = std::move(it->second);
+    t.queues.erase(it);
+    return gone;
+  });
+  if (!config)
     return unknown("queue", name);
-  if (auto err = unsubscribe_everywhere(name))
-    return err;
   write_batch writes;
   writes.delete_catalog(queue_kind, name);
   writes.delete_catalog(sequence_catalog_kind, name);
   writes.delete_queue_data(name);
-  if (auto err = journal_->write(std::move(writes)))
+  caf::error err = unsubscribe_everywhere(name);
+  if (!err)
+    err = remove_entity(entity_kind::queue, name, std::move(writes));
+  if (err) { // still there: put it back
+    catalog_->with([&](auto& t) { t.queues[name] = std::move(*config); });
     return err;
-  registry_->erase(entity_kind::queue, name);
-  configs_.erase(name);
-  caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
+  }
   spdlog::info("queue '{}' deleted", name);
   return {};
 }
@@ -339,10 +357,11 @@ caf::expected<caf::actor> node::dead_letter_sink(const std::string& name) const 
 }
 
 caf::expected<queue_config> node::queue_configuration(const std::string& name) const {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  if (auto it = configs_.find(name); it != configs_.end())
-    return it->second;
-  return unknown("queue", name);
+  return catalog_->with([&](const auto& t) -> caf::expected<queue_config> {
+    if (auto it = t.queues.find(name); it != t.queues.end())
+      return it->second;
+    return unknown("queue", name);
+  });
 }
 
 std::vector<std::string> node::queue_names() const {

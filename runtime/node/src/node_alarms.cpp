@@ -3,6 +3,7 @@
 
 #include "alarm/alarm_actor.hpp"
 #include "ask.hpp"
+#include "entity_catalog.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -24,14 +25,13 @@ caf::error no_alarm(const std::string& name) {
 } // namespace
 
 caf::error node::recover_alarms() {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
   return journal_->read_catalog(
       alarm_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
         auto config = codec::decode_alarm_config(blob);
         if (!config)
           return make_error(errc::corruption,
                             "alarm '" + name + "': " + message_of(config.error()));
-        alarms_[name] = *config;
+        catalog_->with([&](auto& t) { t.alarms[name] = *config; });
         registry_->put(entity_kind::alarm, name,
                        spawn_alarm(*system_, alarm_state{*config}, {registry_, config_.clock}));
         return {};
@@ -41,40 +41,40 @@ caf::error node::recover_alarms() {
 caf::error node::put_alarm(alarm_config config) {
   if (auto err = validate(config))
     return err;
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  if (auto it = alarms_.find(config.name); it != alarms_.end() && it->second == config)
+  auto claim = catalog_->acquire(entity_kind::alarm, config.name);
+  if (catalog_->with([&](const auto& t) {
+        auto it = t.alarms.find(config.name);
+        return it != t.alarms.end() && it->second == config;
+      }))
     return {};
   if (!registry_->find(entity_kind::topic, config.topic))
     return make_error(errc::not_found, "alarm '" + config.name + "': no topic named '" +
                                            config.topic + "' for its alerts");
   write_batch writes;
   writes.put_catalog(alarm_kind, config.name, codec::encode_alarm_config(config));
-  if (auto err = journal_->write(std::move(writes)))
+  bool created = false;
+  auto err = commit_entity(
+      entity_kind::alarm, config.name, std::move(writes), reconfigure_with(*system_, config), [&] {
+        created = true;
+        return spawn_alarm(*system_, alarm_state{config}, {registry_, config_.clock});
+      });
+  if (err)
     return err;
-  if (auto actor = registry_->find(entity_kind::alarm, config.name)) {
-    if (auto r = ask<ok_atom>(*system_, *actor, config_atom::value, config); !r)
-      return std::move(r.error());
-  } else {
-    registry_->put(entity_kind::alarm, config.name,
-                   spawn_alarm(*system_, alarm_state{config}, {registry_, config_.clock}));
+  if (created)
     spdlog::info("alarm '{}' created on {} {}", config.name, config.entity, config.metric);
-  }
-  alarms_[config.name] = std::move(config);
+  catalog_->with([&](auto& t) { t.alarms[config.name] = std::move(config); });
   return {};
 }
 
 caf::error node::delete_alarm(const std::string& name) {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  auto actor = registry_->find(entity_kind::alarm, name);
-  if (!actor)
+  auto claim = catalog_->acquire(entity_kind::alarm, name);
+  if (!catalog_->with([&](const auto& t) { return t.alarms.count(name) > 0; }))
     return no_alarm(name);
   write_batch writes;
   writes.delete_catalog(alarm_kind, name);
-  if (auto err = journal_->write(std::move(writes)))
+  if (auto err = remove_entity(entity_kind::alarm, name, std::move(writes)))
     return err;
-  registry_->erase(entity_kind::alarm, name);
-  alarms_.erase(name);
-  caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
+  catalog_->with([&](auto& t) { t.alarms.erase(name); });
   return {};
 }
 
@@ -83,11 +83,11 @@ std::vector<std::string> node::alarm_names() const {
 }
 
 caf::expected<alarm_config> node::alarm_configuration(const std::string& name) const {
-  std::lock_guard lock{catalog_mutex_};
-  auto it = alarms_.find(name);
-  if (it == alarms_.end())
+  return catalog_->with([&](const auto& t) -> caf::expected<alarm_config> {
+    if (auto it = t.alarms.find(name); it != t.alarms.end())
+      return it->second;
     return no_alarm(name);
-  return it->second;
+  });
 }
 
 caf::expected<alarm_status> node::alarm_state_of(const std::string& name) {

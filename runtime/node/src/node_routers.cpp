@@ -3,6 +3,7 @@
 
 #include "router/router_actor.hpp"
 #include "ask.hpp"
+#include "entity_catalog.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -36,7 +37,6 @@ entity_kind kind_of(const route_target& t) {
 } // namespace
 
 caf::error node::recover_routers() {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
   return journal_->read_catalog(
       router_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
         auto config = codec::decode_router_config(blob);
@@ -46,7 +46,7 @@ caf::error node::recover_routers() {
         auto state = router_state::make(*config);
         if (!state)
           return make_error(errc::corruption, message_of(state.error()));
-        routers_[name] = *config;
+        catalog_->with([&](auto& t) { t.routers[name] = *config; });
         registry_->put(entity_kind::router, name,
                        spawn_router(*system_, std::move(*state), {registry_, config_.clock}));
         return {};
@@ -59,8 +59,11 @@ caf::error node::put_router(router_config config) {
     return std::move(state.error());
   if (auto err = create_dead_letter_sink(state->dead_letter_target()))
     return err;
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  if (auto it = routers_.find(config.name); it != routers_.end() && it->second == config)
+  auto claim = catalog_->acquire(entity_kind::router, entity_catalog::router_graph);
+  if (catalog_->with([&](const auto& t) {
+        auto it = t.routers.find(config.name);
+        return it != t.routers.end() && it->second == config;
+      }))
     return {};
   std::vector<route_target> targets;
   for (const auto& r : config.rules)
@@ -72,51 +75,50 @@ caf::error node::put_router(router_config config) {
         !(t.what == route_target::kind::router && t.name == config.name))
       return make_error(errc::not_found, "router '" + config.name + "': target '" + t.to_string() +
                                              "' does not exist");
-  std::vector<router_config> all;
-  for (const auto& [name, r] : routers_)
-    if (name != config.name)
-      all.push_back(r);
-  all.push_back(config);
-  if (auto err = check_for_loops(all))
-    return err;
+  auto loop = catalog_->with([&](const auto& t) {
+    std::vector<router_config> all;
+    for (const auto& [name, r] : t.routers)
+      if (name != config.name)
+        all.push_back(r);
+    all.push_back(config);
+    return check_for_loops(all);
+  });
+  if (loop)
+    return loop;
   write_batch writes;
   writes.put_catalog(router_kind, config.name, codec::encode_router_config(config));
-  if (auto err = journal_->write(std::move(writes)))
+  bool created = false;
+  auto err = commit_entity(
+      entity_kind::router, config.name, std::move(writes), reconfigure_with(*system_, config), [&] {
+        created = true;
+        return spawn_router(*system_, std::move(*state), {registry_, config_.clock});
+      });
+  if (err)
     return err;
-  if (auto actor = registry_->find(entity_kind::router, config.name)) {
-    if (auto r = ask<ok_atom>(*system_, *actor, config_atom::value, config); !r)
-      return std::move(r.error());
-    spdlog::info("router '{}' reconfigured", config.name);
-  } else {
-    registry_->put(entity_kind::router, config.name,
-                   spawn_router(*system_, std::move(*state), {registry_, config_.clock}));
-    spdlog::info("router '{}' created", config.name);
-  }
-  routers_[config.name] = std::move(config);
+  spdlog::info("router '{}' {}", config.name, created ? "created" : "reconfigured");
+  catalog_->with([&](auto& t) { t.routers[config.name] = std::move(config); });
   return {};
 }
 
 caf::error node::delete_router(const std::string& name) {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  auto actor = registry_->find(entity_kind::router, name);
-  if (!actor)
+  auto claim = catalog_->acquire(entity_kind::router, entity_catalog::router_graph);
+  if (!catalog_->with([&](const auto& t) { return t.routers.count(name) > 0; }))
     return no_router(name);
   write_batch writes;
   writes.delete_catalog(router_kind, name);
-  if (auto err = journal_->write(std::move(writes)))
+  if (auto err = remove_entity(entity_kind::router, name, std::move(writes)))
     return err;
-  registry_->erase(entity_kind::router, name);
-  routers_.erase(name);
-  caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
+  catalog_->with([&](auto& t) { t.routers.erase(name); });
   spdlog::info("router '{}' deleted", name);
   return {};
 }
 
 caf::expected<router_config> node::router_configuration(const std::string& name) const {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  if (auto it = routers_.find(name); it != routers_.end())
-    return it->second;
-  return no_router(name);
+  return catalog_->with([&](const auto& t) -> caf::expected<router_config> {
+    if (auto it = t.routers.find(name); it != t.routers.end())
+      return it->second;
+    return no_router(name);
+  });
 }
 
 std::vector<std::string> node::router_names() const {

@@ -5,6 +5,7 @@
 #include "saga/saga_manager_actor.hpp"
 #include "saga/saga_protocol.hpp"
 #include "ask.hpp"
+#include "entity_catalog.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -130,11 +131,10 @@ caf::error node::recover_sagas() {
               [](const auto& a, const auto& b) { return a.version < b.version; });
     if (auto err = create_saga_entities(vs.back()))
       return err;
-    {
-      std::lock_guard<std::mutex> guard{catalog_mutex_};
+    catalog_->with([&](auto& t) {
       for (const auto& d : vs)
-        sagas_[name][d.version] = d;
-    }
+        t.sagas[name][d.version] = d;
+    });
     registry_->put(entity_kind::saga, name,
                    spawn_saga_manager(*system_, vs, std::move(unfinished[name]),
                                       {journal_.get(), registry_, config_.clock, last_saga_seq_}));
@@ -145,51 +145,53 @@ caf::error node::recover_sagas() {
 caf::error node::put_saga(saga_definition d) {
   if (auto err = validate(d))
     return err;
-  {
-    std::lock_guard<std::mutex> guard{catalog_mutex_};
-    auto& vs = sagas_[d.name];
-    if (auto it = vs.find(d.version); it != vs.end()) {
-      if (it->second == d)
-        return {};
-      return make_error(errc::already_exists,
-                        "saga '" + d.name + "' version " + std::to_string(d.version) +
-                            " exists with other settings; running instances keep the version "
-                            "they started with, so store the change as version " +
-                            std::to_string(vs.rbegin()->first + 1));
-    }
-    if (vs.empty())
-      sagas_.erase(d.name);
-  }
+  auto claim = catalog_->acquire(entity_kind::saga, d.name);
+  auto stored = catalog_->with([&](const auto& t) -> caf::expected<bool> {
+    auto vs = t.sagas.find(d.name);
+    if (vs == t.sagas.end())
+      return false;
+    auto it = vs->second.find(d.version);
+    if (it == vs->second.end())
+      return false;
+    if (it->second == d)
+      return true;
+    return make_error(errc::already_exists,
+                      "saga '" + d.name + "' version " + std::to_string(d.version) +
+                          " exists with other settings; running instances keep the version "
+                          "they started with, so store the change as version " +
+                          std::to_string(vs->second.rbegin()->first + 1));
+  });
+  if (!stored)
+    return std::move(stored.error());
+  if (*stored)
+    return {};
   if (auto err = create_saga_entities(d))
     return err;
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
   write_batch writes;
   writes.put_catalog(saga_kind, catalog_key(d), codec::encode_saga_definition(d));
-  if (auto err = journal_->write(std::move(writes)))
+  auto err = commit_entity(
+      entity_kind::saga, d.name, std::move(writes), reconfigure_with(*system_, d), [&] {
+        return spawn_saga_manager(*system_, {d}, {},
+                                  {journal_.get(), registry_, config_.clock, last_saga_seq_});
+      });
+  if (err)
     return err;
-  if (auto manager = registry_->find(entity_kind::saga, d.name)) {
-    if (auto r = ask<ok_atom>(*system_, *manager, config_atom::value, d); !r)
-      return std::move(r.error());
-  } else {
-    registry_->put(entity_kind::saga, d.name,
-                   spawn_saga_manager(*system_, {d}, {},
-                                      {journal_.get(), registry_, config_.clock, last_saga_seq_}));
-  }
   spdlog::info("saga '{}' version {} stored ({} steps)", d.name, d.version, d.steps.size());
-  sagas_[d.name][d.version] = std::move(d);
+  catalog_->with([&](auto& t) { t.sagas[d.name][d.version] = std::move(d); });
   return {};
 }
 
 caf::expected<saga_definition> node::saga_definition_of(const std::string& name, uint32_t version) {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  auto vs = sagas_.find(name);
-  if (vs == sagas_.end())
-    return no_definition(name);
-  auto v = vs->second.find(version);
-  if (v == vs->second.end())
-    return make_error(errc::not_found,
-                      "saga '" + name + "' has no version " + std::to_string(version));
-  return v->second;
+  return catalog_->with([&](const auto& t) -> caf::expected<saga_definition> {
+    auto vs = t.sagas.find(name);
+    if (vs == t.sagas.end())
+      return no_definition(name);
+    auto v = vs->second.find(version);
+    if (v == vs->second.end())
+      return make_error(errc::not_found,
+                        "saga '" + name + "' has no version " + std::to_string(version));
+    return v->second;
+  });
 }
 
 caf::expected<std::string> node::start_saga(const std::string& definition, const std::string& data,
@@ -286,17 +288,17 @@ caf::expected<std::vector<saga_summary>> node::sagas(const saga_filter& filter) 
       });
   if (err)
     return err;
-  // Step names after the scan, not inside it: the scan holds the database, and put_saga holds
-  // catalog_mutex_ while it waits for a commit that needs the database.
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  for (size_t i = 0; i < out.size(); ++i) {
-    auto vs = sagas_.find(out[i].definition);
-    if (!current_steps[i] || vs == sagas_.end())
-      continue;
-    if (auto v = vs->second.find(out[i].version);
-        v != vs->second.end() && *current_steps[i] < v->second.steps.size())
-      out[i].current_step = v->second.steps[*current_steps[i]].name;
-  }
+  // Step names after the scan, not inside it: the scan holds the database.
+  catalog_->with([&](const auto& t) {
+    for (size_t i = 0; i < out.size(); ++i) {
+      auto vs = t.sagas.find(out[i].definition);
+      if (!current_steps[i] || vs == t.sagas.end())
+        continue;
+      if (auto v = vs->second.find(out[i].version);
+          v != vs->second.end() && *current_steps[i] < v->second.steps.size())
+        out[i].current_step = v->second.steps[*current_steps[i]].name;
+    }
+  });
   return out;
 }
 

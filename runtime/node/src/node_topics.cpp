@@ -3,6 +3,7 @@
 
 #include "topic/topic_actor.hpp"
 #include "ask.hpp"
+#include "entity_catalog.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -37,7 +38,6 @@ bool drop_subscription(topic_config& config, const std::string& queue) {
 } // namespace
 
 caf::error node::recover_topics() {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
   size_t topics = 0;
   auto err = journal_->read_catalog(
       topic_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
@@ -48,7 +48,7 @@ caf::error node::recover_topics() {
         auto state = topic_state::make(*config);
         if (!state)
           return make_error(errc::corruption, message_of(state.error()));
-        topics_[name] = *config;
+        catalog_->with([&](auto& t) { t.topics[name] = *config; });
         registry_->put(entity_kind::topic, name,
                        spawn_topic(*system_, std::move(*state),
                                    {journal_.get(), registry_, config_.clock, config_.trace}));
@@ -64,65 +64,80 @@ caf::error node::write_topic(topic_config config) {
   auto state = topic_state::make(config);
   if (!state)
     return std::move(state.error());
-  for (const auto& s : config.subscriptions)
-    if (!configs_.count(s.queue))
-      return make_error(errc::unknown_queue, "topic '" + config.name + "': subscription '" +
-                                                 s.queue + "': no queue named '" + s.queue + "'");
+  // A queue newly subscribed must exist; one subscribed before was checked then (and may be
+  // going: its deletion unsubscribes it once this topic's claim is free).
+  auto missing = catalog_->with([&](const auto& t) -> caf::error {
+    auto before = t.topics.find(config.name);
+    auto subscribed_before = [&](const std::string& queue) {
+      if (before == t.topics.end())
+        return false;
+      const auto& subs = before->second.subscriptions;
+      return std::any_of(subs.begin(), subs.end(),
+                         [&](const subscription& s) { return s.queue == queue; });
+    };
+    for (const auto& s : config.subscriptions)
+      if (!subscribed_before(s.queue) && !t.queues.count(s.queue))
+        return make_error(errc::unknown_queue, "topic '" + config.name + "': subscription '" +
+                                                   s.queue + "': no queue named '" + s.queue + "'");
+    return {};
+  });
+  if (missing)
+    return missing;
   write_batch writes;
   writes.put_catalog(topic_kind, config.name, codec::encode_topic_config(config));
-  if (auto err = journal_->write(std::move(writes)))
+  bool created = false;
+  auto err = commit_entity(
+      entity_kind::topic, config.name, std::move(writes), reconfigure_with(*system_, config), [&] {
+        created = true;
+        return spawn_topic(*system_, std::move(*state),
+                           {journal_.get(), registry_, config_.clock, config_.trace});
+      });
+  if (err)
     return err;
-  if (auto actor = registry_->find(entity_kind::topic, config.name)) {
-    if (auto r = ask<ok_atom>(*system_, *actor, config_atom::value, config); !r)
-      return std::move(r.error());
-  } else {
-    registry_->put(entity_kind::topic, config.name,
-                   spawn_topic(*system_, std::move(*state),
-                               {journal_.get(), registry_, config_.clock, config_.trace}));
+  if (created)
     spdlog::info("topic '{}' created", config.name);
-  }
-  topics_[config.name] = std::move(config);
+  catalog_->with([&](auto& t) { t.topics[config.name] = std::move(config); });
   return {};
 }
 
 caf::error node::create_topic(topic_config config) {
-  {
-    std::lock_guard<std::mutex> guard{catalog_mutex_};
-    if (auto it = topics_.find(config.name); it != topics_.end()) {
-      if (it->second == config)
-        return {};
-      return make_error(errc::already_exists,
-                        "topic '" + config.name + "' exists with other subscriptions");
-    }
-  }
-  return put_topic(std::move(config));
+  return change_topic(std::move(config), true);
 }
 
 caf::error node::put_topic(topic_config config) {
+  return change_topic(std::move(config), false);
+}
+
+caf::error node::change_topic(topic_config config, bool create_only) {
   if (auto err = validate(config))
     return err;
   for (const auto& s : config.subscriptions)
     if (!s.dead_letter_target.empty())
       if (auto err = create_dead_letter_sink(s.dead_letter_target))
         return err;
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  if (auto it = topics_.find(config.name); it != topics_.end() && it->second == config)
+  auto claim = catalog_->acquire(entity_kind::topic, config.name);
+  auto existing = catalog_->with([&](const auto& t) -> std::optional<topic_config> {
+    if (auto it = t.topics.find(config.name); it != t.topics.end())
+      return it->second;
+    return std::nullopt;
+  });
+  if (existing && *existing == config)
     return {};
+  if (existing && create_only)
+    return make_error(errc::already_exists,
+                      "topic '" + config.name + "' exists with other subscriptions");
   return write_topic(std::move(config));
 }
 
 caf::error node::delete_topic(const std::string& name) {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  auto actor = registry_->find(entity_kind::topic, name);
-  if (!actor)
+  auto claim = catalog_->acquire(entity_kind::topic, name);
+  if (!catalog_->with([&](const auto& t) { return t.topics.count(name) > 0; }))
     return no_topic(name);
   write_batch writes;
   writes.delete_catalog(topic_kind, name);
-  if (auto err = journal_->write(std::move(writes)))
+  if (auto err = remove_entity(entity_kind::topic, name, std::move(writes)))
     return err;
-  registry_->erase(entity_kind::topic, name);
-  topics_.erase(name);
-  caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
+  catalog_->with([&](auto& t) { t.topics.erase(name); });
   spdlog::info("topic '{}' deleted", name);
   return {};
 }
@@ -131,12 +146,11 @@ caf::error node::subscribe(const std::string& topic, subscription sub) {
   if (!sub.dead_letter_target.empty())
     if (auto err = create_dead_letter_sink(sub.dead_letter_target))
       return err;
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  auto it = topics_.find(topic);
-  if (it == topics_.end())
-    return no_topic(topic);
-  auto config = it->second;
-  auto& subs = config.subscriptions;
+  auto claim = catalog_->acquire(entity_kind::topic, topic);
+  auto config = topic_configuration(topic);
+  if (!config)
+    return std::move(config.error());
+  auto& subs = config->subscriptions;
   auto existing = std::find_if(subs.begin(), subs.end(),
                                [&](const subscription& s) { return s.queue == sub.queue; });
   if (existing != subs.end()) {
@@ -147,41 +161,53 @@ caf::error node::subscribe(const std::string& topic, subscription sub) {
                                                 "unsubscribe it first");
   }
   subs.push_back(std::move(sub));
-  if (auto err = validate(config))
+  if (auto err = validate(*config))
     return err;
-  spdlog::info("topic '{}': queue '{}' subscribed", topic, subs.back().queue);
-  return write_topic(std::move(config));
+  auto queue = subs.back().queue;
+  if (auto err = write_topic(std::move(*config)))
+    return err;
+  spdlog::info("topic '{}': queue '{}' subscribed", topic, queue);
+  return {};
 }
 
 caf::error node::unsubscribe(const std::string& topic, const std::string& queue) {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  auto it = topics_.find(topic);
-  if (it == topics_.end())
-    return no_topic(topic);
-  auto config = it->second;
-  if (!drop_subscription(config, queue))
+  auto claim = catalog_->acquire(entity_kind::topic, topic);
+  auto config = topic_configuration(topic);
+  if (!config)
+    return std::move(config.error());
+  if (!drop_subscription(*config, queue))
     return make_error(errc::not_found,
                       "topic '" + topic + "': queue '" + queue + "' is not subscribed");
+  if (auto err = write_topic(std::move(*config)))
+    return err;
   spdlog::info("topic '{}': queue '{}' unsubscribed", topic, queue);
-  return write_topic(std::move(config));
+  return {};
 }
 
 caf::error node::unsubscribe_everywhere(const std::string& queue) {
-  for (auto [name, config] : topics_) {
-    if (!drop_subscription(config, queue))
+  // Every topic, and those being created: one that checked the queue before it went has its
+  // claim, which this waits for.
+  auto names =
+      catalog_->with_claimed(entity_kind::topic, &entity_catalog::tables::topics,
+                             [](const auto&, const std::set<std::string>& n) { return n; });
+  for (const auto& name : names) {
+    auto claim = catalog_->acquire(entity_kind::topic, name);
+    auto config = topic_configuration(name);
+    if (!config || !drop_subscription(*config, queue))
       continue;
     spdlog::info("topic '{}': queue '{}' unsubscribed (queue deleted)", name, queue);
-    if (auto err = write_topic(std::move(config)))
+    if (auto err = write_topic(std::move(*config)))
       return err;
   }
   return {};
 }
 
 caf::expected<topic_config> node::topic_configuration(const std::string& name) const {
-  std::lock_guard<std::mutex> guard{catalog_mutex_};
-  if (auto it = topics_.find(name); it != topics_.end())
-    return it->second;
-  return no_topic(name);
+  return catalog_->with([&](const auto& t) -> caf::expected<topic_config> {
+    if (auto it = t.topics.find(name); it != t.topics.end())
+      return it->second;
+    return no_topic(name);
+  });
 }
 
 std::vector<std::string> node::topic_names() const {

@@ -27,7 +27,7 @@
 #include <caf/expected.hpp>
 
 #include <atomic>
-#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,8 +37,10 @@
 
 namespace mailroom {
 
+class entity_catalog;
 class journal;
 class journal_io;
+class write_batch;
 
 struct node_config {
   std::string data_dir = "./mailroom-data";
@@ -208,9 +210,20 @@ private:
   /// The inbox queue and dead-letter sink of a definition, and its alarm.
   caf::error create_saga_entities(const saga_definition& definition);
   caf::actor spawn_queue_actor(class queue_state state);
-  /// Journals and applies a topic's new configuration. REQUIRES: catalog_mutex_ held.
+
+  // The one way an entity changes (entity_catalog.hpp). REQUIRES: the entity claimed.
+  /// Journals `writes`, then reconfigures the entity's running actor or spawns it.
+  caf::error commit_entity(entity_kind kind, const std::string& name, write_batch writes,
+                           const std::function<caf::error(const caf::actor&)>& reconfigure,
+                           const std::function<caf::actor()>& spawn);
+  /// Journals `writes`, then stops the entity's actor and forgets it.
+  caf::error remove_entity(entity_kind kind, const std::string& name, write_batch writes);
+  /// Creates (`create_only`: refuses another configuration of an existing one) or reconfigures.
+  caf::error change_queue(queue_config config, bool create_only);
+  caf::error change_topic(topic_config config, bool create_only);
+  /// Journals and applies a topic's new configuration. REQUIRES: the topic claimed.
   caf::error write_topic(topic_config config);
-  /// Drops subscriptions of a deleted queue. REQUIRES: catalog_mutex_ held.
+  /// Drops subscriptions of a deleted queue. REQUIRES: the queue claimed, gone from the table.
   caf::error unsubscribe_everywhere(const std::string& queue);
 
   node_config config_;
@@ -218,22 +231,11 @@ private:
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   std::shared_ptr<registry> registry_;
-  mutable std::mutex catalog_mutex_; // guards configs_, topics_; serializes create/delete
-  std::map<std::string, queue_config> configs_;
-  std::map<std::string, topic_config> topics_;   // GUARDED_BY(catalog_mutex_)
-  std::map<std::string, router_config> routers_; // GUARDED_BY(catalog_mutex_)
-  std::map<std::string, alarm_config> alarms_;   // GUARDED_BY(catalog_mutex_)
-  /// Every stored version of every saga definition, by name then version.
-  std::map<std::string, std::map<uint32_t, saga_definition>> sagas_; // GUARDED_BY(catalog_mutex_)
+  std::unique_ptr<entity_catalog> catalog_;
   /// The last saga start sequence given out (the journal's row key for instances).
   std::shared_ptr<std::atomic<uint64_t>> last_saga_seq_ =
       std::make_shared<std::atomic<uint64_t>>(0);
-  // A sink being created, by name: a second create of the same name waits for the first
-  // instead of spawning a second actor, and no lock is held across the journal's fsync.
-  std::mutex sinks_mutex_;
-  std::condition_variable sink_created_;
-  std::set<std::string> sinks_in_creation_; // GUARDED_BY(sinks_mutex_)
-  std::mutex services_mutex_;               // guards services_
+  std::mutex services_mutex_; // guards services_
   std::vector<caf::actor> services_;
 };
 
