@@ -61,54 +61,48 @@ protected:
   kj::Promise<void> send(SendContext context) override {
     auto params = context.getParams();
     auto q = node_.queue(text(params.getQueue()));
-    if (!q)
-      return fail(context, q.error());
     auto in = params.getMessages();
-    if (in.size() > max_wire_batch)
+    if (q && in.size() > max_wire_batch)
       return fail(context, too_many("send batch", in.size()));
     if (params.getEach())
-      return bridge_.ask<std::vector<send_result>>(*q, send_each_atom::value, codec::read(in))
-          .then([context](caf::expected<std::vector<send_result>> r) mutable {
-            if (!r)
-              return set_status(context.getResults().initStatus(), r.error());
-            auto ids = context.getResults().initIds(r->size());
-            auto refusals = context.getResults().initRefusals(r->size());
-            for (unsigned i = 0; i < r->size(); ++i) {
-              ids.set(i, (*r)[i].id);
-              refusals[i].setCode((*r)[i].error_code);
-              refusals[i].setMessage((*r)[i].error_message);
+      return answer<std::vector<send_result>>(
+          context, std::move(q),
+          [](SendContext& c, const std::vector<send_result>& r) {
+            auto ids = c.getResults().initIds(r.size());
+            auto refusals = c.getResults().initRefusals(r.size());
+            for (unsigned i = 0; i < r.size(); ++i) {
+              ids.set(i, r[i].id);
+              refusals[i].setCode(r[i].error_code);
+              refusals[i].setMessage(r[i].error_message);
             }
-          });
-    return bridge_.ask<std::vector<std::string>>(*q, send_atom::value, codec::read(in))
-        .then([context](caf::expected<std::vector<std::string>> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          auto ids = context.getResults().initIds(r->size());
-          for (unsigned i = 0; i < r->size(); ++i)
-            ids.set(i, (*r)[i]);
-        });
+          },
+          send_each_atom::value, codec::read(in));
+    return answer<std::vector<std::string>>(
+        context, std::move(q),
+        [](SendContext& c, const std::vector<std::string>& r) {
+          auto ids = c.getResults().initIds(r.size());
+          for (unsigned i = 0; i < r.size(); ++i)
+            ids.set(i, r[i]);
+        },
+        send_atom::value, codec::read(in));
   }
 
   kj::Promise<void> receive(ReceiveContext context) override {
     auto params = context.getParams();
-    auto q = node_.queue(text(params.getQueue()));
-    if (!q)
-      return fail(context, q.error());
     receive_request request{params.getMax(), params.getWaitMs(), params.getVisibilityMs()};
-    return bridge_.ask<std::vector<delivery>>(*q, receive_atom::value, request)
-        .then([context](caf::expected<std::vector<delivery>> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          auto list = context.getResults().initMessages(r->size());
-          for (unsigned i = 0; i < r->size(); ++i) {
-            const auto& d = (*r)[i];
-            list[i].setReceipt(d.receipt);
-            list[i].setReceiveCount(d.receive_count);
+    return answer<std::vector<delivery>>(
+        context, node_.queue(text(params.getQueue())),
+        [](ReceiveContext& c, const std::vector<delivery>& r) {
+          auto list = c.getResults().initMessages(r.size());
+          for (unsigned i = 0; i < r.size(); ++i) {
+            list[i].setReceipt(r[i].receipt);
+            list[i].setReceiveCount(r[i].receive_count);
             auto envelope = list[i].initEnvelope();
-            codec::write(envelope, *d.message);
-            envelope.setReceiveCount(d.receive_count); // current, not as stored at enqueue
+            codec::write(envelope, *r[i].message);
+            envelope.setReceiveCount(r[i].receive_count); // current, not as stored at enqueue
           }
-        });
+        },
+        receive_atom::value, request);
   }
 
   kj::Promise<void> ack(AckContext context) override {
@@ -143,50 +137,33 @@ protected:
 
   kj::Promise<void> changeVisibility(ChangeVisibilityContext context) override {
     auto params = context.getParams();
-    auto q = node_.queue(text(params.getQueue()));
-    if (!q)
-      return fail(context, q.error());
-    return bridge_
-        .ask<ok_atom>(*q, visibility_atom::value, text(params.getReceipt()),
-                      params.getVisibilityMs())
-        .then([context](caf::expected<ok_atom> r) mutable {
-          if (!r)
-            set_status(context.getResults().initStatus(), r.error());
-        });
+    return answer<ok_atom>(
+        context, node_.queue(text(params.getQueue())), [](ChangeVisibilityContext&, ok_atom) {},
+        visibility_atom::value, text(params.getReceipt()), params.getVisibilityMs());
   }
 
   kj::Promise<void> purgeQueue(PurgeQueueContext context) override {
-    auto q = node_.queue(text(context.getParams().getQueue()));
-    if (!q)
-      return fail(context, q.error());
-    return bridge_.ask<uint64_t>(*q, purge_atom::value)
-        .then([context](caf::expected<uint64_t> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          context.getResults().setPurged(*r);
-        });
+    return answer<uint64_t>(
+        context, node_.queue(text(context.getParams().getQueue())),
+        [](PurgeQueueContext& c, uint64_t purged) { c.getResults().setPurged(purged); },
+        purge_atom::value);
   }
 
   kj::Promise<void> deadLetters(DeadLettersContext context) override {
     auto params = context.getParams();
-    auto s = node_.dead_letter_sink(text(params.getSink()));
-    if (!s)
-      return fail(context, s.error());
-    return bridge_.ask<std::vector<dead_letter>>(*s, list_atom::value, params.getMax())
-        .then([context](caf::expected<std::vector<dead_letter>> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          auto list = context.getResults().initRecords(r->size());
-          for (unsigned i = 0; i < r->size(); ++i)
-            codec::write(list[i], (*r)[i]);
-        });
+    return answer<std::vector<dead_letter>>(
+        context, node_.dead_letter_sink(text(params.getSink())),
+        [](DeadLettersContext& c, const std::vector<dead_letter>& r) {
+          auto list = c.getResults().initRecords(r.size());
+          for (unsigned i = 0; i < r.size(); ++i)
+            codec::write(list[i], r[i]);
+        },
+        list_atom::value, params.getMax());
   }
 
   kj::Promise<void> redrive(RedriveContext context) override {
     auto params = context.getParams();
     auto s = node_.dead_letter_sink(text(params.getSink()));
-    if (!s)
-      return fail(context, s.error());
     redrive_request request;
     auto f = params.getFilter();
     request.filter = {text(f.getReason()), text(f.getSource()), text(f.getAttributeKey()),
@@ -194,37 +171,25 @@ protected:
     request.to = text(params.getTo());
     request.rate_per_s = params.getRatePerSecond();
     request.dry_run = params.getDryRun();
-    if (!request.to.empty())
+    if (s && !request.to.empty())
       if (auto q = node_.queue(request.to); !q)
         return fail(context, q.error());
-    return bridge_.ask<redrive_result>(*s, redrive_atom::value, std::move(request))
-        .then([context](caf::expected<redrive_result> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          context.getResults().setMoved(r->moved);
-          auto ids = context.getResults().initIds(r->ids.size());
-          for (unsigned i = 0; i < r->ids.size(); ++i)
-            ids.set(i, r->ids[i]);
-        });
+    return answer<redrive_result>(
+        context, std::move(s),
+        [](RedriveContext& c, const redrive_result& r) {
+          c.getResults().setMoved(r.moved);
+          auto ids = c.getResults().initIds(r.ids.size());
+          for (unsigned i = 0; i < r.ids.size(); ++i)
+            ids.set(i, r.ids[i]);
+        },
+        redrive_atom::value, std::move(request));
   }
 
   kj::Promise<void> purgeDeadLetters(PurgeDeadLettersContext context) override {
-    auto s = node_.dead_letter_sink(text(context.getParams().getSink()));
-    if (!s)
-      return fail(context, s.error());
-    return bridge_.ask<uint64_t>(*s, purge_atom::value)
-        .then([context](caf::expected<uint64_t> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          context.getResults().setPurged(*r);
-        });
-  }
-
-private:
-  /// Runs a blocking node call (catalog changes wait for their commit) off the event loop, on
-  /// the endpoint's bounded pool (actor_bridge.hpp), so the loop keeps serving.
-  kj::Promise<caf::error> off_loop(std::function<caf::error()> call) {
-    return bridge_.run(std::move(call));
+    return answer<uint64_t>(
+        context, node_.dead_letter_sink(text(context.getParams().getSink())),
+        [](PurgeDeadLettersContext& c, uint64_t purged) { c.getResults().setPurged(purged); },
+        purge_atom::value);
   }
 
   kj::Promise<void> createTopic(CreateTopicContext context) override {
@@ -273,23 +238,21 @@ private:
   kj::Promise<void> publish(PublishContext context) override {
     auto params = context.getParams();
     auto t = node_.topic(text(params.getTopic()));
-    if (!t)
-      return fail(context, t.error());
     auto in = params.getMessages();
-    if (in.size() > max_wire_batch)
+    if (t && in.size() > max_wire_batch)
       return fail(context, too_many("publish batch", in.size()));
-    return bridge_.ask<publish_result>(*t, publish_atom::value, codec::read(in))
-        .then([context](caf::expected<publish_result> r) mutable {
-          if (!r)
-            return set_status(context.getResults().initStatus(), r.error());
-          auto results = context.getResults();
-          auto ids = results.initIds(r->ids.size());
-          for (unsigned i = 0; i < r->ids.size(); ++i)
-            ids.set(i, r->ids[i]);
-          results.setDeliveries(r->deliveries);
-          results.setUnmatched(r->unmatched);
-          results.setDeadLettered(r->dead_lettered);
-        });
+    return answer<publish_result>(
+        context, std::move(t),
+        [](PublishContext& c, const publish_result& r) {
+          auto results = c.getResults();
+          auto ids = results.initIds(r.ids.size());
+          for (unsigned i = 0; i < r.ids.size(); ++i)
+            ids.set(i, r.ids[i]);
+          results.setDeliveries(r.deliveries);
+          results.setUnmatched(r.unmatched);
+          results.setDeadLettered(r.dead_lettered);
+        },
+        publish_atom::value, codec::read(in));
   }
 
   kj::Promise<void> trace(TraceContext context) override {
@@ -447,6 +410,13 @@ private:
           codec::write(c.getResults().initConfig(), r.first);
           codec::write(c.getResults().initState(), r.second);
         });
+  }
+
+private:
+  /// Runs a blocking node call (catalog changes wait for their commit) off the event loop, on
+  /// the endpoint's bounded pool (actor_bridge.hpp), so the loop keeps serving.
+  kj::Promise<caf::error> off_loop(std::function<caf::error()> call) {
+    return bridge_.run(std::move(call));
   }
 
   /// Answers a listing of entity names.
