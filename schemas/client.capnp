@@ -144,7 +144,8 @@ interface Node {
   purgeDeadLetters @11 (sink :Text) -> (status :Status, purged :UInt64);
   deleteQueue @12 (queue :Text) -> (status :Status);
 
-  createTopic @13 (name :Text) -> (status :Status);
+  createTopic @13 (config :TopicConfig) -> (status :Status);
+  # With its subscriptions; the same configuration again succeeds, another is already_exists.
   deleteTopic @14 (name :Text) -> (status :Status);
   listTopics @15 () -> (status :Status, names :List(Text));
   describeTopic @16 (name :Text) -> (status :Status, config :TopicConfig, stats :TopicStats);
@@ -185,4 +186,8 @@ interface Node {
   deleteAlarm @33 (name :Text) -> (status :Status);
   listAlarms @34 () -> (status :Status, names :List(Text));
   showAlarm @35 (name :Text) -> (status :Status, config :AlarmConfig, state :AlarmState);
+
+  queueConfig @36 (queue :Text) -> (status :Status, config :QueueConfig);
+  putQueue @37 (config :QueueConfig) -> (status :Status);
+  # Creates or reconfigures (createQueue refuses another configuration of an existing queue).
 }

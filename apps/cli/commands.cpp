@@ -215,7 +215,7 @@ nlohmann::json to_json(const dead_letter& record) {
 
 // --- queue ---------------------------------------------------------------------------------------
 
-int run_queue_create(client& c, const queue_config& config) {
+int run_queue_create(catalog& c, const queue_config& config) {
   // The rules TOML and the node apply, checked here too: on the wire a max size of 0 means
   // "the default", so the node alone would take --max-size 0 silently.
   if (auto err = validate(config)) {
@@ -225,7 +225,7 @@ int run_queue_create(client& c, const queue_config& config) {
   return exit_code_of(c.create_queue(config));
 }
 
-int run_queue_ls(client& c, bool json) {
+int run_queue_ls(catalog& c, bool json) {
   return print_names(c.list_queues(), json);
 }
 
@@ -257,7 +257,7 @@ int run_queue_purge(data_plane& c, const std::string& queue) {
   return print_purged(c.purge(queue));
 }
 
-int run_queue_delete(client& c, const std::string& queue) {
+int run_queue_delete(catalog& c, const std::string& queue) {
   return exit_code_of(c.delete_queue(queue));
 }
 

@@ -106,11 +106,11 @@ nlohmann::json to_json(const dead_letter& record);
 
 // --- commands ------------------------------------------------------------------------------------
 
-int run_queue_create(client& c, const queue_config& config);
-int run_queue_ls(client& c, bool json);
+int run_queue_create(catalog& c, const queue_config& config);
+int run_queue_ls(catalog& c, bool json);
 int run_queue_stats(data_plane& c, const std::string& queue, bool json);
 int run_queue_purge(data_plane& c, const std::string& queue);
-int run_queue_delete(client& c, const std::string& queue);
+int run_queue_delete(catalog& c, const std::string& queue);
 
 /// Sends `message` as it is and prints its id.
 int run_send(data_plane& c, const std::string& queue, const outgoing_message& message, bool json);
@@ -136,12 +136,12 @@ int run_dlq_redrive(data_plane& c, const std::string& sink, const redrive_reques
                     bool json);
 int run_dlq_purge(data_plane& c, const std::string& sink);
 
-int run_topic_create(client& c, const std::string& topic);
-int run_topic_ls(client& c, bool json);
+int run_topic_create(catalog& c, const std::string& topic);
+int run_topic_ls(catalog& c, bool json);
 int run_topic_show(client& c, const std::string& topic, bool json);
-int run_topic_delete(client& c, const std::string& topic);
-int run_topic_subscribe(client& c, const std::string& topic, const subscription& sub);
-int run_topic_unsubscribe(client& c, const std::string& topic, const std::string& queue);
+int run_topic_delete(catalog& c, const std::string& topic);
+int run_topic_subscribe(catalog& c, const std::string& topic, const subscription& sub);
+int run_topic_unsubscribe(catalog& c, const std::string& topic, const std::string& queue);
 /// Publishes `message` as it is and prints its id and where it went.
 int run_publish(data_plane& c, const std::string& topic, const outgoing_message& message,
                 bool json);

@@ -34,12 +34,12 @@ nlohmann::json to_json(const router_config& r) {
 constexpr std::array<std::string_view, 4> router_fields = {"name", "all_match", "default",
                                                            "dead_letter"};
 
-int run_router_create(client& c, const router_config& config) {
+int run_router_create(catalog& c, const router_config& config) {
   return exit_code_of(c.put_router(config));
 }
 
-int run_router_show(client& c, const std::string& name, bool json) {
-  auto r = c.describe_router(name);
+int run_router_show(catalog& c, const std::string& name, bool json) {
+  auto r = c.router_configuration(name);
   if (!r)
     return print_error(r.error());
   auto j = to_json(*r);
@@ -125,15 +125,18 @@ constexpr std::array<std::string_view, 10> alarm_fields = {
     "name",  "entity",      "metric", "threshold", "for",
     "topic", "check_every", "firing", "value",     "since_ms"};
 
-int run_alarm_create(client& c, const alarm_config& config) {
+int run_alarm_create(catalog& c, const alarm_config& config) {
   return exit_code_of(c.put_alarm(config));
 }
 
-int run_alarm_show(client& c, const std::string& name, bool json) {
-  auto shown = c.describe_alarm(name);
-  if (!shown)
-    return print_error(shown.error());
-  auto j = to_json(shown->first, shown->second);
+int run_alarm_show(catalog& c, const std::string& name, bool json) {
+  auto config = c.alarm_configuration(name);
+  if (!config)
+    return print_error(config.error());
+  auto state = c.alarm_state_of(name);
+  if (!state)
+    return print_error(state.error());
+  auto j = to_json(*config, *state);
   if (json)
     std::cout << json_line(j) << "\n";
   else

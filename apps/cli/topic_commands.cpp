@@ -69,40 +69,42 @@ void print_outcome_notes(const publish_result& r, bool single) {
 
 } // namespace
 
-int run_topic_create(client& c, const std::string& topic) {
-  return exit_code_of(c.create_topic(topic));
+int run_topic_create(catalog& c, const std::string& topic) {
+  return exit_code_of(c.create_topic({topic, {}}));
 }
 
-int run_topic_ls(client& c, bool json) {
+int run_topic_ls(catalog& c, bool json) {
   return print_names(c.list_topics(), json);
 }
 
 int run_topic_show(client& c, const std::string& topic, bool json) {
-  auto described = c.describe_topic(topic);
-  if (!described)
-    return print_error(described.error());
-  const auto& [config, stats] = *described;
-  auto j = topic_json(config, stats);
+  auto config = c.topic_configuration(topic);
+  if (!config)
+    return print_error(config.error());
+  auto stats = c.topic_statistics(topic);
+  if (!stats)
+    return print_error(stats.error());
+  auto j = topic_json(*config, *stats);
   if (json) {
     std::cout << json_line(j) << "\n";
     return ok;
   }
   // The block shows the count; the JSON has the list in that field instead.
-  j["subscriptions"] = config.subscriptions.size();
+  j["subscriptions"] = config->subscriptions.size();
   print_aligned(j, topic_fields);
-  print_subscriptions(config.subscriptions);
+  print_subscriptions(config->subscriptions);
   return ok;
 }
 
-int run_topic_delete(client& c, const std::string& topic) {
+int run_topic_delete(catalog& c, const std::string& topic) {
   return exit_code_of(c.delete_topic(topic));
 }
 
-int run_topic_subscribe(client& c, const std::string& topic, const subscription& sub) {
+int run_topic_subscribe(catalog& c, const std::string& topic, const subscription& sub) {
   return exit_code_of(c.subscribe(topic, sub));
 }
 
-int run_topic_unsubscribe(client& c, const std::string& topic, const std::string& queue) {
+int run_topic_unsubscribe(catalog& c, const std::string& topic, const std::string& queue) {
   return exit_code_of(c.unsubscribe(topic, queue));
 }
 

@@ -119,20 +119,16 @@ void write(schema::QueueConfig::Builder out, const queue_config& in) {
 }
 
 queue_config read(schema::QueueConfig::Reader in) {
-  queue_config defaults;
   queue_config out;
   out.name = text(in.getName());
-  auto or_default = [](int64_t v, int64_t d) { return v != 0 ? v : d; };
-  out.visibility_timeout_ms =
-      or_default(in.getVisibilityTimeoutMs(), defaults.visibility_timeout_ms);
+  out.visibility_timeout_ms = in.getVisibilityTimeoutMs();
   out.delay_ms = in.getDelayMs();
-  out.retention_ms = or_default(in.getRetentionMs(), defaults.retention_ms);
-  out.max_message_bytes =
-      in.getMaxMessageBytes() != 0 ? in.getMaxMessageBytes() : defaults.max_message_bytes;
+  out.retention_ms = in.getRetentionMs();
+  out.max_message_bytes = in.getMaxMessageBytes();
   out.max_receive_count = in.getMaxReceiveCount();
   out.dead_letter_target = text(in.getDeadLetterTarget());
   out.max_depth = in.getMaxDepth();
-  out.dedup_window_ms = or_default(in.getDedupWindowMs(), defaults.dedup_window_ms);
+  out.dedup_window_ms = in.getDedupWindowMs();
   out.content_based_dedup = in.getContentBasedDedup();
   out.fifo = in.getFifo();
   if (in.hasRetry()) {
@@ -180,25 +176,31 @@ std::vector<outgoing_message> read(capnp::List<schema::OutgoingMessage>::Reader 
   return batch;
 }
 
+void write(schema::Subscription::Builder out, const subscription& in) {
+  out.setQueue(in.queue);
+  out.setFilterPolicy(in.filter_policy);
+  out.setFilterOnBody(in.filter_on_body);
+  out.setRaw(in.raw);
+  out.setDeadLetterTarget(in.dead_letter_target);
+}
+
+subscription read(schema::Subscription::Reader in) {
+  return {text(in.getQueue()), text(in.getFilterPolicy()), in.getFilterOnBody(), in.getRaw(),
+          text(in.getDeadLetterTarget())};
+}
+
 void write(schema::TopicConfig::Builder out, const topic_config& in) {
   out.setName(in.name);
   auto subs = out.initSubscriptions(static_cast<unsigned>(in.subscriptions.size()));
-  for (unsigned i = 0; i < subs.size(); ++i) {
-    const auto& s = in.subscriptions[i];
-    subs[i].setQueue(s.queue);
-    subs[i].setFilterPolicy(s.filter_policy);
-    subs[i].setFilterOnBody(s.filter_on_body);
-    subs[i].setRaw(s.raw);
-    subs[i].setDeadLetterTarget(s.dead_letter_target);
-  }
+  for (unsigned i = 0; i < subs.size(); ++i)
+    write(subs[i], in.subscriptions[i]);
 }
 
 topic_config read(schema::TopicConfig::Reader in) {
   topic_config out;
   out.name = text(in.getName());
   for (auto s : in.getSubscriptions())
-    out.subscriptions.push_back({text(s.getQueue()), text(s.getFilterPolicy()), s.getFilterOnBody(),
-                                 s.getRaw(), text(s.getDeadLetterTarget())});
+    out.subscriptions.push_back(read(s));
   return out;
 }
 
@@ -291,8 +293,19 @@ std::string encode_queue_config(const queue_config& config) {
 }
 
 caf::expected<queue_config> decode_queue_config(const std::string& blob) {
-  return decode<schema::QueueConfig>(blob, "queue config",
-                                     [](schema::QueueConfig::Reader r) { return read(r); });
+  // A journal record from before a field existed holds zero there: today's default. (Values the
+  // wire carries are taken as sent, so that a zero is refused by validation on every face.)
+  return decode<schema::QueueConfig>(blob, "queue config", [](schema::QueueConfig::Reader r) {
+    queue_config defaults;
+    auto out = read(r);
+    auto or_default = [](auto v, auto d) { return v != 0 ? v : d; };
+    out.visibility_timeout_ms =
+        or_default(out.visibility_timeout_ms, defaults.visibility_timeout_ms);
+    out.retention_ms = or_default(out.retention_ms, defaults.retention_ms);
+    out.max_message_bytes = or_default(out.max_message_bytes, defaults.max_message_bytes);
+    out.dedup_window_ms = or_default(out.dedup_window_ms, defaults.dedup_window_ms);
+    return out;
+  });
 }
 
 void write(schema::TraceEvent::Builder o, const trace_step& e) {

@@ -103,6 +103,8 @@ void write(capnp::List<schema::OutgoingMessage>::Builder out,
 std::vector<outgoing_message> read(capnp::List<schema::OutgoingMessage>::Reader in);
 void write(schema::TraceEvent::Builder out, const trace_step& in);
 trace_step read(schema::TraceEvent::Reader in);
+void write(schema::Subscription::Builder out, const subscription& in);
+subscription read(schema::Subscription::Reader in);
 void write(schema::TopicConfig::Builder out, const topic_config& in);
 topic_config read(schema::TopicConfig::Reader in);
 void write(schema::DeadLetter::Builder out, const dead_letter& in);

@@ -3,90 +3,19 @@
 // holds both to the same answers and the same errors. The catalog (queues, topics, routers,
 // saga definitions) is set up on the node directly; only the data plane goes through the face
 // under test. Time is the node's virtual clock: the client only carries calls.
-#include "mailroom/client.hpp"
-#include "mailroom/client_endpoint.hpp"
-#include "mailroom/clock.hpp"
-#include "mailroom/data_plane.hpp"
-#include "mailroom/error.hpp"
-#include "mailroom/node.hpp"
-#include "mailroom/saga.hpp"
+#include "faces.hpp"
 #include "eventually.hpp"
-#include "test_dir.hpp"
+#include "mailroom/saga.hpp"
 
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 
 namespace mailroom::test {
 namespace {
 
-enum class face { embedded, remote };
-
-constexpr int64_t t0 = 1'700'000'000'000;
-
-class data_plane_conformance : public ::testing::TestWithParam<face> {
-protected:
-  void SetUp() override {
-    node_config c;
-    c.data_dir = dir.path();
-    c.log_level = "warn";
-    c.trace = true;
-    c.clock = clock;
-    auto n = node::open(std::move(c));
-    ASSERT_TRUE(n) << message_of(n.error());
-    node_ = std::move(*n);
-    ASSERT_FALSE(node_->create_queue(queue("orders")));
-    if (GetParam() == face::embedded) {
-      plane_ = node_.get();
-      return;
-    }
-    auto endpoint = client_endpoint::start(*node_, "127.0.0.1:0");
-    ASSERT_TRUE(endpoint) << message_of(endpoint.error());
-    endpoint_ = std::move(*endpoint);
-    auto cl = client::connect("127.0.0.1:" + std::to_string(endpoint_->port()));
-    ASSERT_TRUE(cl) << message_of(cl.error());
-    client_ = std::move(*cl);
-    plane_ = client_.get();
-  }
-
-  void TearDown() override {
-    client_.reset(); // the client before the endpoint, the endpoint before the node
-    endpoint_.reset();
-    node_.reset();
-  }
-
-  data_plane& dp() { return *plane_; }
-
-  static queue_config queue(std::string name) {
-    queue_config q;
-    q.name = std::move(name);
-    q.visibility_timeout_ms = 30'000;
-    q.retry = {1'000, 2.0, 60'000};
-    return q;
-  }
-
-  static outgoing_message message(std::string body, attribute_list attributes = {}) {
-    outgoing_message m;
-    m.body = std::move(body);
-    m.attributes = std::move(attributes);
-    return m;
-  }
-
-  std::vector<delivery> receive(const std::string& q, uint32_t max = 10) {
-    auto got = dp().receive(q, {max, 0, -1});
-    EXPECT_TRUE(got) << message_of(got.error());
-    return got ? std::move(*got) : std::vector<delivery>{};
-  }
-
-  test_dir dir;
-  std::shared_ptr<virtual_clock> clock = std::make_shared<virtual_clock>(t0);
-  std::unique_ptr<node> node_;
-  std::unique_ptr<client_endpoint> endpoint_;
-  std::unique_ptr<client> client_;
-  data_plane* plane_ = nullptr;
-};
+using data_plane_conformance = faces_test;
 
 TEST_P(data_plane_conformance, a_sent_batch_is_received_whole_with_bodies_and_attributes) {
   auto ids =
@@ -387,11 +316,7 @@ TEST_P(data_plane_conformance,
   EXPECT_EQ(code_of(unknown), errc::not_found);
 }
 
-INSTANTIATE_TEST_SUITE_P(faces, data_plane_conformance,
-                         ::testing::Values(face::embedded, face::remote),
-                         [](const ::testing::TestParamInfo<face>& info) {
-                           return info.param == face::embedded ? "embedded_node" : "remote_client";
-                         });
+INSTANTIATE_FACES(data_plane_conformance);
 
 } // namespace
 } // namespace mailroom::test

@@ -67,7 +67,7 @@ TEST(crash, kill_9_during_fan_out_leaves_every_publish_in_all_subscriber_queues_
       s.raw = true;
       topic.subscriptions.push_back(s);
     }
-    ASSERT_FALSE(c->create_topic("orders"));
+    ASSERT_FALSE(c->create_topic({"orders", {}}));
     for (const auto& s : topic.subscriptions)
       ASSERT_FALSE(c->subscribe("orders", s));
   }

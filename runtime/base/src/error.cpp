@@ -47,6 +47,8 @@ caf::error make_error(errc code, std::string message) {
 }
 
 errc code_of(const caf::error& err) {
+  if (!err) // no error: no code (CAF's category() of an empty error dereferences null)
+    return errc{0};
   if (err.category() != category || err.code() == 0 || err.code() >= names.size())
     return errc::unavailable;
   return static_cast<errc>(err.code());

@@ -96,6 +96,25 @@ caf::error client::create_queue(const queue_config& config) {
   });
 }
 
+caf::error client::put_queue(const queue_config& config) {
+  return call(*impl_, [&]() -> caf::error {
+    auto req = impl_->node.putQueueRequest();
+    codec::write(req.initConfig(), config);
+    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
+  });
+}
+
+caf::expected<queue_config> client::queue_configuration(const std::string& queue) {
+  return call(*impl_, [&]() -> caf::expected<queue_config> {
+    auto req = impl_->node.queueConfigRequest();
+    req.setQueue(queue);
+    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return codec::read(r.getConfig());
+  });
+}
+
 caf::error client::delete_queue(const std::string& queue) {
   return call(*impl_, [&]() -> caf::error {
     auto req = impl_->node.deleteQueueRequest();
@@ -283,10 +302,10 @@ caf::expected<uint64_t> client::purge_dead_letters(const std::string& sink) {
   });
 }
 
-caf::error client::create_topic(const std::string& name) {
+caf::error client::create_topic(const topic_config& config) {
   return call(*impl_, [&]() -> caf::error {
     auto req = impl_->node.createTopicRequest();
-    req.setName(name);
+    codec::write(req.initConfig(), config);
     return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
   });
 }
@@ -305,16 +324,28 @@ caf::expected<std::vector<std::string>> client::list_topics() {
   });
 }
 
-caf::expected<std::pair<topic_config, topic_stats>>
-client::describe_topic(const std::string& name) {
-  return call(*impl_, [&]() -> caf::expected<std::pair<topic_config, topic_stats>> {
-    auto req = impl_->node.describeTopicRequest();
+namespace {
+
+/// describeTopic answers with both; each interface call takes its half.
+caf::expected<std::pair<topic_config, topic_stats>> describe_topic(client::impl& c,
+                                                                   const std::string& name) {
+  return call(c, [&]() -> caf::expected<std::pair<topic_config, topic_stats>> {
+    auto req = c.node.describeTopicRequest();
     req.setName(name);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    auto r = req.send().wait(c.rpc->getWaitScope());
     if (auto err = status_error(r.getStatus()))
       return err;
     return std::make_pair(codec::read(r.getConfig()), codec::read(r.getStats()));
   });
+}
+
+} // namespace
+
+caf::expected<topic_config> client::topic_configuration(const std::string& name) {
+  auto described = describe_topic(*impl_, name);
+  if (!described)
+    return std::move(described.error());
+  return std::move(described->first);
 }
 
 caf::error client::put_router(const router_config& config) {
@@ -339,7 +370,7 @@ caf::expected<std::vector<std::string>> client::list_routers() {
   });
 }
 
-caf::expected<router_config> client::describe_router(const std::string& name) {
+caf::expected<router_config> client::router_configuration(const std::string& name) {
   return call(*impl_, [&]() -> caf::expected<router_config> {
     auto req = impl_->node.showRouterRequest();
     req.setName(name);
@@ -372,20 +403,39 @@ caf::expected<std::vector<std::string>> client::list_alarms() {
   });
 }
 
-caf::expected<std::pair<alarm_config, alarm_status>>
-client::describe_alarm(const std::string& name) {
-  return call(*impl_, [&]() -> caf::expected<std::pair<alarm_config, alarm_status>> {
-    auto req = impl_->node.showAlarmRequest();
+namespace {
+
+/// showAlarm answers with both; each interface call takes its half.
+caf::expected<std::pair<alarm_config, alarm_status>> describe_alarm(client::impl& c,
+                                                                    const std::string& name) {
+  return call(c, [&]() -> caf::expected<std::pair<alarm_config, alarm_status>> {
+    auto req = c.node.showAlarmRequest();
     req.setName(name);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
+    auto r = req.send().wait(c.rpc->getWaitScope());
     if (auto err = status_error(r.getStatus()))
       return err;
     return std::make_pair(codec::read(r.getConfig()), codec::read(r.getState()));
   });
 }
 
+} // namespace
+
+caf::expected<alarm_config> client::alarm_configuration(const std::string& name) {
+  auto described = describe_alarm(*impl_, name);
+  if (!described)
+    return std::move(described.error());
+  return std::move(described->first);
+}
+
+caf::expected<alarm_status> client::alarm_state_of(const std::string& name) {
+  auto described = describe_alarm(*impl_, name);
+  if (!described)
+    return std::move(described.error());
+  return std::move(described->second);
+}
+
 caf::expected<topic_stats> client::topic_statistics(const std::string& topic) {
-  auto described = describe_topic(topic);
+  auto described = describe_topic(*impl_, topic);
   if (!described)
     return std::move(described.error());
   return std::move(described->second);
@@ -395,12 +445,7 @@ caf::error client::subscribe(const std::string& topic, const subscription& sub) 
   return call(*impl_, [&]() -> caf::error {
     auto req = impl_->node.subscribeRequest();
     req.setTopic(topic);
-    auto s = req.initSubscription();
-    s.setQueue(sub.queue);
-    s.setFilterPolicy(sub.filter_policy);
-    s.setFilterOnBody(sub.filter_on_body);
-    s.setRaw(sub.raw);
-    s.setDeadLetterTarget(sub.dead_letter_target);
+    codec::write(req.initSubscription(), sub);
     return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
   });
 }

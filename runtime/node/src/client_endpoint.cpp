@@ -40,6 +40,19 @@ protected:
     return status_of(context, [this, config] { return node_.create_queue(config); });
   }
 
+  kj::Promise<void> putQueue(PutQueueContext context) override {
+    auto config = codec::read(context.getParams().getConfig());
+    return status_of(context, [this, config] { return node_.put_queue(config); });
+  }
+
+  kj::Promise<void> queueConfig(QueueConfigContext context) override {
+    auto config = node_.queue_configuration(text(context.getParams().getQueue()));
+    if (!config)
+      return fail(context, config.error());
+    codec::write(context.getResults().initConfig(), *config);
+    return kj::READY_NOW;
+  }
+
   kj::Promise<void> deleteQueue(DeleteQueueContext context) override {
     auto name = text(context.getParams().getQueue());
     return status_of(context, [this, name] { return node_.delete_queue(name); });
@@ -193,7 +206,7 @@ protected:
   }
 
   kj::Promise<void> createTopic(CreateTopicContext context) override {
-    topic_config config{text(context.getParams().getName()), {}};
+    auto config = codec::read(context.getParams().getConfig());
     return status_of(context, [this, config] { return node_.create_topic(config); });
   }
 
@@ -223,9 +236,7 @@ protected:
 
   kj::Promise<void> subscribe(SubscribeContext context) override {
     auto topic = text(context.getParams().getTopic());
-    auto s = context.getParams().getSubscription();
-    subscription sub{text(s.getQueue()), text(s.getFilterPolicy()), s.getFilterOnBody(), s.getRaw(),
-                     text(s.getDeadLetterTarget())};
+    auto sub = codec::read(context.getParams().getSubscription());
     return status_of(context, [this, topic, sub] { return node_.subscribe(topic, sub); });
   }
 

@@ -269,15 +269,15 @@ caf::error node::create_dead_letter_sink(const std::string& name) {
   return err;
 }
 
-caf::error node::create_queue(queue_config config) {
-  return change_queue(std::move(config), true);
+caf::error node::create_queue(const queue_config& config) {
+  return change_queue(config, true);
 }
 
-caf::error node::put_queue(queue_config config) {
-  return change_queue(std::move(config), false);
+caf::error node::put_queue(const queue_config& config) {
+  return change_queue(config, false);
 }
 
-caf::error node::change_queue(queue_config config, bool create_only) {
+caf::error node::change_queue(const queue_config& config, bool create_only) {
   if (auto err = validate(config))
     return err;
   if (!config.dead_letter_target.empty())
@@ -311,7 +311,7 @@ caf::error node::change_queue(queue_config config, bool create_only) {
   if (err)
     return err;
   spdlog::info("queue '{}' {}", config.name, existing ? "reconfigured" : "created");
-  catalog_->with([&](auto& t) { t.queues[config.name] = std::move(config); });
+  catalog_->with([&](auto& t) { t.queues[config.name] = config; });
   return {};
 }
 
@@ -356,7 +356,7 @@ caf::expected<caf::actor> node::dead_letter_sink(const std::string& name) const 
   return unknown("dead-letter sink", name);
 }
 
-caf::expected<queue_config> node::queue_configuration(const std::string& name) const {
+caf::expected<queue_config> node::queue_configuration(const std::string& name) {
   return catalog_->with([&](const auto& t) -> caf::expected<queue_config> {
     if (auto it = t.queues.find(name); it != t.queues.end())
       return it->second;

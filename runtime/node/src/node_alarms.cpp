@@ -38,7 +38,7 @@ caf::error node::recover_alarms() {
       });
 }
 
-caf::error node::put_alarm(alarm_config config) {
+caf::error node::put_alarm(const alarm_config& config) {
   if (auto err = validate(config))
     return err;
   auto claim = catalog_->acquire(entity_kind::alarm, config.name);
@@ -62,7 +62,7 @@ caf::error node::put_alarm(alarm_config config) {
     return err;
   if (created)
     spdlog::info("alarm '{}' created on {} {}", config.name, config.entity, config.metric);
-  catalog_->with([&](auto& t) { t.alarms[config.name] = std::move(config); });
+  catalog_->with([&](auto& t) { t.alarms[config.name] = config; });
   return {};
 }
 
@@ -82,7 +82,7 @@ std::vector<std::string> node::alarm_names() const {
   return registry_->names(entity_kind::alarm);
 }
 
-caf::expected<alarm_config> node::alarm_configuration(const std::string& name) const {
+caf::expected<alarm_config> node::alarm_configuration(const std::string& name) {
   return catalog_->with([&](const auto& t) -> caf::expected<alarm_config> {
     if (auto it = t.alarms.find(name); it != t.alarms.end())
       return it->second;

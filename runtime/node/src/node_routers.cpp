@@ -53,7 +53,7 @@ caf::error node::recover_routers() {
       });
 }
 
-caf::error node::put_router(router_config config) {
+caf::error node::put_router(const router_config& config) {
   auto state = router_state::make(config);
   if (!state)
     return std::move(state.error());
@@ -96,7 +96,7 @@ caf::error node::put_router(router_config config) {
   if (err)
     return err;
   spdlog::info("router '{}' {}", config.name, created ? "created" : "reconfigured");
-  catalog_->with([&](auto& t) { t.routers[config.name] = std::move(config); });
+  catalog_->with([&](auto& t) { t.routers[config.name] = config; });
   return {};
 }
 
@@ -113,7 +113,7 @@ caf::error node::delete_router(const std::string& name) {
   return {};
 }
 
-caf::expected<router_config> node::router_configuration(const std::string& name) const {
+caf::expected<router_config> node::router_configuration(const std::string& name) {
   return catalog_->with([&](const auto& t) -> caf::expected<router_config> {
     if (auto it = t.routers.find(name); it != t.routers.end())
       return it->second;

@@ -100,15 +100,15 @@ caf::error node::write_topic(topic_config config) {
   return {};
 }
 
-caf::error node::create_topic(topic_config config) {
-  return change_topic(std::move(config), true);
+caf::error node::create_topic(const topic_config& config) {
+  return change_topic(config, true);
 }
 
-caf::error node::put_topic(topic_config config) {
-  return change_topic(std::move(config), false);
+caf::error node::put_topic(const topic_config& config) {
+  return change_topic(config, false);
 }
 
-caf::error node::change_topic(topic_config config, bool create_only) {
+caf::error node::change_topic(const topic_config& config, bool create_only) {
   if (auto err = validate(config))
     return err;
   for (const auto& s : config.subscriptions)
@@ -126,7 +126,7 @@ caf::error node::change_topic(topic_config config, bool create_only) {
   if (existing && create_only)
     return make_error(errc::already_exists,
                       "topic '" + config.name + "' exists with other subscriptions");
-  return write_topic(std::move(config));
+  return write_topic(config);
 }
 
 caf::error node::delete_topic(const std::string& name) {
@@ -142,7 +142,7 @@ caf::error node::delete_topic(const std::string& name) {
   return {};
 }
 
-caf::error node::subscribe(const std::string& topic, subscription sub) {
+caf::error node::subscribe(const std::string& topic, const subscription& sub) {
   if (!sub.dead_letter_target.empty())
     if (auto err = create_dead_letter_sink(sub.dead_letter_target))
       return err;
@@ -160,7 +160,7 @@ caf::error node::subscribe(const std::string& topic, subscription sub) {
                                                 "' is subscribed with other settings; "
                                                 "unsubscribe it first");
   }
-  subs.push_back(std::move(sub));
+  subs.push_back(sub);
   if (auto err = validate(*config))
     return err;
   auto queue = subs.back().queue;
@@ -202,7 +202,7 @@ caf::error node::unsubscribe_everywhere(const std::string& queue) {
   return {};
 }
 
-caf::expected<topic_config> node::topic_configuration(const std::string& name) const {
+caf::expected<topic_config> node::topic_configuration(const std::string& name) {
   return catalog_->with([&](const auto& t) -> caf::expected<topic_config> {
     if (auto it = t.topics.find(name); it != t.topics.end())
       return it->second;

@@ -1,10 +1,12 @@
 // A synchronous client of a node's client endpoint (schemas/client.capnp), for the CLI, tools
 // and tests. Not thread-safe: one client per thread. Each call blocks until the node answers.
 // A node that cannot be reached gives errc::unavailable; a refusal gives the node's error code
-// and message. The data-plane calls are mailroom::data_plane's, documented there.
+// and message. The calls are mailroom::data_plane's and mailroom::catalog's,
+// documented there.
 #pragma once
 
 #include "mailroom/alarm_types.hpp"
+#include "mailroom/catalog.hpp"
 #include "mailroom/data_plane.hpp"
 #include "mailroom/router_types.hpp"
 #include "mailroom/saga_types.hpp"
@@ -20,33 +22,34 @@
 
 namespace mailroom {
 
-class client final : public data_plane {
+class client final : public data_plane, public catalog {
 public:
   /// Connects to "HOST:PORT", lazily: nothing crosses the wire until the first call, and a
   /// node that cannot be reached fails that call with errc::unavailable.
   static caf::expected<std::unique_ptr<client>> connect(const std::string& address);
   ~client() override;
 
-  // The catalog.
-  caf::error create_queue(const queue_config& config);
-  caf::error delete_queue(const std::string& queue);
-  caf::expected<std::vector<std::string>> list_queues();
-  caf::error create_topic(const std::string& name);
-  caf::error delete_topic(const std::string& name);
-  caf::expected<std::vector<std::string>> list_topics();
-  caf::expected<std::pair<topic_config, topic_stats>> describe_topic(const std::string& name);
-  caf::error subscribe(const std::string& topic, const subscription& sub);
-  caf::error unsubscribe(const std::string& topic, const std::string& queue);
-  /// Creates or replaces a router, as node::put_router.
-  caf::error put_router(const router_config& config);
-  caf::error delete_router(const std::string& name);
-  caf::expected<std::vector<std::string>> list_routers();
-  caf::expected<router_config> describe_router(const std::string& name);
-  /// Creates or replaces an alarm, as node::put_alarm.
-  caf::error put_alarm(const alarm_config& config);
-  caf::error delete_alarm(const std::string& name);
-  caf::expected<std::vector<std::string>> list_alarms();
-  caf::expected<std::pair<alarm_config, alarm_status>> describe_alarm(const std::string& name);
+  // The catalog (catalog.hpp).
+  caf::error create_queue(const queue_config& config) override;
+  caf::error put_queue(const queue_config& config) override;
+  caf::error delete_queue(const std::string& queue) override;
+  caf::expected<std::vector<std::string>> list_queues() override;
+  caf::expected<queue_config> queue_configuration(const std::string& queue) override;
+  caf::error create_topic(const topic_config& config) override;
+  caf::error delete_topic(const std::string& name) override;
+  caf::expected<std::vector<std::string>> list_topics() override;
+  caf::expected<topic_config> topic_configuration(const std::string& name) override;
+  caf::error subscribe(const std::string& topic, const subscription& sub) override;
+  caf::error unsubscribe(const std::string& topic, const std::string& queue) override;
+  caf::error put_router(const router_config& config) override;
+  caf::error delete_router(const std::string& name) override;
+  caf::expected<std::vector<std::string>> list_routers() override;
+  caf::expected<router_config> router_configuration(const std::string& name) override;
+  caf::error put_alarm(const alarm_config& config) override;
+  caf::error delete_alarm(const std::string& name) override;
+  caf::expected<std::vector<std::string>> list_alarms() override;
+  caf::expected<alarm_config> alarm_configuration(const std::string& name) override;
+  caf::expected<alarm_status> alarm_state_of(const std::string& name) override;
 
   // The data plane (data_plane.hpp).
   caf::expected<std::vector<std::string>>

@@ -12,6 +12,7 @@
 // actors directly with the messages in mailroom/protocol.hpp (see queue()).
 #pragma once
 
+#include "mailroom/catalog.hpp"
 #include "mailroom/clock.hpp"
 #include "mailroom/data_plane.hpp"
 #include "mailroom/endpoint_limits.hpp"
@@ -81,8 +82,9 @@ struct node_config {
   std::shared_ptr<journal_io> storage;
 };
 
-/// The data-plane calls (send, receive, ...) are mailroom::data_plane's, documented there.
-class node final : public data_plane {
+/// The data-plane calls (send, receive, ...) and the catalog's (create_queue, ...) are documented
+/// in data_plane.hpp and catalog.hpp.
+class node final : public data_plane, public catalog {
 public:
   /// Opens the journal in `config.data_dir` (created if missing), recovers every queue and
   /// sink in it, then creates or reconfigures the declared queues.
@@ -97,41 +99,40 @@ public:
   caf::actor_system& system();
   const node_config& config() const { return config_; }
 
-  /// Creates a queue (and its dead-letter sink, if it names one that does not exist). Creating
-  /// a queue that exists with the same configuration succeeds; with another, already_exists.
-  caf::error create_queue(queue_config config);
-  /// Creates or reconfigures.
-  caf::error put_queue(queue_config config);
-  caf::error delete_queue(const std::string& name);
+  // The catalog (catalog.hpp), and what the node adds to it.
+  caf::error create_queue(const queue_config& config) override;
+  caf::error put_queue(const queue_config& config) override;
+  caf::error delete_queue(const std::string& name) override;
+  caf::expected<std::vector<std::string>> list_queues() override { return queue_names(); }
+  caf::expected<queue_config> queue_configuration(const std::string& name) override;
   caf::error create_dead_letter_sink(const std::string& name);
 
-  /// Creates a topic with its subscriptions (every subscribed queue must exist; a named sink is
-  /// created). Same configuration: ok; another: already_exists.
-  caf::error create_topic(topic_config config);
+  caf::error create_topic(const topic_config& config) override;
   /// Creates or replaces a topic's configuration.
-  caf::error put_topic(topic_config config);
-  caf::error delete_topic(const std::string& name);
-  /// Subscribes a queue. Subscribing it again with the same settings succeeds; with other
-  /// settings, already_exists (unsubscribe first).
-  caf::error subscribe(const std::string& topic, subscription sub);
-  caf::error unsubscribe(const std::string& topic, const std::string& queue);
-  caf::expected<topic_config> topic_configuration(const std::string& name) const;
+  caf::error put_topic(const topic_config& config);
+  caf::error delete_topic(const std::string& name) override;
+  caf::expected<std::vector<std::string>> list_topics() override { return topic_names(); }
+  caf::expected<topic_config> topic_configuration(const std::string& name) override;
+  caf::error subscribe(const std::string& topic, const subscription& sub) override;
+  caf::error unsubscribe(const std::string& topic, const std::string& queue) override;
+
+  caf::error put_router(const router_config& config) override;
+  caf::error delete_router(const std::string& name) override;
+  caf::expected<std::vector<std::string>> list_routers() override { return router_names(); }
+  caf::expected<router_config> router_configuration(const std::string& name) override;
+
+  caf::error put_alarm(const alarm_config& config) override;
+  caf::error delete_alarm(const std::string& name) override;
+  caf::expected<std::vector<std::string>> list_alarms() override { return alarm_names(); }
+  caf::expected<alarm_config> alarm_configuration(const std::string& name) override;
+  caf::expected<alarm_status> alarm_state_of(const std::string& name) override;
+
+  /// Names of each kind, as the registry has them now.
+  std::vector<std::string> queue_names() const;
+  std::vector<std::string> dead_letter_sink_names() const;
   std::vector<std::string> topic_names() const;
-
-  /// Creates or replaces a content-based router. Its targets must exist; its sink for
-  /// unroutable messages is created. A router that would reach itself through other routers
-  /// is refused.
-  caf::error put_router(router_config config);
-  caf::error delete_router(const std::string& name);
-  caf::expected<router_config> router_configuration(const std::string& name) const;
   std::vector<std::string> router_names() const;
-
-  /// Creates or replaces an alarm. Its topic must exist; the watched entity may come later.
-  caf::error put_alarm(alarm_config config);
-  caf::error delete_alarm(const std::string& name);
   std::vector<std::string> alarm_names() const;
-  caf::expected<alarm_config> alarm_configuration(const std::string& name) const;
-  caf::expected<alarm_status> alarm_state_of(const std::string& name);
 
   /// Stores a saga definition's version and starts its manager (and, on first use, its inbox
   /// queue "saga.NAME" and dead-letter sink "saga.NAME.dead"; with an alarm topic, an alarm
@@ -155,9 +156,6 @@ public:
   caf::expected<caf::actor> topic(const std::string& name) const;
   caf::expected<caf::actor> router(const std::string& name) const;
   caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
-  caf::expected<queue_config> queue_configuration(const std::string& name) const;
-  std::vector<std::string> queue_names() const;
-  std::vector<std::string> dead_letter_sink_names() const;
   std::shared_ptr<const registry> entities() const { return registry_; }
 
   /// Runs a read-only statement on the node's database: how an application reads the tables its
@@ -219,8 +217,8 @@ private:
   /// Journals `writes`, then stops the entity's actor and forgets it.
   caf::error remove_entity(entity_kind kind, const std::string& name, write_batch writes);
   /// Creates (`create_only`: refuses another configuration of an existing one) or reconfigures.
-  caf::error change_queue(queue_config config, bool create_only);
-  caf::error change_topic(topic_config config, bool create_only);
+  caf::error change_queue(const queue_config& config, bool create_only);
+  caf::error change_topic(const topic_config& config, bool create_only);
   /// Journals and applies a topic's new configuration. REQUIRES: the topic claimed.
   caf::error write_topic(topic_config config);
   /// Drops subscriptions of a deleted queue. REQUIRES: the queue claimed, gone from the table.
