@@ -4,6 +4,7 @@
 #include "alarm/alarm_actor.hpp"
 #include "ask.hpp"
 #include "entity_catalog.hpp"
+#include "recover_rows.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -25,17 +26,15 @@ caf::error no_alarm(const std::string& name) {
 } // namespace
 
 caf::error node::recover_alarms() {
-  return journal_->read_catalog(
-      alarm_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
-        auto config = codec::decode_alarm_config(blob);
-        if (!config)
-          return make_error(errc::corruption,
-                            "alarm '" + name + "': " + message_of(config.error()));
-        catalog_->with([&](auto& t) { t.alarms[name] = *config; });
+  auto alarms = recover_rows(
+      *journal_, alarm_kind, "alarm", codec::decode_alarm_config,
+      [&](const std::string& name, alarm_config config) -> caf::error {
         registry_->put(entity_kind::alarm, name,
-                       spawn_alarm(*system_, alarm_state{*config}, {registry_, config_.clock}));
+                       spawn_alarm(*system_, alarm_state{config}, {registry_, config_.clock}));
+        catalog_->with([&](auto& t) { t.alarms[name] = std::move(config); });
         return {};
       });
+  return alarms ? caf::error{} : std::move(alarms.error());
 }
 
 caf::error node::put_alarm(const alarm_config& config) {

@@ -4,6 +4,7 @@
 #include "router/router_actor.hpp"
 #include "ask.hpp"
 #include "entity_catalog.hpp"
+#include "recover_rows.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -37,20 +38,18 @@ entity_kind kind_of(const route_target& t) {
 } // namespace
 
 caf::error node::recover_routers() {
-  return journal_->read_catalog(
-      router_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
-        auto config = codec::decode_router_config(blob);
-        if (!config)
-          return make_error(errc::corruption,
-                            "router '" + name + "': " + message_of(config.error()));
-        auto state = router_state::make(*config);
+  auto routers = recover_rows(
+      *journal_, router_kind, "router", codec::decode_router_config,
+      [&](const std::string& name, router_config config) -> caf::error {
+        auto state = router_state::make(config);
         if (!state)
-          return make_error(errc::corruption, message_of(state.error()));
-        catalog_->with([&](auto& t) { t.routers[name] = *config; });
+          return std::move(state.error());
         registry_->put(entity_kind::router, name,
                        spawn_router(*system_, std::move(*state), {registry_, config_.clock}));
+        catalog_->with([&](auto& t) { t.routers[name] = std::move(config); });
         return {};
       });
+  return routers ? caf::error{} : std::move(routers.error());
 }
 
 caf::error node::put_router(const router_config& config) {

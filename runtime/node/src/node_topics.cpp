@@ -4,6 +4,7 @@
 #include "topic/topic_actor.hpp"
 #include "ask.hpp"
 #include "entity_catalog.hpp"
+#include "recover_rows.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/error.hpp"
@@ -38,26 +39,23 @@ bool drop_subscription(topic_config& config, const std::string& queue) {
 } // namespace
 
 caf::error node::recover_topics() {
-  size_t topics = 0;
-  auto err = journal_->read_catalog(
-      topic_kind, [&](const std::string& name, uint64_t, const std::string& blob) -> caf::error {
-        auto config = codec::decode_topic_config(blob);
-        if (!config)
-          return make_error(errc::corruption,
-                            "topic '" + name + "': " + message_of(config.error()));
-        auto state = topic_state::make(*config);
+  auto topics = recover_rows(
+      *journal_, topic_kind, "topic", codec::decode_topic_config,
+      [&](const std::string& name, topic_config config) -> caf::error {
+        auto state = topic_state::make(config);
         if (!state)
-          return make_error(errc::corruption, message_of(state.error()));
-        catalog_->with([&](auto& t) { t.topics[name] = *config; });
+          return std::move(state.error());
         registry_->put(entity_kind::topic, name,
                        spawn_topic(*system_, std::move(*state),
                                    {journal_.get(), registry_, config_.clock, config_.trace}));
-        ++topics;
+        catalog_->with([&](auto& t) { t.topics[name] = std::move(config); });
         return {};
       });
-  if (!err && topics > 0)
-    spdlog::info("recovered {} topic(s)", topics);
-  return err;
+  if (!topics)
+    return std::move(topics.error());
+  if (*topics > 0)
+    spdlog::info("recovered {} topic(s)", *topics);
+  return {};
 }
 
 caf::error node::write_topic(topic_config config) {
