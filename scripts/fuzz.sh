@@ -9,9 +9,10 @@ out=build/fuzz
 mkdir -p "$out/corpus"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \
   -Iruntime/base/include -Iruntime/base/src -Iruntime/codec -Ibuild/schemas \
-  tests/fuzz/journal_record_fuzz.cpp runtime/codec/codec.cpp runtime/base/src/error.cpp \
-  runtime/base/src/types.cpp runtime/base/src/duration.cpp build/schemas/*.capnp.c++ \
-  -lcaf_core -lcapnp-rpc -lcapnp -lkj-async -lkj -o "$out/journal_record_fuzz"
+  tests/fuzz/journal_record_fuzz.cpp runtime/codec/*.cpp runtime/base/src/*.cpp \
+  build/schemas/*.capnp.c++ \
+  -lcaf_core -lcapnp-rpc -lcapnp -lkj-async -lkj -lspdlog -lfmt -lcrypto -lxxhash \
+  -o "$out/journal_record_fuzz"
 # Regressions seed the corpus; new crashes land in build/fuzz/.
 "$out/journal_record_fuzz" -max_total_time="$seconds" -max_len=65536 -artifact_prefix="$out/" \
   "$out/corpus" tests/fuzz/regressions
