@@ -1,5 +1,6 @@
 #include "saga/saga_manager_actor.hpp"
 
+#include "saga/saga_book.hpp"
 #include "saga/saga_instance_actor.hpp"
 #include "consumer/queue_consumer.hpp"
 #include "saga/saga_protocol.hpp"
@@ -27,16 +28,9 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// Replies taken from the inbox per receive.
 constexpr uint32_t inbox_batch = 512;
-/// Ids of finished instances started with an idempotency key are remembered this long, so that a
-/// start with the same key racing the instance's end still finds it (later starts find it in the
-/// journal). Instances without a key cannot be started twice: they are not remembered.
-constexpr int64_t finished_memory_ms = 10 * 60 * 1000;
-constexpr size_t latency_samples = 4096;
-
 struct instance_entry {
   caf::actor actor;
   saga_status status = saga_status::running;
-  int64_t wake_at_ms = 0;
   bool journaled = true; ///< false until a new instance's first row is durable
   bool keyed = false;    ///< started with an idempotency key
   /// Inputs sent to it whose reports are still to come: a finished instance stops only once
@@ -54,12 +48,8 @@ struct saga_manager_state {
   saga_manager_deps deps;
   consumer::source inbox;
   std::unordered_map<std::string, instance_entry> instances;
-  std::multimap<int64_t, std::string> wakes;                 // one entry per instance with a timer
+  saga_book book;                                            // timers, memory, metrics
   int64_t armed_at_ms = std::numeric_limits<int64_t>::max(); // earliest tick in flight
-  std::unordered_set<std::string> recently_finished;
-  std::deque<std::pair<int64_t, std::string>> finished_order;
-  saga_metrics counters;          // by-state fields are filled in on request
-  std::vector<int64_t> latencies; // ring of recent step latencies
   /// Commands of instances' transitions, by queue, sent at the next flush: a flush message goes
   /// to the back of the mailbox, so every progress already queued adds its commands first.
   struct pending_command {
@@ -72,7 +62,6 @@ struct saga_manager_state {
   std::map<std::string, std::pair<std::vector<outgoing_message>, std::vector<pending_command>>>
       outbox;
   bool flush_scheduled = false;
-  size_t next_latency = 0;
   /// Requests to instances not answered yet: whose they are and what runs after.
   struct waiting_report {
     std::string id;
@@ -87,45 +76,9 @@ namespace {
 
 using self_ptr = caf::stateful_actor<saga_manager_state>*;
 
-uint64_t* count_of(saga_metrics& m, saga_status s) {
-  switch (s) {
-  case saga_status::running:
-    return &m.running;
-  case saga_status::compensating:
-    return &m.compensating;
-  case saga_status::parked:
-    return &m.parked;
-  default:
-    return nullptr; // finished instances leave memory: counted as completed/compensated
-  }
-}
-
 void set_status(saga_manager_state& st, instance_entry& e, saga_status s) {
-  if (auto from = count_of(st.counters, e.status))
-    --*from;
-  if (auto to = count_of(st.counters, s))
-    ++*to;
+  st.book.moved(e.status, s);
   e.status = s;
-}
-
-/// Drops the instance's timer entry, if it has one.
-void unschedule(saga_manager_state& st, const std::string& id, instance_entry& e) {
-  if (e.wake_at_ms == 0)
-    return;
-  auto [first, last] = st.wakes.equal_range(e.wake_at_ms);
-  for (auto w = first; w != last; ++w)
-    if (w->second == id) {
-      st.wakes.erase(w);
-      break;
-    }
-  e.wake_at_ms = 0;
-}
-
-void forget_old_finished(saga_manager_state& st, int64_t now) {
-  while (!st.finished_order.empty() && st.finished_order.front().first < now - finished_memory_ms) {
-    st.recently_finished.erase(st.finished_order.front().second);
-    st.finished_order.pop_front();
-  }
 }
 
 void send_commands(self_ptr self, const std::string& queue_name,
@@ -136,9 +89,10 @@ void send_commands(self_ptr self, const std::string& queue_name,
 /// Makes sure a tick arrives by the earliest instance timer (a step timeout or retry).
 void arm(self_ptr self) {
   auto& st = self->state;
-  if (st.wakes.empty() || st.wakes.begin()->first >= st.armed_at_ms)
+  auto next = st.book.next_wake();
+  if (!next || *next >= st.armed_at_ms)
     return;
-  st.armed_at_ms = st.wakes.begin()->first;
+  st.armed_at_ms = *next;
   st.deps.clock->send_at(st.armed_at_ms, caf::actor_cast<caf::actor>(self),
                          caf::make_message(tick_atom::value));
 }
@@ -157,32 +111,21 @@ void update(self_ptr self, const std::string& id, saga_progress& p) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
   }
-  if (p.step_latency_ms >= 0) {
-    ++st.counters.step_replies;
-    if (st.latencies.size() < latency_samples)
-      st.latencies.push_back(p.step_latency_ms);
-    else
-      st.latencies[st.next_latency++ % latency_samples] = p.step_latency_ms;
-  }
-  st.counters.compensations_sent += p.compensations_sent;
+  if (p.step_latency_ms >= 0)
+    st.book.step_replied(p.step_latency_ms);
+  st.book.compensations_sent(p.compensations_sent);
   set_status(st, it->second, p.status);
-  unschedule(st, id, it->second);
+  st.book.cancel_wake(id);
   if (finished(p.status)) {
-    ++(p.status == saga_status::completed ? st.counters.completed : st.counters.compensated);
     // Progress arrives once the transition is durable: starts waiting on it may be answered.
     for (auto& waiting : std::exchange(it->second.waiting_starts, {}))
       waiting({});
-    if (it->second.keyed) {
-      auto now = st.deps.clock->now_ms();
-      st.recently_finished.insert(id);
-      st.finished_order.emplace_back(now, id);
-      forget_old_finished(st, now);
-    }
+    if (it->second.keyed)
+      st.book.finished_with_key(id, st.deps.clock->now_ms());
     return; // retire_if_done() stops it
   }
-  it->second.wake_at_ms = p.wake_at_ms;
   if (p.wake_at_ms != 0) {
-    st.wakes.emplace(p.wake_at_ms, id);
+    st.book.wake_at(id, p.wake_at_ms);
     arm(self);
   }
 }
@@ -294,8 +237,8 @@ void adopt_instance(self_ptr self, saga_state state, bool journaled) {
   auto& entry = st.instances[id];
   entry.actor = actor;
   entry.keyed = keyed;
-  entry.status = saga_status::completed; // counted by set_status
-  set_status(st, entry, status);
+  st.book.moved(std::nullopt, status);
+  entry.status = status;
 }
 
 /// Creates an instance and has it send its first command; `done` runs once it is journaled.
@@ -310,7 +253,7 @@ void begin_instance(self_ptr self, const std::string& id, nlohmann::json data,
       existing->second.waiting_starts.push_back(std::move(done));
     return;
   }
-  if (st.recently_finished.count(id)) {
+  if (st.book.finished_recently(id)) {
     done({});
     return;
   }
@@ -319,7 +262,7 @@ void begin_instance(self_ptr self, const std::string& id, nlohmann::json data,
                  saga_state{definition, id, ++*st.deps.last_seq, std::move(data), key,
                             st.deps.clock->now_ms()},
                  false);
-  ++st.counters.started;
+  st.book.started();
   st.instances[id].journaled = false;
   ask_instance(
       self, id,
@@ -421,14 +364,9 @@ void poll(self_ptr self) {
 
 void wake_due(self_ptr self) {
   auto& st = self->state;
-  auto now = st.deps.clock->now_ms();
-  while (!st.wakes.empty() && st.wakes.begin()->first <= now) {
-    auto [at, id] = *st.wakes.begin();
-    st.wakes.erase(st.wakes.begin());
-    auto it = st.instances.find(id);
-    if (it == st.instances.end() || it->second.wake_at_ms != at)
-      continue; // defensive: unschedule() keeps entries and instances in step
-    it->second.wake_at_ms = 0;
+  for (auto& id : st.book.due(st.deps.clock->now_ms())) {
+    if (!st.instances.count(id))
+      continue; // defensive: a finished instance's timer is cancelled with its last report
     ask_instance(
         self, id,
         [id](const caf::error& err) {
@@ -437,22 +375,6 @@ void wake_due(self_ptr self) {
         },
         tick_atom::value);
   }
-}
-
-saga_metrics metrics(const saga_manager_state& st) {
-  auto m = st.counters;
-  if (!st.latencies.empty()) {
-    auto sample = st.latencies;
-    auto at = [&](double q) {
-      auto k = static_cast<size_t>(q * static_cast<double>(sample.size() - 1));
-      std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(k),
-                       sample.end());
-      return static_cast<double>(sample[k]);
-    };
-    m.step_latency_p50_ms = at(0.5);
-    m.step_latency_p99_ms = at(0.99);
-  }
-  return m;
 }
 
 caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
@@ -510,7 +432,7 @@ caf::behavior saga_manager(caf::stateful_actor<saga_manager_state>* self,
             cancel_atom::value);
         return promise;
       },
-      [self](stats_atom) { return metrics(self->state); },
+      [self](stats_atom) { return self->state.book.metrics(); },
       [self](config_atom, saga_definition& d) {
         auto version = d.version;
         self->state.versions[version] = std::make_shared<const saga_definition>(std::move(d));
