@@ -39,8 +39,7 @@ TEST(entity_catalog, entities_being_created_are_listed_with_the_table) {
   entity_catalog catalog;
   catalog.with([](auto& t) { t.topics["existing"].name = "existing"; });
   auto claim = catalog.acquire(entity_kind::topic, "new");
-  auto names = catalog.with_claimed(entity_kind::topic, &entity_catalog::tables::topics,
-                                    [](const auto&, const std::set<std::string>& n) { return n; });
+  auto names = catalog.names_with_claimed(entity_kind::topic, &entity_catalog::tables::topics);
   EXPECT_EQ(names, (std::set<std::string>{"existing", "new"}));
 }
 

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -77,18 +78,50 @@ public:
     return f(static_cast<const tables&>(tables_));
   }
 
-  /// Names of `kind` in `table` and those claimed now (an entity being created has no row yet),
-  /// read together with the table under the mutex by `f`.
-  template <class Table, class F>
-  auto with_claimed(entity_kind kind, Table tables::*table, F&& f) {
+  /// One table of `tables`, e.g. &entity_catalog::tables::topics.
+  template <class Config>
+  using table = std::map<std::string, Config> tables::*;
+
+  /// The entity's configuration now, if it has one.
+  template <class Config>
+  std::optional<Config> find(table<Config> t, const std::string& name) const {
+    return with([&](const tables& all) -> std::optional<Config> {
+      auto it = (all.*t).find(name);
+      return it == (all.*t).end() ? std::nullopt : std::optional<Config>{it->second};
+    });
+  }
+  /// Records the configuration under its name.
+  template <class Config>
+  void record(table<Config> t, Config config) {
+    with([&](tables& all) {
+      auto& slot = (all.*t)[config.name];
+      slot = std::move(config);
+    });
+  }
+  /// Removes the entity's configuration and returns it, if it had one.
+  template <class Config>
+  std::optional<Config> forget(table<Config> t, const std::string& name) {
+    return with([&](tables& all) -> std::optional<Config> {
+      auto it = (all.*t).find(name);
+      if (it == (all.*t).end())
+        return std::nullopt;
+      auto gone = std::move(it->second);
+      (all.*t).erase(it);
+      return gone;
+    });
+  }
+
+  /// The names in `t` and those of `kind` claimed now (an entity being created has no row yet).
+  template <class Config>
+  std::set<std::string> names_with_claimed(entity_kind kind, table<Config> t) const {
     std::lock_guard<std::mutex> guard{mutex_};
     std::set<std::string> names;
-    for (const auto& [name, config] : tables_.*table)
+    for (const auto& [name, config] : tables_.*t)
       names.insert(name);
     for (const auto& [k, name] : claims_)
       if (k == kind)
         names.insert(name);
-    return f(tables_, names);
+    return names;
   }
 
 private:

@@ -22,6 +22,8 @@ namespace mailroom {
 
 namespace {
 
+using tables = entity_catalog::tables;
+
 constexpr const char* queue_kind = "queue";
 constexpr const char* sink_kind = "sink";
 
@@ -213,7 +215,7 @@ caf::error node::recover() {
         if (auto it = sequence_floors.find(name); it != sequence_floors.end())
           state.restore_sequence_floor(it->second);
         state.finish_restore();
-        catalog_->with([&](auto& t) { t.queues[name] = *config; });
+        catalog_->record(&tables::queues, *config);
         registry_->put(entity_kind::queue, name, spawn_queue_actor(std::move(state)));
         ++queues;
         return {};
@@ -284,11 +286,7 @@ caf::error node::change_queue(const queue_config& config, bool create_only) {
     if (auto err = create_dead_letter_sink(config.dead_letter_target))
       return err;
   auto claim = catalog_->acquire(entity_kind::queue, config.name);
-  auto existing = catalog_->with([&](const auto& t) -> std::optional<queue_config> {
-    if (auto it = t.queues.find(config.name); it != t.queues.end())
-      return it->second;
-    return std::nullopt;
-  });
+  auto existing = catalog_->find(&tables::queues, config.name);
   if (existing && *existing == config)
     return {};
   if (existing && create_only)
@@ -311,7 +309,7 @@ caf::error node::change_queue(const queue_config& config, bool create_only) {
   if (err)
     return err;
   spdlog::info("queue '{}' {}", config.name, existing ? "reconfigured" : "created");
-  catalog_->with([&](auto& t) { t.queues[config.name] = config; });
+  catalog_->record(&tables::queues, config);
   return {};
 }
 
@@ -319,14 +317,7 @@ caf::error node::delete_queue(const std::string& name) {
   auto claim = catalog_->acquire(entity_kind::queue, name);
   // Gone from the table first: a subscription checked from now on finds no queue, and one
   // checked before has claimed its topic, which unsubscribe_everywhere then waits for.
-  auto config = catalog_->with([&](auto& t) -> std::optional<queue_config> {
-    auto it = t.queues.find(name);
-    if (it == t.queues.end())
-      return std::nullopt;
-    auto gone = std::move(it->second);
-    t.queues.erase(it);
-    return gone;
-  });
+  auto config = catalog_->forget(&tables::queues, name);
   if (!config)
     return unknown("queue", name);
   write_batch writes;
@@ -337,7 +328,7 @@ caf::error node::delete_queue(const std::string& name) {
   if (!err)
     err = remove_entity(entity_kind::queue, name, std::move(writes));
   if (err) { // still there: put it back
-    catalog_->with([&](auto& t) { t.queues[name] = std::move(*config); });
+    catalog_->record(&tables::queues, std::move(*config));
     return err;
   }
   spdlog::info("queue '{}' deleted", name);
@@ -357,11 +348,9 @@ caf::expected<caf::actor> node::dead_letter_sink(const std::string& name) const 
 }
 
 caf::expected<queue_config> node::queue_configuration(const std::string& name) {
-  return catalog_->with([&](const auto& t) -> caf::expected<queue_config> {
-    if (auto it = t.queues.find(name); it != t.queues.end())
-      return it->second;
-    return unknown("queue", name);
-  });
+  if (auto config = catalog_->find(&tables::queues, name))
+    return std::move(*config);
+  return unknown("queue", name);
 }
 
 std::vector<std::string> node::queue_names() const {

@@ -17,6 +17,8 @@ namespace mailroom {
 
 namespace {
 
+using tables = entity_catalog::tables;
+
 constexpr const char* alarm_kind = "alarm";
 
 caf::error no_alarm(const std::string& name) {
@@ -31,7 +33,7 @@ caf::error node::recover_alarms() {
       [&](const std::string& name, alarm_config config) -> caf::error {
         registry_->put(entity_kind::alarm, name,
                        spawn_alarm(*system_, alarm_state{config}, {registry_, config_.clock}));
-        catalog_->with([&](auto& t) { t.alarms[name] = std::move(config); });
+        catalog_->record(&tables::alarms, std::move(config));
         return {};
       });
   return alarms ? caf::error{} : std::move(alarms.error());
@@ -41,10 +43,7 @@ caf::error node::put_alarm(const alarm_config& config) {
   if (auto err = validate(config))
     return err;
   auto claim = catalog_->acquire(entity_kind::alarm, config.name);
-  if (catalog_->with([&](const auto& t) {
-        auto it = t.alarms.find(config.name);
-        return it != t.alarms.end() && it->second == config;
-      }))
+  if (catalog_->find(&tables::alarms, config.name) == config)
     return {};
   if (!registry_->find(entity_kind::topic, config.topic))
     return make_error(errc::not_found, "alarm '" + config.name + "': no topic named '" +
@@ -61,19 +60,19 @@ caf::error node::put_alarm(const alarm_config& config) {
     return err;
   if (created)
     spdlog::info("alarm '{}' created on {} {}", config.name, config.entity, config.metric);
-  catalog_->with([&](auto& t) { t.alarms[config.name] = config; });
+  catalog_->record(&tables::alarms, config);
   return {};
 }
 
 caf::error node::delete_alarm(const std::string& name) {
   auto claim = catalog_->acquire(entity_kind::alarm, name);
-  if (!catalog_->with([&](const auto& t) { return t.alarms.count(name) > 0; }))
+  if (!catalog_->find(&tables::alarms, name))
     return no_alarm(name);
   write_batch writes;
   writes.delete_catalog(alarm_kind, name);
   if (auto err = remove_entity(entity_kind::alarm, name, std::move(writes)))
     return err;
-  catalog_->with([&](auto& t) { t.alarms.erase(name); });
+  catalog_->forget(&tables::alarms, name);
   return {};
 }
 
@@ -82,11 +81,9 @@ std::vector<std::string> node::alarm_names() const {
 }
 
 caf::expected<alarm_config> node::alarm_configuration(const std::string& name) {
-  return catalog_->with([&](const auto& t) -> caf::expected<alarm_config> {
-    if (auto it = t.alarms.find(name); it != t.alarms.end())
-      return it->second;
-    return no_alarm(name);
-  });
+  if (auto config = catalog_->find(&tables::alarms, name))
+    return std::move(*config);
+  return no_alarm(name);
 }
 
 caf::expected<alarm_status> node::alarm_state_of(const std::string& name) {

@@ -17,6 +17,8 @@ namespace mailroom {
 
 namespace {
 
+using tables = entity_catalog::tables;
+
 constexpr const char* router_kind = "router";
 
 caf::error no_router(const std::string& name) {
@@ -46,7 +48,7 @@ caf::error node::recover_routers() {
           return std::move(state.error());
         registry_->put(entity_kind::router, name,
                        spawn_router(*system_, std::move(*state), {registry_, config_.clock}));
-        catalog_->with([&](auto& t) { t.routers[name] = std::move(config); });
+        catalog_->record(&tables::routers, std::move(config));
         return {};
       });
   return routers ? caf::error{} : std::move(routers.error());
@@ -59,10 +61,7 @@ caf::error node::put_router(const router_config& config) {
   if (auto err = create_dead_letter_sink(state->dead_letter_target()))
     return err;
   auto claim = catalog_->acquire(entity_kind::router, entity_catalog::router_graph);
-  if (catalog_->with([&](const auto& t) {
-        auto it = t.routers.find(config.name);
-        return it != t.routers.end() && it->second == config;
-      }))
+  if (catalog_->find(&tables::routers, config.name) == config)
     return {};
   std::vector<route_target> targets;
   for (const auto& r : config.rules)
@@ -95,29 +94,27 @@ caf::error node::put_router(const router_config& config) {
   if (err)
     return err;
   spdlog::info("router '{}' {}", config.name, created ? "created" : "reconfigured");
-  catalog_->with([&](auto& t) { t.routers[config.name] = config; });
+  catalog_->record(&tables::routers, config);
   return {};
 }
 
 caf::error node::delete_router(const std::string& name) {
   auto claim = catalog_->acquire(entity_kind::router, entity_catalog::router_graph);
-  if (!catalog_->with([&](const auto& t) { return t.routers.count(name) > 0; }))
+  if (!catalog_->find(&tables::routers, name))
     return no_router(name);
   write_batch writes;
   writes.delete_catalog(router_kind, name);
   if (auto err = remove_entity(entity_kind::router, name, std::move(writes)))
     return err;
-  catalog_->with([&](auto& t) { t.routers.erase(name); });
+  catalog_->forget(&tables::routers, name);
   spdlog::info("router '{}' deleted", name);
   return {};
 }
 
 caf::expected<router_config> node::router_configuration(const std::string& name) {
-  return catalog_->with([&](const auto& t) -> caf::expected<router_config> {
-    if (auto it = t.routers.find(name); it != t.routers.end())
-      return it->second;
-    return no_router(name);
-  });
+  if (auto config = catalog_->find(&tables::routers, name))
+    return std::move(*config);
+  return no_router(name);
 }
 
 std::vector<std::string> node::router_names() const {

@@ -19,6 +19,8 @@ namespace mailroom {
 
 namespace {
 
+using tables = entity_catalog::tables;
+
 constexpr const char* topic_kind = "topic";
 
 caf::error no_topic(const std::string& name) {
@@ -48,7 +50,7 @@ caf::error node::recover_topics() {
         registry_->put(entity_kind::topic, name,
                        spawn_topic(*system_, std::move(*state),
                                    {journal_.get(), registry_, config_.clock, config_.trace}));
-        catalog_->with([&](auto& t) { t.topics[name] = std::move(config); });
+        catalog_->record(&tables::topics, std::move(config));
         return {};
       });
   if (!topics)
@@ -94,7 +96,7 @@ caf::error node::write_topic(topic_config config) {
     return err;
   if (created)
     spdlog::info("topic '{}' created", config.name);
-  catalog_->with([&](auto& t) { t.topics[config.name] = std::move(config); });
+  catalog_->record(&tables::topics, std::move(config));
   return {};
 }
 
@@ -114,11 +116,7 @@ caf::error node::change_topic(const topic_config& config, bool create_only) {
       if (auto err = create_dead_letter_sink(s.dead_letter_target))
         return err;
   auto claim = catalog_->acquire(entity_kind::topic, config.name);
-  auto existing = catalog_->with([&](const auto& t) -> std::optional<topic_config> {
-    if (auto it = t.topics.find(config.name); it != t.topics.end())
-      return it->second;
-    return std::nullopt;
-  });
+  auto existing = catalog_->find(&tables::topics, config.name);
   if (existing && *existing == config)
     return {};
   if (existing && create_only)
@@ -129,13 +127,13 @@ caf::error node::change_topic(const topic_config& config, bool create_only) {
 
 caf::error node::delete_topic(const std::string& name) {
   auto claim = catalog_->acquire(entity_kind::topic, name);
-  if (!catalog_->with([&](const auto& t) { return t.topics.count(name) > 0; }))
+  if (!catalog_->find(&tables::topics, name))
     return no_topic(name);
   write_batch writes;
   writes.delete_catalog(topic_kind, name);
   if (auto err = remove_entity(entity_kind::topic, name, std::move(writes)))
     return err;
-  catalog_->with([&](auto& t) { t.topics.erase(name); });
+  catalog_->forget(&tables::topics, name);
   spdlog::info("topic '{}' deleted", name);
   return {};
 }
@@ -185,9 +183,7 @@ caf::error node::unsubscribe(const std::string& topic, const std::string& queue)
 caf::error node::unsubscribe_everywhere(const std::string& queue) {
   // Every topic, and those being created: one that checked the queue before it went has its
   // claim, which this waits for.
-  auto names =
-      catalog_->with_claimed(entity_kind::topic, &entity_catalog::tables::topics,
-                             [](const auto&, const std::set<std::string>& n) { return n; });
+  auto names = catalog_->names_with_claimed(entity_kind::topic, &tables::topics);
   for (const auto& name : names) {
     auto claim = catalog_->acquire(entity_kind::topic, name);
     auto config = topic_configuration(name);
@@ -201,11 +197,9 @@ caf::error node::unsubscribe_everywhere(const std::string& queue) {
 }
 
 caf::expected<topic_config> node::topic_configuration(const std::string& name) {
-  return catalog_->with([&](const auto& t) -> caf::expected<topic_config> {
-    if (auto it = t.topics.find(name); it != t.topics.end())
-      return it->second;
-    return no_topic(name);
-  });
+  if (auto config = catalog_->find(&tables::topics, name))
+    return std::move(*config);
+  return no_topic(name);
 }
 
 std::vector<std::string> node::topic_names() const {

@@ -52,7 +52,8 @@ std::optional<errc> errc_from_string(std::string_view name);
 /// Builds an error in the mailroom category.
 caf::error make_error(errc code, std::string message);
 
-/// The errc of a mailroom error; errc::unavailable for errors of other categories.
+/// The errc of a mailroom error; errc::unavailable for errors of other categories; errc{0}
+/// (no code) for no error.
 errc code_of(const caf::error& err);
 
 /// The reason text of a mailroom error, or CAF's rendering of a foreign one.
