@@ -32,6 +32,19 @@ void poll(caf::event_based_actor* self, const source& from,
           });
 }
 
+caf::behavior consume(caf::event_based_actor* self, source from,
+                      std::function<void(std::vector<delivery>&)> on_batch) {
+  start(self, from);
+  return {
+      [self, from, on_batch](poll_atom) { poll(self, from, on_batch); },
+      settled,
+  };
+}
+
+std::function<void()> poll_again(caf::event_based_actor* self) {
+  return [self] { self->send(self, poll_atom::value); };
+}
+
 settlement::settlement(caf::event_based_actor* self, caf::actor queue, size_t outcomes,
                        std::function<void()> then)
     : self_(self), queue_(std::move(queue)), remaining_(outcomes), then_(std::move(then)) {

@@ -9,8 +9,9 @@
 //            the message comes back after its lease);
 //   again    the consumer sends itself poll_atom when it may take the next batch.
 //
-// A consumer actor calls start() as its behavior begins and handles poll_atom by calling
-// poll(); its behavior also takes the (ignored) answers to the acks and nacks, `settled`.
+// A consumer whose behavior is only that returns consume(); one with more handlers (the saga
+// manager) calls start() as its behavior begins, handles poll_atom by calling poll(), and takes
+// the (ignored) answers to the acks and nacks with `settled`.
 #pragma once
 
 #include "mailroom/clock.hpp"
@@ -49,6 +50,14 @@ void start(caf::event_based_actor* self, const source& from);
 /// Receives one batch from `from.queue` and hands it to `on_batch` if it is not empty.
 void poll(caf::event_based_actor* self, const source& from,
           std::function<void(std::vector<delivery>&)> on_batch);
+
+/// The whole behavior of a consumer that only consumes: start(), then poll() on every poll_atom
+/// with `on_batch`, which sends poll_atom (see poll_again) when the next batch may come.
+caf::behavior consume(caf::event_based_actor* self, source from,
+                      std::function<void(std::vector<delivery>&)> on_batch);
+
+/// What a settlement runs when its batch is settled, for a consumer that then polls again.
+std::function<void()> poll_again(caf::event_based_actor* self);
 
 /// The outcomes of one batch, sent to the queue once all are in.
 class settlement {

@@ -52,25 +52,18 @@ caf::behavior fake_queue(caf::event_based_actor* self, caf::actor observer,
 /// Acks receipts starting with "a", nacks those with "n", leaves the rest; polls again once the
 /// batch is settled.
 caf::behavior test_consumer(caf::event_based_actor* self, consumer::source from) {
-  consumer::start(self, from);
-  return {
-      [self, from](consumer::poll_atom) {
-        consumer::poll(self, from, [self, from](std::vector<delivery>& batch) {
-          auto settle = consumer::settle_batch(self, from.queue, batch.size(), [self] {
-            self->send(self, consumer::poll_atom::value);
-          });
-          for (auto it = batch.rbegin(); it != batch.rend(); ++it) { // outcomes out of order
-            if (it->receipt[0] == 'a')
-              settle->ack(it->receipt);
-            else if (it->receipt[0] == 'n')
-              settle->nack({it->receipt, -1, {}, "failed"});
-            else
-              settle->leave();
-          }
-        });
-      },
-      consumer::settled,
-  };
+  return consumer::consume(self, from, [self, from](std::vector<delivery>& batch) {
+    auto settle =
+        consumer::settle_batch(self, from.queue, batch.size(), consumer::poll_again(self));
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) { // outcomes out of order
+      if (it->receipt[0] == 'a')
+        settle->ack(it->receipt);
+      else if (it->receipt[0] == 'n')
+        settle->nack({it->receipt, -1, {}, "failed"});
+      else
+        settle->leave();
+    }
+  });
 }
 
 TEST(queue_consumer, settles_each_batch_with_one_ack_and_one_nack_then_polls_again) {

@@ -52,8 +52,8 @@ using self_ptr = caf::stateful_actor<participant_state>*;
 /// commands once their replies are durable; then polls again.
 void handle(self_ptr self, std::vector<delivery>& batch) {
   auto& st = self->state;
-  auto settle = consumer::settle_batch(self, st.from.queue, batch.size(),
-                                       [self] { self->send(self, consumer::poll_atom::value); });
+  auto settle =
+      consumer::settle_batch(self, st.from.queue, batch.size(), consumer::poll_again(self));
   std::map<std::string, std::vector<outgoing_message>> replies; // by reply queue
   std::map<std::string, std::vector<std::string>> receipts;     // of the commands answered
   for (auto& d : batch) {
@@ -108,14 +108,8 @@ caf::behavior participant(caf::stateful_actor<participant_state>* self, consumer
   st.from = std::move(from);
   st.handler = std::move(handler);
   st.entities = std::move(entities);
-  consumer::start(self, st.from);
-  return {
-      [self](consumer::poll_atom) {
-        consumer::poll(self, self->state.from,
-                       [self](std::vector<delivery>& batch) { handle(self, batch); });
-      },
-      consumer::settled,
-  };
+  return consumer::consume(self, st.from,
+                           [self](std::vector<delivery>& batch) { handle(self, batch); });
 }
 
 } // namespace

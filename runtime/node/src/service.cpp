@@ -44,8 +44,8 @@ struct consumer_state {
 /// Hands a batch out to the workers, settles it once every handler answered, then polls again.
 void dispatch(caf::stateful_actor<consumer_state>* self, std::vector<delivery>& batch) {
   auto& st = self->state;
-  auto settle = consumer::settle_batch(self, st.from.queue, batch.size(),
-                                       [self] { self->send(self, consumer::poll_atom::value); });
+  auto settle =
+      consumer::settle_batch(self, st.from.queue, batch.size(), consumer::poll_again(self));
   for (size_t i = 0; i < batch.size(); ++i)
     self->request(st.workers[i % st.workers.size()], caf::infinite, handle_atom::value, batch[i])
         .then([settle, receipt = batch[i].receipt](nack_request& n) {
@@ -60,14 +60,8 @@ caf::behavior service_consumer(caf::stateful_actor<consumer_state>* self, consum
   st.from = std::move(from);
   for (uint32_t i = 0; i < concurrency; ++i)
     st.workers.push_back(self->spawn<caf::detached + caf::linked>(worker, handler));
-  consumer::start(self, st.from);
-  return {
-      [self](consumer::poll_atom) {
-        consumer::poll(self, self->state.from,
-                       [self](std::vector<delivery>& batch) { dispatch(self, batch); });
-      },
-      consumer::settled,
-  };
+  return consumer::consume(self, st.from,
+                           [self](std::vector<delivery>& batch) { dispatch(self, batch); });
 }
 
 } // namespace

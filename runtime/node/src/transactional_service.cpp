@@ -147,19 +147,13 @@ caf::behavior tx_service(self_ptr self, node* owner, transactional_options optio
   st.handler = std::move(handler);
   st.from = std::move(from);
   st.retention_ms = retention_ms;
-  consumer::start(self, st.from);
-  return {
-      [self](consumer::poll_atom) {
-        consumer::poll(self, self->state.from, [self](std::vector<delivery>& batch) {
-          // One message at a time, each committed before the next; the batch settles at once.
-          consumer::settlement settle{self, self->state.from.queue, batch.size(),
-                                      [self] { self->send(self, consumer::poll_atom::value); }};
-          for (const auto& d : batch)
-            settle.settle(d.receipt, handle(self, d));
-        });
-      },
-      consumer::settled,
-  };
+  return consumer::consume(self, st.from, [self](std::vector<delivery>& batch) {
+    // One message at a time, each committed before the next; the batch settles at once.
+    consumer::settlement settle{self, self->state.from.queue, batch.size(),
+                                consumer::poll_again(self)};
+    for (const auto& d : batch)
+      settle.settle(d.receipt, handle(self, d));
+  });
 }
 
 /// What spawn returns: a scheduled actor that owns the detached worker. Handing out the detached
