@@ -60,15 +60,43 @@ auto call(client::impl& c, F&& f) -> decltype(f()) {
   }
 }
 
-/// The names of a list call's response (listQueues, listTopics).
-template <class Response>
-caf::expected<std::vector<std::string>> names_of(Response&& r) {
-  if (auto err = status_error(r.getStatus()))
-    return err;
-  std::vector<std::string> out;
-  for (auto n : r.getNames())
-    out.push_back(text(n));
-  return out;
+using node_client = schema::Node::Client;
+
+/// One RPC: `make` is the request's method on the node's capability, `fill` sets its parameters,
+/// and `read` turns an answer whose status is ok into the result.
+template <class T, class Make, class Fill, class Read>
+caf::expected<T> rpc(client::impl& c, Make make, Fill fill, Read read) {
+  return call(c, [&]() -> caf::expected<T> {
+    auto req = (c.node.*make)(nullptr);
+    fill(req);
+    auto r = req.send().wait(c.rpc->getWaitScope());
+    if (auto err = status_error(r.getStatus()))
+      return err;
+    return read(r);
+  });
+}
+
+/// An RPC that answers with its status only.
+template <class Make, class Fill>
+caf::error rpc(client::impl& c, Make make, Fill fill) {
+  return call(c, [&]() -> caf::error {
+    auto req = (c.node.*make)(nullptr);
+    fill(req);
+    return status_error(req.send().wait(c.rpc->getWaitScope()).getStatus());
+  });
+}
+
+/// A listing of names (listQueues, listTopics, ...).
+template <class Make>
+caf::expected<std::vector<std::string>> names(client::impl& c, Make make) {
+  return rpc<std::vector<std::string>>(
+      c, make, [](auto&) {},
+      [](auto& r) {
+        std::vector<std::string> out;
+        for (auto n : r.getNames())
+          out.push_back(text(n));
+        return out;
+      });
 }
 
 } // namespace
@@ -89,239 +117,196 @@ caf::expected<std::unique_ptr<client>> client::connect(const std::string& addres
 }
 
 caf::error client::create_queue(const queue_config& config) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.createQueueRequest();
-    codec::write(req.initConfig(), config);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::createQueueRequest,
+             [&](auto& req) { codec::write(req.initConfig(), config); });
 }
 
 caf::error client::put_queue(const queue_config& config) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.putQueueRequest();
-    codec::write(req.initConfig(), config);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::putQueueRequest,
+             [&](auto& req) { codec::write(req.initConfig(), config); });
 }
 
 caf::expected<queue_config> client::queue_configuration(const std::string& queue) {
-  return call(*impl_, [&]() -> caf::expected<queue_config> {
-    auto req = impl_->node.queueConfigRequest();
-    req.setQueue(queue);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return codec::read(r.getConfig());
-  });
+  return rpc<queue_config>(
+      *impl_, &node_client::queueConfigRequest, [&](auto& req) { req.setQueue(queue); },
+      [&](auto& r) -> caf::expected<queue_config> { return codec::read(r.getConfig()); });
 }
 
 caf::error client::delete_queue(const std::string& queue) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.deleteQueueRequest();
-    req.setQueue(queue);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::deleteQueueRequest, [&](auto& req) { req.setQueue(queue); });
 }
 
 caf::expected<std::vector<std::string>> client::list_queues() {
-  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
-    return names_of(impl_->node.listQueuesRequest().send().wait(impl_->rpc->getWaitScope()));
-  });
+  return names(*impl_, &node_client::listQueuesRequest);
 }
 
 caf::expected<queue_stats> client::stats(const std::string& queue) {
-  return call(*impl_, [&]() -> caf::expected<queue_stats> {
-    auto req = impl_->node.queueStatsRequest();
-    req.setQueue(queue);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return codec::read(r.getStats());
-  });
+  return rpc<queue_stats>(
+      *impl_, &node_client::queueStatsRequest, [&](auto& req) { req.setQueue(queue); },
+      [&](auto& r) -> caf::expected<queue_stats> { return codec::read(r.getStats()); });
 }
 
 caf::expected<std::vector<std::string>> client::send(const std::string& queue,
                                                      const std::vector<outgoing_message>& batch) {
-  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
-    auto req = impl_->node.sendRequest();
-    req.setQueue(queue);
-    codec::write(req.initMessages(batch.size()), batch);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    std::vector<std::string> ids;
-    for (auto id : r.getIds())
-      ids.push_back(text(id));
-    return ids;
-  });
+  return rpc<std::vector<std::string>>(
+      *impl_, &node_client::sendRequest,
+      [&](auto& req) {
+        req.setQueue(queue);
+        codec::write(req.initMessages(batch.size()), batch);
+      },
+      [&](auto& r) -> caf::expected<std::vector<std::string>> {
+        std::vector<std::string> ids;
+        for (auto id : r.getIds())
+          ids.push_back(text(id));
+        return ids;
+      });
 }
 
 caf::expected<std::vector<send_result>>
 client::send_each(const std::string& queue, const std::vector<outgoing_message>& batch) {
-  return call(*impl_, [&]() -> caf::expected<std::vector<send_result>> {
-    auto req = impl_->node.sendRequest();
-    req.setQueue(queue);
-    req.setEach(true);
-    codec::write(req.initMessages(batch.size()), batch);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    std::vector<send_result> out;
-    auto refusals = r.getRefusals();
-    for (unsigned i = 0; i < r.getIds().size(); ++i) {
-      send_result s;
-      s.id = text(r.getIds()[i]);
-      if (i < refusals.size()) {
-        s.error_code = text(refusals[i].getCode());
-        s.error_message = text(refusals[i].getMessage());
-      }
-      out.push_back(std::move(s));
-    }
-    return out;
-  });
+  return rpc<std::vector<send_result>>(
+      *impl_, &node_client::sendRequest,
+      [&](auto& req) {
+        req.setQueue(queue);
+        req.setEach(true);
+        codec::write(req.initMessages(batch.size()), batch);
+      },
+      [&](auto& r) -> caf::expected<std::vector<send_result>> {
+        std::vector<send_result> out;
+        auto refusals = r.getRefusals();
+        for (unsigned i = 0; i < r.getIds().size(); ++i) {
+          send_result s;
+          s.id = text(r.getIds()[i]);
+          if (i < refusals.size()) {
+            s.error_code = text(refusals[i].getCode());
+            s.error_message = text(refusals[i].getMessage());
+          }
+          out.push_back(std::move(s));
+        }
+        return out;
+      });
 }
 
 caf::expected<std::vector<delivery>> client::receive(const std::string& queue,
                                                      const receive_request& request) {
-  return call(*impl_, [&]() -> caf::expected<std::vector<delivery>> {
-    auto req = impl_->node.receiveRequest();
-    req.setQueue(queue);
-    req.setMax(request.max);
-    req.setWaitMs(request.wait_ms);
-    req.setVisibilityMs(request.visibility_ms);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    std::vector<delivery> out;
-    for (auto m : r.getMessages())
-      out.push_back({std::make_shared<const envelope>(codec::read(m.getEnvelope())),
-                     text(m.getReceipt()), m.getReceiveCount()});
-    return out;
-  });
+  return rpc<std::vector<delivery>>(
+      *impl_, &node_client::receiveRequest,
+      [&](auto& req) {
+        req.setQueue(queue);
+        req.setMax(request.max);
+        req.setWaitMs(request.wait_ms);
+        req.setVisibilityMs(request.visibility_ms);
+      },
+      [&](auto& r) -> caf::expected<std::vector<delivery>> {
+        std::vector<delivery> out;
+        for (auto m : r.getMessages())
+          out.push_back({std::make_shared<const envelope>(codec::read(m.getEnvelope())),
+                         text(m.getReceipt()), m.getReceiveCount()});
+        return out;
+      });
 }
 
 caf::expected<std::vector<ack_outcome>> client::ack(const std::string& queue,
                                                     const std::vector<std::string>& receipts) {
-  return call(*impl_, [&]() -> caf::expected<std::vector<ack_outcome>> {
-    auto req = impl_->node.ackRequest();
-    req.setQueue(queue);
-    auto list = req.initReceipts(receipts.size());
-    for (unsigned i = 0; i < receipts.size(); ++i)
-      list.set(i, receipts[i]);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return codec::read(r.getResults());
-  });
+  return rpc<std::vector<ack_outcome>>(
+      *impl_, &node_client::ackRequest,
+      [&](auto& req) {
+        req.setQueue(queue);
+        auto list = req.initReceipts(receipts.size());
+        for (unsigned i = 0; i < receipts.size(); ++i)
+          list.set(i, receipts[i]);
+      },
+      [&](auto& r) -> caf::expected<std::vector<ack_outcome>> {
+        return codec::read(r.getResults());
+      });
 }
 
 caf::expected<std::vector<ack_outcome>> client::nack(const std::string& queue,
                                                      const std::vector<nack_request>& requests) {
-  return call(*impl_, [&]() -> caf::expected<std::vector<ack_outcome>> {
-    auto req = impl_->node.nackRequest();
-    req.setQueue(queue);
-    codec::write(req.initRequests(requests.size()), requests);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return codec::read(r.getResults());
-  });
+  return rpc<std::vector<ack_outcome>>(
+      *impl_, &node_client::nackRequest,
+      [&](auto& req) {
+        req.setQueue(queue);
+        codec::write(req.initRequests(requests.size()), requests);
+      },
+      [&](auto& r) -> caf::expected<std::vector<ack_outcome>> {
+        return codec::read(r.getResults());
+      });
 }
 
 caf::error client::change_visibility(const std::string& queue, const std::string& receipt,
                                      int64_t visibility_ms) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.changeVisibilityRequest();
+  return rpc(*impl_, &node_client::changeVisibilityRequest, [&](auto& req) {
     req.setQueue(queue);
     req.setReceipt(receipt);
     req.setVisibilityMs(visibility_ms);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
   });
 }
 
 caf::expected<uint64_t> client::purge(const std::string& queue) {
-  return call(*impl_, [&]() -> caf::expected<uint64_t> {
-    auto req = impl_->node.purgeQueueRequest();
-    req.setQueue(queue);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return r.getPurged();
-  });
+  return rpc<uint64_t>(
+      *impl_, &node_client::purgeQueueRequest, [&](auto& req) { req.setQueue(queue); },
+      [&](auto& r) -> caf::expected<uint64_t> { return r.getPurged(); });
 }
 
 caf::expected<std::vector<dead_letter>> client::dead_letters(const std::string& sink,
                                                              uint32_t max) {
-  return call(*impl_, [&]() -> caf::expected<std::vector<dead_letter>> {
-    auto req = impl_->node.deadLettersRequest();
-    req.setSink(sink);
-    req.setMax(max);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    std::vector<dead_letter> out;
-    for (auto d : r.getRecords())
-      out.push_back(codec::read(d));
-    return out;
-  });
+  return rpc<std::vector<dead_letter>>(
+      *impl_, &node_client::deadLettersRequest,
+      [&](auto& req) {
+        req.setSink(sink);
+        req.setMax(max);
+      },
+      [&](auto& r) -> caf::expected<std::vector<dead_letter>> {
+        std::vector<dead_letter> out;
+        for (auto d : r.getRecords())
+          out.push_back(codec::read(d));
+        return out;
+      });
 }
 
 caf::expected<redrive_result> client::redrive(const std::string& sink,
                                               const redrive_request& request) {
-  return call(*impl_, [&]() -> caf::expected<redrive_result> {
-    auto req = impl_->node.redriveRequest();
-    req.setSink(sink);
-    auto f = req.initFilter();
-    f.setReason(request.filter.reason);
-    f.setSource(request.filter.source);
-    f.setAttributeKey(request.filter.attribute_key);
-    f.setAttributeValue(request.filter.attribute_value);
-    f.setErrorContains(request.filter.error_contains);
-    req.setTo(request.to);
-    req.setRatePerSecond(request.rate_per_s);
-    req.setDryRun(request.dry_run);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    redrive_result out;
-    out.moved = r.getMoved();
-    for (auto id : r.getIds())
-      out.ids.push_back(text(id));
-    return out;
-  });
+  return rpc<redrive_result>(
+      *impl_, &node_client::redriveRequest,
+      [&](auto& req) {
+        req.setSink(sink);
+        auto f = req.initFilter();
+        f.setReason(request.filter.reason);
+        f.setSource(request.filter.source);
+        f.setAttributeKey(request.filter.attribute_key);
+        f.setAttributeValue(request.filter.attribute_value);
+        f.setErrorContains(request.filter.error_contains);
+        req.setTo(request.to);
+        req.setRatePerSecond(request.rate_per_s);
+        req.setDryRun(request.dry_run);
+      },
+      [&](auto& r) -> caf::expected<redrive_result> {
+        redrive_result out;
+        out.moved = r.getMoved();
+        for (auto id : r.getIds())
+          out.ids.push_back(text(id));
+        return out;
+      });
 }
 
 caf::expected<uint64_t> client::purge_dead_letters(const std::string& sink) {
-  return call(*impl_, [&]() -> caf::expected<uint64_t> {
-    auto req = impl_->node.purgeDeadLettersRequest();
-    req.setSink(sink);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return r.getPurged();
-  });
+  return rpc<uint64_t>(
+      *impl_, &node_client::purgeDeadLettersRequest, [&](auto& req) { req.setSink(sink); },
+      [&](auto& r) -> caf::expected<uint64_t> { return r.getPurged(); });
 }
 
 caf::error client::create_topic(const topic_config& config) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.createTopicRequest();
-    codec::write(req.initConfig(), config);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::createTopicRequest,
+             [&](auto& req) { codec::write(req.initConfig(), config); });
 }
 
 caf::error client::delete_topic(const std::string& name) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.deleteTopicRequest();
-    req.setName(name);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::deleteTopicRequest, [&](auto& req) { req.setName(name); });
 }
 
 caf::expected<std::vector<std::string>> client::list_topics() {
-  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
-    return names_of(impl_->node.listTopicsRequest().send().wait(impl_->rpc->getWaitScope()));
-  });
+  return names(*impl_, &node_client::listTopicsRequest);
 }
 
 namespace {
@@ -329,14 +314,11 @@ namespace {
 /// describeTopic answers with both; each interface call takes its half.
 caf::expected<std::pair<topic_config, topic_stats>> describe_topic(client::impl& c,
                                                                    const std::string& name) {
-  return call(c, [&]() -> caf::expected<std::pair<topic_config, topic_stats>> {
-    auto req = c.node.describeTopicRequest();
-    req.setName(name);
-    auto r = req.send().wait(c.rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return std::make_pair(codec::read(r.getConfig()), codec::read(r.getStats()));
-  });
+  return rpc<std::pair<topic_config, topic_stats>>(
+      c, &node_client::describeTopicRequest, [&](auto& req) { req.setName(name); },
+      [](auto& r) {
+        return std::make_pair(codec::read(r.getConfig()), codec::read(r.getStats()));
+      });
 }
 
 } // namespace
@@ -349,58 +331,35 @@ caf::expected<topic_config> client::topic_configuration(const std::string& name)
 }
 
 caf::error client::put_router(const router_config& config) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.putRouterRequest();
-    codec::write(req.initConfig(), config);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::putRouterRequest,
+             [&](auto& req) { codec::write(req.initConfig(), config); });
 }
 
 caf::error client::delete_router(const std::string& name) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.deleteRouterRequest();
-    req.setName(name);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::deleteRouterRequest, [&](auto& req) { req.setName(name); });
 }
 
 caf::expected<std::vector<std::string>> client::list_routers() {
-  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
-    return names_of(impl_->node.listRoutersRequest().send().wait(impl_->rpc->getWaitScope()));
-  });
+  return names(*impl_, &node_client::listRoutersRequest);
 }
 
 caf::expected<router_config> client::router_configuration(const std::string& name) {
-  return call(*impl_, [&]() -> caf::expected<router_config> {
-    auto req = impl_->node.showRouterRequest();
-    req.setName(name);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return codec::read(r.getConfig());
-  });
+  return rpc<router_config>(
+      *impl_, &node_client::showRouterRequest, [&](auto& req) { req.setName(name); },
+      [&](auto& r) -> caf::expected<router_config> { return codec::read(r.getConfig()); });
 }
 
 caf::error client::put_alarm(const alarm_config& config) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.putAlarmRequest();
-    codec::write(req.initConfig(), config);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::putAlarmRequest,
+             [&](auto& req) { codec::write(req.initConfig(), config); });
 }
 
 caf::error client::delete_alarm(const std::string& name) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.deleteAlarmRequest();
-    req.setName(name);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::deleteAlarmRequest, [&](auto& req) { req.setName(name); });
 }
 
 caf::expected<std::vector<std::string>> client::list_alarms() {
-  return call(*impl_, [&]() -> caf::expected<std::vector<std::string>> {
-    return names_of(impl_->node.listAlarmsRequest().send().wait(impl_->rpc->getWaitScope()));
-  });
+  return names(*impl_, &node_client::listAlarmsRequest);
 }
 
 namespace {
@@ -408,14 +367,11 @@ namespace {
 /// showAlarm answers with both; each interface call takes its half.
 caf::expected<std::pair<alarm_config, alarm_status>> describe_alarm(client::impl& c,
                                                                     const std::string& name) {
-  return call(c, [&]() -> caf::expected<std::pair<alarm_config, alarm_status>> {
-    auto req = c.node.showAlarmRequest();
-    req.setName(name);
-    auto r = req.send().wait(c.rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return std::make_pair(codec::read(r.getConfig()), codec::read(r.getState()));
-  });
+  return rpc<std::pair<alarm_config, alarm_status>>(
+      c, &node_client::showAlarmRequest, [&](auto& req) { req.setName(name); },
+      [](auto& r) {
+        return std::make_pair(codec::read(r.getConfig()), codec::read(r.getState()));
+      });
 }
 
 } // namespace
@@ -442,151 +398,131 @@ caf::expected<topic_stats> client::topic_statistics(const std::string& topic) {
 }
 
 caf::error client::subscribe(const std::string& topic, const subscription& sub) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.subscribeRequest();
+  return rpc(*impl_, &node_client::subscribeRequest, [&](auto& req) {
     req.setTopic(topic);
     codec::write(req.initSubscription(), sub);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
   });
 }
 
 caf::error client::unsubscribe(const std::string& topic, const std::string& queue) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.unsubscribeRequest();
+  return rpc(*impl_, &node_client::unsubscribeRequest, [&](auto& req) {
     req.setTopic(topic);
     req.setQueue(queue);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
   });
 }
 
 caf::expected<publish_result> client::publish(const std::string& topic,
                                               const std::vector<outgoing_message>& batch) {
-  return call(*impl_, [&]() -> caf::expected<publish_result> {
-    auto req = impl_->node.publishRequest();
-    req.setTopic(topic);
-    codec::write(req.initMessages(batch.size()), batch);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    publish_result out;
-    for (auto id : r.getIds())
-      out.ids.push_back(text(id));
-    out.deliveries = r.getDeliveries();
-    out.unmatched = r.getUnmatched();
-    out.dead_lettered = r.getDeadLettered();
-    return out;
-  });
+  return rpc<publish_result>(
+      *impl_, &node_client::publishRequest,
+      [&](auto& req) {
+        req.setTopic(topic);
+        codec::write(req.initMessages(batch.size()), batch);
+      },
+      [&](auto& r) -> caf::expected<publish_result> {
+        publish_result out;
+        for (auto id : r.getIds())
+          out.ids.push_back(text(id));
+        out.deliveries = r.getDeliveries();
+        out.unmatched = r.getUnmatched();
+        out.dead_lettered = r.getDeadLettered();
+        return out;
+      });
 }
 
 caf::expected<std::vector<std::vector<trace_step>>> client::trace(const std::string& id,
                                                                   uint32_t depth) {
-  return call(*impl_, [&]() -> caf::expected<std::vector<std::vector<trace_step>>> {
-    auto req = impl_->node.traceRequest();
-    req.setId(id);
-    req.setDepth(depth);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    std::vector<std::vector<trace_step>> out;
-    for (auto story : r.getStories()) {
-      auto& steps = out.emplace_back();
-      for (auto step : story.getSteps())
-        steps.push_back(codec::read(step));
-    }
-    return out;
-  });
+  return rpc<std::vector<std::vector<trace_step>>>(
+      *impl_, &node_client::traceRequest,
+      [&](auto& req) {
+        req.setId(id);
+        req.setDepth(depth);
+      },
+      [&](auto& r) -> caf::expected<std::vector<std::vector<trace_step>>> {
+        std::vector<std::vector<trace_step>> out;
+        for (auto story : r.getStories()) {
+          auto& steps = out.emplace_back();
+          for (auto step : story.getSteps())
+            steps.push_back(codec::read(step));
+        }
+        return out;
+      });
 }
 
 caf::expected<std::string> client::start_saga(const std::string& definition,
                                               const std::string& data,
                                               const std::string& idempotency_key) {
-  return call(*impl_, [&]() -> caf::expected<std::string> {
-    auto req = impl_->node.startSagaRequest();
-    req.setDefinition(definition);
-    req.setData(data);
-    req.setIdempotencyKey(idempotency_key);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return codec::text(r.getId());
-  });
+  return rpc<std::string>(
+      *impl_, &node_client::startSagaRequest,
+      [&](auto& req) {
+        req.setDefinition(definition);
+        req.setData(data);
+        req.setIdempotencyKey(idempotency_key);
+      },
+      [&](auto& r) -> caf::expected<std::string> { return codec::text(r.getId()); });
 }
 
 caf::error client::cancel_saga(const std::string& id) {
-  return call(*impl_, [&]() -> caf::error {
-    auto req = impl_->node.cancelSagaRequest();
-    req.setId(id);
-    return status_error(req.send().wait(impl_->rpc->getWaitScope()).getStatus());
-  });
+  return rpc(*impl_, &node_client::cancelSagaRequest, [&](auto& req) { req.setId(id); });
 }
 
 caf::expected<std::vector<saga_summary>> client::sagas(const saga_filter& filter) {
-  return call(*impl_, [&]() -> caf::expected<std::vector<saga_summary>> {
-    auto req = impl_->node.listSagasRequest();
-    if (filter.status)
-      req.setStatus(std::string{to_string(*filter.status)});
-    req.setDefinition(filter.definition);
-    req.setMax(filter.max);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    std::vector<saga_summary> out;
-    for (auto s : r.getSagas())
-      out.push_back(codec::read(s));
-    return out;
-  });
+  return rpc<std::vector<saga_summary>>(
+      *impl_, &node_client::listSagasRequest,
+      [&](auto& req) {
+        if (filter.status)
+          req.setStatus(std::string{to_string(*filter.status)});
+        req.setDefinition(filter.definition);
+        req.setMax(filter.max);
+      },
+      [&](auto& r) -> caf::expected<std::vector<saga_summary>> {
+        std::vector<saga_summary> out;
+        for (auto s : r.getSagas())
+          out.push_back(codec::read(s));
+        return out;
+      });
 }
 
 caf::expected<saga_instance> client::saga(const std::string& id) {
-  return call(*impl_, [&]() -> caf::expected<saga_instance> {
-    auto req = impl_->node.showSagaRequest();
-    req.setId(id);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    auto inst = codec::read(r.getInstance());
-    if (!inst)
-      return make_error(errc::invalid_argument,
-                        "the node sent a bad saga: " + message_of(inst.error()));
-    return std::move(*inst);
-  });
+  return rpc<saga_instance>(
+      *impl_, &node_client::showSagaRequest, [&](auto& req) { req.setId(id); },
+      [&](auto& r) -> caf::expected<saga_instance> {
+        auto inst = codec::read(r.getInstance());
+        if (!inst)
+          return make_error(errc::invalid_argument,
+                            "the node sent a bad saga: " + message_of(inst.error()));
+        return std::move(*inst);
+      });
 }
 
 caf::expected<saga_definition> client::saga_definition_of(const std::string& name,
                                                           uint32_t version) {
-  return call(*impl_, [&]() -> caf::expected<saga_definition> {
-    auto req = impl_->node.sagaDefinitionRequest();
-    req.setName(name);
-    req.setVersion(version);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return codec::read(r.getDefinition());
-  });
+  return rpc<saga_definition>(
+      *impl_, &node_client::sagaDefinitionRequest,
+      [&](auto& req) {
+        req.setName(name);
+        req.setVersion(version);
+      },
+      [&](auto& r) -> caf::expected<saga_definition> { return codec::read(r.getDefinition()); });
 }
 
 caf::expected<route_result> client::route(const std::string& router,
                                           const std::vector<outgoing_message>& messages) {
-  return call(*impl_, [&]() -> caf::expected<route_result> {
-    auto req = impl_->node.routeRequest();
-    req.setRouter(router);
-    codec::write(req.initMessages(messages.size()), messages);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return route_result{r.getRouted(), r.getUnroutable(), r.getCopies()};
-  });
+  return rpc<route_result>(
+      *impl_, &node_client::routeRequest,
+      [&](auto& req) {
+        req.setRouter(router);
+        codec::write(req.initMessages(messages.size()), messages);
+      },
+      [&](auto& r) -> caf::expected<route_result> {
+        return route_result{r.getRouted(), r.getUnroutable(), r.getCopies()};
+      });
 }
 
 caf::expected<saga_metrics> client::saga_statistics(const std::string& definition) {
-  return call(*impl_, [&]() -> caf::expected<saga_metrics> {
-    auto req = impl_->node.sagaStatsRequest();
-    req.setDefinition(definition);
-    auto r = req.send().wait(impl_->rpc->getWaitScope());
-    if (auto err = status_error(r.getStatus()))
-      return err;
-    return codec::read(r.getStats());
-  });
+  return rpc<saga_metrics>(
+      *impl_, &node_client::sagaStatsRequest, [&](auto& req) { req.setDefinition(definition); },
+      [&](auto& r) -> caf::expected<saga_metrics> { return codec::read(r.getStats()); });
 }
 
 } // namespace mailroom
