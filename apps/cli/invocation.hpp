@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,16 @@ inline void on_chosen(CLI::App* cmd, invocation& inv, planner plan) {
 /// For commands with nothing to check beyond what CLI11 checked.
 inline planner always(action run) {
   return [run = std::move(run)]() -> std::optional<action> { return run; };
+}
+
+/// `KIND VERB NAME` (queue stats, topic show, router delete, ...): a name and nothing else.
+inline void add_named_command(CLI::App& parent, invocation& inv, const std::string& name,
+                              const std::string& help, const std::string& what,
+                              std::function<int(client&, const std::string&)> run) {
+  auto* cmd = parent.add_subcommand(name, help);
+  auto entity = std::make_shared<std::string>();
+  cmd->add_option("NAME", *entity, what + " name")->required();
+  on_chosen(cmd, inv, always([entity, run](client& cl) { return run(cl, *entity); }));
 }
 
 /// `mailroom saga ls|show|start|cancel|stats` (saga_commands.cpp).

@@ -111,27 +111,18 @@ void add_queue_ls(CLI::App& queue, invocation& inv) {
   on_chosen(cmd, inv, always([&inv](client& cl) { return run_queue_ls(cl, inv.json); }));
 }
 
-/// `queue stats|purge|delete NAME`: a name and nothing else.
-void add_named_queue_command(CLI::App& queue, invocation& inv, const std::string& name,
-                             const std::string& help,
-                             std::function<int(client&, const std::string&)> run) {
-  auto* cmd = queue.add_subcommand(name, help);
-  auto queue_name = std::make_shared<std::string>();
-  cmd->add_option("NAME", *queue_name, "queue name")->required();
-  on_chosen(cmd, inv, always([queue_name, run](client& cl) { return run(cl, *queue_name); }));
-}
-
 void add_queue_commands(CLI::App& app, invocation& inv) {
   auto* queue = app.add_subcommand("queue", "create, list, inspect, purge and delete queues");
   queue->require_subcommand(1);
   add_queue_create(*queue, inv);
   add_queue_ls(*queue, inv);
-  add_named_queue_command(
-      *queue, inv, "stats", "a queue's depth and counters",
+  add_named_command(
+      *queue, inv, "stats", "a queue's depth and counters", "queue",
       [&inv](client& cl, const std::string& name) { return run_queue_stats(cl, name, inv.json); });
-  add_named_queue_command(*queue, inv, "purge", "remove every message of a queue", run_queue_purge);
-  add_named_queue_command(*queue, inv, "delete", "delete a queue and its messages",
-                          run_queue_delete);
+  add_named_command(*queue, inv, "purge", "remove every message of a queue", "queue",
+                    run_queue_purge);
+  add_named_command(*queue, inv, "delete", "delete a queue and its messages", "queue",
+                    run_queue_delete);
 }
 
 // --- messages ------------------------------------------------------------------------------------
@@ -341,16 +332,6 @@ void add_dlq_commands(CLI::App& app, invocation& inv) {
 
 // --- topics --------------------------------------------------------------------------------------
 
-/// `topic create|show|delete NAME`: a name and nothing else.
-void add_named_topic_command(CLI::App& topic, invocation& inv, const std::string& name,
-                             const std::string& help,
-                             std::function<int(client&, const std::string&)> run) {
-  auto* cmd = topic.add_subcommand(name, help);
-  auto topic_name = std::make_shared<std::string>();
-  cmd->add_option("NAME", *topic_name, "topic name")->required();
-  on_chosen(cmd, inv, always([topic_name, run](client& cl) { return run(cl, *topic_name); }));
-}
-
 void add_topic_ls(CLI::App& topic, invocation& inv) {
   auto* cmd = topic.add_subcommand("ls", "list topics");
   on_chosen(cmd, inv, always([&inv](client& cl) { return run_topic_ls(cl, inv.json); }));
@@ -402,13 +383,13 @@ void add_topic_unsubscribe(CLI::App& topic, invocation& inv) {
 void add_topic_commands(CLI::App& app, invocation& inv) {
   auto* topic = app.add_subcommand("topic", "create, list, show and delete topics; subscribe");
   topic->require_subcommand(1);
-  add_named_topic_command(*topic, inv, "create", "create a topic", run_topic_create);
+  add_named_command(*topic, inv, "create", "create a topic", "topic", run_topic_create);
   add_topic_ls(*topic, inv);
-  add_named_topic_command(
-      *topic, inv, "show", "a topic's subscriptions and counters (since the node started)",
+  add_named_command(
+      *topic, inv, "show", "a topic's subscriptions and counters (since the node started)", "topic",
       [&inv](client& cl, const std::string& name) { return run_topic_show(cl, name, inv.json); });
-  add_named_topic_command(*topic, inv, "delete", "delete a topic (its queues stay)",
-                          run_topic_delete);
+  add_named_command(*topic, inv, "delete", "delete a topic (its queues stay)", "topic",
+                    run_topic_delete);
   add_topic_subscribe(*topic, inv);
   add_topic_unsubscribe(*topic, inv);
 }

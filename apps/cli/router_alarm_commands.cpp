@@ -179,16 +179,6 @@ void add_alarm_create(CLI::App& alarm, invocation& inv) {
   });
 }
 
-/// `KIND show|delete NAME`: a name and nothing else.
-void add_named_command(CLI::App& parent, invocation& inv, const std::string& name,
-                       const std::string& help, const std::string& what,
-                       std::function<int(client&, const std::string&)> run) {
-  auto* cmd = parent.add_subcommand(name, help);
-  auto entity = std::make_shared<std::string>();
-  cmd->add_option("NAME", *entity, what + " name")->required();
-  on_chosen(cmd, inv, always([entity, run](client& cl) { return run(cl, *entity); }));
-}
-
 } // namespace
 
 void add_router_commands(CLI::App& app, invocation& inv) {
