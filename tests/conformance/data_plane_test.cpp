@@ -243,6 +243,26 @@ TEST_P(data_plane_conformance, trace_tells_a_messages_story_from_send_to_ack) {
   EXPECT_EQ(kinds, (std::vector<std::string>{"sent", "delivered", "acked"}));
 }
 
+TEST_P(data_plane_conformance, trace_follows_at_most_max_trace_depth_generations) {
+  // A chain of 15 messages, each caused by the one before.
+  auto first = dp().send("orders", {message("gen-0")});
+  ASSERT_TRUE(first);
+  auto parent = (*first)[0];
+  for (int i = 1; i < 15; ++i) {
+    auto m = message("gen-" + std::to_string(i));
+    m.causation_id = parent;
+    auto ids = dp().send("orders", {m});
+    ASSERT_TRUE(ids);
+    parent = (*ids)[0];
+  }
+  auto two = dp().trace((*first)[0], 2);
+  ASSERT_TRUE(two) << message_of(two.error());
+  EXPECT_EQ(two->size(), 3u); // the message and two generations
+  auto all = dp().trace((*first)[0], UINT32_MAX);
+  ASSERT_TRUE(all) << message_of(all.error());
+  EXPECT_EQ(all->size(), max_trace_depth + 1);
+}
+
 TEST_P(data_plane_conformance, a_saga_started_runs_to_completion_on_the_replies_it_gets) {
   ASSERT_FALSE(node_->create_queue(queue("payments")));
   auto d = saga_builder{"order", 1}

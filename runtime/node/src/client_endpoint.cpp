@@ -268,7 +268,7 @@ protected:
 
   kj::Promise<void> trace(TraceContext context) override {
     auto id = text(context.getParams().getId());
-    auto depth = std::min<uint32_t>(context.getParams().getDepth(), 10);
+    auto depth = context.getParams().getDepth();
     // A scan of the trace rows: off the event loop, like catalog changes.
     return answer_off_loop<std::vector<std::vector<trace_step>>>(
         context, [this, id, depth] { return node_.trace(id, depth); },
@@ -331,11 +331,11 @@ protected:
   kj::Promise<void> sagaDefinition(SagaDefinitionContext context) override {
     auto name = text(context.getParams().getName());
     auto version = context.getParams().getVersion();
-    return answer_off_loop<saga_definition>(
-        context, [this, name, version] { return node_.saga_definition_of(name, version); },
-        [](SagaDefinitionContext& c, const saga_definition& r) {
-          codec::write(c.getResults().initDefinition(), r);
-        });
+    auto definition = node_.saga_definition_of(name, version); // the catalog's table: no I/O
+    if (!definition)
+      return fail(context, definition.error());
+    codec::write(context.getResults().initDefinition(), *definition);
+    return kj::READY_NOW;
   }
 
   kj::Promise<void> route(RouteContext context) override {
@@ -405,22 +405,17 @@ protected:
 
   kj::Promise<void> showAlarm(ShowAlarmContext context) override {
     auto name = text(context.getParams().getName());
-    using shown = std::pair<alarm_config, alarm_status>;
-    return answer_off_loop<shown>(
-        context,
-        [this, name]() -> caf::expected<shown> {
-          auto config = node_.alarm_configuration(name);
-          if (!config)
-            return std::move(config.error());
-          auto state = node_.alarm_state_of(name);
-          if (!state)
-            return std::move(state.error());
-          return shown{std::move(*config), std::move(*state)};
+    auto config = node_.alarm_configuration(name);
+    if (!config)
+      return fail(context, config.error());
+    // The state is the alarm actor's: asked like any entity, not on a blocking worker.
+    return answer<alarm_status>(
+        context, node_.alarm(name),
+        [config = std::move(*config)](ShowAlarmContext& c, const alarm_status& state) {
+          codec::write(c.getResults().initConfig(), config);
+          codec::write(c.getResults().initState(), state);
         },
-        [](ShowAlarmContext& c, const shown& r) {
-          codec::write(c.getResults().initConfig(), r.first);
-          codec::write(c.getResults().initState(), r.second);
-        });
+        stats_atom::value);
   }
 
 private:

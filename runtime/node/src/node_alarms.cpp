@@ -86,10 +86,16 @@ caf::expected<alarm_config> node::alarm_configuration(const std::string& name) {
   return no_alarm(name);
 }
 
+caf::expected<caf::actor> node::alarm(const std::string& name) const {
+  if (auto a = registry_->find(entity_kind::alarm, name))
+    return *a;
+  return no_alarm(name);
+}
+
 caf::expected<alarm_status> node::alarm_state_of(const std::string& name) {
-  auto a = registry_->find(entity_kind::alarm, name);
+  auto a = alarm(name);
   if (!a)
-    return no_alarm(name);
+    return std::move(a.error());
   return ask<alarm_status>(*system_, *a, stats_atom::value);
 }
 

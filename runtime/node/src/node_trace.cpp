@@ -16,6 +16,7 @@ caf::expected<std::vector<std::vector<trace_step>>> node::trace(const std::strin
                                                                 uint32_t depth) {
   if (id.empty())
     return make_error(errc::invalid_argument, "trace: a message id is required");
+  depth = std::min(depth, max_trace_depth); // each generation is a scan of the trace rows
   std::vector<std::vector<trace_step>> stories;
   std::set<std::string> seen;
   std::vector<std::string> generation{id};

@@ -25,6 +25,9 @@
 
 namespace mailroom {
 
+/// The most generations trace() follows, whatever depth is asked for.
+constexpr uint32_t max_trace_depth = 10;
+
 class data_plane {
 public:
   virtual ~data_plane() = default;
@@ -67,7 +70,8 @@ public:
   virtual caf::expected<uint64_t> purge_dead_letters(const std::string& sink) = 0;
 
   /// The story of message `id` (oldest step first), then, for each message it caused, that
-  /// message's id and story, up to `depth` generations. Needs the node's `trace` option.
+  /// message's id and story, up to `depth` generations (at most max_trace_depth: each is a scan
+  /// of the trace rows). Needs the node's `trace` option.
   virtual caf::expected<std::vector<std::vector<trace_step>>> trace(const std::string& id,
                                                                     uint32_t depth = 3) = 0;
 

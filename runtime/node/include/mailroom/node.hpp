@@ -155,6 +155,7 @@ public:
   caf::expected<caf::actor> queue(const std::string& name) const;
   caf::expected<caf::actor> topic(const std::string& name) const;
   caf::expected<caf::actor> router(const std::string& name) const;
+  caf::expected<caf::actor> alarm(const std::string& name) const;
   caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
   std::shared_ptr<const registry> entities() const { return registry_; }
 
