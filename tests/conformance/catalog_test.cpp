@@ -33,6 +33,10 @@ TEST_P(catalog_conformance, a_queue_is_created_once_reconfigured_by_put_describe
   auto refused = cat().create_queue(other);
   EXPECT_EQ(code_of(refused), errc::already_exists);
   EXPECT_EQ(message_of(refused), "queue 'jobs' exists with another configuration");
+  auto elsewhere = other;
+  elsewhere.dead_letter_target = "never-made";
+  EXPECT_EQ(code_of(cat().create_queue(elsewhere)), errc::already_exists);
+  EXPECT_FALSE(node_->dead_letter_sink("never-made")) << "a refused create made its sink";
   auto described = cat().queue_configuration("jobs");
   ASSERT_TRUE(described) << message_of(described.error());
   EXPECT_EQ(*described, q);

@@ -6,9 +6,11 @@
 // only the tables and the claims, for as long as reading or updating them takes: no lock is
 // held across the journal's fsync or an actor request.
 //
-// Claims nest in one order only, so two changes never wait for each other: a saga's claim is
-// held while it creates its queue, sink and alarm; a queue's while its deletion unsubscribes it
-// from topics. Every router change claims the router graph (one claim for all routers): the
+// Claims nest in one order only, so two changes never wait for each other: saga, then queue,
+// then topic, then sink (a saga creates its queue, sink and alarm; a queue's deletion
+// unsubscribes it from topics; a queue or topic creates its sinks once its own checks pass, so
+// a refused change leaves none behind). Nothing acquires a claim while holding a sink's or an
+// alarm's. Every router change claims the router graph (one claim for all routers): the
 // loop check reads every router, so two changes that each close half a loop cannot both pass.
 #pragma once
 

@@ -282,9 +282,6 @@ caf::error node::put_queue(const queue_config& config) {
 caf::error node::change_queue(const queue_config& config, bool create_only) {
   if (auto err = validate(config))
     return err;
-  if (!config.dead_letter_target.empty())
-    if (auto err = create_dead_letter_sink(config.dead_letter_target))
-      return err;
   auto claim = catalog_->acquire(entity_kind::queue, config.name);
   auto existing = catalog_->find(&tables::queues, config.name);
   if (existing && *existing == config)
@@ -296,6 +293,10 @@ caf::error node::change_queue(const queue_config& config, bool create_only) {
     return make_error(errc::invalid_argument, "queue '" + config.name +
                                                   "': a queue cannot change between standard and "
                                                   "FIFO; create another queue");
+  // Only now, so that a refused change leaves no sink behind (claims nest queue, then sink).
+  if (!config.dead_letter_target.empty())
+    if (auto err = create_dead_letter_sink(config.dead_letter_target))
+      return err;
   write_batch writes;
   if (!existing) {
     // A deleted queue's actor may have committed a last write after the deletion; a new queue

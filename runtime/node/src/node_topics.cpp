@@ -111,10 +111,6 @@ caf::error node::put_topic(const topic_config& config) {
 caf::error node::change_topic(const topic_config& config, bool create_only) {
   if (auto err = validate(config))
     return err;
-  for (const auto& s : config.subscriptions)
-    if (!s.dead_letter_target.empty())
-      if (auto err = create_dead_letter_sink(s.dead_letter_target))
-        return err;
   auto claim = catalog_->acquire(entity_kind::topic, config.name);
   auto existing = catalog_->find(&tables::topics, config.name);
   if (existing && *existing == config)
@@ -122,6 +118,11 @@ caf::error node::change_topic(const topic_config& config, bool create_only) {
   if (existing && create_only)
     return make_error(errc::already_exists,
                       "topic '" + config.name + "' exists with other subscriptions");
+  // Only now, so that a refused change leaves no sink behind (claims nest topic, then sink).
+  for (const auto& s : config.subscriptions)
+    if (!s.dead_letter_target.empty())
+      if (auto err = create_dead_letter_sink(s.dead_letter_target))
+        return err;
   return write_topic(config);
 }
 
