@@ -104,6 +104,14 @@ void rearm(self_ptr self);
 void deliver(self_ptr self, const receive_request& request, deliveries_promise promise) {
   auto& st = self->state;
   auto out = st.queue->receive(request.max, request.visibility_ms, now(self));
+  if (out.error) {
+    spdlog::error("queue '{}': {}", st.queue->name(), message_of(out.error));
+    if (out.deliveries.empty() && out.writes.empty()) {
+      ship_dead(self, std::move(out.dead));
+      promise.deliver(out.error);
+      return;
+    }
+  }
   ship_dead(self, std::move(out.dead));
   rearm(self); // the leases just taken end on a timer: a consumer that dies must not keep them
   st.writer->commit(std::move(out.writes), [promise, deliveries = std::move(out.deliveries)](

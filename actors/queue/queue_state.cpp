@@ -19,26 +19,28 @@ public:
   explicit event_sink(queue_state& q) : q_(q) {}
 
   void state(uint64_t seq, const stored& m) {
-    by_segment_[m.segment].push_back(state_event(seq, m));
+    by_segment_[seq - m.offset].push_back(q_.state_event(seq, m));
   }
 
   /// Records a removal and drops the message from memory.
   void remove(uint64_t seq) {
-    auto it = q_.messages_.find(seq);
-    if (it == q_.messages_.end())
+    auto* m = q_.messages_.find(seq);
+    if (m == nullptr)
       return;
-    auto segment = it->second.segment;
-    q_.unschedule(seq, it->second);
-    q_.leave_group(seq, it->second);
-    q_.set_phase(it->second, phase::pending); // leaves the counters
-    q_.messages_.erase(it);
+    auto segment = q_.segment_of(seq, *m);
+    q_.unschedule(seq, *m);
+    q_.leave_group(seq);
+    q_.set_phase(*m, phase::pending); // leaves the counters
+    q_.messages_.erase(seq);
+    q_.failures_.erase(seq);
     codec::message_event e;
     e.seq = seq;
     e.removed = true;
-    by_segment_[segment].push_back(std::move(e));
-    if (--q_.segment_live_[segment] == 0) {
-      q_.segment_live_.erase(segment);
-      emptied_.push_back(segment);
+    by_segment_[segment->first].push_back(std::move(e));
+    if (--segment->second.live == 0) {
+      emptied_.push_back(segment->first);
+      q_.uncache(segment->first, segment->second);
+      q_.segments_.erase(segment);
     }
   }
 
@@ -60,10 +62,123 @@ private:
 
 // --- queue_state -----------------------------------------------------------------------------
 
-void queue_state::record(const stored& m, const char* kind, int64_t at_ms, std::string detail) {
+void queue_state::record(std::string id, uint32_t receive_count, const char* kind, int64_t at_ms,
+                         std::string detail) {
   if (trace_enabled_)
     trace_.push_back(
-        {m.message->id, config_.name, kind, at_ms, m.receive_count, std::move(detail), {}, {}});
+        {std::move(id), config_.name, kind, at_ms, receive_count, std::move(detail), {}, {}});
+}
+
+std::string queue_state::id_of(uint64_t seq, const stored& m) {
+  if (!trace_enabled_)
+    return {};
+  auto e = body(seq, m);
+  return e ? (*e)->id : std::string{};
+}
+
+// --- bodies ----------------------------------------------------------------------------------
+
+std::map<uint64_t, queue_state::segment>::iterator queue_state::segment_of(uint64_t seq,
+                                                                           const stored& m) {
+  return segments_.find(seq - m.offset);
+}
+
+void queue_state::keep_bodies_in_journal(segment_reader reader, size_t cache_bytes) {
+  reader_ = std::move(reader);
+  cache_budget_ = cache_bytes;
+  // Recovery may have cached more than the budget (FIFO queues, format-1 segments).
+  while (cache_bytes_ > cache_budget_ && !cached_.empty()) {
+    auto first = *cached_.rbegin();
+    uncache(first, segments_.at(first));
+  }
+}
+
+namespace {
+
+size_t bytes_of(const std::vector<envelope_ptr>& bodies) {
+  size_t bytes = 0;
+  for (const auto& e : bodies)
+    bytes += sizeof(envelope) + 64 + e->payload_size() + e->id.size() + e->group_id.size() +
+             e->dedup_id.size() + e->causation_id.size() + e->correlation_id.size();
+  return bytes;
+}
+
+} // namespace
+
+void queue_state::cache(uint64_t first_seq, segment& s) {
+  s.bytes = bytes_of(*s.bodies);
+  cache_bytes_ += s.bytes;
+  cached_.insert(first_seq);
+}
+
+void queue_state::uncache(uint64_t first_seq, segment& s) {
+  if (cached_.erase(first_seq) > 0)
+    cache_bytes_ -= s.bytes;
+  s.bodies.reset();
+  s.bytes = 0;
+}
+
+caf::error queue_state::load_bodies(uint64_t first_seq) {
+  // Half the budget ahead: a deep queue drains at the speed of one journal read per batch.
+  auto err = reader_(first_seq, std::max<size_t>(cache_budget_ / 2, 1),
+                     [&](uint64_t first, std::vector<envelope> messages) {
+                       auto it = segments_.find(first);
+                       if (it == segments_.end() || it->second.bodies ||
+                           messages.size() != it->second.count)
+                         return; // removed since, already here, or not ours
+                       auto bodies = std::make_shared<std::vector<envelope_ptr>>();
+                       bodies->reserve(messages.size());
+                       for (auto& e : messages)
+                         bodies->push_back(std::make_shared<const envelope>(std::move(e)));
+                       it->second.bodies = std::move(bodies);
+                       cache(first, it->second);
+                     });
+  if (err)
+    return err;
+  auto wanted = segments_.find(first_seq);
+  if (wanted == segments_.end() || !wanted->second.bodies)
+    return make_error(errc::corruption, "queue '" + config_.name + "': segment " +
+                                            std::to_string(first_seq) +
+                                            " is missing from the journal or has the wrong size");
+  // Evict the newest first: they are delivered last, and the reads ahead come from the front.
+  while (cache_bytes_ > cache_budget_ && cached_.size() > 1) {
+    auto victim = std::prev(cached_.end());
+    if (*victim == first_seq)
+      --victim;
+    uncache(*victim, segments_.at(*victim));
+  }
+  return {};
+}
+
+caf::expected<envelope_ptr> queue_state::body(uint64_t seq, const stored& m) {
+  auto it = segment_of(seq, m);
+  if (!it->second.bodies)
+    if (auto err = load_bodies(it->first))
+      return err;
+  return (*it->second.bodies)[m.offset];
+}
+
+queue_state::segment& queue_state::add_segment(uint64_t first_seq, uint32_t count,
+                                               int64_t enqueued_at_ms) {
+  auto& s = segments_.emplace_hint(segments_.end(), first_seq, segment{})->second;
+  s.count = s.live = count;
+  s.enqueued_at_ms = enqueued_at_ms;
+  for (uint32_t i = 0; i < count; ++i) {
+    auto& m = messages_.add(first_seq + i, i);
+    m.visible_at_ms = enqueued_at_ms;
+  }
+  next_seq_ = std::max(next_seq_, first_seq + count);
+  return s;
+}
+
+std::optional<int64_t> queue_state::oldest_enqueued_at() const {
+  for (const auto& [first, s] : segments_)
+    for (uint32_t i = 0; i < s.count; ++i) {
+      const auto* m = messages_.find(first + i);
+      if (m != nullptr && m->state != phase::pending && m->state != phase::dead_lettering)
+        return s.enqueued_at_ms;
+    }
+  return std::nullopt;
 }
 
 void queue_state::flush_trace(write_batch& out) {
@@ -79,15 +194,17 @@ void queue_state::flush_trace(write_batch& out) {
 
 queue_state::queue_state(queue_config config) : config_(std::move(config)) {}
 
-codec::message_event queue_state::state_event(uint64_t seq, const stored& m) {
+codec::message_event queue_state::state_event(uint64_t seq, const stored& m) const {
   codec::message_event e;
   e.seq = seq;
   e.receive_count = m.receive_count;
   e.visible_at_ms = m.visible_at_ms;
   e.in_flight = m.state == phase::in_flight;
-  e.first_failure_ms = m.first_failure_ms;
-  e.last_failure_ms = m.last_failure_ms;
-  e.last_error = m.last_error;
+  if (auto f = failures_.find(seq); f != failures_.end()) {
+    e.first_failure_ms = f->second.first_ms;
+    e.last_failure_ms = f->second.last_ms;
+    e.last_error = f->second.error;
+  }
   return e;
 }
 
@@ -102,6 +219,7 @@ void queue_state::set_phase(stored& m, phase next) {
     case phase::dead_lettering:
       return &counters_.delayed;
     case phase::pending:
+    case phase::absent:
       return nullptr;
     }
     return nullptr;
@@ -130,27 +248,31 @@ void queue_state::make_ready(uint64_t seq, stored& m) {
   set_phase(m, phase::ready);
   if (!config_.fifo)
     ready_.push_back(seq);
-  else if (is_group_head(seq, m))
-    ready_groups_.push_back(m.message->group_id);
+  else if (is_group_head(seq))
+    ready_groups_.push_back(group_of_.at(seq));
   // A FIFO message behind its group's head waits: leave_group() offers it when it is the head.
 }
 
 // --- FIFO groups ---------------------------------------------------------------------------------
 
-bool queue_state::is_group_head(uint64_t seq, const stored& m) const {
-  auto g = groups_.find(m.message->group_id);
+bool queue_state::is_group_head(uint64_t seq) const {
+  auto g = groups_.find(group_of_.at(seq));
   return g != groups_.end() && !g->second.empty() && g->second.front() == seq;
 }
 
-void queue_state::join_group(uint64_t seq, const stored& m) {
+void queue_state::join_group(uint64_t seq) {
   if (config_.fifo)
-    groups_[m.message->group_id].push_back(seq);
+    groups_[group_of_.at(seq)].push_back(seq);
 }
 
-void queue_state::leave_group(uint64_t seq, const stored& m) {
+void queue_state::leave_group(uint64_t seq) {
   if (!config_.fifo)
     return;
-  auto g = groups_.find(m.message->group_id);
+  auto name = group_of_.find(seq);
+  if (name == group_of_.end())
+    return;
+  auto g = groups_.find(name->second);
+  group_of_.erase(name);
   if (g == groups_.end())
     return;
   auto& members = g->second;
@@ -162,8 +284,8 @@ void queue_state::leave_group(uint64_t seq, const stored& m) {
   }
   if (!was_head)
     return;
-  auto next = messages_.find(members.front());
-  if (next != messages_.end() && next->second.state == phase::ready)
+  auto* next = messages_.find(members.front());
+  if (next != nullptr && next->state == phase::ready)
     ready_groups_.push_back(g->first);
 }
 
@@ -354,14 +476,11 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
   send_outcome out;
   out.token = next_seq_;
   auto first = next_seq_;
-  std::vector<envelope_ptr> stored_envelopes;
-  stored_envelopes.reserve(batch.size());
+  auto bodies = std::make_shared<std::vector<envelope_ptr>>();
+  bodies->reserve(batch.size());
   std::vector<codec::message_event> delay_events;
-  auto& seqs = pending_[out.token];
-  seqs.reserve(batch.size());
   out.ids.reserve(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    auto& e = batch[i];
+  for (auto& e : batch) {
     e.enqueued_at_ms = now_ms;
     out.ids.push_back(e.id);
     if (trace_enabled_)
@@ -373,12 +492,14 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
                         {},
                         e.causation_id,
                         e.correlation_id});
-    auto ptr = std::make_shared<const envelope>(std::move(e));
-    stored_envelopes.push_back(ptr);
-    auto seq = next_seq_++;
-    stored m;
-    m.message = std::move(ptr);
-    m.segment = first;
+    bodies->push_back(std::make_shared<const envelope>(std::move(e)));
+  }
+  auto& seg = add_segment(first, static_cast<uint32_t>(batch.size()), now_ms);
+  auto& seqs = pending_[out.token];
+  seqs.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto seq = first + i;
+    auto& m = *messages_.find(seq);
     m.visible_at_ms = now_ms + delays[i];
     if (delays[i] > 0) {
       codec::message_event ev;
@@ -386,16 +507,19 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
       ev.visible_at_ms = m.visible_at_ms;
       delay_events.push_back(std::move(ev));
     }
-    messages_.emplace_hint(messages_.end(), seq, std::move(m));
+    if (config_.fifo)
+      group_of_.emplace(seq, (*bodies)[i]->group_id);
     seqs.push_back(seq);
   }
-  segment_live_[first] = static_cast<uint32_t>(batch.size());
+  seg.bytes = bytes_of(*bodies);
+  pending_bytes_ += seg.bytes;
+  out.writes.put_segment(config_.name, first, seg.count, now_ms, codec::encode_segment(*bodies));
+  seg.bodies = std::move(bodies);
   if (next_seq_ > reserved_seq_) {
     constexpr uint64_t reservation = 1 << 20; // one catalog write per million messages
     reserved_seq_ = next_seq_ + reservation;
     out.reservation.put_catalog(sequence_catalog_kind, config_.name, std::to_string(reserved_seq_));
   }
-  out.writes.put_segment(config_.name, first, codec::encode_segment(stored_envelopes));
   flush_trace(out.writes);
   if (!delay_events.empty())
     out.writes.append_events(config_.name, first, codec::encode_events(delay_events));
@@ -407,17 +531,25 @@ void queue_state::commit_send(uint64_t token, int64_t now_ms) {
   if (it == pending_.end())
     return;
   for (auto seq : it->second) {
-    auto m = messages_.find(seq);
-    if (m == messages_.end())
+    auto* m = messages_.find(seq);
+    if (m == nullptr)
       continue;
     ++counters_.sent;
-    join_group(seq, m->second);
-    if (m->second.visible_at_ms <= now_ms)
-      make_ready(seq, m->second);
+    join_group(seq);
+    if (m->visible_at_ms <= now_ms)
+      make_ready(seq, *m);
     else
-      schedule(seq, m->second, phase::delayed, m->second.visible_at_ms);
+      schedule(seq, *m, phase::delayed, m->visible_at_ms);
   }
   pending_.erase(it);
+  // Its bodies are in the journal now: kept while the cache has room, read back otherwise.
+  if (auto seg = segments_.find(token); seg != segments_.end()) {
+    pending_bytes_ -= seg->second.bytes;
+    if (!reader_ || cache_bytes_ + seg->second.bytes <= cache_budget_)
+      cache(token, seg->second);
+    else
+      seg->second.bodies.reset();
+  }
 }
 
 void queue_state::abort_send(uint64_t token) {
@@ -425,9 +557,14 @@ void queue_state::abort_send(uint64_t token) {
   if (it == pending_.end())
     return;
   dedup_.forget_batch(token);
-  for (auto seq : it->second)
+  for (auto seq : it->second) {
     messages_.erase(seq);
-  segment_live_.erase(token);
+    group_of_.erase(seq);
+  }
+  if (auto seg = segments_.find(token); seg != segments_.end()) {
+    pending_bytes_ -= seg->second.bytes;
+    segments_.erase(seg);
+  }
   pending_.erase(it);
 }
 
@@ -441,20 +578,30 @@ queue_state::receive_outcome queue_state::receive(uint32_t max, int64_t visibili
     if (!next)
       break;
     auto seq = *next;
-    auto it = messages_.find(seq);
-    if (it == messages_.end() || it->second.state != phase::ready)
+    auto* found = messages_.find(seq);
+    if (found == nullptr || found->state != phase::ready)
       continue; // stale entry
-    auto& m = it->second;
+    auto& m = *found;
     if (config_.max_receive_count > 0 && m.receive_count >= config_.max_receive_count) {
       dead_letter_message(seq, m, "max_receives", now_ms, out.dead);
       continue;
     }
+    auto message = body(seq, m);
+    if (!message) { // it stays ready, first in line
+      if (config_.fifo)
+        ready_groups_.push_front(group_of_.at(seq));
+      else
+        ready_.push_front(seq);
+      out.error = std::move(message.error());
+      break;
+    }
     ++m.receive_count;
     ++counters_.received;
     schedule(seq, m, phase::in_flight, now_ms + lease);
-    record(m, "delivered", now_ms, {});
+    record((*message)->id, m.receive_count, "delivered", now_ms, {});
     events.state(seq, m);
-    out.deliveries.push_back({m.message, format_receipt({seq, m.receive_count}), m.receive_count});
+    out.deliveries.push_back(
+        {std::move(*message), format_receipt({seq, m.receive_count}), m.receive_count});
   }
   events.emit(out.writes);
   return out;
@@ -471,10 +618,10 @@ std::pair<queue_state::stored*, uint64_t> queue_state::find(const std::string& t
   };
   if (!r)
     return fail(errc::unknown_receipt, "is not a receipt");
-  auto it = messages_.find(r->seq);
-  if (it == messages_.end() || r->receive_count == 0)
+  auto* found = messages_.find(r->seq);
+  if (found == nullptr || r->receive_count == 0)
     return fail(errc::unknown_receipt, "names no message in this queue (acked, purged or moved?)");
-  auto& m = it->second;
+  auto& m = *found;
   if (m.receive_count != r->receive_count)
     return fail(errc::receipt_expired,
                 "has expired: the message was delivered again since (receive " +
@@ -493,7 +640,7 @@ queue_state::settle_outcome queue_state::ack(const std::vector<std::string>& rec
     auto [m, seq] = find(text, result);
     if (m != nullptr) {
       ++counters_.acked;
-      record(*m, "acked", now_ms, {});
+      record(id_of(seq, *m), m->receive_count, "acked", now_ms, {});
       events.remove(seq);
     }
     out.results.push_back(std::move(result));
@@ -505,18 +652,21 @@ queue_state::settle_outcome queue_state::ack(const std::vector<std::string>& rec
 void queue_state::fail(uint64_t seq, stored& m, int64_t at_ms, const std::string& error,
                        std::optional<int64_t> retry_after_ms, event_sink* events,
                        std::vector<outgoing_dead>& dead) {
-  if (m.first_failure_ms == 0)
-    m.first_failure_ms = at_ms;
-  m.last_failure_ms = at_ms;
+  auto& f = failures_[seq];
+  if (f.first_ms == 0)
+    f.first_ms = at_ms;
+  f.last_ms = at_ms;
   if (!error.empty())
-    m.last_error = error;
+    f.error = error;
   if (config_.max_receive_count > 0 && m.receive_count >= config_.max_receive_count) {
     dead_letter_message(seq, m, "max_receives", at_ms, dead);
     return;
   }
-  auto delay =
-      retry_after_ms ? *retry_after_ms : backoff_ms(config_.retry, m.receive_count, m.message->id);
-  record(m, "retried", at_ms,
+  // The jitter's key is the message's place in this queue, which a restart keeps.
+  auto delay = retry_after_ms ? *retry_after_ms
+                              : backoff_ms(config_.retry, m.receive_count,
+                                           config_.name + "/" + std::to_string(seq));
+  record(id_of(seq, m), m.receive_count, "retried", at_ms,
          (error.empty() ? std::string{"no error given"} : error) + "; next delivery in " +
              format_duration_ms(std::max<int64_t>(delay, 0)));
   if (delay <= 0) {
@@ -532,21 +682,28 @@ void queue_state::fail(uint64_t seq, stored& m, int64_t at_ms, const std::string
 
 void queue_state::dead_letter_message(uint64_t seq, stored& m, std::string reason, int64_t now_ms,
                                       std::vector<outgoing_dead>& dead) {
+  auto message = body(seq, m);
+  if (!message) {
+    // Its body cannot be read back now: try again in a second rather than lose it.
+    schedule(seq, m, phase::delayed, now_ms + 1000);
+    return;
+  }
   unschedule(seq, m);
   set_phase(m, phase::dead_lettering);
+  const auto& f = failures_[seq];
   dead_letter d;
-  d.message = *m.message;
+  d.message = **message;
   d.message.receive_count = m.receive_count;
   d.death.reason = std::move(reason);
-  d.death.error = m.last_error;
+  d.death.error = f.error;
   d.death.source = config_.name;
   d.death.receive_count = m.receive_count;
-  d.death.first_failure_ms = m.first_failure_ms;
-  d.death.last_failure_ms = m.last_failure_ms;
+  d.death.first_failure_ms = f.first_ms;
+  d.death.last_failure_ms = f.last_ms;
   d.death.dead_at_ms = now_ms;
-  record(m, "dead_lettered", now_ms,
+  record(d.message.id, m.receive_count, "dead_lettered", now_ms,
          d.death.reason + " → sink '" + config_.dead_letter_target + "'" +
-             (m.last_error.empty() ? std::string{} : "; last error: " + m.last_error));
+             (f.error.empty() ? std::string{} : "; last error: " + f.error));
   dead.push_back({seq, std::move(d)});
 }
 
@@ -570,9 +727,10 @@ queue_state::settle_outcome queue_state::nack(const std::vector<nack_request>& r
     }
     if (m != nullptr) {
       if (!req.dead_letter_reason.empty()) {
-        m->first_failure_ms = m->first_failure_ms ? m->first_failure_ms : now_ms;
-        m->last_failure_ms = now_ms;
-        m->last_error =
+        auto& f = failures_[seq];
+        f.first_ms = f.first_ms ? f.first_ms : now_ms;
+        f.last_ms = now_ms;
+        f.error =
             req.error.empty() ? req.dead_letter_reason : req.dead_letter_reason + ": " + req.error;
         dead_letter_message(seq, *m, "rejected", now_ms, out.dead);
       } else {
@@ -622,7 +780,7 @@ queue_state::tick_outcome queue_state::advance(int64_t now_ms) {
   tick_outcome out;
   while (!timers_.empty() && timers_.begin()->first <= now_ms) {
     auto [at, seq] = *timers_.begin();
-    auto& m = messages_.at(seq);
+    auto& m = *messages_.find(seq);
     if (m.state == phase::delayed) {
       make_ready(seq, m);
     } else { // in flight: the lease ended without an ack
@@ -634,15 +792,18 @@ queue_state::tick_outcome queue_state::advance(int64_t now_ms) {
   // Retention: the oldest messages first; those waiting on a commit or a sink are left alone.
   event_sink events{*this};
   std::vector<uint64_t> expired;
-  for (auto& [seq, m] : messages_) {
-    if (m.message->enqueued_at_ms + config_.retention_ms > now_ms)
+  for (auto& [first, seg] : segments_) {
+    if (seg.enqueued_at_ms + config_.retention_ms > now_ms)
       break;
-    if (m.state == phase::pending || m.state == phase::dead_lettering)
-      continue;
-    if (config_.dead_letter_target.empty())
-      expired.push_back(seq);
-    else
-      dead_letter_message(seq, m, "expired", now_ms, out.dead);
+    for (uint64_t seq = first; seq < first + seg.count; ++seq) {
+      auto* m = messages_.find(seq);
+      if (m == nullptr || m->state == phase::pending || m->state == phase::dead_lettering)
+        continue;
+      if (config_.dead_letter_target.empty())
+        expired.push_back(seq);
+      else
+        dead_letter_message(seq, *m, "expired", now_ms, out.dead);
+    }
   }
   for (auto seq : expired)
     events.remove(seq);
@@ -654,12 +815,9 @@ std::optional<int64_t> queue_state::next_deadline() const {
   std::optional<int64_t> next;
   if (!timers_.empty())
     next = timers_.begin()->first;
-  for (const auto& [seq, m] : messages_) {
-    if (m.state == phase::pending || m.state == phase::dead_lettering)
-      continue;
-    auto expiry = m.message->enqueued_at_ms + config_.retention_ms;
+  if (auto oldest = oldest_enqueued_at()) {
+    auto expiry = *oldest + config_.retention_ms;
     next = next ? std::min(*next, expiry) : expiry;
-    break;
   }
   return next;
 }
@@ -667,8 +825,8 @@ std::optional<int64_t> queue_state::next_deadline() const {
 write_batch queue_state::finish_dead_letters(const std::vector<uint64_t>& seqs) {
   event_sink events{*this};
   for (auto seq : seqs) {
-    auto it = messages_.find(seq);
-    if (it == messages_.end() || it->second.state != phase::dead_lettering)
+    auto* m = messages_.find(seq);
+    if (m == nullptr || m->state != phase::dead_lettering)
       continue;
     ++counters_.dead_lettered;
     events.remove(seq);
@@ -681,9 +839,9 @@ write_batch queue_state::finish_dead_letters(const std::vector<uint64_t>& seqs) 
 void queue_state::abort_dead_letters(const std::vector<uint64_t>& seqs, int64_t now_ms,
                                      int64_t retry_ms) {
   for (auto seq : seqs) {
-    auto it = messages_.find(seq);
-    if (it != messages_.end() && it->second.state == phase::dead_lettering)
-      schedule(seq, it->second, phase::delayed, now_ms + retry_ms);
+    auto* m = messages_.find(seq);
+    if (m != nullptr && m->state == phase::dead_lettering)
+      schedule(seq, *m, phase::delayed, now_ms + retry_ms);
   }
 }
 
@@ -691,9 +849,11 @@ std::pair<uint64_t, write_batch> queue_state::purge() {
   uint64_t purged = 0;
   event_sink events{*this};
   std::vector<uint64_t> victims;
-  for (auto& [seq, m] : messages_)
+  messages_.for_each([&](uint64_t seq, const stored& m) {
     if (m.state != phase::pending && m.state != phase::dead_lettering)
       victims.push_back(seq);
+    return true;
+  });
   for (auto seq : victims) {
     events.remove(seq);
     ++purged;
@@ -708,66 +868,84 @@ std::pair<uint64_t, write_batch> queue_state::purge() {
 queue_stats queue_state::stats(int64_t now_ms) const {
   queue_stats s = counters_;
   s.name = config_.name;
-  for (const auto& [seq, m] : messages_)
-    if (m.state != phase::pending) {
-      s.oldest_age_ms = std::max<int64_t>(0, now_ms - m.message->enqueued_at_ms);
-      break;
-    }
+  if (auto oldest = oldest_enqueued_at())
+    s.oldest_age_ms = std::max<int64_t>(0, now_ms - *oldest);
   return s;
 }
 
 // --- recovery ----------------------------------------------------------------------------------
 
-caf::error queue_state::restore_segment(uint64_t first_seq, std::vector<envelope> batch) {
-  if (batch.empty())
+caf::error queue_state::restore_segment_index(uint64_t first_seq, uint32_t count,
+                                              int64_t enqueued_at_ms) {
+  if (count == 0)
     return make_error(errc::corruption,
                       "queue '" + config_.name + "': empty segment " + std::to_string(first_seq));
-  auto seq = first_seq;
-  for (auto& e : batch) {
-    stored m;
-    m.receive_count = 0;
-    m.visible_at_ms = e.enqueued_at_ms;
-    m.segment = first_seq;
-    m.message = std::make_shared<const envelope>(std::move(e));
-    messages_.emplace_hint(messages_.end(), seq++, std::move(m));
+  if (first_seq < next_seq_)
+    return make_error(errc::corruption, "queue '" + config_.name + "': segment " +
+                                            std::to_string(first_seq) +
+                                            " overlaps the one before it");
+  add_segment(first_seq, count, enqueued_at_ms);
+  return {};
+}
+
+caf::error queue_state::restore_segment(uint64_t first_seq, std::vector<envelope> batch) {
+  if (batch.empty())
+    return restore_segment_index(first_seq, 0, 0);
+  if (auto err = restore_segment_index(first_seq, static_cast<uint32_t>(batch.size()),
+                                       batch.front().enqueued_at_ms))
+    return err;
+  auto bodies = std::make_shared<std::vector<envelope_ptr>>();
+  bodies->reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (config_.fifo)
+      group_of_.emplace(first_seq + i, batch[i].group_id);
+    bodies->push_back(std::make_shared<const envelope>(std::move(batch[i])));
   }
-  segment_live_[first_seq] = static_cast<uint32_t>(batch.size());
-  next_seq_ = std::max(next_seq_, seq);
+  auto& seg = segments_.at(first_seq);
+  seg.bodies = std::move(bodies);
+  cache(first_seq, seg);
   return {};
 }
 
 void queue_state::restore_events(uint64_t first_seq,
                                  const std::vector<codec::message_event>& events) {
   for (const auto& e : events) {
-    auto it = messages_.find(e.seq);
-    if (it == messages_.end())
+    auto* m = messages_.find(e.seq);
+    if (m == nullptr)
       continue; // its segment is gone: nothing to restore
     if (e.removed) {
-      messages_.erase(it);
-      if (--segment_live_[first_seq] == 0)
-        segment_live_.erase(first_seq);
+      messages_.erase(e.seq);
+      failures_.erase(e.seq);
+      group_of_.erase(e.seq);
+      auto seg = segments_.find(first_seq);
+      if (seg != segments_.end() && --seg->second.live == 0) {
+        uncache(first_seq, seg->second);
+        segments_.erase(seg);
+      }
       continue;
     }
-    auto& m = it->second;
-    m.receive_count = e.receive_count;
-    m.visible_at_ms = e.visible_at_ms;
-    m.state = e.in_flight ? phase::in_flight : phase::delayed;
-    m.first_failure_ms = e.first_failure_ms;
-    m.last_failure_ms = e.last_failure_ms;
-    m.last_error = e.last_error;
+    m->receive_count = e.receive_count;
+    m->visible_at_ms = e.visible_at_ms;
+    m->state = e.in_flight ? phase::in_flight : phase::delayed;
+    if (e.first_failure_ms != 0 || e.last_failure_ms != 0 || !e.last_error.empty())
+      failures_[e.seq] = {e.first_failure_ms, e.last_failure_ms, e.last_error};
   }
 }
 
-void queue_state::finish_restore() {
+void queue_state::finish_restore(int64_t now_ms) {
   reserved_seq_ = next_seq_ - 1; // the next send journals a fresh reservation
-  // Every message goes on a timer at its journaled time; the first advance() makes the due
-  // ones ready and applies the failure rules to leases that ended while the node was down.
-  for (auto& [seq, m] : messages_) {
-    join_group(seq, m); // in sequence order: a group's order as it was sent
+  // Due messages become ready now; the rest go on a timer at their journaled time, and the
+  // first advance() applies the failure rules to leases that ended while the node was down.
+  messages_.for_each([&](uint64_t seq, stored& m) {
+    join_group(seq); // in sequence order: a group's order as it was sent
     auto next = m.state == phase::in_flight ? phase::in_flight : phase::delayed;
     m.state = phase::pending;
-    schedule(seq, m, next, m.visible_at_ms);
-  }
+    if (next == phase::delayed && m.visible_at_ms <= now_ms)
+      make_ready(seq, m);
+    else
+      schedule(seq, m, next, m.visible_at_ms);
+    return true;
+  });
 }
 
 } // namespace mailroom

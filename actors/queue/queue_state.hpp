@@ -29,10 +29,11 @@
 // flight per group, other groups unaffected.
 //
 // Lease expiry is not journaled: a restarted queue sees the journaled lease end and applies
-// the same backoff, whose jitter is derived from the message id and receive count.
+// the same backoff, whose jitter is derived from the queue, sequence number and receive count.
 #pragma once
 
 #include "queue/dedup_index.hpp"
+#include "queue/message_index.hpp"
 #include "codec.hpp"
 #include "journal.hpp"
 #include "mailroom/types.hpp"
@@ -42,7 +43,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -56,7 +59,7 @@ constexpr const char* sequence_catalog_kind = "sequence";
 
 class queue_state {
 public:
-  enum class phase : uint8_t { pending, delayed, ready, in_flight, dead_lettering };
+  using phase = message_phase;
 
   /// A message on its way to the dead-letter sink; `seq` is its place in this queue.
   struct outgoing_dead {
@@ -89,6 +92,7 @@ public:
     std::vector<delivery> deliveries;
     write_batch writes;
     std::vector<outgoing_dead> dead;
+    caf::error error; ///< a body could not be read back (the deliveries before it stand)
   };
 
   struct settle_outcome {
@@ -142,10 +146,25 @@ public:
   /// Whether a receive could deliver something now (FIFO: a group whose head is ready).
   bool has_ready() const { return config_.fifo ? !ready_groups_.empty() : counters_.visible > 0; }
 
+  /// Reads committed segments back from the journal, in order from the one starting at
+  /// `first_seq`, until about `max_bytes` were read (at least that one), passing each to `visit`.
+  using segment_reader = std::function<caf::error(
+      uint64_t first_seq, size_t max_bytes,
+      const std::function<void(uint64_t first_seq, std::vector<envelope>)>& visit)>;
+  /// Keeps at most about `cache_bytes` of bodies in memory; the rest are read back with
+  /// `reader`, a batch of segments ahead of the consumers. Without a reader every body stays.
+  void keep_bodies_in_journal(segment_reader reader, size_t cache_bytes);
+  /// Bytes of bodies held in memory now (cached and pending).
+  size_t body_bytes() const { return cache_bytes_ + pending_bytes_; }
+
   // Recovery: feed every segment, then every event in journal order, then finish_restore().
+  /// A segment known by its index only (its bodies stay in the journal).
+  caf::error restore_segment_index(uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms);
+  /// A segment with its envelopes (FIFO queues need their group ids; journals of format 1).
   caf::error restore_segment(uint64_t first_seq, std::vector<envelope> messages);
   void restore_events(uint64_t first_seq, const std::vector<codec::message_event>& events);
-  void finish_restore();
+  /// Messages due by `now_ms` become ready at once; the rest wait on timers.
+  void finish_restore(int64_t now_ms);
   /// Records each message's steps for `mailroom trace` (the node turns it on with its `trace`
   /// option; off by default, since it about halves queue throughput).
   void enable_trace(bool on) { trace_enabled_ = on; }
@@ -158,15 +177,21 @@ public:
   void restore_sequence_floor(uint64_t floor) { next_seq_ = std::max(next_seq_, floor); }
 
 private:
-  struct stored {
-    envelope_ptr message;
-    uint64_t segment = 0;
-    phase state = phase::pending;
-    uint32_t receive_count = 0;
-    int64_t visible_at_ms = 0;
-    int64_t first_failure_ms = 0;
-    int64_t last_failure_ms = 0;
-    std::string last_error;
+  using stored = message_slot;
+  /// One send batch as journaled: its messages are seq first_seq .. first_seq + count - 1.
+  struct segment {
+    uint32_t count = 0;
+    uint32_t live = 0; ///< messages not removed yet; at 0 the segment is deleted
+    int64_t enqueued_at_ms = 0;
+    /// The envelopes, while cached (always while pending); null: only in the journal.
+    std::shared_ptr<const std::vector<envelope_ptr>> bodies;
+    size_t bytes = 0; ///< what `bodies` take, while set
+  };
+  /// Why a message failed, kept only for messages that did (most never do).
+  struct failure {
+    int64_t first_ms = 0;
+    int64_t last_ms = 0;
+    std::string error;
   };
 
   /// Collects events per segment, then emits them (or the segment's deletion) into a batch.
@@ -179,19 +204,34 @@ private:
   caf::error check_room(const envelope& e, size_t taken, size_t room) const;
   caf::expected<send_outcome> enqueue(std::vector<envelope> messages,
                                       const std::vector<int64_t>& delays, int64_t now_ms);
+  /// The segment holding `seq`. REQUIRES: `seq` is in the index.
+  std::map<uint64_t, segment>::iterator segment_of(uint64_t seq, const stored& m);
+  /// The envelope of message `seq`, read back from the journal if it is not cached.
+  caf::expected<envelope_ptr> body(uint64_t seq, const stored& m);
+  /// Reads the segment at `first_seq` and a batch after it back, then evicts down to budget.
+  caf::error load_bodies(uint64_t first_seq);
+  void cache(uint64_t first_seq, segment& s);
+  void uncache(uint64_t first_seq, segment& s);
+  /// The message's id for trace records ("" if its body cannot be read).
+  std::string id_of(uint64_t seq, const stored& m);
+  /// Adds the messages of a segment to the index (recovery and sends).
+  segment& add_segment(uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms);
+  /// The first message that counts for age and retention (not pending or dead-lettering).
+  std::optional<int64_t> oldest_enqueued_at() const;
   void set_phase(stored& m, phase next);
   void schedule(uint64_t seq, stored& m, phase next, int64_t at_ms);
   void unschedule(uint64_t seq, const stored& m);
   void make_ready(uint64_t seq, stored& m);
   /// Notes a step of a message's story; flush_trace() puts them in the batch being built.
-  void record(const stored& m, const char* kind, int64_t at_ms, std::string detail);
+  void record(std::string id, uint32_t receive_count, const char* kind, int64_t at_ms,
+              std::string detail);
   void flush_trace(write_batch& out);
   /// The next ready sequence number to look at (may be stale: 0 or no longer ready).
   std::optional<uint64_t> next_ready();
   // FIFO groups: a group's messages in order; only the head may be delivered.
-  bool is_group_head(uint64_t seq, const stored& m) const;
-  void join_group(uint64_t seq, const stored& m);
-  void leave_group(uint64_t seq, const stored& m);
+  bool is_group_head(uint64_t seq) const;
+  void join_group(uint64_t seq);
+  void leave_group(uint64_t seq);
   /// A delivery failed (nack without explicit delay, lease expiry).
   void fail(uint64_t seq, stored& m, int64_t at_ms, const std::string& error,
             std::optional<int64_t> retry_after_ms, event_sink* events,
@@ -200,7 +240,7 @@ private:
                            std::vector<outgoing_dead>& dead);
   /// Resolves a receipt to its message, or an ack_outcome error.
   std::pair<stored*, uint64_t> find(const std::string& receipt, ack_outcome& out);
-  static codec::message_event state_event(uint64_t seq, const stored& m);
+  codec::message_event state_event(uint64_t seq, const stored& m) const;
 
   queue_config config_;
   uint64_t next_seq_ = 1;
@@ -208,14 +248,21 @@ private:
   // restart: a receipt from before the restart must not name a new message. So the queue
   // journals a reservation (catalog kind "sequence") before it hands out numbers past it.
   uint64_t reserved_seq_ = 0;
-  std::map<uint64_t, stored> messages_; // by seq: oldest first
-  std::deque<uint64_t> ready_;          // may hold stale seqs; skipped on pop
+  message_index messages_;
+  std::map<uint64_t, segment> segments_;               // by first_seq: oldest first
+  std::unordered_map<uint64_t, failure> failures_;     // by seq
+  std::unordered_map<uint64_t, std::string> group_of_; // FIFO only: seq → its group
+  segment_reader reader_;
+  size_t cache_budget_ = 0;
+  size_t cache_bytes_ = 0;     // bodies of committed segments held in memory
+  size_t pending_bytes_ = 0;   // bodies of sends not committed yet (always held)
+  std::set<uint64_t> cached_;  // committed segments with bodies: evicted newest first
+  std::deque<uint64_t> ready_; // may hold stale seqs; skipped on pop
   // FIFO only (ready_ stays empty): members of each group in order, and the groups whose head
   // is ready (may hold stale entries; skipped on pop).
   std::unordered_map<std::string, std::deque<uint64_t>> groups_;
   std::deque<std::string> ready_groups_;
-  std::set<std::pair<int64_t, uint64_t>> timers_;       // (visible_at, seq) of delayed/in-flight
-  std::unordered_map<uint64_t, uint32_t> segment_live_; // first_seq → messages not removed
+  std::set<std::pair<int64_t, uint64_t>> timers_; // (visible_at, seq) of delayed/in-flight
   std::unordered_map<uint64_t, std::vector<uint64_t>> pending_; // send token → seqs
 
   dedup_index dedup_;

@@ -60,8 +60,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--dedup", o.dedup, "give every message its own dedup id");
   app.add_flag("--trace", o.trace, "embedded node with [node] trace = true");
-  app.add_option("--producers", o.producers, "producers")->check(CLI::Range(1, 64));
-  app.add_option("--consumers", o.consumers, "consumers")->check(CLI::Range(1, 64));
+  app.add_option("--producers", o.producers,
+                 "producers (0 with --node: drain the queue a fill left)")
+      ->check(CLI::Range(0, 64));
+  app.add_option("--consumers", o.consumers,
+                 "consumers (0 with --node: fill the queue and leave it)")
+      ->check(CLI::Range(0, 64));
   app.add_option("--size", o.size, "body bytes")->check(CLI::Range(0, 1 << 20));
   app.add_option("--messages", o.messages, "messages in all")->check(CLI::Range(1ull, 1ull << 40));
   app.add_option("--batch", o.batch, "messages per call")->check(CLI::Range(1, 10000));
@@ -88,6 +92,11 @@ int main(int argc, char** argv) {
   if (!o.node.empty() && (o.scenario != "queue" || o.dedup)) {
     std::cerr << "mailroom-bench: fanout, saga and --dedup are only supported with --embedded so "
                  "far\n";
+    return 1;
+  }
+  if ((o.producers == 0 || o.consumers == 0) && (o.node.empty() || o.producers == o.consumers)) {
+    std::cerr << "mailroom-bench: --producers 0 (drain) or --consumers 0 (fill) needs --node, "
+                 "and not both\n";
     return 1;
   }
   if (o.rate > 0 && !o.node.empty()) {
@@ -129,11 +138,13 @@ int main(int argc, char** argv) {
   }
 
   auto& lat = p.latencies_us;
-  auto rate = static_cast<double>(p.received.load()) / seconds;
+  // A fill counts what it sent; every other run what was delivered.
+  auto done = o.consumers == 0 ? p.sent.load() : p.received.load();
+  auto rate = static_cast<double>(done) / seconds;
   auto p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99), p999 = percentile(lat, 0.999);
   std::printf("%s: %llu deliveries of %u bytes, %u producer(s), %u consumer(s)%s%s, %s, %s\n",
-              o.scenario.c_str(), static_cast<unsigned long long>(p.received.load()), o.size,
-              o.producers, o.consumers,
+              o.scenario.c_str(), static_cast<unsigned long long>(done), o.size, o.producers,
+              o.consumers,
               o.scenario == "fanout"
                   ? (" per queue, " + std::to_string(o.subscribers) + " subscriber queues").c_str()
                   : "",
@@ -144,7 +155,7 @@ int main(int argc, char** argv) {
   if (o.json) {
     nlohmann::json summary = {
         {"scenario", o.scenario},
-        {"messages", p.received.load()},
+        {"messages", done},
         {"seconds", seconds},
         {"msgs_per_s", rate},
         {"p50_us", p50},

@@ -118,7 +118,7 @@ void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed) {
 } // namespace
 
 std::string run_remote(const options& o, progress& p) {
-  {
+  if (o.producers > 0) { // a drain (no producers) takes the queue as a fill left it
     auto c = client::connect(o.node);
     if (!c)
       return message_of(c.error());

@@ -226,7 +226,7 @@ std::string encode_segment(const std::vector<envelope_ptr>& messages) {
   return to_string(message);
 }
 
-caf::expected<std::vector<envelope>> decode_segment(const std::string& blob) {
+caf::expected<std::vector<envelope>> decode_segment(std::string_view blob) {
   return decode<schema::Segment>(blob, "segment", [](schema::Segment::Reader r) {
     auto messages = r.getMessages(); // once: every get counts against the traversal limit
     std::vector<envelope> out;

@@ -17,6 +17,7 @@
 #include <caf/expected.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailroom::codec {
@@ -49,7 +50,7 @@ std::string encode_trace(const std::vector<trace_event>& events);
 caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob);
 
 std::string encode_segment(const std::vector<envelope_ptr>& messages);
-caf::expected<std::vector<envelope>> decode_segment(const std::string& blob);
+caf::expected<std::vector<envelope>> decode_segment(std::string_view blob);
 
 std::string encode_events(const std::vector<message_event>& events);
 caf::expected<std::vector<message_event>> decode_events(const std::string& blob);

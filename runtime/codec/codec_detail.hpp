@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace mailroom::codec {
 
@@ -25,7 +26,7 @@ inline std::string to_string(capnp::MessageBuilder& message) {
 /// Decodes `blob` as a message with root T and hands the reader to `f`. Copies into aligned
 /// words first: SQLite gives no alignment guarantee.
 template <class T, class F>
-auto decode(const std::string& blob, const char* what, F&& f)
+auto decode(std::string_view blob, const char* what, F&& f)
     -> caf::expected<decltype(f(std::declval<typename T::Reader>()))> {
   if (blob.size() % sizeof(capnp::word) != 0)
     return make_error(errc::corruption, std::string{what} + ": record of " +

@@ -26,8 +26,10 @@ void write_batch::delete_catalog(std::string kind, std::string name) {
   ops_.emplace_back(delete_catalog_op{std::move(kind), std::move(name)});
 }
 
-void write_batch::put_segment(std::string queue, uint64_t first_seq, std::string blob) {
-  ops_.emplace_back(put_segment_op{std::move(queue), first_seq, std::move(blob)});
+void write_batch::put_segment(std::string queue, uint64_t first_seq, uint32_t count,
+                              int64_t enqueued_at_ms, std::string blob) {
+  ops_.emplace_back(
+      put_segment_op{std::move(queue), first_seq, count, enqueued_at_ms, std::move(blob)});
 }
 
 void write_batch::append_events(std::string queue, uint64_t first_seq, std::string blob) {
@@ -127,7 +129,8 @@ CREATE TABLE IF NOT EXISTS catalog(
   kind TEXT NOT NULL, name TEXT NOT NULL, config BLOB NOT NULL,
   PRIMARY KEY(kind, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments(
-  queue TEXT NOT NULL, first_seq INTEGER NOT NULL, messages BLOB NOT NULL,
+  queue TEXT NOT NULL, first_seq INTEGER NOT NULL, count INTEGER, enqueued_at_ms INTEGER,
+  messages BLOB NOT NULL,
   PRIMARY KEY(queue, first_seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segment_events(
   id INTEGER PRIMARY KEY, queue TEXT NOT NULL, first_seq INTEGER NOT NULL, events BLOB NOT NULL);
@@ -151,7 +154,15 @@ CREATE TABLE IF NOT EXISTS dead_letters(
 )sql";
 
 /// The journal format this build writes and reads (docs/journal-format.md).
-constexpr int format_version = 1;
+constexpr int format_version = 2;
+
+/// Format 1 → 2: segments gain their message count and enqueue time, ahead of the blob in new
+/// journals (so recovery reads an index without the bodies' overflow pages), after it in
+/// migrated ones. Rows of format 1 keep NULL there and are read whole (read_segment_index).
+constexpr const char* migrate_from_1_sql = R"sql(
+ALTER TABLE segments ADD COLUMN count INTEGER;
+ALTER TABLE segments ADD COLUMN enqueued_at_ms INTEGER;
+)sql";
 
 void bind_text(sqlite3_stmt* stmt, int index, const std::string& text) {
   sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
@@ -252,15 +263,29 @@ caf::error journal::open_database() {
   // every insert re-reads pages from the WAL with pread().
   if (auto err = exec("PRAGMA cache_size=-65536"))
     return err;
-  // Read pages through a memory map instead of pread() copies.
-  if (auto err = exec("PRAGMA mmap_size=1073741824"))
+  // No memory map on the writer: its reads go through the bounded page cache above. Mapped,
+  // recovery touched every page of the file and a node with 1 M queued messages counted the
+  // whole database (230 MiB) in its RSS. The reader, which reads bodies back, likewise.
+  if (auto err = exec("PRAGMA mmap_size=0"))
     return err;
-  if (auto err = check_format_version())
+  auto found = check_format_version();
+  if (!found)
+    return found.error();
+  if (auto err = exec("BEGIN IMMEDIATE"))
     return err;
-  if (auto err = exec(schema_sql))
+  auto migrated = *found == 1 ? exec(migrate_from_1_sql) : caf::error{};
+  if (!migrated)
+    migrated = exec(schema_sql);
+  if (!migrated)
+    migrated = exec(("PRAGMA user_version = " + std::to_string(format_version)).c_str());
+  if (migrated) {
+    (void)exec("ROLLBACK");
+    return migrated;
+  }
+  if (auto err = exec("COMMIT"))
     return err;
-  if (auto err = exec(("PRAGMA user_version = " + std::to_string(format_version)).c_str()))
-    return err;
+  if (*found == 1)
+    spdlog::info("journal '{}': migrated from format 1 to {}", options_.path, format_version);
   if (options_.synchronous) {
     // The schema's writes created the WAL (an empty one made here would be the same file to
     // SQLite). The connection keeps that file until it closes: it rewinds it after a checkpoint,
@@ -275,7 +300,7 @@ caf::error journal::open_database() {
   return prepare_statements();
 }
 
-caf::error journal::check_format_version() {
+caf::expected<int> journal::check_format_version() {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &stmt, nullptr) != SQLITE_OK)
     return sqlite_error("reading the format version");
@@ -288,7 +313,7 @@ caf::error journal::check_format_version() {
                           std::to_string(version) + "; this build reads versions up to " +
                           std::to_string(format_version) +
                           " (docs/journal-format.md): run a newer mailroomd on it");
-  return {};
+  return version;
 }
 
 caf::error journal::prepare_statements() {
@@ -302,8 +327,8 @@ caf::error journal::prepare_statements() {
       {sql::read_consumed, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2", true},
       {sql::put_catalog, "INSERT OR REPLACE INTO catalog(kind, name, config) VALUES(?1, ?2, ?3)"},
       {sql::delete_catalog, "DELETE FROM catalog WHERE kind = ?1 AND name = ?2"},
-      {sql::put_segment,
-       "INSERT OR REPLACE INTO segments(queue, first_seq, messages) VALUES(?1, ?2, ?3)"},
+      {sql::put_segment, "INSERT OR REPLACE INTO segments(queue, first_seq, count, enqueued_at_ms, "
+                         "messages) VALUES(?1, ?2, ?3, ?4, ?5)"},
       {sql::append_events,
        "INSERT INTO segment_events(queue, first_seq, events) VALUES(?1, ?2, ?3)"},
       {sql::delete_segment, "DELETE FROM segments WHERE queue = ?1 AND first_seq = ?2"},
@@ -341,6 +366,12 @@ caf::error journal::prepare_statements() {
       {sql::read_catalog, "SELECT name, 0, config FROM catalog WHERE kind = ?1 ORDER BY name"},
       {sql::read_segments,
        "SELECT '', first_seq, messages FROM segments WHERE queue = ?1 ORDER BY first_seq"},
+      {sql::read_segment_index,
+       "SELECT first_seq, count, enqueued_at_ms FROM segments WHERE queue = ?1 ORDER BY first_seq"},
+      {sql::read_segments_from,
+       "SELECT first_seq, messages FROM segments WHERE queue = ?1 AND first_seq >= ?2 "
+       "ORDER BY first_seq",
+       true},
       {sql::read_events,
        "SELECT '', first_seq, events FROM segment_events WHERE queue = ?1 ORDER BY id"},
       {sql::read_dead_letters,
@@ -366,8 +397,7 @@ caf::error journal::open_reader() {
                       options_.io->vfs()) != SQLITE_OK)
     return reader_error("opening the read connection");
   char* message = nullptr;
-  if (sqlite3_exec(reader_, "PRAGMA mmap_size=1073741824", nullptr, nullptr, &message) !=
-      SQLITE_OK) {
+  if (sqlite3_exec(reader_, "PRAGMA mmap_size=0", nullptr, nullptr, &message) != SQLITE_OK) {
     sqlite3_free(message);
     return reader_error("configuring the read connection");
   }
@@ -600,7 +630,9 @@ caf::error journal::apply(const write_batch::op& op) {
           [&](const w::put_segment_op& o) {
             text(sql::put_segment, 1, o.queue);
             integer(sql::put_segment, 2, o.first_seq);
-            blob(sql::put_segment, 3, o.blob);
+            integer(sql::put_segment, 3, o.count);
+            integer(sql::put_segment, 4, o.enqueued_at_ms);
+            blob(sql::put_segment, 5, o.blob);
             return step(sql::put_segment);
           },
           [&](const w::append_events_op& o) {
@@ -729,6 +761,50 @@ caf::error journal::read_catalog(const std::string& kind, const row_visitor& vis
 
 caf::error journal::read_segments(const std::string& queue, const row_visitor& visit) {
   return scan(statement(sql::read_segments), queue, visit, false);
+}
+
+caf::error journal::read_segment_index(const std::string& queue, const index_visitor& visit) {
+  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
+  auto* stmt = statement(sql::read_segment_index);
+  bind_text(stmt, 1, queue);
+  caf::error result;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    auto first_seq = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+    // NULL (a format-1 row): 0, which tells the caller to read the segment whole.
+    auto count = static_cast<uint32_t>(sqlite3_column_int64(stmt, 1));
+    if ((result = visit(first_seq, count, sqlite3_column_int64(stmt, 2))))
+      break;
+  }
+  if (!result && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    result = sqlite_error("read");
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  return result;
+}
+
+caf::error journal::read_segments_from(const std::string& queue, uint64_t first_seq,
+                                       size_t max_bytes, const segment_visitor& visit) {
+  std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
+  auto* stmt = statement(sql::read_segments_from);
+  bind_text(stmt, 1, queue);
+  sqlite3_bind_int64(stmt, 2, static_cast<sqlite3_int64>(first_seq));
+  size_t read = 0;
+  caf::error result;
+  int rc;
+  while (read < std::max<size_t>(max_bytes, 1) && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 1));
+    auto size = static_cast<size_t>(sqlite3_column_bytes(stmt, 1));
+    read += size;
+    if ((result = visit(static_cast<uint64_t>(sqlite3_column_int64(stmt, 0)),
+                        std::string_view{data ? data : "", size})))
+      break;
+  }
+  if (!result && read == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    result = reader_error("reading segments back");
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  return result;
 }
 
 caf::error journal::read_events(const std::string& queue, const row_visitor& visit) {

@@ -48,6 +48,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -62,8 +63,10 @@ class write_batch {
 public:
   void put_catalog(std::string kind, std::string name, std::string blob);
   void delete_catalog(std::string kind, std::string name);
-  /// A new segment of a queue: the blob is a schema::Segment.
-  void put_segment(std::string queue, uint64_t first_seq, std::string blob);
+  /// A new segment of a queue, `count` messages enqueued at `enqueued_at_ms`: the blob is a
+  /// schema::Segment.
+  void put_segment(std::string queue, uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms,
+                   std::string blob);
   /// Events for messages of one segment: the blob is a schema::SegmentEvents.
   void append_events(std::string queue, uint64_t first_seq, std::string blob);
   /// Deletes a segment and all its events.
@@ -123,6 +126,8 @@ private:
   struct put_segment_op {
     std::string queue;
     uint64_t first_seq;
+    uint32_t count;
+    int64_t enqueued_at_ms;
     std::string blob;
   };
   struct append_events_op {
@@ -244,6 +249,17 @@ public:
       std::function<caf::error(const std::string& key, uint64_t seq, const std::string& blob)>;
   caf::error read_catalog(const std::string& kind, const row_visitor& visit);
   caf::error read_segments(const std::string& queue, const row_visitor& visit);
+  /// A queue's segments without their bodies, in order: (first_seq, count, enqueued_at_ms);
+  /// count 0 for a segment journaled by format 1, which only its blob describes.
+  using index_visitor =
+      std::function<caf::error(uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms)>;
+  caf::error read_segment_index(const std::string& queue, const index_visitor& visit);
+  /// While the node runs (any thread): committed segments of a queue from `first_seq` on, in
+  /// order, until about `max_bytes` were read (at least one row). The blob is valid only
+  /// during the call.
+  using segment_visitor = std::function<caf::error(uint64_t first_seq, std::string_view blob)>;
+  caf::error read_segments_from(const std::string& queue, uint64_t first_seq, size_t max_bytes,
+                                const segment_visitor& visit);
   /// Events of a queue in append order; `seq` is the segment's first_seq.
   caf::error read_events(const std::string& queue, const row_visitor& visit);
   /// Every trace row, oldest first; `seq` is the row's time (unix ms).
@@ -282,7 +298,8 @@ private:
   explicit journal(journal_options options);
   caf::error open_database();
   /// Refuses a database written by a newer format than this build's.
-  caf::error check_format_version();
+  /// The format found (0: a new database); refuses one newer than this build's.
+  caf::expected<int> check_format_version();
   void sync_loop();
   /// The free bytes when the file system is below the watermark (asks it now); nothing when
   /// there is room or no watermark. Logs each change between the two. Journal thread only.
@@ -337,6 +354,8 @@ private:
     delete_sink,
     read_catalog,
     read_segments,
+    read_segment_index,
+    read_segments_from,
     read_events,
     read_dead_letters,
     count,

@@ -48,8 +48,8 @@ TEST(journal, what_was_confirmed_is_there_after_reopening) {
     ASSERT_TRUE(j);
     write_batch w;
     w.put_catalog("queue", "q", "config");
-    w.put_segment("q", 1, std::string("seg\0one", 7));
-    w.put_segment("q", 3, "seg-two");
+    w.put_segment("q", 1, 1, 0, std::string("seg\0one", 7));
+    w.put_segment("q", 3, 1, 0, "seg-two");
     w.append_events("q", 1, "e1");
     w.append_events("q", 3, "e2");
     w.append_events("q", 1, "e3");
@@ -79,9 +79,9 @@ TEST(journal, deleting_a_segment_deletes_its_events_and_nothing_else) {
   auto j = journal::open(at(dir.file("j.db")));
   ASSERT_TRUE(j);
   write_batch w;
-  w.put_segment("q", 1, "a");
-  w.put_segment("q", 2, "b");
-  w.put_segment("other", 1, "c");
+  w.put_segment("q", 1, 1, 0, "a");
+  w.put_segment("q", 2, 1, 0, "b");
+  w.put_segment("other", 1, 1, 0, "c");
   w.append_events("q", 1, "x");
   w.append_events("q", 2, "y");
   w.delete_segment("q", 1);
@@ -109,7 +109,7 @@ TEST(journal, concurrent_submissions_are_group_committed_and_all_confirmed) {
   std::promise<void> all_done;
   for (int i = 0; i < n; ++i) {
     write_batch w;
-    w.put_segment("q", static_cast<uint64_t>(i + 1), "m");
+    w.put_segment("q", static_cast<uint64_t>(i + 1), 1, 0, "m");
     (*j)->submit(std::move(w), [&, i](const caf::error& err) {
       EXPECT_FALSE(err);
       order.push_back(i);
@@ -132,8 +132,8 @@ TEST(journal, a_visitor_error_stops_the_scan_and_is_returned) {
   auto j = journal::open(at(dir.file("j.db")));
   ASSERT_TRUE(j);
   write_batch w;
-  w.put_segment("q", 1, "a");
-  w.put_segment("q", 2, "b");
+  w.put_segment("q", 1, 1, 0, "a");
+  w.put_segment("q", 2, 1, 0, "b");
   ASSERT_FALSE((*j)->write(std::move(w)));
   int seen = 0;
   auto err = (*j)->read_segments("q", [&](const std::string&, uint64_t, const std::string&) {
@@ -165,19 +165,19 @@ TEST(journal, a_journal_of_a_newer_format_is_refused_not_rewritten) {
   { ASSERT_TRUE(journal::open(at(path))); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 3", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   auto j = journal::open(at(path));
   ASSERT_FALSE(j);
   EXPECT_EQ(code_of(j.error()), errc::corruption);
-  EXPECT_NE(message_of(j.error()).find("has format version 2; this build reads versions up to 1"),
+  EXPECT_NE(message_of(j.error()).find("has format version 3; this build reads versions up to 2"),
             std::string::npos)
       << message_of(j.error());
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); // and it is still version 2
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); // and it is still version 3
   sqlite3_stmt* stmt = nullptr;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 3);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }

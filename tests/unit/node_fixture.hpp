@@ -28,6 +28,7 @@ protected:
     c.log_level = "warn";
     c.queues = std::move(queues);
     c.clock = clock;
+    c.queue_cache_bytes = queue_cache_bytes;
     auto n = node::open(std::move(c));
     ASSERT_TRUE(n) << message_of(n.error());
     node_ = std::move(*n);
@@ -61,6 +62,7 @@ protected:
   }
 
   test_dir dir;
+  size_t queue_cache_bytes = node_config{}.queue_cache_bytes;
   std::shared_ptr<virtual_clock> clock = std::make_shared<virtual_clock>(t0);
   std::unique_ptr<node> node_;
 };

@@ -243,11 +243,16 @@ TEST_F(node_test, a_corrupt_journal_record_is_reported_as_corruption_not_ignored
   node_config c;
   c.data_dir = dir.path();
   c.log_level = "off";
+  c.clock = clock;
+  // Recovery reads the segments' index only; the bodies are read when they are delivered.
   auto n = node::open(c);
-  ASSERT_FALSE(n);
-  EXPECT_EQ(code_of(n.error()), errc::corruption);
-  EXPECT_EQ(message_of(n.error()).rfind("queue 'orders': segment:", 0), 0u)
-      << message_of(n.error());
+  ASSERT_TRUE(n) << message_of(n.error());
+  auto got = (*n)->receive("orders", {1, 0, -1});
+  ASSERT_FALSE(got) << got->size() << " message(s)";
+  EXPECT_EQ(code_of(got.error()), errc::corruption);
+  EXPECT_EQ(message_of(got.error()).rfind("queue 'orders': segment:", 0), 0u)
+      << message_of(got.error());
+  EXPECT_EQ((*n)->stats("orders")->visible, 1u); // and the message is still there
 }
 
 TEST_F(node_test, a_rate_limited_redrive_moves_one_chunk_per_second) {

@@ -136,6 +136,20 @@ caf::actor_system& node::system() {
 
 caf::actor node::spawn_queue_actor(queue_state state) {
   state.enable_trace(config_.trace);
+  state.keep_bodies_in_journal(
+      [j = journal_.get(),
+       queue = state.name()](uint64_t first_seq, size_t max_bytes,
+                             const std::function<void(uint64_t, std::vector<envelope>)>& visit) {
+        return j->read_segments_from(queue, first_seq, max_bytes,
+                                     [&](uint64_t first, std::string_view blob) -> caf::error {
+                                       auto batch = codec::decode_segment(blob);
+                                       if (!batch)
+                                         return in_entity("queue", queue, batch.error());
+                                       visit(first, std::move(*batch));
+                                       return {};
+                                     });
+      },
+      config_.queue_cache_bytes);
   return spawn_queue(*system_, std::move(state), {journal_.get(), registry_, config_.clock});
 }
 
@@ -179,15 +193,29 @@ caf::error node::recover() {
         if (!config)
           return in_entity("queue", name, config.error());
         queue_state state{*config};
-        auto e = journal_->read_segments(
-            name,
-            [&](const std::string&, uint64_t first_seq, const std::string& segment) -> caf::error {
-              auto batch = codec::decode_segment(segment);
-              if (!batch)
-                return in_entity("queue", name, batch.error());
-              messages += batch->size();
-              return state.restore_segment(first_seq, std::move(*batch));
-            });
+        // The bodies stay in the journal: an index row per segment is enough, except for FIFO
+        // queues (their group ids are in the bodies) and segments of journal format 1.
+        auto whole = [&](uint64_t first_seq, std::string_view segment) -> caf::error {
+          auto batch = codec::decode_segment(segment);
+          if (!batch)
+            return in_entity("queue", name, batch.error());
+          messages += batch->size();
+          return state.restore_segment(first_seq, std::move(*batch));
+        };
+        auto e =
+            config->fifo
+                ? journal_->read_segments(
+                      name, [&](const std::string&, uint64_t first_seq,
+                                const std::string& segment) { return whole(first_seq, segment); })
+                : journal_->read_segment_index(
+                      name,
+                      [&](uint64_t first_seq, uint32_t count,
+                          int64_t enqueued_at_ms) -> caf::error {
+                        if (count == 0) // format 1: read it whole
+                          return journal_->read_segments_from(name, first_seq, 0, whole);
+                        messages += count;
+                        return state.restore_segment_index(first_seq, count, enqueued_at_ms);
+                      });
         if (e)
           return e;
         e = journal_->read_events(
@@ -214,7 +242,7 @@ caf::error node::recover() {
           return e;
         if (auto it = sequence_floors.find(name); it != sequence_floors.end())
           state.restore_sequence_floor(it->second);
-        state.finish_restore();
+        state.finish_restore(config_.clock->now_ms());
         catalog_->record(&tables::queues, *config);
         registry_->put(entity_kind::queue, name, spawn_queue_actor(std::move(state)));
         ++queues;

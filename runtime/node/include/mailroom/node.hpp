@@ -59,6 +59,9 @@ struct node_config {
   /// Journal every step of every message (sent, delivered, retried, dead-lettered, redriven,
   /// acked) for `mailroom trace`, kept a day. Costs about half the queue throughput.
   bool trace = false;
+  /// Bytes of message bodies each queue keeps in memory (recent sends, and a batch read ahead
+  /// of its consumers); the rest stay in the journal, so a deep queue costs its index only.
+  size_t queue_cache_bytes = 4ull * 1024 * 1024;
   std::string log_level = "info";
   /// Queues declared in code or the TOML file; created at open, reconfigured when they differ.
   std::vector<queue_config> queues;

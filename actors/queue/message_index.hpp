@@ -1,0 +1,104 @@
+// The per-message index of a queue: what it needs to schedule deliveries, 16 bytes a message,
+// with the bodies elsewhere (queue_state's segments, cached or in the journal).
+//
+// Sequence numbers are handed out in increasing order and messages leave in any order, so the
+// index is a sorted map of pages of 4096 consecutive sequence numbers: appending and lookups are
+// a page lookup and an array index; a page is freed once its last message is removed. A removed
+// message in a page that still has live ones costs its 16 bytes until the page empties: one
+// message kept in flight for hours pins at most one page (64 KiB), not everything after it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace mailroom {
+
+/// Where a message is in its lifecycle (see queue_state.hpp); `absent`: no message here.
+enum class message_phase : uint8_t { absent, pending, delayed, ready, in_flight, dead_lettering };
+
+struct message_slot {
+  int64_t visible_at_ms = 0;  ///< delayed: when it becomes ready; in flight: when the lease ends
+  uint32_t receive_count = 0; ///< deliveries so far
+  uint32_t offset : 24 = 0;   ///< place in its segment: the segment starts at seq - offset
+  message_phase state : 8 = message_phase::absent;
+};
+static_assert(sizeof(message_slot) == 16);
+
+class message_index {
+public:
+  /// The message `seq`, or nullptr.
+  message_slot* find(uint64_t seq) {
+    auto page = pages_.find(seq >> page_bits);
+    if (page == pages_.end())
+      return nullptr;
+    auto at = seq & page_mask;
+    if (at >= page->second.slots.size() || page->second.slots[at].state == message_phase::absent)
+      return nullptr;
+    return &page->second.slots[at];
+  }
+  const message_slot* find(uint64_t seq) const {
+    return const_cast<message_index*>(this)->find(seq);
+  }
+
+  /// Adds message `seq` (in state `pending`). REQUIRES: `seq` is absent.
+  message_slot& add(uint64_t seq, uint32_t offset) {
+    auto& page = pages_[seq >> page_bits];
+    auto at = seq & page_mask;
+    if (at >= page.slots.size())
+      page.slots.resize(at + 1);
+    auto& slot = page.slots[at];
+    slot = message_slot{};
+    slot.offset = offset;
+    slot.state = message_phase::pending;
+    ++page.live;
+    ++size_;
+    return slot;
+  }
+
+  /// Removes message `seq`, if there is one.
+  void erase(uint64_t seq) {
+    auto page = pages_.find(seq >> page_bits);
+    if (page == pages_.end())
+      return;
+    auto at = seq & page_mask;
+    auto& slots = page->second.slots;
+    if (at >= slots.size() || slots[at].state == message_phase::absent)
+      return;
+    slots[at].state = message_phase::absent;
+    --size_;
+    if (--page->second.live == 0)
+      pages_.erase(page);
+  }
+
+  size_t size() const { return size_; }
+
+  /// Calls `visit(seq, slot)` for every message from `from` on, oldest first, until it returns
+  /// false. `visit` may change the slot, but not add or erase messages.
+  template <class Visit>
+  void for_each_from(uint64_t from, Visit&& visit) {
+    for (auto page = pages_.lower_bound(from >> page_bits); page != pages_.end(); ++page) {
+      auto base = page->first << page_bits;
+      auto& slots = page->second.slots;
+      for (size_t at = base < from ? from - base : 0; at < slots.size(); ++at)
+        if (slots[at].state != message_phase::absent && !visit(base + at, slots[at]))
+          return;
+    }
+  }
+  template <class Visit>
+  void for_each(Visit&& visit) {
+    for_each_from(0, std::forward<Visit>(visit));
+  }
+
+private:
+  static constexpr unsigned page_bits = 12;
+  static constexpr uint64_t page_mask = (uint64_t{1} << page_bits) - 1;
+  struct page {
+    std::vector<message_slot> slots; ///< grows as sequence numbers are appended
+    uint32_t live = 0;
+  };
+  std::map<uint64_t, page> pages_; // by seq >> page_bits
+  size_t size_ = 0;
+};
+
+} // namespace mailroom
