@@ -119,20 +119,20 @@ void queue_state::uncache(uint64_t first_seq, segment& s) {
 }
 
 caf::error queue_state::load_bodies(uint64_t first_seq) {
-  // Half the budget ahead: a deep queue drains at the speed of one journal read per batch.
-  auto err = reader_(first_seq, std::max<size_t>(cache_budget_ / 2, 1),
-                     [&](uint64_t first, std::vector<envelope> messages) {
-                       auto it = segments_.find(first);
-                       if (it == segments_.end() || it->second.bodies ||
-                           messages.size() != it->second.count)
-                         return; // removed since, already here, or not ours
-                       auto bodies = std::make_shared<std::vector<envelope_ptr>>();
-                       bodies->reserve(messages.size());
-                       for (auto& e : messages)
-                         bodies->push_back(std::make_shared<const envelope>(std::move(e)));
-                       it->second.bodies = std::move(bodies);
-                       cache(first, it->second);
-                     });
+  // The segment wanted and the ones after it while the cache has room: a deep queue drains
+  // at one journal read per few segments, and nothing read is evicted unused.
+  auto err = reader_(first_seq, [&](uint64_t first, std::vector<envelope> messages) {
+    auto it = segments_.find(first);
+    if (it == segments_.end() || it->second.bodies || messages.size() != it->second.count)
+      return true; // removed since, already here, or not ours
+    auto bodies = std::make_shared<std::vector<envelope_ptr>>();
+    bodies->reserve(messages.size());
+    for (auto& e : messages)
+      bodies->push_back(std::make_shared<const envelope>(std::move(e)));
+    it->second.bodies = std::move(bodies);
+    cache(first, it->second);
+    return cache_bytes_ < cache_budget_;
+  });
   if (err)
     return err;
   auto wanted = segments_.find(first_seq);

@@ -147,10 +147,10 @@ public:
   bool has_ready() const { return config_.fifo ? !ready_groups_.empty() : counters_.visible > 0; }
 
   /// Reads committed segments back from the journal, in order from the one starting at
-  /// `first_seq`, until about `max_bytes` were read (at least that one), passing each to `visit`.
+  /// `first_seq`, passing each to `visit` while it returns true.
   using segment_reader = std::function<caf::error(
-      uint64_t first_seq, size_t max_bytes,
-      const std::function<void(uint64_t first_seq, std::vector<envelope>)>& visit)>;
+      uint64_t first_seq,
+      const std::function<bool(uint64_t first_seq, std::vector<envelope>)>& visit)>;
   /// Keeps at most about `cache_bytes` of bodies in memory; the rest are read back with
   /// `reader`, a batch of segments ahead of the consumers. Without a reader every body stays.
   void keep_bodies_in_journal(segment_reader reader, size_t cache_bytes);

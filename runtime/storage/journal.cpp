@@ -784,23 +784,21 @@ caf::error journal::read_segment_index(const std::string& queue, const index_vis
 }
 
 caf::error journal::read_segments_from(const std::string& queue, uint64_t first_seq,
-                                       size_t max_bytes, const segment_visitor& visit) {
+                                       const segment_visitor& visit) {
   std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
   auto* stmt = statement(sql::read_segments_from);
   bind_text(stmt, 1, queue);
   sqlite3_bind_int64(stmt, 2, static_cast<sqlite3_int64>(first_seq));
-  size_t read = 0;
   caf::error result;
   int rc;
-  while (read < std::max<size_t>(max_bytes, 1) && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 1));
     auto size = static_cast<size_t>(sqlite3_column_bytes(stmt, 1));
-    read += size;
-    if ((result = visit(static_cast<uint64_t>(sqlite3_column_int64(stmt, 0)),
-                        std::string_view{data ? data : "", size})))
+    if (!visit(static_cast<uint64_t>(sqlite3_column_int64(stmt, 0)),
+               std::string_view{data ? data : "", size}))
       break;
   }
-  if (!result && read == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     result = reader_error("reading segments back");
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);

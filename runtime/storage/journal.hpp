@@ -255,10 +255,9 @@ public:
       std::function<caf::error(uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms)>;
   caf::error read_segment_index(const std::string& queue, const index_visitor& visit);
   /// While the node runs (any thread): committed segments of a queue from `first_seq` on, in
-  /// order, until about `max_bytes` were read (at least one row). The blob is valid only
-  /// during the call.
-  using segment_visitor = std::function<caf::error(uint64_t first_seq, std::string_view blob)>;
-  caf::error read_segments_from(const std::string& queue, uint64_t first_seq, size_t max_bytes,
+  /// order, while `visit` returns true. The blob is valid only during the call.
+  using segment_visitor = std::function<bool(uint64_t first_seq, std::string_view blob)>;
+  caf::error read_segments_from(const std::string& queue, uint64_t first_seq,
                                 const segment_visitor& visit);
   /// Events of a queue in append order; `seq` is the segment's first_seq.
   caf::error read_events(const std::string& queue, const row_visitor& visit);

@@ -137,17 +137,17 @@ caf::actor_system& node::system() {
 caf::actor node::spawn_queue_actor(queue_state state) {
   state.enable_trace(config_.trace);
   state.keep_bodies_in_journal(
-      [j = journal_.get(),
-       queue = state.name()](uint64_t first_seq, size_t max_bytes,
-                             const std::function<void(uint64_t, std::vector<envelope>)>& visit) {
-        return j->read_segments_from(queue, first_seq, max_bytes,
-                                     [&](uint64_t first, std::string_view blob) -> caf::error {
-                                       auto batch = codec::decode_segment(blob);
-                                       if (!batch)
-                                         return in_entity("queue", queue, batch.error());
-                                       visit(first, std::move(*batch));
-                                       return {};
-                                     });
+      [j = journal_.get(), queue = state.name()](
+          uint64_t first_seq, const std::function<bool(uint64_t, std::vector<envelope>)>& visit) {
+        caf::error decoding;
+        auto err =
+            j->read_segments_from(queue, first_seq, [&](uint64_t first, std::string_view blob) {
+              auto batch = codec::decode_segment(blob);
+              if (!batch)
+                decoding = in_entity("queue", queue, batch.error());
+              return batch && visit(first, std::move(*batch));
+            });
+        return decoding ? decoding : err;
       },
       config_.queue_cache_bytes);
   return spawn_queue(*system_, std::move(state), {journal_.get(), registry_, config_.clock});
@@ -211,8 +211,15 @@ caf::error node::recover() {
                       name,
                       [&](uint64_t first_seq, uint32_t count,
                           int64_t enqueued_at_ms) -> caf::error {
-                        if (count == 0) // format 1: read it whole
-                          return journal_->read_segments_from(name, first_seq, 0, whole);
+                        if (count == 0) { // format 1: read it whole
+                          caf::error result;
+                          auto e = journal_->read_segments_from(
+                              name, first_seq, [&](uint64_t first, std::string_view blob) {
+                                result = whole(first, blob);
+                                return false;
+                              });
+                          return result ? result : e;
+                        }
                         messages += count;
                         return state.restore_segment_index(first_seq, count, enqueued_at_ms);
                       });
