@@ -223,6 +223,7 @@ frame_timeout = "5s"
 max_frame_size = 1048576
 max_incomplete_frames = 4194304
 min_free_disk = 1000000
+queue_cache = 65536
 )",
                         "limits.toml");
   ASSERT_TRUE(c) << message_of(c.error());
@@ -232,11 +233,13 @@ min_free_disk = 1000000
   EXPECT_EQ(c->endpoint.max_frame_bytes, 1048576u);
   EXPECT_EQ(c->endpoint.max_incomplete_frame_bytes, 4194304u);
   EXPECT_EQ(c->min_free_disk_bytes, 1000000u);
+  EXPECT_EQ(c->queue_cache_bytes, 65536u);
 
   auto defaults = parse_config("", "empty.toml");
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->endpoint.max_connections, 1024u);
   EXPECT_EQ(defaults->min_free_disk_bytes, 64u << 20);
+  EXPECT_EQ(defaults->queue_cache_bytes, 4u << 20);
 
   auto zero = parse_config("[node]\nmax_connections = 0\n", "zero.toml");
   ASSERT_FALSE(zero);

@@ -344,10 +344,11 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     auto t = node->as_table();
     if (t == nullptr)
       return fail(source, "[node] must be a table");
-    if (auto err = check_keys(source, *t, "[node]",
-                              {"data_dir", "listen", "log_level", "durable", "worker_threads",
-                               "trace", "max_connections", "idle_timeout", "frame_timeout",
-                               "max_frame_size", "max_incomplete_frames", "min_free_disk"}))
+    if (auto err =
+            check_keys(source, *t, "[node]",
+                       {"data_dir", "listen", "log_level", "durable", "worker_threads", "trace",
+                        "max_connections", "idle_timeout", "frame_timeout", "max_frame_size",
+                        "max_incomplete_frames", "min_free_disk", "queue_cache"}))
       return err;
     if (auto err = read_string(source, *t, "data_dir", "[node] data_dir", config.data_dir))
       return err;
@@ -378,6 +379,9 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
       return fail(source, *t, message_of(err));
     if (auto err = read_integer(source, *t, "min_free_disk", "[node] min_free_disk",
                                 config.min_free_disk_bytes))
+      return err;
+    if (auto err =
+            read_integer(source, *t, "queue_cache", "[node] queue_cache", config.queue_cache_bytes))
       return err;
     if (auto tr = t->get("trace")) {
       auto value = tr->value<bool>();
