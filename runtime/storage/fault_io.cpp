@@ -37,7 +37,7 @@ struct fault_io::state {
   sqlite3_vfs vfs{};
   std::string name;
   sqlite3_vfs* real = nullptr;
-  std::array<int, 4> failing{}; ///< by op; 0: not failing
+  std::array<int, 5> failing{}; ///< by op; 0: not failing
   std::optional<uint64_t> free;
   bool crashed = false;
   uint64_t writes = 0;
@@ -114,6 +114,11 @@ int x_close(sqlite3_file* file) {
 
 int x_read(sqlite3_file* file, void* buf, int n, sqlite3_int64 offset) {
   auto* f = as_fault(file);
+  {
+    std::lock_guard<std::mutex> guard{f->st->mutex};
+    if (int code = f->st->failing_code(fault_io::op::read))
+      return code;
+  }
   return f->real()->pMethods->xRead(f->real(), buf, n, offset);
 }
 

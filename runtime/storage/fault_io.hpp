@@ -2,7 +2,8 @@
 // show. It registers a SQLite VFS over the default one, so every open, write, sync and truncate
 // of the database and its WAL passes through it, and it does the journal's own WAL sync.
 //
-// - fail(op, code) makes every later `op` fail (SQLITE_FULL for a full disk, SQLITE_IOERR_* or
+// - fail(op, code) makes every later `op` (reads too: a queue reading bodies back) fail
+// (SQLITE_FULL for a full disk, SQLITE_IOERR_* or
 //   an errno for a sync) until heal(op).
 // - Lost writes: for every write not yet synced it keeps what the write overwrote. crash()
 //   puts that back and cuts files to their synced size, as a power loss would (the page cache,
@@ -22,7 +23,7 @@ namespace mailroom {
 
 class fault_io final : public journal_io {
 public:
-  enum class op { open, write, sync, truncate };
+  enum class op { open, write, sync, truncate, read };
 
   fault_io();
   ~fault_io() override; ///< unregisters the VFS: every database using it must be closed
@@ -35,7 +36,7 @@ public:
   std::optional<uint64_t> free_bytes(const std::string& dir) override;
 
   /// Every later `o` fails with `code`: an SQLite result code (SQLITE_FULL, SQLITE_IOERR_WRITE)
-  /// for open, write and truncate; for sync, SQLITE_IOERR_FSYNC to SQLite and EIO to the
+  /// for open, write, truncate and read; for sync, SQLITE_IOERR_FSYNC to SQLite and EIO to the
   /// journal's own sync.
   void fail(op o, int code);
   void heal(op o);

@@ -30,6 +30,7 @@ protected:
     c.clock = clock;
     c.storage = std::move(storage);
     c.min_free_disk_bytes = min_free;
+    c.queue_cache_bytes = queue_cache_bytes;
     auto n = node::open(std::move(c));
     if (!n)
       return std::move(n.error());
@@ -46,9 +47,34 @@ protected:
   }
 
   std::shared_ptr<fault_io> io = std::make_shared<fault_io>();
+  size_t queue_cache_bytes = node_config{}.queue_cache_bytes;
 };
 
 } // namespace
+
+TEST_F(journal_fault_test, a_body_that_cannot_be_read_back_fails_that_receive_and_is_not_lost) {
+  queue_cache_bytes = 1; // every body is read back from the journal when it is delivered
+  open_with(io);
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  ASSERT_TRUE(node_->send("orders", bodies({"a", "b"})));
+
+  io->fail(fault_io::op::read, SQLITE_IOERR_READ);
+  receive_request r;
+  r.max = 10;
+  auto failed = node_->receive("orders", r);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(code_of(failed.error()), errc::io_error);
+  EXPECT_NE(message_of(failed.error()).find("reading segments back"), std::string::npos)
+      << message_of(failed.error());
+  EXPECT_EQ(node_->stats("orders")->visible, 2u) << "still there, not leased";
+
+  io->heal(fault_io::op::read);
+  auto got = receive_all("orders");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].message->body, "a");
+  EXPECT_EQ(got[1].message->body, "b");
+  EXPECT_EQ(got[0].receive_count, 1u) << "the failed receive delivered nothing";
+}
 
 TEST_F(journal_fault_test, a_failed_fsync_confirms_nothing_and_stops_writes_with_a_clear_error) {
   open_with(io);
