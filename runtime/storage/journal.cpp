@@ -260,8 +260,9 @@ caf::error journal::open_database() {
   if (auto err = exec("PRAGMA wal_autocheckpoint=8192"))
     return err;
   // A page cache large enough for the live segments' b-tree pages: with the default 2 MiB,
-  // every insert re-reads pages from the WAL with pread().
-  if (auto err = exec("PRAGMA cache_size=-65536"))
+  // every insert re-reads pages from the WAL with pread(). 32 MiB measured as fast as 64 MiB
+  // (embedded queue, remote queue) and keeps a node with 1 M queued messages under 128 MiB.
+  if (auto err = exec("PRAGMA cache_size=-32768"))
     return err;
   // No memory map on the writer: its reads go through the bounded page cache above. Mapped,
   // recovery touched every page of the file and a node with 1 M queued messages counted the
