@@ -731,29 +731,40 @@ caf::error journal::apply(const write_batch::op& op) {
       op);
 }
 
-caf::error journal::scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,
-                         bool key_from_column) {
-  auto& mutex = sqlite3_db_handle(stmt) == reader_ ? reader_mutex_ : db_mutex_;
-  std::lock_guard<std::recursive_mutex> guard{mutex};
-  bind_text(stmt, 1, key);
-  caf::error result;
+caf::error journal::each_row(sqlite3_stmt* stmt, const char* what,
+                             const std::function<void(sqlite3_stmt*)>& bind,
+                             const std::function<bool(sqlite3_stmt*)>& row) {
+  bool on_reader = sqlite3_db_handle(stmt) == reader_;
+  std::lock_guard<std::recursive_mutex> guard{on_reader ? reader_mutex_ : db_mutex_};
+  bind(stmt);
   int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    std::string row_key =
-        key_from_column ? std::string{reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-                                      static_cast<size_t>(sqlite3_column_bytes(stmt, 0))}
-                        : key;
-    auto seq = static_cast<uint64_t>(sqlite3_column_int64(stmt, 1));
-    auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 2));
-    std::string blob{data ? data : "", static_cast<size_t>(sqlite3_column_bytes(stmt, 2))};
-    if ((result = visit(row_key, seq, blob)))
-      break;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && row(stmt)) {
   }
-  if (!result && rc != SQLITE_ROW && rc != SQLITE_DONE)
-    result = sqlite_error("read");
+  caf::error result;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    result = on_reader ? reader_error(what) : sqlite_error(what);
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
   return result;
+}
+
+caf::error journal::scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,
+                         bool key_from_column) {
+  caf::error result;
+  auto err = each_row(
+      stmt, "read", [&](sqlite3_stmt* s) { bind_text(s, 1, key); },
+      [&](sqlite3_stmt* s) {
+        std::string row_key =
+            key_from_column ? std::string{reinterpret_cast<const char*>(sqlite3_column_text(s, 0)),
+                                          static_cast<size_t>(sqlite3_column_bytes(s, 0))}
+                            : key;
+        auto seq = static_cast<uint64_t>(sqlite3_column_int64(s, 1));
+        auto* data = static_cast<const char*>(sqlite3_column_blob(s, 2));
+        std::string blob{data ? data : "", static_cast<size_t>(sqlite3_column_bytes(s, 2))};
+        result = visit(row_key, seq, blob);
+        return !result;
+      });
+  return result ? result : err;
 }
 
 caf::error journal::read_catalog(const std::string& kind, const row_visitor& visit) {
@@ -765,45 +776,33 @@ caf::error journal::read_segments(const std::string& queue, const row_visitor& v
 }
 
 caf::error journal::read_segment_index(const std::string& queue, const index_visitor& visit) {
-  std::lock_guard<std::recursive_mutex> guard{db_mutex_};
-  auto* stmt = statement(sql::read_segment_index);
-  bind_text(stmt, 1, queue);
   caf::error result;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    auto first_seq = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
-    // NULL (a format-1 row): 0, which tells the caller to read the segment whole.
-    auto count = static_cast<uint32_t>(sqlite3_column_int64(stmt, 1));
-    if ((result = visit(first_seq, count, sqlite3_column_int64(stmt, 2))))
-      break;
-  }
-  if (!result && rc != SQLITE_ROW && rc != SQLITE_DONE)
-    result = sqlite_error("read");
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
-  return result;
+  auto err = each_row(
+      statement(sql::read_segment_index), "read", [&](sqlite3_stmt* s) { bind_text(s, 1, queue); },
+      [&](sqlite3_stmt* s) {
+        // NULL (a format-1 row): 0, which tells the caller to read the segment whole.
+        result =
+            visit(static_cast<uint64_t>(sqlite3_column_int64(s, 0)),
+                  static_cast<uint32_t>(sqlite3_column_int64(s, 1)), sqlite3_column_int64(s, 2));
+        return !result;
+      });
+  return result ? result : err;
 }
 
 caf::error journal::read_segments_from(const std::string& queue, uint64_t first_seq,
                                        const segment_visitor& visit) {
-  std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
-  auto* stmt = statement(sql::read_segments_from);
-  bind_text(stmt, 1, queue);
-  sqlite3_bind_int64(stmt, 2, static_cast<sqlite3_int64>(first_seq));
-  caf::error result;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 1));
-    auto size = static_cast<size_t>(sqlite3_column_bytes(stmt, 1));
-    if (!visit(static_cast<uint64_t>(sqlite3_column_int64(stmt, 0)),
-               std::string_view{data ? data : "", size}))
-      break;
-  }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    result = reader_error("reading segments back");
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
-  return result;
+  return each_row(
+      statement(sql::read_segments_from), "reading segments back",
+      [&](sqlite3_stmt* s) {
+        bind_text(s, 1, queue);
+        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(first_seq));
+      },
+      [&](sqlite3_stmt* s) {
+        auto* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
+        return visit(
+            static_cast<uint64_t>(sqlite3_column_int64(s, 0)),
+            std::string_view{data ? data : "", static_cast<size_t>(sqlite3_column_bytes(s, 1))});
+      });
 }
 
 caf::error journal::read_events(const std::string& queue, const row_visitor& visit) {

@@ -316,6 +316,11 @@ private:
   caf::error sqlite_error(const char* what) const;
   caf::error reader_error(const char* what) const;
   caf::error open_reader();
+  /// Under its connection's lock: binds `stmt`'s parameters, hands each row to `row` until it
+  /// returns false, then resets it. A failed step is an error naming `what`.
+  caf::error each_row(sqlite3_stmt* stmt, const char* what,
+                      const std::function<void(sqlite3_stmt*)>& bind,
+                      const std::function<bool(sqlite3_stmt*)>& row);
   caf::error scan(sqlite3_stmt* stmt, const std::string& key, const row_visitor& visit,
                   bool key_from_column);
 
