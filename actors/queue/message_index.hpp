@@ -73,21 +73,21 @@ public:
 
   size_t size() const { return size_; }
 
-  /// Calls `visit(seq, slot)` for every message from `from` on, oldest first, until it returns
-  /// false. `visit` may change the slot, but not add or erase messages.
+  /// Calls `visit(seq, slot)` for every message, oldest first, until it returns false. `visit`
+  /// may change the slot, but not add or erase messages.
   template <class Visit>
-  void for_each_from(uint64_t from, Visit&& visit) {
-    for (auto page = pages_.lower_bound(from >> page_bits); page != pages_.end(); ++page) {
-      auto base = page->first << page_bits;
-      auto& slots = page->second.slots;
-      for (size_t at = base < from ? from - base : 0; at < slots.size(); ++at)
-        if (slots[at].state != message_phase::absent && !visit(base + at, slots[at]))
+  void for_each(Visit&& visit) {
+    for (auto& [index, page] : pages_) {
+      auto base = index << page_bits;
+      for (size_t at = 0; at < page.slots.size(); ++at)
+        if (page.slots[at].state != message_phase::absent && !visit(base + at, page.slots[at]))
           return;
     }
   }
   template <class Visit>
-  void for_each(Visit&& visit) {
-    for_each_from(0, std::forward<Visit>(visit));
+  void for_each(Visit&& visit) const {
+    const_cast<message_index*>(this)->for_each(
+        [&](uint64_t seq, const message_slot& slot) { return visit(seq, slot); });
   }
 
 private:

@@ -172,13 +172,15 @@ queue_state::segment& queue_state::add_segment(uint64_t first_seq, uint32_t coun
 }
 
 std::optional<int64_t> queue_state::oldest_enqueued_at() const {
-  for (const auto& [first, s] : segments_)
-    for (uint32_t i = 0; i < s.count; ++i) {
-      const auto* m = messages_.find(first + i);
-      if (m != nullptr && m->state != phase::pending && m->state != phase::dead_lettering)
-        return s.enqueued_at_ms;
-    }
-  return std::nullopt;
+  // Segments are enqueued in sequence order, so the first message that counts is the oldest.
+  std::optional<int64_t> oldest;
+  messages_.for_each([&](uint64_t seq, const stored& m) {
+    if (m.state == phase::pending || m.state == phase::dead_lettering)
+      return true;
+    oldest = segments_.at(seq - m.offset).enqueued_at_ms;
+    return false;
+  });
+  return oldest;
 }
 
 void queue_state::flush_trace(write_batch& out) {
