@@ -116,6 +116,14 @@ TEST(config, unknown_keys_are_errors_not_silent_defaults) {
             "bad.toml: [node] durable must be true or false");
 }
 
+TEST(config, a_bad_queue_cache_is_refused_naming_the_key) {
+  EXPECT_EQ(error_for("[node]\nqueue_cache = -1"),
+            "bad.toml:2: [node] queue_cache must be a non-negative integer");
+  EXPECT_NE(error_for("[node]\nqueue_cache = \"4MiB\"").find("[node] queue_cache"),
+            std::string::npos);
+  EXPECT_NE(error_for("[node]\nqueue_cache = nan").find("[node] queue_cache"), std::string::npos);
+}
+
 TEST(config, topics_declare_their_subscriptions) {
   auto c = parse_config(R"(
 [queues.billing]
