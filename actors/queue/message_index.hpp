@@ -45,8 +45,11 @@ public:
   message_slot& add(uint64_t seq, uint32_t offset) {
     auto& page = pages_[seq >> page_bits];
     auto at = seq & page_mask;
-    if (at >= page.slots.size())
+    if (at >= page.slots.size()) {
+      slot_capacity_ -= page.slots.capacity();
       page.slots.resize(at + 1);
+      slot_capacity_ += page.slots.capacity();
+    }
     auto& slot = page.slots[at];
     slot = message_slot{};
     slot.offset = offset;
@@ -67,11 +70,18 @@ public:
       return;
     slots[at].state = message_phase::absent;
     --size_;
-    if (--page->second.live == 0)
+    if (--page->second.live == 0) {
+      slot_capacity_ -= slots.capacity();
       pages_.erase(page);
+    }
   }
 
   size_t size() const { return size_; }
+  /// What the index takes in memory: its slots (also the removed ones of pages still in use)
+  /// and its pages' map nodes.
+  size_t memory_bytes() const {
+    return slot_capacity_ * sizeof(message_slot) + pages_.size() * (sizeof(page) + 48);
+  }
 
   /// Calls `visit(seq, slot)` for every message, oldest first, until it returns false. `visit`
   /// may change the slot, but not add or erase messages.
@@ -99,6 +109,7 @@ private:
   };
   std::map<uint64_t, page> pages_; // by seq >> page_bits
   size_t size_ = 0;
+  size_t slot_capacity_ = 0; // slots allocated in all pages
 };
 
 } // namespace mailroom

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <deque>
 #include <limits>
 #include <functional>
 #include <list>
@@ -27,11 +28,19 @@ constexpr uint32_t max_receive_batch = 10'000;
 constexpr int64_t sink_retry_ms = 1'000;
 
 using deliveries_promise = caf::typed_response_promise<std::vector<delivery>>;
+/// The node's memory has room again for sends held back (memory_budget::when_room).
+using room_atom = caf::atom_constant<caf::atom("room")>;
 
 struct waiter {
   deliveries_promise promise;
   receive_request request;
   int64_t deadline_ms;
+};
+
+/// A send waiting for the node's memory to have room: `run({})` takes it, `run(error)` refuses.
+struct held_send {
+  size_t bytes;
+  std::function<void(const caf::error&)> run;
 };
 
 } // namespace
@@ -45,7 +54,18 @@ struct queue_actor_state {
   // Replies of sends whose duplicates name a send that is not committed yet (a topic's staged
   // copies), by the token they wait for; called with true once it committed, false if aborted.
   std::unordered_map<uint64_t, std::vector<std::function<void(bool)>>> after_send;
+  std::deque<held_send> held; // oldest first: taken in the order they came
+  size_t held_bytes = 0;
+  size_t charged = 0; // what this queue last charged to the memory budget
+  bool waiting_for_room = false;
   static inline const char* name = "queue";
+
+  ~queue_actor_state() {
+    if (deps.memory) {
+      deps.memory->charge(-static_cast<int64_t>(charged));
+      deps.memory->hold(-static_cast<int64_t>(held.size()), -static_cast<int64_t>(held_bytes));
+    }
+  }
 };
 
 namespace {
@@ -54,6 +74,89 @@ using self_ptr = caf::stateful_actor<queue_actor_state>*;
 
 int64_t now(self_ptr self) {
   return self->state.deps.clock->now_ms();
+}
+
+/// Charges the node's memory budget with what the queue holds now.
+void account(self_ptr self) {
+  auto& st = self->state;
+  if (!st.deps.memory)
+    return;
+  auto holds = st.queue->memory_bytes();
+  st.deps.memory->charge(static_cast<int64_t>(holds) - static_cast<int64_t>(st.charged));
+  st.charged = holds;
+}
+
+/// Put first in a handler: charges the budget with whatever the handler changed.
+struct accounted {
+  self_ptr self;
+  ~accounted() { account(self); }
+};
+
+template <class Message>
+size_t bytes_of(const std::vector<Message>& batch) {
+  size_t bytes = 0;
+  for (const auto& m : batch) {
+    bytes += sizeof(Message) + m.body.size() + m.id.size() + m.dedup_id.size() + m.group_id.size() +
+             m.causation_id.size() + m.correlation_id.size();
+    for (const auto& [k, v] : m.attributes)
+      bytes += k.size() + v.size();
+  }
+  return bytes;
+}
+
+void release_held(self_ptr self);
+
+/// Asks the budget for a room_atom once there is room for the sends held back.
+void wait_for_room(self_ptr self) {
+  auto& st = self->state;
+  if (st.waiting_for_room)
+    return;
+  st.waiting_for_room = true;
+  st.deps.memory->when_room([addr = self->address()] {
+    if (auto me = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(me, room_atom::value);
+  });
+}
+
+/// Runs `run(promise)` for a send of `bytes` now, or, while the node's memory is above its soft
+/// limit (or earlier sends wait), once there is room, in order; refuses it at the limit.
+template <class T, class Run>
+caf::result<T> admit(self_ptr self, size_t bytes, Run run) {
+  auto& st = self->state;
+  auto* budget = st.deps.memory.get();
+  auto go_now = budget == nullptr || (st.held.empty() && !budget->over_soft_limit());
+  if (!go_now)
+    if (auto err = budget->refusal(bytes, "queue '" + st.queue->name() + "'"))
+      return err; // before the promise is made: making it takes the request's answer over
+  auto promise = self->make_response_promise<T>();
+  if (go_now) {
+    run(promise);
+    return promise;
+  }
+  st.held.push_back({bytes, [run = std::move(run), promise](const caf::error& err) mutable {
+                       if (err)
+                         promise.deliver(err);
+                       else
+                         run(promise);
+                     }});
+  st.held_bytes += bytes;
+  budget->hold(1, static_cast<int64_t>(bytes));
+  wait_for_room(self);
+  return promise;
+}
+
+void release_held(self_ptr self) {
+  auto& st = self->state;
+  while (!st.held.empty() && !st.deps.memory->over_soft_limit()) {
+    auto next = std::move(st.held.front());
+    st.held.pop_front();
+    st.held_bytes -= next.bytes;
+    st.deps.memory->hold(-1, -static_cast<int64_t>(next.bytes));
+    next.run({});
+    account(self); // the next one sees what this one took
+  }
+  if (!st.held.empty())
+    wait_for_room(self);
 }
 
 /// Hands dead messages to the sink; removes them here once the sink has them durably. `done`
@@ -225,12 +328,11 @@ std::vector<send_result> per_message(std::vector<std::string> ids,
   return out;
 }
 
-/// Makes a send (or redrive) visible and answers, once its segment is durable, with
+/// Makes a send (or redrive) visible and answers `promise`, once its segment is durable, with
 /// `answer(ids)`: the ids themselves, or per-message results.
-template <class T = std::vector<std::string>, class Answer = std::identity>
-caf::typed_response_promise<T> commit_enqueue(self_ptr self, queue_state::send_outcome out,
-                                              Answer answer = {}) {
-  auto promise = self->make_response_promise<T>();
+template <class T, class Answer = std::identity>
+void commit_enqueue(self_ptr self, queue_state::send_outcome out,
+                    caf::typed_response_promise<T> promise, Answer answer = {}) {
   out.reservation.append(std::move(out.writes));
   self->state.writer->commit(
       std::move(out.reservation), [self, promise, token = out.token, ids = std::move(out.ids),
@@ -259,7 +361,20 @@ caf::typed_response_promise<T> commit_enqueue(self_ptr self, queue_state::send_o
         serve_waiters(self);
         rearm(self);
       });
-  return promise;
+}
+
+/// A send-like request: `send(now)` enqueues, giving a send_outcome or a refusal.
+template <class T, class Send, class Answer = std::identity>
+caf::result<T> admit_enqueue(self_ptr self, size_t bytes, Send send, Answer answer = {}) {
+  return admit<T>(self, bytes,
+                  [self, send = std::move(send),
+                   answer = std::move(answer)](caf::typed_response_promise<T> promise) mutable {
+                    auto out = send(now(self));
+                    if (!out)
+                      promise.deliver(std::move(out.error()));
+                    else
+                      commit_enqueue(self, std::move(*out), promise, std::move(answer));
+                  });
 }
 
 } // namespace
@@ -272,51 +387,94 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
   st.deps = std::move(deps);
   // Recovered messages are all on timers: make the due ones ready before the first request.
   on_tick(self);
+  account(self);
+  // Deleted or shut down: what waits for room or for messages gets an answer, not silence.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (!msg.reason)
+      return; // as CAF's default handler: a normal exit of a linked actor is no reason to stop
+    auto& st = self->state;
+    auto stopped =
+        make_error(errc::unavailable, "queue '" + st.queue->name() +
+                                          "' stopped (deleted, or the node is shutting down)");
+    for (auto& h : st.held)
+      h.run(stopped);
+    if (st.deps.memory)
+      st.deps.memory->hold(-static_cast<int64_t>(st.held.size()),
+                           -static_cast<int64_t>(st.held_bytes));
+    st.held.clear();
+    st.held_bytes = 0;
+    for (auto& w : st.waiters)
+      w.promise.deliver(stopped);
+    st.waiters.clear();
+    self->quit(msg.reason);
+  });
   return {
       [self](send_atom,
              std::vector<outgoing_message>& batch) -> caf::result<std::vector<std::string>> {
-        auto out = self->state.queue->send(std::move(batch), now(self));
-        if (!out)
-          return std::move(out.error());
-        return commit_enqueue(self, std::move(*out));
+        accounted guard{self};
+        auto bytes = bytes_of(batch);
+        return admit_enqueue<std::vector<std::string>>(
+            self, bytes, [self, batch = std::move(batch)](int64_t at) mutable {
+              return self->state.queue->send(std::move(batch), at);
+            });
       },
       [self](send_each_atom,
              std::vector<outgoing_message>& batch) -> caf::result<std::vector<send_result>> {
-        auto out =
-            self->state.queue->send(std::move(batch), now(self), queue_state::batch_mode::each);
-        if (!out)
-          return std::move(out.error());
-        auto refused = std::move(out->refused);
-        return commit_enqueue<std::vector<send_result>>(
-            self, std::move(*out), [refused = std::move(refused)](std::vector<std::string> ids) {
-              return per_message(std::move(ids), refused);
+        accounted guard{self};
+        auto bytes = bytes_of(batch);
+        auto refused = std::make_shared<std::vector<std::pair<size_t, caf::error>>>();
+        return admit_enqueue<std::vector<send_result>>(
+            self, bytes,
+            [self, batch = std::move(batch), refused](int64_t at) mutable {
+              auto out =
+                  self->state.queue->send(std::move(batch), at, queue_state::batch_mode::each);
+              if (out)
+                *refused = std::move(out->refused);
+              return out;
+            },
+            [refused](std::vector<std::string> ids) {
+              return per_message(std::move(ids), *refused);
             });
       },
       [self](redrive_atom, std::vector<envelope>& batch) -> caf::result<std::vector<std::string>> {
-        auto out = self->state.queue->accept_redrive(std::move(batch), now(self));
-        if (!out)
-          return std::move(out.error());
-        return commit_enqueue(self, std::move(*out));
+        accounted guard{self};
+        auto bytes = bytes_of(batch);
+        return admit_enqueue<std::vector<std::string>>(
+            self, bytes, [self, batch = std::move(batch)](int64_t at) mutable {
+              return self->state.queue->accept_redrive(std::move(batch), at);
+            });
       },
       [self](stage_atom, std::vector<outgoing_message>& batch) -> caf::result<staged_send> {
-        auto out = self->state.queue->send(std::move(batch), now(self));
-        if (!out)
-          return std::move(out.error());
-        // Committed on our own, ahead of the coordinator's batch: see send_outcome.
-        self->state.writer->commit(std::move(out->reservation), [](const caf::error&) {});
-        return staged_send{out->token, std::move(out->ids), std::move(out->writes)};
+        accounted guard{self};
+        auto bytes = bytes_of(batch);
+        return admit<staged_send>(
+            self, bytes,
+            [self,
+             batch = std::move(batch)](caf::typed_response_promise<staged_send> promise) mutable {
+              auto out = self->state.queue->send(std::move(batch), now(self));
+              if (!out) {
+                promise.deliver(std::move(out.error()));
+                return;
+              }
+              // Committed on our own, ahead of the coordinator's batch: see send_outcome.
+              self->state.writer->commit(std::move(out->reservation), [](const caf::error&) {});
+              promise.deliver(staged_send{out->token, std::move(out->ids), std::move(out->writes)});
+            });
       },
       [self](finish_atom, uint64_t token) {
+        accounted guard{self};
         self->state.queue->commit_send(token, now(self));
         settle_send(self, token, true);
         serve_waiters(self);
         rearm(self);
       },
       [self](abort_atom, uint64_t token) {
+        accounted guard{self};
         self->state.queue->abort_send(token);
         settle_send(self, token, false);
       },
       [self](receive_atom, receive_request request) -> caf::result<std::vector<delivery>> {
+        accounted guard{self};
         auto& st = self->state;
         auto bad = [&](std::string why) {
           return make_error(errc::invalid_argument, "queue '" + st.queue->name() + "': " + why);
@@ -340,11 +498,13 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       },
       [self](ack_atom,
              const std::vector<std::string>& receipts) -> caf::result<std::vector<ack_outcome>> {
+        accounted guard{self};
         auto out = self->state.queue->ack(receipts, now(self));
         return reply_when_durable(self, std::move(out.writes), std::move(out.results));
       },
       [self](nack_atom,
              const std::vector<nack_request>& requests) -> caf::result<std::vector<ack_outcome>> {
+        accounted guard{self};
         auto out = self->state.queue->nack(requests, now(self));
         if (out.dead.empty())
           return reply_when_durable(self, std::move(out.writes), std::move(out.results));
@@ -372,6 +532,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       },
       [self](visibility_atom, const std::string& receipt,
              int64_t visibility_ms) -> caf::result<ok_atom> {
+        accounted guard{self};
         auto writes = self->state.queue->change_visibility(receipt, visibility_ms, now(self));
         if (!writes)
           return std::move(writes.error());
@@ -379,6 +540,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       },
       [self](stats_atom) -> queue_stats { return self->state.queue->stats(now(self)); },
       [self](purge_atom) -> caf::result<uint64_t> {
+        accounted guard{self};
         auto [purged, writes] = self->state.queue->purge();
         return reply_when_durable(self, std::move(writes), purged);
       },
@@ -390,9 +552,18 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
         return ok_atom::value;
       },
       [self](committed_atom, uint64_t ticket, const caf::error& err) {
+        accounted guard{self};
         self->state.writer->committed(ticket, err);
       },
-      [self](tick_atom) { on_tick(self); },
+      [self](tick_atom) {
+        accounted guard{self};
+        on_tick(self);
+      },
+      [self](room_atom) {
+        accounted guard{self};
+        self->state.waiting_for_room = false;
+        release_held(self);
+      },
   };
 }
 

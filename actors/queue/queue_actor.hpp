@@ -4,6 +4,7 @@
 
 #include "queue/queue_state.hpp"
 #include "mailroom/clock.hpp"
+#include "mailroom/memory_budget.hpp"
 #include "mailroom/registry.hpp"
 
 #include <caf/behavior.hpp>
@@ -19,6 +20,9 @@ struct queue_actor_deps {
   journal* log = nullptr;                   ///< outlives the actor (owned by the node)
   std::shared_ptr<const registry> entities; ///< finds the dead-letter sink
   clock_ptr clock;                          ///< unix ms; virtual in tests
+  /// The node's memory budget: what the queue holds is charged to it, and above its soft limit
+  /// sends wait for room. Null: no budget.
+  std::shared_ptr<memory_budget> memory;
 };
 
 struct queue_actor_state;

@@ -867,6 +867,18 @@ std::pair<uint64_t, write_batch> queue_state::purge() {
   return {purged, std::move(writes)};
 }
 
+size_t queue_state::memory_bytes() const {
+  // Node-based containers cost their element plus about 48 bytes of node and bucket; what a
+  // FIFO group or a failure's text holds beyond that is left out (bounded by the depth).
+  constexpr size_t node = 48;
+  return body_bytes() + messages_.memory_bytes() + ready_.size() * sizeof(uint64_t) +
+         segments_.size() * (sizeof(segment) + node) + cached_.size() * (8 + node) +
+         timers_.size() * (16 + node) + failures_.size() * (sizeof(failure) + node) +
+         group_of_.size() * (sizeof(std::string) + 8 + node) +
+         ready_groups_.size() * sizeof(std::string) + pending_.size() * (32 + node) +
+         dedup_.size() * (2 * sizeof(std::string) + 64 + node);
+}
+
 queue_stats queue_state::stats(int64_t now_ms) const {
   queue_stats s = counters_;
   s.name = config_.name;

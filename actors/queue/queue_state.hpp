@@ -156,6 +156,9 @@ public:
   void keep_bodies_in_journal(segment_reader reader, size_t cache_bytes);
   /// Bytes of bodies held in memory now (cached and pending).
   size_t body_bytes() const { return cache_bytes_ + pending_bytes_; }
+  /// About what this queue holds in memory: bodies, index and the side tables (counted per
+  /// entry with the allocator's overhead; strings by size). What the node's memory budget sees.
+  size_t memory_bytes() const;
 
   // Recovery: feed every segment, then every event in journal order, then finish_restore().
   /// A segment known by its index only (its bodies stay in the journal).

@@ -26,6 +26,8 @@ struct options {
   uint32_t in_flight = 4;          ///< send calls outstanding per producer
   uint32_t receives_in_flight = 4; ///< receive calls outstanding per consumer
   uint64_t rate = 0;               ///< msgs/s across producers; 0: as fast as possible
+  uint64_t consume_rate = 0;       ///< --node: msgs/s across consumers; 0: as fast as possible
+  double duration_s = 0;           ///< --node: stop sending and consuming after this; 0: never
   uint32_t subscribers = 10;       ///< fanout: queues subscribed to the topic
   bool dedup = false;              ///< every message carries a dedup id of its own
   bool trace = false;              ///< the node journals every step (mailroom trace)

@@ -2,7 +2,7 @@
 //
 //   mailroom-bench queue [--producers N] [--consumers N] [--size BYTES] [--messages N]
 //                        [--durable | --no-durable] [--embedded | --node HOST:PORT] [--json]
-//                        [--dedup] [--rate N] [--batch N]
+//                        [--dedup] [--rate N] [--batch N] [--consume-rate N] [--duration S]
 //   mailroom-bench fanout --subscribers N ...   (embedded: 1 topic → N queues, --consumers each)
 //   mailroom-bench saga [--messages SAGAS] [--batch SAGAS_PER_START] [--in-flight BATCHES]
 //                       (embedded: 3-step sagas, services in the node; msgs/s = completed sagas,
@@ -75,6 +75,11 @@ int main(int argc, char** argv) {
                  "receive calls outstanding per consumer")
       ->check(CLI::Range(1, 64));
   app.add_option("--rate", o.rate, "send at this many msgs/s (embedded only; 0: flat out)");
+  app.add_option("--consume-rate", o.consume_rate,
+                 "consume at most this many msgs/s (--node only; 0: flat out)");
+  app.add_option("--duration", o.duration_s,
+                 "--node: stop after this many seconds (--messages is then a cap)")
+      ->check(CLI::Range(0.0, 86400.0));
   auto durable = app.add_flag("--durable", o.durable, "fsync every group commit (default)");
   app.add_flag("--no-durable", no_durable, "no fsync")->excludes(durable);
   auto node = app.add_option("--node", o.node, "HOST:PORT of a running node");
@@ -101,6 +106,10 @@ int main(int argc, char** argv) {
   }
   if (o.rate > 0 && !o.node.empty()) {
     std::cerr << "mailroom-bench: --rate is only supported with --embedded so far\n";
+    return 1;
+  }
+  if ((o.consume_rate > 0 || o.duration_s > 0) && o.node.empty()) {
+    std::cerr << "mailroom-bench: --consume-rate and --duration need --node\n";
     return 1;
   }
 
@@ -168,6 +177,10 @@ int main(int argc, char** argv) {
         {"mode", o.node.empty() ? "embedded" : "node"},
         {"batch", o.batch},
         {"rate", o.rate},
+        {"sent", p.sent.load()},
+        {"received", p.received.load()},
+        {"consume_rate", o.consume_rate},
+        {"duration_s", o.duration_s},
         {"dedup", o.dedup},
         {"trace", o.trace},
         {"workers", o.workers},

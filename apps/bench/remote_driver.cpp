@@ -10,6 +10,7 @@
 
 #include <capnp/ez-rpc.h>
 
+#include <chrono>
 #include <deque>
 #include <thread>
 
@@ -20,12 +21,18 @@ namespace {
 using send_promise = capnp::RemotePromise<schema::Node::SendResults>;
 using ack_promise = capnp::RemotePromise<schema::Node::AckResults>;
 using receive_promise = capnp::RemotePromise<schema::Node::ReceiveResults>;
+using steady = std::chrono::steady_clock;
+
+steady::duration seconds(double s) {
+  return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
+}
 
 std::string status_text(schema::Status::Reader s) {
   return std::string{s.getCode().cStr()} + ": " + s.getMessage().cStr();
 }
 
-void produce(const options& o, progress& p, uint64_t quota, const std::string& body) {
+void produce(const options& o, progress& p, uint64_t quota, const std::string& body,
+             steady::time_point deadline) {
   capnp::EzRpcClient rpc{o.node, default_client_port};
   auto node = rpc.getMain<schema::Node>();
   auto& ws = rpc.getWaitScope();
@@ -37,7 +44,7 @@ void produce(const options& o, progress& p, uint64_t quota, const std::string& b
       throw std::runtime_error("send refused: " + status_text(r.getStatus()));
     p.sent += r.getIds().size();
   };
-  for (uint64_t sent = 0; sent < quota;) {
+  for (uint64_t sent = 0; sent < quota && steady::now() < deadline;) {
     auto n = std::min<uint64_t>(o.batch, quota - sent);
     auto req = node.sendRequest();
     req.setQueue("bench");
@@ -57,7 +64,12 @@ void produce(const options& o, progress& p, uint64_t quota, const std::string& b
     settle_one();
 }
 
-void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed) {
+void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed,
+             steady::time_point deadline) {
+  // --consume-rate: this consumer's share, paced by what it acked since it started.
+  double rate = o.consume_rate > 0 ? static_cast<double>(o.consume_rate) / o.consumers : 0;
+  auto started = steady::now();
+  uint64_t mine = 0;
   capnp::EzRpcClient rpc{o.node, default_client_port};
   auto node = rpc.getMain<schema::Node>();
   auto& ws = rpc.getWaitScope();
@@ -83,7 +95,9 @@ void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed) {
   };
   for (uint32_t i = 0; i < o.receives_in_flight; ++i)
     receives.push_back(next_receive());
-  while (consumed.load() < o.messages && !p.failed) {
+  while (consumed.load() < o.messages && !p.failed && steady::now() < deadline) {
+    if (rate > 0)
+      std::this_thread::sleep_until(started + seconds(static_cast<double>(mine) / rate));
     auto r = receives.front().wait(ws);
     receives.pop_front();
     receives.push_back(next_receive());
@@ -106,6 +120,7 @@ void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed) {
       receipts.set(i, messages[i].getReceipt());
     }
     p.add_latencies(latencies);
+    mine += messages.size();
     acks.push_back(ack.send());
     if (acks.size() >= 4)
       settle_ack();
@@ -150,12 +165,14 @@ std::string run_remote(const options& o, progress& p) {
       }
     };
   };
+  auto deadline =
+      o.duration_s > 0 ? steady::now() + seconds(o.duration_s) : steady::time_point::max();
   std::vector<std::thread> threads;
   for (uint32_t i = 0; i < o.consumers; ++i)
-    threads.emplace_back(guarded([&] { consume(o, p, consumed); }));
+    threads.emplace_back(guarded([&] { consume(o, p, consumed, deadline); }));
   for (uint32_t i = 0; i < o.producers; ++i) {
     auto quota = o.messages / o.producers + (i < o.messages % o.producers ? 1 : 0);
-    threads.emplace_back(guarded([&, quota] { produce(o, p, quota, body); }));
+    threads.emplace_back(guarded([&, quota] { produce(o, p, quota, body, deadline); }));
   }
   for (auto& t : threads)
     t.join();

@@ -124,6 +124,14 @@ TEST(config, a_bad_queue_cache_is_refused_naming_the_key) {
   EXPECT_NE(error_for("[node]\nqueue_cache = nan").find("[node] queue_cache"), std::string::npos);
 }
 
+TEST(config, a_bad_max_memory_is_refused_naming_the_key) {
+  EXPECT_EQ(error_for("[node]\nmax_memory = -1"),
+            "bad.toml:2: [node] max_memory must be a non-negative integer");
+  EXPECT_NE(error_for("[node]\nmax_memory = \"1GiB\"").find("[node] max_memory"),
+            std::string::npos);
+  EXPECT_NE(error_for("[node]\nmax_memory = 1.5").find("[node] max_memory"), std::string::npos);
+}
+
 TEST(config, topics_declare_their_subscriptions) {
   auto c = parse_config(R"(
 [queues.billing]
@@ -232,6 +240,7 @@ max_frame_size = 1048576
 max_incomplete_frames = 4194304
 min_free_disk = 1000000
 queue_cache = 65536
+max_memory = 268435456
 )",
                         "limits.toml");
   ASSERT_TRUE(c) << message_of(c.error());
@@ -242,12 +251,14 @@ queue_cache = 65536
   EXPECT_EQ(c->endpoint.max_incomplete_frame_bytes, 4194304u);
   EXPECT_EQ(c->min_free_disk_bytes, 1000000u);
   EXPECT_EQ(c->queue_cache_bytes, 65536u);
+  EXPECT_EQ(c->max_memory_bytes, 256u << 20);
 
   auto defaults = parse_config("", "empty.toml");
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->endpoint.max_connections, 1024u);
   EXPECT_EQ(defaults->min_free_disk_bytes, 64u << 20);
   EXPECT_EQ(defaults->queue_cache_bytes, 4u << 20);
+  EXPECT_EQ(defaults->max_memory_bytes, 1u << 30);
 
   auto zero = parse_config("[node]\nmax_connections = 0\n", "zero.toml");
   ASSERT_FALSE(zero);

@@ -29,6 +29,7 @@ protected:
     c.queues = std::move(queues);
     c.clock = clock;
     c.queue_cache_bytes = queue_cache_bytes;
+    c.max_memory_bytes = max_memory_bytes;
     auto n = node::open(std::move(c));
     ASSERT_TRUE(n) << message_of(n.error());
     node_ = std::move(*n);
@@ -63,6 +64,7 @@ protected:
 
   test_dir dir;
   size_t queue_cache_bytes = node_config{}.queue_cache_bytes;
+  size_t max_memory_bytes = node_config{}.max_memory_bytes;
   std::shared_ptr<virtual_clock> clock = std::make_shared<virtual_clock>(t0);
   std::unique_ptr<node> node_;
 };

@@ -12,7 +12,7 @@ namespace {
 
 constexpr auto category = caf::atom("mailroom");
 
-constexpr std::array<std::string_view, 13> names = {
+constexpr std::array<std::string_view, 14> names = {
     "",
     "unknown_queue",
     "already_exists",
@@ -26,6 +26,7 @@ constexpr std::array<std::string_view, 13> names = {
     "queue_full",
     "disk_full",
     "not_found",
+    "memory_full",
 };
 
 } // namespace

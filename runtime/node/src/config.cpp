@@ -348,7 +348,7 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
             check_keys(source, *t, "[node]",
                        {"data_dir", "listen", "log_level", "durable", "worker_threads", "trace",
                         "max_connections", "idle_timeout", "frame_timeout", "max_frame_size",
-                        "max_incomplete_frames", "min_free_disk", "queue_cache"}))
+                        "max_incomplete_frames", "min_free_disk", "queue_cache", "max_memory"}))
       return err;
     if (auto err = read_string(source, *t, "data_dir", "[node] data_dir", config.data_dir))
       return err;
@@ -382,6 +382,9 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
       return err;
     if (auto err =
             read_integer(source, *t, "queue_cache", "[node] queue_cache", config.queue_cache_bytes))
+      return err;
+    if (auto err =
+            read_integer(source, *t, "max_memory", "[node] max_memory", config.max_memory_bytes))
       return err;
     if (auto tr = t->get("trace")) {
       auto value = tr->value<bool>();

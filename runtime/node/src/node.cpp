@@ -42,6 +42,7 @@ caf::error in_entity(const char* what, const std::string& name, const caf::error
 
 node::node(node_config config)
     : config_(std::move(config)), registry_(std::make_shared<registry>()),
+      memory_(std::make_shared<memory_budget>(config_.max_memory_bytes)),
       catalog_(std::make_unique<entity_catalog>()) {}
 
 caf::expected<std::unique_ptr<node>> node::open(node_config config) {
@@ -150,7 +151,8 @@ caf::actor node::spawn_queue_actor(queue_state state) {
         return decoding ? decoding : err;
       },
       config_.queue_cache_bytes);
-  return spawn_queue(*system_, std::move(state), {journal_.get(), registry_, config_.clock});
+  return spawn_queue(*system_, std::move(state),
+                     {journal_.get(), registry_, config_.clock, memory_});
 }
 
 caf::error node::recover() {

@@ -43,6 +43,9 @@ enum class errc : uint8_t {
   /// Nothing by that name of another kind: no topic, router, alarm, dead-letter sink, saga
   /// (definition, version, instance) or trace; or a queue not subscribed to a topic.
   not_found,
+  /// The node holds its memory budget ([node] max_memory) in queued messages and sends waiting
+  /// for room: sends are refused until consumers drain; receives, acks and purges go on.
+  memory_full,
 };
 
 /// Name used on the wire and in the CLI's messages ("unknown_queue", ...).

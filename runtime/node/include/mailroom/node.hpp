@@ -16,6 +16,7 @@
 #include "mailroom/clock.hpp"
 #include "mailroom/data_plane.hpp"
 #include "mailroom/endpoint_limits.hpp"
+#include "mailroom/memory_budget.hpp"
 #include "mailroom/registry.hpp"
 #include "mailroom/alarm_types.hpp"
 #include "mailroom/router_types.hpp"
@@ -63,6 +64,12 @@ struct node_config {
   /// of its consumers); the rest stay in the journal, so a deep queue costs its index only
   /// (16 bytes a message, plus 8 while it is ready). TOML: `[node] queue_cache`.
   size_t queue_cache_bytes = 4ull * 1024 * 1024;
+  /// What the queues of the node may hold in memory, all together: their index (24 bytes a
+  /// queued message), cached bodies and sends not yet committed. Above three quarters of it,
+  /// sends are held and confirm later, as consumers free memory; a send that would take what
+  /// is held past it is refused with errc::memory_full. Consumers are never held.
+  /// TOML: `[node] max_memory`. 0: no limit.
+  size_t max_memory_bytes = 1ull << 30;
   std::string log_level = "info";
   /// Queues declared in code or the TOML file; created at open, reconfigured when they differ.
   std::vector<queue_config> queues;
@@ -162,6 +169,8 @@ public:
   caf::expected<caf::actor> alarm(const std::string& name) const;
   caf::expected<caf::actor> dead_letter_sink(const std::string& name) const;
   std::shared_ptr<const registry> entities() const { return registry_; }
+  /// What the queues hold in memory and the sends waiting for room ([node] max_memory).
+  memory_use memory() const { return memory_->use(); }
 
   /// Runs a read-only statement on the node's database: how an application reads the tables its
   /// transactional services write (see transaction.hpp). Write statements are refused.
@@ -234,6 +243,7 @@ private:
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   std::shared_ptr<registry> registry_;
+  std::shared_ptr<memory_budget> memory_;
   std::unique_ptr<entity_catalog> catalog_;
   /// The last saga start sequence given out (the journal's row key for instances).
   std::shared_ptr<std::atomic<uint64_t>> last_saga_seq_ =
