@@ -64,8 +64,10 @@ void produce(const options& o, progress& p, uint64_t quota, const std::string& b
     settle_one();
 }
 
+/// Past `deadline` a consumer goes on until no producer runs: a send held by the node until
+/// consumers free memory must get its answer.
 void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed,
-             steady::time_point deadline) {
+             steady::time_point deadline, const std::atomic<uint32_t>& producing) {
   // --consume-rate: this consumer's share, paced by what it acked since it started.
   double rate = o.consume_rate > 0 ? static_cast<double>(o.consume_rate) / o.consumers : 0;
   auto started = steady::now();
@@ -95,7 +97,8 @@ void consume(const options& o, progress& p, std::atomic<uint64_t>& consumed,
   };
   for (uint32_t i = 0; i < o.receives_in_flight; ++i)
     receives.push_back(next_receive());
-  while (consumed.load() < o.messages && !p.failed && steady::now() < deadline) {
+  while (consumed.load() < o.messages && !p.failed &&
+         (steady::now() < deadline || producing.load() > 0)) {
     if (rate > 0)
       std::this_thread::sleep_until(started + seconds(static_cast<double>(mine) / rate));
     auto r = receives.front().wait(ws);
@@ -167,12 +170,16 @@ std::string run_remote(const options& o, progress& p) {
   };
   auto deadline =
       o.duration_s > 0 ? steady::now() + seconds(o.duration_s) : steady::time_point::max();
+  std::atomic<uint32_t> producing{o.producers};
   std::vector<std::thread> threads;
   for (uint32_t i = 0; i < o.consumers; ++i)
-    threads.emplace_back(guarded([&] { consume(o, p, consumed, deadline); }));
+    threads.emplace_back(guarded([&] { consume(o, p, consumed, deadline, producing); }));
   for (uint32_t i = 0; i < o.producers; ++i) {
     auto quota = o.messages / o.producers + (i < o.messages % o.producers ? 1 : 0);
-    threads.emplace_back(guarded([&, quota] { produce(o, p, quota, body, deadline); }));
+    threads.emplace_back(guarded([&, quota] {
+      produce(o, p, quota, body, deadline);
+      --producing;
+    }));
   }
   for (auto& t : threads)
     t.join();
