@@ -203,7 +203,8 @@ void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead,
 
 void rearm(self_ptr self);
 
-/// Leases messages for `request` and answers `promise` once the leases are durable.
+/// Leases messages for `request` and answers `promise`: once the leases are durable, or at
+/// once if the request does not need them first (see receive_request::lease_durable_first).
 void deliver(self_ptr self, const receive_request& request, deliveries_promise promise) {
   auto& st = self->state;
   auto out = st.queue->receive(request.max, request.visibility_ms, now(self));
@@ -217,6 +218,13 @@ void deliver(self_ptr self, const receive_request& request, deliveries_promise p
   }
   ship_dead(self, std::move(out.dead));
   rearm(self); // the leases just taken end on a timer: a consumer that dies must not keep them
+  if (!request.lease_durable_first) {
+    // Journaled behind the send it delivers and ahead of any ack of it; a failed commit
+    // stops the journal, and the message comes back after a restart.
+    st.writer->commit(std::move(out.writes), [](const caf::error&) {});
+    promise.deliver(std::move(out.deliveries));
+    return;
+  }
   st.writer->commit(std::move(out.writes), [promise, deliveries = std::move(out.deliveries)](
                                                const caf::error& err) mutable {
     if (err)

@@ -76,6 +76,53 @@ TEST_F(journal_fault_test, a_body_that_cannot_be_read_back_fails_that_receive_an
   EXPECT_EQ(got[0].receive_count, 1u) << "the failed receive delivered nothing";
 }
 
+TEST_F(journal_fault_test,
+       a_lease_for_another_process_answers_before_it_is_durable_and_a_crash_delivers_again) {
+  open_with(io);
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  ASSERT_TRUE(node_->send("orders", bodies({"a"})));
+
+  io->fail(fault_io::op::sync, SQLITE_IOERR_FSYNC); // the lease will never be durable
+  receive_request remote;                           // what the client endpoint asks for
+  remote.max = 10;
+  remote.lease_durable_first = false;
+  auto got = node_->receive("orders", remote);
+  ASSERT_TRUE(got) << message_of(got.error());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].receive_count, 1u);
+
+  io->crash(); // power loss: the lease's write is gone
+  node_.reset();
+  std::filesystem::remove(dir.path() + "/journal.db-shm");
+  open_with(nullptr);
+  auto again = receive_all("orders"); // no lease to wait for: ready at once
+  ASSERT_EQ(again.size(), 1u) << "delivered at least once";
+  EXPECT_EQ(again[0].message->body, "a");
+  EXPECT_EQ(again[0].receive_count, 1u) << "the lost lease did not count";
+  // The receipt names the message and its receive count, so the lost lease's receipt is the
+  // new one: whichever consumer acks first settles it (each processed it), the other is told.
+  EXPECT_EQ((*got)[0].receipt, again[0].receipt);
+  auto acked = node_->ack("orders", {(*got)[0].receipt});
+  ASSERT_TRUE(acked);
+  EXPECT_EQ((*acked)[0].error_code, "");
+  auto twice = node_->ack("orders", {again[0].receipt});
+  ASSERT_TRUE(twice);
+  EXPECT_EQ((*twice)[0].error_code, "unknown_receipt");
+  EXPECT_EQ(node_->stats("orders")->visible + node_->stats("orders")->in_flight, 0u);
+}
+
+TEST_F(journal_fault_test, an_in_process_receive_answers_only_once_its_lease_is_durable) {
+  open_with(io);
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  ASSERT_TRUE(node_->send("orders", bodies({"a"})));
+  io->fail(fault_io::op::sync, SQLITE_IOERR_FSYNC);
+  receive_request local; // lease_durable_first by default
+  local.max = 10;
+  auto refused = node_->receive("orders", local);
+  ASSERT_FALSE(refused) << "a message that may crash this process must count its receive first";
+  EXPECT_EQ(code_of(refused.error()), errc::io_error) << message_of(refused.error());
+}
+
 TEST_F(journal_fault_test, a_failed_fsync_confirms_nothing_and_stops_writes_with_a_clear_error) {
   open_with(io);
   ASSERT_FALSE(node_->create_queue(config("orders")));

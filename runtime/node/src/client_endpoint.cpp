@@ -102,7 +102,8 @@ protected:
 
   kj::Promise<void> receive(ReceiveContext context) override {
     auto params = context.getParams();
-    receive_request request{params.getMax(), params.getWaitMs(), params.getVisibilityMs()};
+    // Its consumer is another process: it cannot crash the node, so no lease waits for disk.
+    receive_request request{params.getMax(), params.getWaitMs(), params.getVisibilityMs(), false};
     return answer<std::vector<delivery>>(
         context, node_.queue(text(params.getQueue())),
         [](ReceiveContext& c, const std::vector<delivery>& r) {

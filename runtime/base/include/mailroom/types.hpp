@@ -125,6 +125,13 @@ struct receive_request {
   uint32_t max = 1;
   int64_t wait_ms = 0;        ///< long-poll time, at most 20 s
   int64_t visibility_ms = -1; ///< -1: the queue's visibility timeout
+  /// Answer only once the leases are journaled, so that a message that takes this process
+  /// down on every delivery still counts its receives and reaches the dead-letter sink (a
+  /// consumer in the node's process). The client endpoint sets false: its consumers run in
+  /// other processes and cannot take the node down, and a node crash before the lease is
+  /// journaled delivers the message again with the receive count it had: at least once
+  /// either way, one fdatasync sooner (docs/benchmarks.md, issue 11).
+  bool lease_durable_first = true;
 };
 
 struct nack_request {
