@@ -385,6 +385,16 @@ caf::result<T> admit_enqueue(self_ptr self, size_t bytes, Send send, Answer answ
                   });
 }
 
+/// Stages `batch` (see staging.hpp): held pending, its writes for the coordinator to commit.
+caf::expected<staged_send> stage(self_ptr self, std::vector<outgoing_message> batch) {
+  auto out = self->state.queue->send(std::move(batch), now(self));
+  if (!out)
+    return std::move(out.error());
+  // Committed on our own, ahead of the coordinator's batch: see send_outcome.
+  self->state.writer->commit(std::move(out->reservation), [](const caf::error&) {});
+  return staged_send{out->token, std::move(out->ids), std::move(out->writes)};
+}
+
 } // namespace
 
 caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_state state,
@@ -455,18 +465,32 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       [self](stage_atom, std::vector<outgoing_message>& batch) -> caf::result<staged_send> {
         accounted guard{self};
         auto bytes = bytes_of(batch);
-        return admit<staged_send>(
+        return admit<staged_send>(self, bytes,
+                                  [self, batch = std::move(batch)](
+                                      caf::typed_response_promise<staged_send> promise) mutable {
+                                    auto staged = stage(self, std::move(batch));
+                                    if (staged)
+                                      promise.deliver(std::move(*staged));
+                                    else
+                                      promise.deliver(std::move(staged.error()));
+                                  });
+      },
+      [self](stage_atom, parts_to_stage& request) -> caf::result<staged_parts> {
+        accounted guard{self};
+        size_t bytes = 0;
+        for (const auto& part : request.parts)
+          bytes += bytes_of(part);
+        return admit<staged_parts>(
             self, bytes,
-            [self,
-             batch = std::move(batch)](caf::typed_response_promise<staged_send> promise) mutable {
-              auto out = self->state.queue->send(std::move(batch), now(self));
-              if (!out) {
-                promise.deliver(std::move(out.error()));
-                return;
+            [self, parts = std::move(request.parts)](
+                caf::typed_response_promise<staged_parts> promise) mutable {
+              staged_parts out;
+              for (auto& part : parts) {
+                auto staged = stage(self, std::move(part));
+                out.errors.push_back(staged ? caf::error{} : std::move(staged.error()));
+                out.parts.push_back(staged ? std::move(*staged) : staged_send{});
               }
-              // Committed on our own, ahead of the coordinator's batch: see send_outcome.
-              self->state.writer->commit(std::move(out->reservation), [](const caf::error&) {});
-              promise.deliver(staged_send{out->token, std::move(out->ids), std::move(out->writes)});
+              promise.deliver(std::move(out));
             });
       },
       [self](finish_atom, uint64_t token) {

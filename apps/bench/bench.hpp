@@ -53,6 +53,9 @@ struct progress {
 std::string run_embedded(const options& o, progress& p);
 /// Runs the saga scenario (embedded, 3-step sagas); returns an error text or "".
 std::string run_saga(const options& o, progress& p);
+/// Runs the service scenario (embedded: a transactional service, one row and one send per
+/// message); returns an error text or "".
+std::string run_service(const options& o, progress& p);
 /// Runs the scenario against a node's client endpoint; returns an error text or "".
 std::string run_remote(const options& o, progress& p);
 

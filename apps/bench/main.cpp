@@ -4,6 +4,9 @@
 //                        [--durable | --no-durable] [--embedded | --node HOST:PORT] [--json]
 //                        [--dedup] [--rate N] [--batch N] [--consume-rate N] [--duration S]
 //   mailroom-bench fanout --subscribers N ...   (embedded: 1 topic → N queues, --consumers each)
+//   mailroom-bench service [--messages N] [--batch N] [--in-flight N]
+//                       (embedded: a transactional service updates one row and sends one message
+//                       per message, like example-ledger-service; latency = send to its receipt)
 //   mailroom-bench saga [--messages SAGAS] [--batch SAGAS_PER_START] [--in-flight BATCHES]
 //                       (embedded: 3-step sagas, services in the node; msgs/s = completed sagas,
 //                       latency = start to COMPLETED)
@@ -53,9 +56,9 @@ int main(int argc, char** argv) {
   CLI::App app{"mailroom-bench: load generator for Mailroom"};
   options o;
   bool embedded = false, no_durable = false;
-  app.add_option("scenario", o.scenario, "scenario: queue, fanout or saga")
+  app.add_option("scenario", o.scenario, "scenario: queue, fanout, saga or service")
       ->required()
-      ->check(CLI::IsMember({"queue", "fanout", "saga"}));
+      ->check(CLI::IsMember({"queue", "fanout", "saga", "service"}));
   app.add_option("--subscribers", o.subscribers, "fanout: subscriber queues")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--dedup", o.dedup, "give every message its own dedup id");
@@ -95,7 +98,8 @@ int main(int argc, char** argv) {
   if (no_durable)
     o.durable = false;
   if (!o.node.empty() && (o.scenario != "queue" || o.dedup)) {
-    std::cerr << "mailroom-bench: fanout, saga and --dedup are only supported with --embedded so "
+    std::cerr << "mailroom-bench: fanout, saga, service and --dedup are only supported with "
+                 "--embedded so "
                  "far\n";
     return 1;
   }
@@ -117,9 +121,10 @@ int main(int argc, char** argv) {
   std::string error;
   auto start = std::chrono::steady_clock::now();
   std::thread runner([&] {
-    error = o.scenario == "saga" ? run_saga(o, p)
-            : o.node.empty()     ? run_embedded(o, p)
-                                 : run_remote(o, p);
+    error = o.scenario == "saga"      ? run_saga(o, p)
+            : o.scenario == "service" ? run_service(o, p)
+            : o.node.empty()          ? run_embedded(o, p)
+                                      : run_remote(o, p);
   });
   std::atomic<bool> finished{false};
   std::thread reporter([&] {

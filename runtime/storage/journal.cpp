@@ -433,7 +433,7 @@ caf::error journal::below_watermark_error(uint64_t free) const {
                         "acks go on");
 }
 
-void journal::submit(write_batch batch, callback done) {
+void journal::submit(write_batch batch, callback done, callback applied) {
   caf::error refused;
   {
     std::lock_guard<std::mutex> guard{queue_mutex_};
@@ -442,9 +442,11 @@ void journal::submit(write_batch batch, callback done) {
     else if (stopping_)
       refused = make_error(errc::unavailable, "journal is shutting down");
     else
-      queue_.push_back({std::move(batch), std::move(done), {}});
+      queue_.push_back({std::move(batch), std::move(done), std::move(applied), {}});
   }
   if (refused) {
+    if (applied)
+      applied(refused);
     done(refused);
     return;
   }
@@ -492,6 +494,9 @@ void journal::run() {
       spdlog::error("journal commit failed for want of space (the commit is rolled back, later "
                     "ones are tried): {}",
                     message_of(err));
+    for (auto& p : group)
+      if (p.applied)
+        p.applied(err ? err : p.own_error);
     {
       std::lock_guard<std::mutex> guard{sync_mutex_};
       to_sync_.push_back({std::move(group), std::move(err)});

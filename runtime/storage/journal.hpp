@@ -235,8 +235,10 @@ public:
   journal& operator=(const journal&) = delete;
 
   /// Queues a batch for the next group commit. `done` runs on the sync thread once the
-  /// batch is durable (error: none) or has failed.
-  void submit(write_batch batch, callback done);
+  /// batch is durable (error: none) or has failed. `applied` (optional) runs on the journal
+  /// thread before that, once the batch is in the database (queries see it) or has failed to
+  /// be; it is not durable yet, but nothing later can be durable without it.
+  void submit(write_batch batch, callback done, callback applied = {});
 
   /// Submits and blocks the calling thread until the batch is durable. REQUIRES: not called
   /// from a callback (the sync thread).
@@ -291,6 +293,7 @@ private:
   struct pending {
     write_batch batch;
     callback done;
+    callback applied;
     caf::error own_error; ///< an isolated batch that failed alone, or one the watermark refused
   };
 

@@ -8,6 +8,8 @@
 //   (finish_atom, token)      ──►    PENDING → ready/delayed             (after the commit)
 //   (abort_atom, token)       ──►    forgets the messages                (commit failed, or
 //                                                                         another queue refused)
+//   (stage_atom, parts_to_stage) ─►  the same for several sends at once, each on its own
+//                             ◄──    staged_parts: a staged_send or a refusal per part
 // dead-letter sink
 //   (adopt_atom, records)     ──►    takes records whose put_dead_letter rows the coordinator
 //                                    already committed
@@ -18,6 +20,7 @@
 #pragma once
 
 #include "journal.hpp"
+#include "mailroom/types.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -39,6 +42,21 @@ struct staged_send {
   write_batch writes; ///< the coordinator commits these; the queue has not
 };
 
+/// Several sends to stage in one request, each all or none on its own (a transactional service
+/// stages each message's sends apart, so that one message's failure aborts its sends only).
+struct parts_to_stage {
+  std::vector<std::vector<outgoing_message>> parts;
+};
+
+/// One result per part, in order: `errors[i]` set if part i was refused (then `parts[i]` is
+/// empty and nothing of it is held).
+struct staged_parts {
+  std::vector<staged_send> parts;
+  std::vector<caf::error> errors;
+};
+
 } // namespace mailroom
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::staged_send)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::parts_to_stage)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::staged_parts)

@@ -1,14 +1,19 @@
 // Transactional consume: see mailroom/transaction.hpp for what it promises. One detached actor
-// per service handles its messages one at a time; it may block (journal reads, the commit),
+// per service handles its messages in order; it may block (journal reads, waiting for commits),
 // since it has a thread of its own.
 //
 //   receive ─► inbox has the id? ─yes─► ack (the effects committed before a crash)
 //                   │ no
 //                   ▼
-//   handler(tx) ─► stage sends in their queues ─► commit tx statements + staged sends + inbox
+//   handler(tx) ─► stage sends in their queues ─► submit tx statements + staged sends + inbox
 //                   │ failure at any step: abort stages, nack with the error
 //                   ▼
-//   finish stages ─► ack
+//   (next message of the batch) ... once all are durable: finish stages ─► ack
+//
+// Each message is its own journal batch (isolated: a failing statement undoes that message
+// only), but a batch of deliveries is submitted without waiting, so they share group commits:
+// one fsync for many messages. A handler that reads (tx.query) first waits until the earlier
+// messages' effects are applied, so a read still sees every earlier effect.
 #include "mailroom/transaction.hpp"
 
 #include "ask.hpp"
@@ -26,7 +31,9 @@
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include <future>
 #include <map>
+#include <tuple>
 
 namespace mailroom {
 
@@ -35,10 +42,13 @@ struct transaction::impl {
   journal& log;
   write_batch writes;
   std::map<std::string, std::vector<outgoing_message>> sends;
+  std::function<void()> before_read; ///< waits until earlier messages' effects are applied
 };
 
 caf::expected<std::vector<sql_row>> transaction::query(const std::string& sql,
                                                        const std::vector<sql_value>& params) const {
+  if (impl_.before_read)
+    impl_.before_read();
   return impl_.log.query(sql, params);
 }
 
@@ -74,68 +84,160 @@ struct tx_service_state {
 
 using self_ptr = caf::stateful_actor<tx_service_state>*;
 
-/// Commits the handler's effects with the inbox entry; the error text, or "" when committed.
-std::string commit(self_ptr self, const delivery& d, transaction::impl& tx) {
-  auto& st = self->state;
-  auto& system = st.owner->system();
-  std::vector<std::pair<caf::actor, uint64_t>> staged;
-  auto abort_all = [&] {
+/// The messages of one delivered batch on their way to the journal, in order. The handler has
+/// run on each added message; flush() stages their sends, one request per target queue with a
+/// part per message, and submits one journal batch per message (isolated: a failing statement
+/// undoes that message only) without waiting for the disk, so they share group commits.
+class batch_commit {
+public:
+  explicit batch_commit(self_ptr self) : self_(self) {}
+
+  void add(std::string receipt, std::string id, transaction::impl& tx) {
+    prepared_.push_back(
+        {std::move(receipt), std::move(id), std::move(tx.writes), std::move(tx.sends), {}, {}});
+  }
+
+  /// Stages and submits what was added, then waits until it is applied (a read sees it).
+  void flush() {
+    stage_all();
+    auto& st = self_->state;
+    for (auto& m : prepared_) {
+      if (!m.error.empty()) {
+        failed_.emplace_back(std::move(m.receipt), std::move(m.id), std::move(m.error));
+        continue;
+      }
+      auto now = unix_now_ms();
+      m.writes.put_consumed(st.options.service, m.id, now);
+      if (++st.commits % prune_every == 0)
+        m.writes.delete_consumed_before(st.options.service, now - st.retention_ms);
+      auto durable = std::make_shared<std::promise<caf::error>>();
+      auto in_database = std::make_shared<std::promise<caf::error>>();
+      submitted_.push_back(
+          {std::move(m.receipt), std::move(m.id), std::move(m.staged), durable->get_future()});
+      last_applied_ = in_database->get_future().share();
+      st.owner->journal_internal().submit(
+          std::move(m.writes), [durable](const caf::error& err) { durable->set_value(err); },
+          [in_database](const caf::error& err) { in_database->set_value(err); });
+    }
+    prepared_.clear();
+    if (last_applied_.valid())
+      last_applied_.wait();
+  }
+
+  /// Flushes, waits until every message is durable (or failed) and settles each.
+  void settle(consumer::settlement& settlement) {
+    flush();
+    for (auto& m : submitted_) {
+      auto err = m.durable.get();
+      if (!err) {
+        for (auto& [queue, token] : m.staged)
+          caf::anon_send(queue, finish_atom::value, token);
+        settlement.ack(m.receipt);
+      } else {
+        abort(m.staged);
+        failed_.emplace_back(std::move(m.receipt), std::move(m.id), message_of(err));
+      }
+    }
+    for (auto& [receipt, id, error] : failed_) {
+      spdlog::warn("service '{}': message {} not committed, will retry: {}",
+                   self_->state.options.service, id, error);
+      settlement.nack(failure_of(receipt, error));
+    }
+    submitted_.clear();
+    failed_.clear();
+  }
+
+private:
+  using staged_list = std::vector<std::pair<caf::actor, uint64_t>>; ///< (queue, token)
+
+  struct prepared {
+    std::string receipt;
+    std::string id;
+    write_batch writes;
+    std::map<std::string, std::vector<outgoing_message>> sends;
+    staged_list staged;
+    std::string error; ///< why its sends could not be staged: nothing of it commits
+  };
+
+  struct submitted {
+    std::string receipt;
+    std::string id;
+    staged_list staged;
+    std::future<caf::error> durable;
+  };
+
+  static void abort(const staged_list& staged) {
     for (auto& [queue, token] : staged)
       caf::anon_send(queue, abort_atom::value, token);
-  };
-  auto writes = std::move(tx.writes);
-  for (auto& [name, messages] : tx.sends) {
-    auto q = st.owner->queue(name);
-    auto s = q ? ask<staged_send>(system, *q, stage_atom::value, std::move(messages))
-               : caf::expected<staged_send>{q.error()};
-    if (!s) {
-      abort_all();
-      return "send to '" + name + "': " + message_of(s.error());
-    }
-    staged.emplace_back(*q, s->token);
-    writes.append(std::move(s->writes));
   }
-  auto now = unix_now_ms();
-  writes.put_consumed(st.options.service, d.message->id, now);
-  if (++st.commits % prune_every == 0)
-    writes.delete_consumed_before(st.options.service, now - st.retention_ms);
-  if (auto err = tx.log.write(std::move(writes))) {
-    abort_all();
-    return message_of(err);
-  }
-  for (auto& [queue, token] : staged)
-    caf::anon_send(queue, finish_atom::value, token);
-  return {};
-}
 
-/// Handles one message: its effects and inbox entry commit together, or none do. The
-/// settlement: std::nullopt to ack it, or the nack.
-std::optional<nack_request> handle(self_ptr self, const delivery& d) {
+  /// One stage request per target queue, a part per message; a message with a refused part
+  /// gets its error and its other parts aborted.
+  void stage_all() {
+    std::map<std::string, std::vector<size_t>> senders; // queue → messages sending to it
+    for (size_t i = 0; i < prepared_.size(); ++i)
+      for (auto& [queue, messages] : prepared_[i].sends)
+        senders[queue].push_back(i);
+    for (auto& [name, who] : senders) {
+      parts_to_stage request;
+      for (auto i : who)
+        request.parts.push_back(std::move(prepared_[i].sends[name]));
+      auto q = self_->state.owner->queue(name);
+      auto staged = q ? ask<staged_parts>(self_->state.owner->system(), *q, stage_atom::value,
+                                          std::move(request))
+                      : caf::expected<staged_parts>{q.error()};
+      for (size_t k = 0; k < who.size(); ++k) {
+        auto& m = prepared_[who[k]];
+        auto& refused = staged ? staged->errors[k] : staged.error();
+        if (refused) {
+          if (m.error.empty())
+            m.error = "send to '" + name + "': " + message_of(refused);
+          continue;
+        }
+        m.staged.emplace_back(*q, staged->parts[k].token);
+        m.writes.append(std::move(staged->parts[k].writes));
+      }
+    }
+    for (auto& m : prepared_)
+      if (!m.error.empty()) {
+        abort(m.staged);
+        m.staged.clear();
+      }
+  }
+
+  self_ptr self_;
+  std::vector<prepared> prepared_;
+  std::vector<submitted> submitted_;
+  std::vector<std::tuple<std::string, std::string, std::string>> failed_; ///< receipt, id, why
+  std::shared_future<caf::error> last_applied_; ///< of the last message submitted
+};
+
+/// Runs the handler on one message. std::nullopt: its effects were added to `commit`, and it
+/// settles with the batch; otherwise it settles now (std::nullopt inside: ack; else the nack).
+std::optional<std::optional<nack_request>> handle(self_ptr self, const delivery& d,
+                                                  batch_commit& commit) {
   auto& st = self->state;
   auto& log = st.owner->journal_internal();
+  using settle_now = std::optional<nack_request>;
   auto seen = log.consumed(st.options.service, d.message->id);
   if (!seen)
-    return failure_of(d.receipt, message_of(seen.error()));
+    return settle_now{failure_of(d.receipt, message_of(seen.error()))};
   if (*seen)
-    return std::nullopt; // committed before a crash; only the ack was lost
-  transaction::impl state{*st.owner, log, {}, {}};
+    return settle_now{}; // committed before a crash; only the ack was lost
+  transaction::impl state{*st.owner, log, {}, {}, [&commit] { commit.flush(); }};
   transaction tx{state};
   outcome o;
   try {
     o = st.handler(*d.message, d.receive_count, tx);
   } catch (const std::exception& e) {
-    return failure_of(d.receipt, e.what());
+    return settle_now{failure_of(d.receipt, e.what())};
   } catch (...) {
-    return failure_of(d.receipt, "handler threw a non-standard exception");
+    return settle_now{failure_of(d.receipt, "handler threw a non-standard exception")};
   }
   if (auto nack = settlement_of(o, d.receipt))
-    return nack; // a retry or a dead letter: no effects commit
-  auto error = commit(self, d, state);
-  if (error.empty())
-    return std::nullopt;
-  spdlog::warn("service '{}': message {} not committed, will retry: {}", st.options.service,
-               d.message->id, error);
-  return failure_of(d.receipt, error);
+    return settle_now{std::move(nack)}; // a retry or a dead letter: no effects commit
+  commit.add(d.receipt, d.message->id, state);
+  return std::nullopt;
 }
 
 caf::behavior tx_service(self_ptr self, node* owner, transactional_options options,
@@ -148,11 +250,13 @@ caf::behavior tx_service(self_ptr self, node* owner, transactional_options optio
   st.from = std::move(from);
   st.retention_ms = retention_ms;
   return consumer::consume(self, st.from, [self](std::vector<delivery>& batch) {
-    // One message at a time, each committed before the next; the batch settles at once.
     consumer::settlement settle{self, self->state.from.queue, batch.size(),
                                 consumer::poll_again(self)};
+    batch_commit commit{self};
     for (const auto& d : batch)
-      settle.settle(d.receipt, handle(self, d));
+      if (auto now = handle(self, d, commit))
+        settle.settle(d.receipt, std::move(*now));
+    commit.settle(settle);
   });
 }
 
