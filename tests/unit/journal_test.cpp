@@ -165,19 +165,19 @@ TEST(journal, a_journal_of_a_newer_format_is_refused_not_rewritten) {
   { ASSERT_TRUE(journal::open(at(path))); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 4", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   auto j = journal::open(at(path));
   ASSERT_FALSE(j);
   EXPECT_EQ(code_of(j.error()), errc::corruption);
-  EXPECT_NE(message_of(j.error()).find("has format version 3; this build reads versions up to 2"),
+  EXPECT_NE(message_of(j.error()).find("has format version 4; this build reads versions up to 3"),
             std::string::npos)
       << message_of(j.error());
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); // and it is still version 3
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); // and it is still version 4
   sqlite3_stmt* stmt = nullptr;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 4);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }

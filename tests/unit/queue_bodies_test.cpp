@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <map>
 
 using namespace mailroom;
@@ -54,29 +55,46 @@ TEST_F(node_test, a_queue_deeper_than_its_cache_delivers_every_body_in_order_and
   EXPECT_EQ(node_->stats("deep")->visible, 0u);
 }
 
-TEST_F(node_test, a_journal_of_format_1_is_migrated_and_its_messages_delivered) {
-  open({config("deep")});
-  ASSERT_TRUE(node_->send("deep", numbered(0, 10)));
-  node_.reset();
-  {
-    // Make it what a format-1 build wrote: segments without their index columns.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir.path() + "/journal.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "ALTER TABLE segments DROP COLUMN count; "
-                           "ALTER TABLE segments DROP COLUMN enqueued_at_ms; "
-                           "PRAGMA user_version = 1",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
+namespace {
+
+/// Rewrites the segments table of a closed journal as a build of `format` wrote it: a WITHOUT
+/// ROWID table, without the index columns in format 1.
+void make_format(const std::string& path, int format) {
+  std::string columns = format == 1 ? "" : "count INTEGER, enqueued_at_ms INTEGER, ";
+  std::string values = format == 1 ? "" : "count, enqueued_at_ms, ";
+  auto sql = "CREATE TABLE old(queue TEXT NOT NULL, first_seq INTEGER NOT NULL, " + columns +
+             "messages BLOB NOT NULL, PRIMARY KEY(queue, first_seq)) WITHOUT ROWID; "
+             "INSERT INTO old SELECT queue, first_seq, " +
+             values +
+             "messages FROM segments; DROP TABLE segments; "
+             "ALTER TABLE old RENAME TO segments; PRAGMA user_version = " +
+             std::to_string(format);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+} // namespace
+
+TEST_F(node_test, journals_of_formats_1_and_2_are_migrated_and_their_messages_delivered) {
+  for (int format : {1, 2}) {
+    std::filesystem::remove_all(dir.path());
+    std::filesystem::create_directories(dir.path());
+    open({config("deep")});
+    ASSERT_TRUE(node_->send("deep", numbered(0, 10)));
+    node_.reset();
+    make_format(dir.path() + "/journal.db", format);
+    open();
+    EXPECT_EQ(node_->stats("deep")->visible, 10u) << "format " << format;
+    ASSERT_TRUE(node_->send("deep", numbered(10, 5)));
+    drain(*node_, 0, 15, 4);
+    reopen(); // now of the current format, with a row of each kind gone
+    EXPECT_EQ(node_->stats("deep")->visible, 0u) << "format " << format;
+    node_.reset();
   }
-  open();
-  EXPECT_EQ(node_->stats("deep")->visible, 10u);
-  ASSERT_TRUE(node_->send("deep", numbered(10, 5)));
-  drain(*node_, 0, 15, 4);
-  reopen(); // now of format 2, with a row of each kind gone
-  EXPECT_EQ(node_->stats("deep")->visible, 0u);
 }
 
 TEST(queue_bodies, memory_holds_the_budget_and_reads_come_a_batch_at_a_time) {
