@@ -406,7 +406,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
   // Recovered messages are all on timers: make the due ones ready before the first request.
   on_tick(self);
   account(self);
-  // Deleted or shut down: what waits for room or for messages gets an answer, not silence.
+  // Deleted or shut down: a send waiting for room gets an answer, not silence.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     if (!msg.reason)
       return; // as CAF's default handler: a normal exit of a linked actor is no reason to stop
@@ -421,9 +421,6 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
                            -static_cast<int64_t>(st.held_bytes));
     st.held.clear();
     st.held_bytes = 0;
-    for (auto& w : st.waiters)
-      w.promise.deliver(stopped);
-    st.waiters.clear();
     self->quit(msg.reason);
   });
   return {

@@ -224,6 +224,8 @@ journal::~journal() {
     ::close(wal_fd_);
   for (auto* stmt : statements_)
     sqlite3_finalize(stmt);
+  finalize_all(writer_statements_);
+  finalize_all(reader_statements_);
   if (reader_ != nullptr)
     sqlite3_close(reader_); // before the writer, whose close checkpoints the WAL away
   if (db_ != nullptr)
@@ -397,6 +399,8 @@ caf::error journal::prepare_statements() {
   };
   if (auto err = open_reader())
     return err;
+  install_guard(db_, writer_statements_);
+  install_guard(reader_, reader_statements_);
   for (const auto& e : entries) {
     auto* on = e.on_reader ? reader_ : db_;
     auto& stmt = statements_[static_cast<size_t>(e.id)];

@@ -50,6 +50,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -312,8 +314,23 @@ private:
   caf::error commit(std::deque<pending>& group);
   caf::error apply(const write_batch::op& op);
   caf::error apply_isolated(pending& p);
-  /// Compiles a service statement with the guard that keeps it off the journal's own tables.
-  caf::expected<sqlite3_stmt*> prepare_service_statement(sqlite3* on, const std::string& sql);
+  /// Service statements compiled on one connection, by text (a handler runs the same few on
+  /// every message; compiling them took half the service's time). Their guard (see
+  /// journal_service_sql.cpp) is on while `guarding`, which covers a recompile inside a step.
+  struct service_statements {
+    std::unordered_map<std::string, sqlite3_stmt*> by_text;
+    bool guarding = false;
+  };
+  /// Compiles a service statement with the guard that keeps it off the journal's own tables;
+  /// the caller finalizes it.
+  caf::expected<sqlite3_stmt*> prepare_service_statement(sqlite3* on, service_statements& cache,
+                                                         const std::string& sql);
+  /// The compiled statement for `sql` from `cache`, compiled now if it is not there.
+  caf::expected<sqlite3_stmt*> service_statement(sqlite3* on, service_statements& cache,
+                                                 const std::string& sql);
+  /// Installs the guard on a connection, active only while `cache.guarding`.
+  void install_guard(sqlite3* on, service_statements& cache);
+  static void finalize_all(service_statements& cache);
   caf::error run_service_statement(const std::string& sql, const std::vector<sql_value>& params);
   caf::error exec(const char* sql);
   caf::error sqlite_error(const char* what) const;
@@ -395,11 +412,15 @@ private:
   // Guards db_ and the statements. Recursive because recovery nests scans: a catalog visitor
   // reads that queue's segments (each scan uses its own prepared statement).
   std::recursive_mutex db_mutex_;
+  service_statements writer_statements_;    // under db_mutex_
+  std::mutex checked_mutex_;                // guards checked_
+  std::unordered_set<std::string> checked_; ///< service statements check_statement() passed
   // A second, read-only connection for queries while the node runs (traces, saga listings,
   // service queries, the inbox check): WAL readers never wait for the writer, so a long scan
   // does not hold up a group commit. Its statements (read_trace, read_consumed) live on it.
   sqlite3* reader_ = nullptr;
   std::recursive_mutex reader_mutex_;
+  service_statements reader_statements_; // under reader_mutex_
   std::thread thread_;
 };
 

@@ -31,8 +31,16 @@ bool is_journal_table(const char* name) {
   return false;
 }
 
-/// The authorizer: arguments per action as in sqlite3_set_authorizer's documentation.
-int guard(void*, int action, const char* a1, const char* a2, const char*, const char*) {
+/// Compiled service statements kept per connection; past this many distinct texts (a handler
+/// that builds its SQL from data), the cache starts over.
+constexpr size_t max_cached_statements = 256;
+
+/// The authorizer, on while a service statement compiles or runs (`on` points at the cache's
+/// `guarding`: a step may recompile after a schema change): arguments per action as in
+/// sqlite3_set_authorizer's documentation.
+int guard(void* on, int action, const char* a1, const char* a2, const char*, const char*) {
+  if (!*static_cast<const bool*>(on))
+    return SQLITE_OK; // the journal's own statements
   switch (action) {
   case SQLITE_INSERT:
   case SQLITE_UPDATE:
@@ -84,13 +92,23 @@ caf::error statement_error(sqlite3* db, int rc, const std::string& sql) {
 
 } // namespace
 
-caf::expected<sqlite3_stmt*> journal::prepare_service_statement(sqlite3* on,
-                                                                const std::string& sql) {
+void journal::install_guard(sqlite3* on, service_statements& cache) {
+  sqlite3_set_authorizer(on, guard, &cache.guarding);
+}
+
+void journal::finalize_all(service_statements& cache) {
+  for (auto& [text, stmt] : cache.by_text)
+    sqlite3_finalize(stmt);
+  cache.by_text.clear();
+}
+
+caf::expected<sqlite3_stmt*>
+journal::prepare_service_statement(sqlite3* on, service_statements& cache, const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
-  sqlite3_set_authorizer(on, guard, nullptr);
   const char* tail = nullptr;
+  cache.guarding = true;
   auto rc = sqlite3_prepare_v2(on, sql.c_str(), static_cast<int>(sql.size()), &stmt, &tail);
-  sqlite3_set_authorizer(on, nullptr, nullptr);
+  cache.guarding = false;
   if (rc != SQLITE_OK) {
     auto err = statement_error(on, rc, sql);
     if (rc == SQLITE_AUTH)
@@ -111,28 +129,62 @@ caf::expected<sqlite3_stmt*> journal::prepare_service_statement(sqlite3* on,
   return stmt;
 }
 
+caf::expected<sqlite3_stmt*> journal::service_statement(sqlite3* on, service_statements& cache,
+                                                        const std::string& sql) {
+  if (auto it = cache.by_text.find(sql); it != cache.by_text.end())
+    return it->second;
+  auto stmt = prepare_service_statement(on, cache, sql);
+  if (!stmt)
+    return stmt;
+  if (cache.by_text.size() >= max_cached_statements)
+    finalize_all(cache);
+  cache.by_text.emplace(sql, *stmt);
+  return stmt;
+}
+
+namespace {
+
+/// Steps a cached statement with `params`, each row to `row`; resets it either way.
+template <class Row>
+int step_all(sqlite3_stmt* stmt, const std::vector<sql_value>& params, bool& guarding, Row row) {
+  bind(stmt, params);
+  guarding = true;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+    row(stmt);
+  guarding = false;
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  return rc;
+}
+
+} // namespace
+
 caf::error journal::run_service_statement(const std::string& sql,
                                           const std::vector<sql_value>& params) {
-  auto stmt = prepare_service_statement(db_, sql);
+  auto stmt = service_statement(db_, writer_statements_, sql);
   if (!stmt)
     return std::move(stmt.error());
-  bind(*stmt, params);
-  int rc;
-  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-  }
-  caf::error err;
-  if (rc != SQLITE_DONE)
-    err = statement_error(db_, rc, sql);
-  sqlite3_finalize(*stmt);
-  return err;
+  auto rc = step_all(*stmt, params, writer_statements_.guarding, [](sqlite3_stmt*) {});
+  return rc == SQLITE_DONE ? caf::error{} : statement_error(db_, rc, sql);
 }
 
 caf::error journal::check_statement(const std::string& sql) {
+  // A text checked once passes again without a compile: the check stays off the writer's lock
+  // for every message of a handler that runs the same statements.
+  {
+    std::lock_guard<std::mutex> guard{checked_mutex_};
+    if (checked_.count(sql) > 0)
+      return {};
+  }
   std::lock_guard<std::recursive_mutex> guard{db_mutex_};
-  auto stmt = prepare_service_statement(db_, sql);
+  auto stmt = service_statement(db_, writer_statements_, sql);
   if (!stmt)
     return std::move(stmt.error());
-  sqlite3_finalize(*stmt);
+  std::lock_guard<std::mutex> checked{checked_mutex_};
+  if (checked_.size() >= max_cached_statements)
+    checked_.clear();
+  checked_.insert(sql);
   return {};
 }
 
@@ -140,43 +192,35 @@ caf::expected<std::vector<sql_row>> journal::query(const std::string& sql,
                                                    const std::vector<sql_value>& params) {
   // On the read connection: a handler's query never waits for (or holds up) a group commit.
   std::lock_guard<std::recursive_mutex> guard{reader_mutex_};
-  auto stmt = prepare_service_statement(reader_, sql);
+  auto stmt = service_statement(reader_, reader_statements_, sql);
   if (!stmt)
     return std::move(stmt.error());
-  if (!sqlite3_stmt_readonly(*stmt)) {
-    sqlite3_finalize(*stmt);
+  if (!sqlite3_stmt_readonly(*stmt))
     return make_error(errc::invalid_argument,
                       "statement '" + sql + "' writes; use execute() inside the transaction");
-  }
-  bind(*stmt, params);
   std::vector<sql_row> rows;
-  int rc;
-  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+  auto rc = step_all(*stmt, params, reader_statements_.guarding, [&rows](sqlite3_stmt* s) {
     sql_row row;
-    for (int i = 0, n = sqlite3_column_count(*stmt); i < n; ++i) {
-      switch (sqlite3_column_type(*stmt, i)) {
+    for (int i = 0, n = sqlite3_column_count(s); i < n; ++i) {
+      switch (sqlite3_column_type(s, i)) {
       case SQLITE_INTEGER:
-        row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(*stmt, i)));
+        row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(s, i)));
         break;
       case SQLITE_FLOAT:
-        row.emplace_back(sqlite3_column_double(*stmt, i));
+        row.emplace_back(sqlite3_column_double(s, i));
         break;
       case SQLITE_NULL:
         row.emplace_back(std::monostate{});
         break;
       default:
-        row.emplace_back(std::string{reinterpret_cast<const char*>(sqlite3_column_text(*stmt, i)),
-                                     static_cast<size_t>(sqlite3_column_bytes(*stmt, i))});
+        row.emplace_back(std::string{reinterpret_cast<const char*>(sqlite3_column_text(s, i)),
+                                     static_cast<size_t>(sqlite3_column_bytes(s, i))});
       }
     }
     rows.push_back(std::move(row));
-  }
-  caf::error err;
+  });
   if (rc != SQLITE_DONE)
-    err = statement_error(reader_, rc, sql);
-  sqlite3_finalize(*stmt);
-  if (err)
-    return err;
+    return statement_error(reader_, rc, sql);
   return rows;
 }
 

@@ -116,6 +116,55 @@ TEST_F(transaction_test, statements_may_not_touch_the_journal_or_control_transac
   EXPECT_NE(message_of(write_in_query.error()).find("writes"), std::string::npos);
 }
 
+TEST_F(transaction_test, a_read_sees_every_earlier_effect_of_its_batch) {
+  // The messages of a delivered batch share group commits; a read must still see the earlier
+  // ones' writes: read-modify-write with no upsert counts every credit.
+  transactional_options o;
+  o.service = "counter";
+  o.queue = "payments";
+  o.schema = {"CREATE TABLE IF NOT EXISTS counts(account TEXT PRIMARY KEY, n INTEGER NOT NULL)"};
+  ASSERT_TRUE(
+      spawn_transactional_service(*node_, o, [](const envelope& m, uint32_t, transaction& tx) {
+        auto rows = tx.query("SELECT n FROM counts WHERE account = ?1", {m.body});
+        if (!rows)
+          return outcome::retry(message_of(rows.error()));
+        int64_t n = rows->empty() ? 0 : std::get<int64_t>((*rows)[0][0]);
+        if (auto err = tx.execute("INSERT OR REPLACE INTO counts VALUES(?1, ?2)", {m.body, n + 1}))
+          return outcome::retry(message_of(err));
+        return outcome::ack();
+      }));
+  std::vector<outgoing_message> batch(50);
+  for (auto& m : batch)
+    m.body = "erin";
+  ASSERT_TRUE(node_->send("payments", batch));
+  ASSERT_TRUE(eventually([&] { return depth("payments") == 0; }));
+  auto rows = node_->query("SELECT n FROM counts WHERE account = 'erin'", {});
+  ASSERT_TRUE(rows && rows->size() == 1);
+  EXPECT_EQ(std::get<int64_t>((*rows)[0][0]), 50);
+}
+
+TEST_F(transaction_test, a_compiled_statement_is_guarded_again_when_the_schema_changes) {
+  // Service statements are compiled once and kept; one recompiled after a trigger appeared
+  // must still be kept off the journal's tables.
+  ASSERT_TRUE(node_->send("payments", accounts({"frank"})));
+  auto& log = node_->journal_internal();
+  auto run = [&](const char* sql) {
+    write_batch w;
+    w.execute(sql, {});
+    return log.write(std::move(w));
+  };
+  ASSERT_FALSE(run("CREATE TABLE mine(x INTEGER)"));
+  ASSERT_FALSE(run("INSERT INTO mine VALUES(1)"));
+  auto trigger = run("CREATE TRIGGER sneaky AFTER INSERT ON mine BEGIN DELETE FROM segments; END");
+  auto again = run("INSERT INTO mine VALUES(2)");
+  EXPECT_TRUE(trigger || again) << "the trigger's delete must be refused, at creation or run";
+  if (again) {
+    EXPECT_EQ(code_of(again), errc::invalid_argument) << message_of(again);
+  }
+  reopen();
+  EXPECT_EQ(depth("payments"), 1u) << "the journal's segments are untouched";
+}
+
 TEST_F(transaction_test, bad_options_are_refused) {
   std::atomic<int> calls{0};
   transactional_options o;
