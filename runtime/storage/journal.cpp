@@ -346,6 +346,9 @@ caf::error journal::prepare_statements() {
       {sql::read_trace, "SELECT ?1, at_ms, events FROM trace ORDER BY id", true},
       {sql::read_consumed, "SELECT 1 FROM consumed WHERE service = ?1 AND id = ?2", true},
       {sql::put_catalog, "INSERT OR REPLACE INTO catalog(kind, name, config) VALUES(?1, ?2, ?3)"},
+      {sql::savepoint, "SAVEPOINT isolated"},
+      {sql::release_savepoint, "RELEASE isolated"},
+      {sql::rollback_to_savepoint, "ROLLBACK TO isolated"},
       {sql::delete_catalog, "DELETE FROM catalog WHERE kind = ?1 AND name = ?2"},
       {sql::put_segment, "INSERT OR REPLACE INTO segments(queue, first_seq, count, enqueued_at_ms, "
                          "messages) VALUES(?1, ?2, ?3, ?4, ?5)"},
@@ -592,8 +595,15 @@ caf::error journal::commit(std::deque<pending>& group) {
   return {};
 }
 
+caf::error journal::exec(sql s) {
+  auto* stmt = statement(s);
+  auto rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  return rc == SQLITE_DONE ? caf::error{} : sqlite_error(sqlite3_sql(stmt));
+}
+
 caf::error journal::apply_isolated(pending& p) {
-  if (auto err = exec("SAVEPOINT isolated"))
+  if (auto err = exec(sql::savepoint))
     return err;
   for (auto& op : p.batch.ops_) {
     auto err = apply(op);
@@ -603,11 +613,11 @@ caf::error journal::apply_isolated(pending& p) {
       return err; // I/O: the whole group fails and the journal stops
     // A service statement failed: undo this batch only; the rest of the group commits.
     p.own_error = std::move(err);
-    if (auto e = exec("ROLLBACK TO isolated"))
+    if (auto e = exec(sql::rollback_to_savepoint))
       return e;
     break;
   }
-  return exec("RELEASE isolated");
+  return exec(sql::release_savepoint);
 }
 
 namespace {

@@ -382,10 +382,15 @@ private:
     read_segments_from,
     read_events,
     read_dead_letters,
+    savepoint, // around an isolated batch: compiled once, it runs for every service message
+    release_savepoint,
+    rollback_to_savepoint,
     count,
   };
   std::array<sqlite3_stmt*, static_cast<size_t>(sql::count)> statements_{};
   sqlite3_stmt* statement(sql s) const { return statements_[static_cast<size_t>(s)]; }
+  /// Runs one of the journal's statements that take no parameters and return no rows.
+  caf::error exec(sql s);
 
   // Lock order: queue_mutex_ is never held while taking db_mutex_.
   mutable std::mutex queue_mutex_; // guards queue_, stopping_, failed_, stats_
