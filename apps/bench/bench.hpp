@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -29,9 +30,11 @@ struct options {
   uint64_t consume_rate = 0;       ///< --node: msgs/s across consumers; 0: as fast as possible
   double duration_s = 0;           ///< --node: stop sending and consuming after this; 0: never
   uint32_t subscribers = 10;       ///< fanout: queues subscribed to the topic
+  uint32_t queues = 1;             ///< queue (embedded): producers spread batches over this many
   bool dedup = false;              ///< every message carries a dedup id of its own
   bool trace = false;              ///< the node journals every step (mailroom trace)
   uint32_t workers = 0;            ///< embedded node's scheduler threads; 0: the node's default
+  size_t queue_cache = 0;          ///< embedded node's [node] queue_cache; 0: the node's default
   bool json = false;
 };
 
@@ -40,6 +43,10 @@ struct progress {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> received{0}; ///< deliveries acked (fanout: every subscriber's copy)
   std::atomic<bool> failed{false};
+  /// steady_clock nanoseconds when the timed part began (after setup); 0: when the run did.
+  std::atomic<int64_t> started_ns{0};
+
+  void start_clock() { started_ns = std::chrono::steady_clock::now().time_since_epoch().count(); }
   std::mutex latencies_mutex;         // guards latencies_us
   std::vector<uint32_t> latencies_us; // end to end: producer stamp to consumer receipt
 

@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"queue", "fanout", "saga", "service"}));
   app.add_option("--subscribers", o.subscribers, "fanout: subscriber queues")
       ->check(CLI::Range(1, 1000));
+  app.add_option("--queues", o.queues,
+                 "queue, embedded: queues bench-0..N-1, batches sent round robin, --consumers each")
+      ->check(CLI::Range(1, 100000));
   app.add_flag("--dedup", o.dedup, "give every message its own dedup id");
   app.add_flag("--trace", o.trace, "embedded node with [node] trace = true");
   app.add_option("--producers", o.producers,
@@ -88,6 +91,8 @@ int main(int argc, char** argv) {
   auto node = app.add_option("--node", o.node, "HOST:PORT of a running node");
   app.add_flag("--embedded", embedded, "run a node in this process (default)")->excludes(node);
   app.add_flag("--json", o.json, "print a JSON summary as the last line");
+  app.add_option("--queue-cache", o.queue_cache,
+                 "embedded node: [node] queue_cache bytes (0: its default)");
   app.add_option("--workers", o.workers, "embedded node: scheduler threads (0: its default)")
       ->check(CLI::Range(0, 64));
   try {
@@ -106,6 +111,10 @@ int main(int argc, char** argv) {
   if ((o.producers == 0 || o.consumers == 0) && (o.node.empty() || o.producers == o.consumers)) {
     std::cerr << "mailroom-bench: --producers 0 (drain) or --consumers 0 (fill) needs --node, "
                  "and not both\n";
+    return 1;
+  }
+  if (o.queues > 1 && (o.scenario != "queue" || !o.node.empty())) {
+    std::cerr << "mailroom-bench: --queues is only supported with the embedded queue scenario\n";
     return 1;
   }
   if (o.rate > 0 && !o.node.empty()) {
@@ -143,6 +152,8 @@ int main(int argc, char** argv) {
     }
   });
   runner.join();
+  if (auto started = p.started_ns.load(); started != 0)
+    start = std::chrono::steady_clock::time_point{std::chrono::steady_clock::duration{started}};
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   finished = true;
   reporter.join();
@@ -182,6 +193,7 @@ int main(int argc, char** argv) {
         {"mode", o.node.empty() ? "embedded" : "node"},
         {"batch", o.batch},
         {"rate", o.rate},
+        {"queues", o.queues},
         {"sent", p.sent.load()},
         {"received", p.received.load()},
         {"consume_rate", o.consume_rate},

@@ -257,7 +257,7 @@ max_memory = 268435456
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->endpoint.max_connections, 1024u);
   EXPECT_EQ(defaults->min_free_disk_bytes, 64u << 20);
-  EXPECT_EQ(defaults->queue_cache_bytes, 4u << 20);
+  EXPECT_EQ(defaults->queue_cache_bytes, 16u << 20);
   EXPECT_EQ(defaults->max_memory_bytes, 1u << 30);
 
   auto zero = parse_config("[node]\nmax_connections = 0\n", "zero.toml");

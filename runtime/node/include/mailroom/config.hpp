@@ -12,7 +12,7 @@
 //   max_frame_size = 72228864       # bytes of one request (64 MiB message + a batch of envelopes)
 //   max_incomplete_frames = 268435456  # bytes that half-received requests hold, node-wide
 //   min_free_disk = 67108864        # bytes; below it sends are refused, consumers go on
-//   queue_cache = 4194304           # bytes of bodies each queue keeps in memory
+//   queue_cache = 16777216          # bytes of bodies each queue keeps in memory
 //   max_memory = 1073741824         # bytes all queues may hold; sends wait above 3/4 of it
 //
 //   [queues.orders]

@@ -62,8 +62,10 @@ struct node_config {
   bool trace = false;
   /// Bytes of message bodies each queue keeps in memory (recent sends, and a batch read ahead
   /// of its consumers); the rest stay in the journal, so a deep queue costs its index only
-  /// (16 bytes a message, plus 8 while it is ready). TOML: `[node] queue_cache`.
-  size_t queue_cache_bytes = 4ull * 1024 * 1024;
+  /// (16 bytes a message, plus 8 while it is ready). TOML: `[node] queue_cache`. 16 MiB holds
+  /// what 2 producers with 4 batches of 1000 in flight each send before it is consumed; with
+  /// 4 MiB those bodies were read back from the journal at half the rate (docs/benchmarks.md).
+  size_t queue_cache_bytes = 16ull * 1024 * 1024;
   /// What the queues of the node may hold in memory, all together: their index (24 bytes a
   /// queued message), cached bodies and sends not yet committed. Above three quarters of it,
   /// sends are held and confirm later, as consumers free memory; a send that would take what
