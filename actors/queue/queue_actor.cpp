@@ -118,14 +118,19 @@ void wait_for_room(self_ptr self) {
   });
 }
 
+/// Who sends: a producer may be held; a consumer, whose sends must be answered before it can
+/// ack what it consumed (the acks that free memory), only refused at the limit.
+enum class sender : bool { producer, consumer };
+
 /// Runs `run(promise)` for a send of `bytes` now, or, while the node's memory is above its soft
 /// limit (or earlier sends wait), once there is room, in order; refuses it at the limit.
 template <class T, class Run>
-caf::result<T> admit(self_ptr self, size_t bytes, Run run) {
+caf::result<T> admit(self_ptr self, size_t bytes, Run run, sender from = sender::producer) {
   auto& st = self->state;
   auto* budget = st.deps.memory.get();
-  auto go_now = budget == nullptr || (st.held.empty() && !budget->over_soft_limit());
-  if (!go_now)
+  auto go_now = budget == nullptr ||
+                (from == sender::consumer || (st.held.empty() && !budget->over_soft_limit()));
+  if (budget != nullptr && (!go_now || budget->over_soft_limit()))
     if (auto err = budget->refusal(bytes, "queue '" + st.queue->name() + "'"))
       return err; // before the promise is made: making it takes the request's answer over
   auto promise = self->make_response_promise<T>();
@@ -219,8 +224,9 @@ void deliver(self_ptr self, const receive_request& request, deliveries_promise p
   ship_dead(self, std::move(out.dead));
   rearm(self); // the leases just taken end on a timer: a consumer that dies must not keep them
   if (!request.lease_durable_first) {
-    // Journaled behind the send it delivers and ahead of any ack of it; a failed commit
-    // stops the journal, and the message comes back after a restart.
+    // Journaled behind the send it delivers and ahead of any ack of it. If the commit fails
+    // (the journal stops, or a full disk rolls it back), the lease is lost: the message comes
+    // back with the receive count it had, as after a crash.
     st.writer->commit(std::move(out.writes), [](const caf::error&) {});
     promise.deliver(std::move(out.deliveries));
     return;
@@ -373,25 +379,37 @@ void commit_enqueue(self_ptr self, queue_state::send_outcome out,
 
 /// A send-like request: `send(now)` enqueues, giving a send_outcome or a refusal.
 template <class T, class Send, class Answer = std::identity>
-caf::result<T> admit_enqueue(self_ptr self, size_t bytes, Send send, Answer answer = {}) {
-  return admit<T>(self, bytes,
-                  [self, send = std::move(send),
-                   answer = std::move(answer)](caf::typed_response_promise<T> promise) mutable {
-                    auto out = send(now(self));
-                    if (!out)
-                      promise.deliver(std::move(out.error()));
-                    else
-                      commit_enqueue(self, std::move(*out), promise, std::move(answer));
-                  });
+caf::result<T> admit_enqueue(self_ptr self, size_t bytes, Send send, Answer answer = {},
+                             sender from = sender::producer) {
+  return admit<T>(
+      self, bytes,
+      [self, send = std::move(send),
+       answer = std::move(answer)](caf::typed_response_promise<T> promise) mutable {
+        auto out = send(now(self));
+        if (!out)
+          promise.deliver(std::move(out.error()));
+        else
+          commit_enqueue(self, std::move(*out), promise, std::move(answer));
+      },
+      from);
 }
 
 /// Stages `batch` (see staging.hpp): held pending, its writes for the coordinator to commit.
 caf::expected<staged_send> stage(self_ptr self, std::vector<outgoing_message> batch) {
-  auto out = self->state.queue->send(std::move(batch), now(self));
+  auto& queue = *self->state.queue;
+  auto out = queue.send(std::move(batch), now(self));
   if (!out)
     return std::move(out.error());
   // Committed on our own, ahead of the coordinator's batch: see send_outcome.
   self->state.writer->commit(std::move(out->reservation), [](const caf::error&) {});
+  if (!out->waits_for.empty()) {
+    // A duplicate of a send not committed yet: if that one aborts, this one was never sent.
+    // The coordinator cannot wait inside its own commit, so it retries once that one settled.
+    queue.abort_send(out->token);
+    return make_error(errc::unavailable, "queue '" + queue.name() +
+                                             "': a message duplicates one whose send is not "
+                                             "committed yet; send it again");
+  }
   return staged_send{out->token, std::move(out->ids), std::move(out->writes)};
 }
 
@@ -432,6 +450,17 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
             self, bytes, [self, batch = std::move(batch)](int64_t at) mutable {
               return self->state.queue->send(std::move(batch), at);
             });
+      },
+      [self](consumer_send_atom,
+             std::vector<outgoing_message>& batch) -> caf::result<std::vector<std::string>> {
+        accounted guard{self};
+        auto bytes = bytes_of(batch);
+        return admit_enqueue<std::vector<std::string>>(
+            self, bytes,
+            [self, batch = std::move(batch)](int64_t at) mutable {
+              return self->state.queue->send(std::move(batch), at);
+            },
+            std::identity{}, sender::consumer);
       },
       [self](send_each_atom,
              std::vector<outgoing_message>& batch) -> caf::result<std::vector<send_result>> {
@@ -488,7 +517,8 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
                 out.parts.push_back(staged ? std::move(*staged) : staged_send{});
               }
               promise.deliver(std::move(out));
-            });
+            },
+            sender::consumer); // a transactional service's sends, before it acks
       },
       [self](finish_atom, uint64_t token) {
         accounted guard{self};

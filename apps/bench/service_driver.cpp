@@ -67,7 +67,7 @@ std::string run_service(const options& o, progress& p) {
         error = std::move(why);
       failed = true;
     };
-    auto body = make_body(std::max<uint32_t>(o.size, 8));
+    auto body = make_body(std::max<uint32_t>(o.size, 9)); // "ACCOUNT8:" and more
     std::vector<std::thread> producers;
     for (uint32_t i = 0; i < o.producers; ++i) {
       auto quota = o.messages / o.producers + (i < o.messages % o.producers ? 1 : 0);

@@ -144,17 +144,24 @@ caf::expected<sqlite3_stmt*> journal::service_statement(sqlite3* on, service_sta
 
 namespace {
 
-/// Steps a cached statement with `params`, each row to `row`; resets it either way.
+/// Steps a cached statement with `params`, each row to `row`; resets it and lowers the guard
+/// however it ends (`row` may throw: out of memory).
 template <class Row>
 int step_all(sqlite3_stmt* stmt, const std::vector<sql_value>& params, bool& guarding, Row row) {
+  struct finally {
+    sqlite3_stmt* stmt;
+    bool& guarding;
+    ~finally() {
+      guarding = false;
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+    }
+  } done{stmt, guarding};
   bind(stmt, params);
   guarding = true;
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
     row(stmt);
-  guarding = false;
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
   return rc;
 }
 

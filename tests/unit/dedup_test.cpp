@@ -180,3 +180,23 @@ TEST_F(dedup_node_test, a_duplicate_of_a_staged_send_is_confirmed_only_when_that
   EXPECT_EQ(code_of(refused.error()), errc::unavailable);
   EXPECT_TRUE(node_->send("payments", {keyed("pay", "p-2")})) << "sent again, it is taken";
 }
+
+TEST_F(dedup_node_test, a_staged_duplicate_of_a_send_not_committed_yet_is_refused_to_be_retried) {
+  open({config("payments")});
+  auto queue = *node_->queue("payments");
+  auto stage = [&] {
+    return ask<staged_send>(node_->system(), queue, stage_atom::value,
+                            std::vector<outgoing_message>{keyed("pay", "p-3")});
+  };
+  auto first = stage();
+  ASSERT_TRUE(first) << message_of(first.error());
+  // If the first aborted, a staged copy answered as its duplicate would have been sent nowhere.
+  auto second = stage();
+  ASSERT_FALSE(second);
+  EXPECT_EQ(code_of(second.error()), errc::unavailable) << message_of(second.error());
+  ASSERT_FALSE(node_->journal_internal().write(std::move(first->writes)));
+  caf::anon_send(queue, finish_atom::value, first->token);
+  auto again = stage();
+  ASSERT_TRUE(again) << message_of(again.error());
+  EXPECT_EQ(again->ids, first->ids) << "once that one committed, the duplicate gets its id";
+}

@@ -2,6 +2,7 @@
 // commit together; a failing commit applies nothing; a message whose effects committed is acked
 // without running the handler again. The crash test is in tests/integration.
 #include "journal.hpp"
+#include "mailroom/ids.hpp"
 #include "mailroom/transaction.hpp"
 #include "node_fixture.hpp"
 
@@ -163,6 +164,22 @@ TEST_F(transaction_test, a_compiled_statement_is_guarded_again_when_the_schema_c
   }
   reopen();
   EXPECT_EQ(depth("payments"), 1u) << "the journal's segments are untouched";
+}
+
+TEST_F(transaction_test, a_message_sent_twice_under_one_id_in_one_batch_takes_effect_once) {
+  std::atomic<int> calls{0};
+  // A producer that re-sent after a timeout, with the id it had chosen (no dedup id): both
+  // copies may arrive in one delivered batch, where the inbox check cannot see the first.
+  auto twice = accounts({"gina", "gina"});
+  twice[0].id = twice[1].id = new_message_id();
+  ASSERT_TRUE(node_->send("payments", twice));
+  ASSERT_TRUE(start(calls));
+  ASSERT_TRUE(eventually([&] {
+    advance(20); // the second copy is retried after the first, on the virtual clock
+    return depth("payments") == 0;
+  }));
+  EXPECT_EQ(balance("gina"), 5);
+  EXPECT_EQ(depth("receipts"), 1u);
 }
 
 TEST_F(transaction_test, bad_options_are_refused) {

@@ -86,7 +86,8 @@ void handle(self_ptr self, std::vector<delivery>& batch) {
       fail_all(answered, "no_reply_queue", "reply queue '" + reply_to + "' does not exist");
       continue;
     }
-    self->request(*target, caf::infinite, send_atom::value, std::move(messages))
+    // A consumer's send: held by the memory budget, it would keep its commands unacked.
+    self->request(*target, caf::infinite, consumer_send_atom::value, std::move(messages))
         .then(
             [settle, answered](std::vector<std::string>&) {
               for (const auto& r : answered)

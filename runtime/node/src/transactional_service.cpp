@@ -34,6 +34,7 @@
 #include <future>
 #include <map>
 #include <tuple>
+#include <unordered_set>
 
 namespace mailroom {
 
@@ -92,7 +93,12 @@ class batch_commit {
 public:
   explicit batch_commit(self_ptr self) : self_(self) {}
 
+  /// Whether a message with this id was added to this batch already (a producer's re-send
+  /// of it, under the same id).
+  bool has(const std::string& id) const { return ids_.count(id) > 0; }
+
   void add(std::string receipt, std::string id, transaction::impl& tx) {
+    ids_.insert(id);
     prepared_.push_back(
         {std::move(receipt), std::move(id), std::move(tx.writes), std::move(tx.sends), {}, {}});
   }
@@ -206,6 +212,7 @@ private:
   }
 
   self_ptr self_;
+  std::unordered_set<std::string> ids_;
   std::vector<prepared> prepared_;
   std::vector<submitted> submitted_;
   std::vector<std::tuple<std::string, std::string, std::string>> failed_; ///< receipt, id, why
@@ -219,6 +226,11 @@ std::optional<std::optional<nack_request>> handle(self_ptr self, const delivery&
   auto& st = self->state;
   auto& log = st.owner->journal_internal();
   using settle_now = std::optional<nack_request>;
+  // The inbox check cannot see a copy earlier in this batch (not applied yet): retry this one
+  // after it, when the check will.
+  if (commit.has(d.message->id))
+    return settle_now{failure_of(d.receipt, "message " + d.message->id +
+                                                " is already being handled in this batch")};
   auto seen = log.consumed(st.options.service, d.message->id);
   if (!seen)
     return settle_now{failure_of(d.receipt, message_of(seen.error()))};

@@ -6,6 +6,10 @@
 //   (send_each_atom, vector<outgoing_message>)   -> vector<send_result>, once durable: each message
 //                                                   accepted or refused on its own (a full queue
 //                                                   takes the first that fit)
+//   (consumer_send_atom, vector<outgoing_message>) -> as send_atom, but never held by the node's
+//                                                   memory budget (only refused at its limit):
+//                                                   the sends a consumer needs answered before
+//                                                   it acks, and acks are what free memory
 //   (receive_atom, receive_request)              -> vector<delivery> (may wait: long poll)
 //   (ack_atom, vector<string> receipts)          -> vector<ack_outcome>
 //   (nack_atom, vector<nack_request>)            -> vector<ack_outcome>
@@ -42,6 +46,7 @@ namespace mailroom {
 
 using send_atom = caf::atom_constant<caf::atom("send")>;
 using send_each_atom = caf::atom_constant<caf::atom("send_each")>;
+using consumer_send_atom = caf::atom_constant<caf::atom("csend")>;
 using receive_atom = caf::atom_constant<caf::atom("receive")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using nack_atom = caf::atom_constant<caf::atom("nack")>;
