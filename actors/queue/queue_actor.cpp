@@ -76,11 +76,13 @@ int64_t now(self_ptr self) {
   return self->state.deps.clock->now_ms();
 }
 
-/// Charges the node's memory budget with what the queue holds now.
+/// Charges the node's memory budget with what the queue holds now. While the node's memory is
+/// short, the queue's body cache shrinks first: cached bodies can always be read back.
 void account(self_ptr self) {
   auto& st = self->state;
   if (!st.deps.memory)
     return;
+  st.queue->squeeze_cache(st.deps.memory->over_soft_limit());
   auto holds = st.queue->memory_bytes();
   st.deps.memory->charge(static_cast<int64_t>(holds) - static_cast<int64_t>(st.charged));
   st.charged = holds;

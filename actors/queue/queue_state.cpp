@@ -85,8 +85,18 @@ std::map<uint64_t, queue_state::segment>::iterator queue_state::segment_of(uint6
 
 void queue_state::keep_bodies_in_journal(segment_reader reader, size_t cache_bytes) {
   reader_ = std::move(reader);
-  cache_budget_ = cache_bytes;
+  cache_limit_ = cache_bytes;
   // Recovery may have cached more than the budget (FIFO queues, format-1 segments).
+  set_cache_budget(cache_bytes);
+}
+
+void queue_state::squeeze_cache(bool squeezed) {
+  if (reader_)
+    set_cache_budget(squeezed ? std::min(cache_limit_, squeezed_cache_bytes) : cache_limit_);
+}
+
+void queue_state::set_cache_budget(size_t bytes) {
+  cache_budget_ = bytes;
   while (cache_bytes_ > cache_budget_ && !cached_.empty()) {
     auto first = *cached_.rbegin();
     uncache(first, segments_.at(first));

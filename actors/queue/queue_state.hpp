@@ -156,6 +156,10 @@ public:
   void keep_bodies_in_journal(segment_reader reader, size_t cache_bytes);
   /// Bytes of bodies held in memory now (cached and pending).
   size_t body_bytes() const { return cache_bytes_ + pending_bytes_; }
+  /// While the node's memory is short, the cache shrinks to `squeezed_cache_bytes` (what is
+  /// cached beyond goes back to the journal); then it may grow to its budget again.
+  void squeeze_cache(bool squeezed);
+  static constexpr size_t squeezed_cache_bytes = 1 << 20;
   /// About what this queue holds in memory: bodies, index and the side tables (counted per
   /// entry with the allocator's overhead; strings by size). What the node's memory budget sees.
   size_t memory_bytes() const;
@@ -211,6 +215,7 @@ private:
   std::map<uint64_t, segment>::iterator segment_of(uint64_t seq, const stored& m);
   /// The envelope of message `seq`, read back from the journal if it is not cached.
   caf::expected<envelope_ptr> body(uint64_t seq, const stored& m);
+  void set_cache_budget(size_t bytes);
   /// Reads the segment at `first_seq` and a batch after it back, then evicts down to budget.
   caf::error load_bodies(uint64_t first_seq);
   void cache(uint64_t first_seq, segment& s);
@@ -256,7 +261,8 @@ private:
   std::unordered_map<uint64_t, failure> failures_;     // by seq
   std::unordered_map<uint64_t, std::string> group_of_; // FIFO only: seq → its group
   segment_reader reader_;
-  size_t cache_budget_ = 0;
+  size_t cache_budget_ = 0;    // now: cache_limit_, or less while squeezed
+  size_t cache_limit_ = 0;     // as configured
   size_t cache_bytes_ = 0;     // bodies of committed segments held in memory
   size_t pending_bytes_ = 0;   // bodies of sends not committed yet (always held)
   std::set<uint64_t> cached_;  // committed segments with bodies: evicted newest first

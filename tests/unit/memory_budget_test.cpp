@@ -187,3 +187,26 @@ TEST_F(node_memory_test, a_node_restarted_over_its_budget_serves_consumers_and_h
   ASSERT_TRUE(held.get());
   EXPECT_EQ(consume("q", 10), 1u);
 }
+
+TEST_F(node_test, short_of_memory_a_queue_gives_back_its_cache_before_any_send_waits) {
+  queue_cache_bytes = 8 << 20; // more than the soft limit: only squeezing keeps sends going
+  max_memory_bytes = 8 << 20;
+  open({config("big")});
+  for (int b = 0; b < 10; ++b) {
+    std::vector<outgoing_message> batch(1000);
+    for (auto& m : batch)
+      m.body.assign(1024, static_cast<char>('a' + b));
+    ASSERT_TRUE(node_->send("big", std::move(batch))) << "batch " << b;
+    node_->stats("big"); // the queue has charged (and squeezed) by the time it answers this
+    EXPECT_LE(node_->memory().used_bytes, max_memory_bytes / 4 * 3) << "batch " << b;
+  }
+  for (int b = 0; b < 10; ++b) { // every body still there, read back from the journal
+    auto got = node_->receive("big", {1000, 0, -1});
+    ASSERT_TRUE(got && got->size() == 1000u) << "batch " << b;
+    EXPECT_EQ((*got)[999].message->body, std::string(1024, static_cast<char>('a' + b)));
+    std::vector<std::string> receipts;
+    for (auto& d : *got)
+      receipts.push_back(d.receipt);
+    ASSERT_TRUE(node_->ack("big", receipts));
+  }
+}
