@@ -71,6 +71,9 @@ std::string run_remote(const options& o, progress& p);
 /// error text or "".
 std::string with_temporary_node(const options& o, const std::function<std::string(node&)>& run);
 
+/// Prints on stderr how many group commits, batches and operations the node's journal did.
+void print_journal_stats(node& n);
+
 /// A body of `size` bytes.
 std::string make_body(uint32_t size);
 

@@ -16,7 +16,9 @@
 // counts once per subscriber queue it was consumed from.
 #include "bench.hpp"
 
+#include "journal.hpp"
 #include "mailroom/ids.hpp"
+#include "mailroom/node.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -42,6 +44,14 @@ uint32_t percentile(std::vector<uint32_t>& xs, double p) {
 } // namespace
 
 namespace mailroom::bench {
+
+void print_journal_stats(node& n) {
+  auto js = n.journal_internal().stats();
+  std::fprintf(stderr, "  journal: %llu commits, %llu batches, %llu ops\n",
+               static_cast<unsigned long long>(js.commits),
+               static_cast<unsigned long long>(js.batches),
+               static_cast<unsigned long long>(js.ops));
+}
 
 std::string make_body(uint32_t size) {
   std::string body(size, 'x');

@@ -7,9 +7,6 @@
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
 #include "mailroom/saga.hpp"
-#include "journal.hpp"
-
-#include <cstdio>
 
 #include <thread>
 
@@ -101,11 +98,7 @@ std::string run_saga(const options& o, progress& p) {
     }
     for (auto& t : producers)
       t.join();
-    auto js = n.journal_internal().stats();
-    std::fprintf(stderr, "  journal: %llu commits, %llu batches, %llu ops\n",
-                 static_cast<unsigned long long>(js.commits),
-                 static_cast<unsigned long long>(js.batches),
-                 static_cast<unsigned long long>(js.ops));
+    print_journal_stats(n);
     if (!failed) {
       auto m = n.saga_statistics("bench");
       if (m && m->compensated > 0)

@@ -9,7 +9,6 @@
 #include "mailroom/ids.hpp"
 #include "mailroom/node.hpp"
 #include "mailroom/transaction.hpp"
-#include "journal.hpp"
 
 #include <cstdio>
 #include <deque>
@@ -130,11 +129,7 @@ std::string run_service(const options& o, progress& p) {
     }
     for (auto& t : producers)
       t.join();
-    auto js = n.journal_internal().stats();
-    std::fprintf(stderr, "  journal: %llu commits, %llu batches, %llu ops\n",
-                 static_cast<unsigned long long>(js.commits),
-                 static_cast<unsigned long long>(js.batches),
-                 static_cast<unsigned long long>(js.ops));
+    print_journal_stats(n);
     if (!failed) {
       auto rows = n.query("SELECT coalesce(sum(cents), 0) FROM balances", {});
       if (!rows)
