@@ -130,13 +130,13 @@ template <class T, class Run>
 caf::result<T> admit(self_ptr self, size_t bytes, Run run, sender from = sender::producer) {
   auto& st = self->state;
   auto* budget = st.deps.memory.get();
-  auto go_now = budget == nullptr ||
-                (from == sender::consumer || (st.held.empty() && !budget->over_soft_limit()));
-  if (budget != nullptr && (!go_now || budget->over_soft_limit()))
+  auto short_of_memory = budget != nullptr && budget->over_soft_limit();
+  auto hold = from == sender::producer && (short_of_memory || !st.held.empty());
+  if (short_of_memory || hold)
     if (auto err = budget->refusal(bytes, "queue '" + st.queue->name() + "'"))
       return err; // before the promise is made: making it takes the request's answer over
   auto promise = self->make_response_promise<T>();
-  if (go_now) {
+  if (!hold) {
     run(promise);
     return promise;
   }
@@ -396,6 +396,18 @@ caf::result<T> admit_enqueue(self_ptr self, size_t bytes, Send send, Answer answ
       from);
 }
 
+/// A send of `batch`, all or none, answered with its ids once durable.
+caf::result<std::vector<std::string>>
+send_all_or_none(self_ptr self, std::vector<outgoing_message> batch, sender from) {
+  auto bytes = bytes_of(batch);
+  return admit_enqueue<std::vector<std::string>>(
+      self, bytes,
+      [self, batch = std::move(batch)](int64_t at) mutable {
+        return self->state.queue->send(std::move(batch), at);
+      },
+      std::identity{}, from);
+}
+
 /// Stages `batch` (see staging.hpp): held pending, its writes for the coordinator to commit.
 caf::expected<staged_send> stage(self_ptr self, std::vector<outgoing_message> batch) {
   auto& queue = *self->state.queue;
@@ -447,22 +459,12 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       [self](send_atom,
              std::vector<outgoing_message>& batch) -> caf::result<std::vector<std::string>> {
         accounted guard{self};
-        auto bytes = bytes_of(batch);
-        return admit_enqueue<std::vector<std::string>>(
-            self, bytes, [self, batch = std::move(batch)](int64_t at) mutable {
-              return self->state.queue->send(std::move(batch), at);
-            });
+        return send_all_or_none(self, std::move(batch), sender::producer);
       },
       [self](consumer_send_atom,
              std::vector<outgoing_message>& batch) -> caf::result<std::vector<std::string>> {
         accounted guard{self};
-        auto bytes = bytes_of(batch);
-        return admit_enqueue<std::vector<std::string>>(
-            self, bytes,
-            [self, batch = std::move(batch)](int64_t at) mutable {
-              return self->state.queue->send(std::move(batch), at);
-            },
-            std::identity{}, sender::consumer);
+        return send_all_or_none(self, std::move(batch), sender::consumer);
       },
       [self](send_each_atom,
              std::vector<outgoing_message>& batch) -> caf::result<std::vector<send_result>> {
