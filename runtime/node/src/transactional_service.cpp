@@ -219,37 +219,34 @@ private:
   std::shared_future<caf::error> last_applied_; ///< of the last message submitted
 };
 
-/// Runs the handler on one message. std::nullopt: its effects were added to `commit`, and it
-/// settles with the batch; otherwise it settles now (std::nullopt inside: ack; else the nack).
-std::optional<std::optional<nack_request>> handle(self_ptr self, const delivery& d,
-                                                  batch_commit& commit) {
+/// Runs the handler on one message: settles it now (an ack, or a nack), or adds its effects to
+/// `commit`, with which it settles once they are durable.
+void handle(self_ptr self, const delivery& d, batch_commit& commit, consumer::settlement& settle) {
   auto& st = self->state;
   auto& log = st.owner->journal_internal();
-  using settle_now = std::optional<nack_request>;
+  auto retry = [&](const std::string& why) { settle.nack(failure_of(d.receipt, why)); };
   // The inbox check cannot see a copy earlier in this batch (not applied yet): retry this one
   // after it, when the check will.
   if (commit.has(d.message->id))
-    return settle_now{failure_of(d.receipt, "message " + d.message->id +
-                                                " is already being handled in this batch")};
+    return retry("message " + d.message->id + " is already being handled in this batch");
   auto seen = log.consumed(st.options.service, d.message->id);
   if (!seen)
-    return settle_now{failure_of(d.receipt, message_of(seen.error()))};
+    return retry(message_of(seen.error()));
   if (*seen)
-    return settle_now{}; // committed before a crash; only the ack was lost
+    return settle.ack(d.receipt); // committed before a crash; only the ack was lost
   transaction::impl state{*st.owner, log, {}, {}, [&commit] { commit.flush(); }};
   transaction tx{state};
   outcome o;
   try {
     o = st.handler(*d.message, d.receive_count, tx);
   } catch (const std::exception& e) {
-    return settle_now{failure_of(d.receipt, e.what())};
+    return retry(e.what());
   } catch (...) {
-    return settle_now{failure_of(d.receipt, "handler threw a non-standard exception")};
+    return retry("handler threw a non-standard exception");
   }
   if (auto nack = settlement_of(o, d.receipt))
-    return settle_now{std::move(nack)}; // a retry or a dead letter: no effects commit
+    return settle.nack(std::move(*nack)); // a retry or a dead letter: no effects commit
   commit.add(d.receipt, d.message->id, state);
-  return std::nullopt;
 }
 
 caf::behavior tx_service(self_ptr self, node* owner, transactional_options options,
@@ -266,8 +263,7 @@ caf::behavior tx_service(self_ptr self, node* owner, transactional_options optio
                                 consumer::poll_again(self)};
     batch_commit commit{self};
     for (const auto& d : batch)
-      if (auto now = handle(self, d, commit))
-        settle.settle(d.receipt, std::move(*now));
+      handle(self, d, commit, settle);
     commit.settle(settle);
   });
 }
