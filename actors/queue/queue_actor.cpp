@@ -1,5 +1,6 @@
 #include "queue/queue_actor.hpp"
 
+#include "queue/message_bytes.hpp"
 #include "journal_writer.hpp"
 #include "staging.hpp"
 #include "mailroom/error.hpp"
@@ -93,18 +94,6 @@ struct accounted {
   self_ptr self;
   ~accounted() { account(self); }
 };
-
-template <class Message>
-size_t bytes_of(const std::vector<Message>& batch) {
-  size_t bytes = 0;
-  for (const auto& m : batch) {
-    bytes += sizeof(Message) + m.body.size() + m.id.size() + m.dedup_id.size() + m.group_id.size() +
-             m.causation_id.size() + m.correlation_id.size();
-    for (const auto& [k, v] : m.attributes)
-      bytes += k.size() + v.size();
-  }
-  return bytes;
-}
 
 void release_held(self_ptr self);
 
@@ -399,7 +388,7 @@ caf::result<T> admit_enqueue(self_ptr self, size_t bytes, Send send, Answer answ
 /// A send of `batch`, all or none, answered with its ids once durable.
 caf::result<std::vector<std::string>>
 send_all_or_none(self_ptr self, std::vector<outgoing_message> batch, sender from) {
-  auto bytes = bytes_of(batch);
+  auto bytes = message_bytes(batch);
   return admit_enqueue<std::vector<std::string>>(
       self, bytes,
       [self, batch = std::move(batch)](int64_t at) mutable {
@@ -469,7 +458,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       [self](send_each_atom,
              std::vector<outgoing_message>& batch) -> caf::result<std::vector<send_result>> {
         accounted guard{self};
-        auto bytes = bytes_of(batch);
+        auto bytes = message_bytes(batch);
         auto refused = std::make_shared<std::vector<std::pair<size_t, caf::error>>>();
         return admit_enqueue<std::vector<send_result>>(
             self, bytes,
@@ -486,7 +475,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       },
       [self](redrive_atom, std::vector<envelope>& batch) -> caf::result<std::vector<std::string>> {
         accounted guard{self};
-        auto bytes = bytes_of(batch);
+        auto bytes = message_bytes(batch);
         return admit_enqueue<std::vector<std::string>>(
             self, bytes, [self, batch = std::move(batch)](int64_t at) mutable {
               return self->state.queue->accept_redrive(std::move(batch), at);
@@ -494,7 +483,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
       },
       [self](stage_atom, std::vector<outgoing_message>& batch) -> caf::result<staged_send> {
         accounted guard{self};
-        auto bytes = bytes_of(batch);
+        auto bytes = message_bytes(batch);
         return admit<staged_send>(self, bytes,
                                   [self, batch = std::move(batch)](
                                       caf::typed_response_promise<staged_send> promise) mutable {
@@ -509,7 +498,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
         accounted guard{self};
         size_t bytes = 0;
         for (const auto& part : request.parts)
-          bytes += bytes_of(part);
+          bytes += message_bytes(part);
         return admit<staged_parts>(
             self, bytes,
             [self, parts = std::move(request.parts)](

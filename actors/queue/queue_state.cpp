@@ -1,5 +1,6 @@
 #include "queue/queue_state.hpp"
 
+#include "queue/message_bytes.hpp"
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
 #include "backoff.hpp"
@@ -103,20 +104,8 @@ void queue_state::set_cache_budget(size_t bytes) {
   }
 }
 
-namespace {
-
-size_t bytes_of(const std::vector<envelope_ptr>& bodies) {
-  size_t bytes = 0;
-  for (const auto& e : bodies)
-    bytes += sizeof(envelope) + 64 + e->payload_size() + e->id.size() + e->group_id.size() +
-             e->dedup_id.size() + e->causation_id.size() + e->correlation_id.size();
-  return bytes;
-}
-
-} // namespace
-
 void queue_state::cache(uint64_t first_seq, segment& s) {
-  s.bytes = bytes_of(*s.bodies);
+  s.bytes = message_bytes(*s.bodies);
   cache_bytes_ += s.bytes;
   cached_.insert(first_seq);
 }
@@ -523,7 +512,7 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
       group_of_.emplace(seq, (*bodies)[i]->group_id);
     seqs.push_back(seq);
   }
-  seg.bytes = bytes_of(*bodies);
+  seg.bytes = message_bytes(*bodies);
   pending_bytes_ += seg.bytes;
   out.writes.put_segment(config_.name, first, seg.count, now_ms, codec::encode_segment(*bodies));
   seg.bodies = std::move(bodies);
