@@ -164,7 +164,7 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state>* self, dead_letter_stat
       [self](purge_atom) -> caf::result<uint64_t> {
         auto [purged, writes] = self->state.sink->purge();
         auto promise = self->make_response_promise<uint64_t>();
-        self->state.writer->reply_when_durable(std::move(writes), promise, purged);
+        self->state.writer->reply_after_commit(std::move(writes), promise, purged);
         return promise;
       },
       [self](committed_atom, uint64_t ticket, const caf::error& err) {

@@ -272,15 +272,21 @@ void on_tick(self_ptr self) {
   rearm(self);
 }
 
-/// Answers with `value` once `writes` are durable, then serves long polls: whatever the
-/// writes changed (a nack with no delay, a release) may have made messages ready.
+/// Answers with `value` once `writes` are durable (or only applied, see journal_writer::until),
+/// then serves long polls: whatever the writes changed (a nack with no delay, a release) may have
+/// made messages ready.
 template <class T>
-caf::typed_response_promise<T> reply_when_durable(self_ptr self, write_batch writes, T value) {
+caf::typed_response_promise<T>
+reply_after_commit(self_ptr self, write_batch writes, T value,
+                   journal_writer::until when = journal_writer::until::durable) {
   auto promise = self->make_response_promise<T>();
-  self->state.writer->reply_when_durable(std::move(writes), promise, std::move(value), [self] {
-    serve_waiters(self);
-    rearm(self);
-  });
+  self->state.writer->reply_after_commit(
+      std::move(writes), promise, std::move(value),
+      [self] {
+        serve_waiters(self);
+        rearm(self);
+      },
+      when);
   return promise;
 }
 
@@ -333,39 +339,52 @@ std::vector<send_result> per_message(std::vector<std::string> ids,
   return out;
 }
 
-/// Makes a send (or redrive) visible and answers `promise`, once its segment is durable, with
-/// `answer(ids)`: the ids themselves, or per-message results.
+/// Makes a send (or redrive) visible once its segment is applied (in the WAL: it survives the
+/// process, and a consumer's ack of it is journaled after it), and answers `promise` once the
+/// segment is durable, with `answer(ids)`: the ids themselves, or per-message results. A
+/// consumer may so see a message its producer is not yet told about; if the machine loses power
+/// in between, the producer, never confirmed, sends it again (at least once).
 template <class T, class Answer = std::identity>
 void commit_enqueue(self_ptr self, queue_state::send_outcome out,
                     caf::typed_response_promise<T> promise, Answer answer = {}) {
   out.reservation.append(std::move(out.writes));
-  self->state.writer->commit(
-      std::move(out.reservation), [self, promise, token = out.token, ids = std::move(out.ids),
-                                   waits_for = std::move(out.waits_for),
-                                   answer = std::move(answer)](const caf::error& err) mutable {
-        auto& st = self->state;
-        if (err) {
-          st.queue->abort_send(token);
-          settle_send(self, token, false);
-          promise.deliver(err);
-          return;
-        }
-        st.queue->commit_send(token, now(self));
-        settle_send(self, token, true);
-        after_sends(
-            self, waits_for,
-            [self, promise, ids = std::move(ids), answer = std::move(answer)](bool ok) mutable {
-              if (ok)
-                promise.deliver(answer(std::move(ids)));
-              else
-                promise.deliver(make_error(errc::unavailable,
-                                           "queue '" + self->state.queue->name() +
-                                               "': the send this one duplicates was aborted; "
-                                               "send it again"));
-            });
-        serve_waiters(self);
-        rearm(self);
-      });
+  auto refused = std::make_shared<bool>(false);
+  auto applied = [self, promise, refused, token = out.token](const caf::error& err) mutable {
+    auto& st = self->state;
+    if (err) {
+      *refused = true;
+      st.queue->abort_send(token);
+      settle_send(self, token, false);
+      promise.deliver(err);
+      return;
+    }
+    st.queue->commit_send(token, now(self));
+    settle_send(self, token, true);
+    serve_waiters(self);
+    rearm(self);
+  };
+  auto durable = [self, promise, refused, ids = std::move(out.ids),
+                  waits_for = std::move(out.waits_for),
+                  answer = std::move(answer)](const caf::error& err) mutable {
+    if (*refused)
+      return; // answered when it was not applied
+    if (err) {
+      promise.deliver(err); // the fdatasync failed: the journal refuses everything from now on
+      return;
+    }
+    after_sends(self, waits_for,
+                [self, promise, ids = std::move(ids), answer = std::move(answer)](bool ok) mutable {
+                  if (ok)
+                    promise.deliver(answer(std::move(ids)));
+                  else
+                    promise.deliver(make_error(errc::unavailable,
+                                               "queue '" + self->state.queue->name() +
+                                                   "': the send this one duplicates was aborted; "
+                                                   "send it again"));
+                });
+  };
+  self->state.writer->commit_in_steps(std::move(out.reservation), std::move(applied),
+                                      std::move(durable));
 }
 
 /// A send-like request: `send(now)` enqueues, giving a send_outcome or a refusal.
@@ -552,14 +571,19 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
              const std::vector<std::string>& receipts) -> caf::result<std::vector<ack_outcome>> {
         accounted guard{self};
         auto out = self->state.queue->ack(receipts, now(self));
-        return reply_when_durable(self, std::move(out.writes), std::move(out.results));
+        // Answered once applied, not durable: an ack lost with the machine's power brings its
+        // message back (at least once), and a consumer waiting on an fdatasync per batch adds
+        // that wait to every message's latency (docs/benchmarks.md, "latency budget").
+        return reply_after_commit(self, std::move(out.writes), std::move(out.results),
+                                  journal_writer::until::applied);
       },
       [self](nack_atom,
              const std::vector<nack_request>& requests) -> caf::result<std::vector<ack_outcome>> {
         accounted guard{self};
         auto out = self->state.queue->nack(requests, now(self));
-        if (out.dead.empty())
-          return reply_when_durable(self, std::move(out.writes), std::move(out.results));
+        if (out.dead.empty()) // as an ack: losing it only delivers the message again
+          return reply_after_commit(self, std::move(out.writes), std::move(out.results),
+                                    journal_writer::until::applied);
         // A nack to the sink is confirmed once the sink has the message durably: a crash
         // before that must not leave the consumer believing it was dead-lettered.
         auto promise = self->make_response_promise<std::vector<ack_outcome>>();
@@ -588,13 +612,13 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
         auto writes = self->state.queue->change_visibility(receipt, visibility_ms, now(self));
         if (!writes)
           return std::move(writes.error());
-        return reply_when_durable(self, std::move(*writes), ok_atom::value);
+        return reply_after_commit(self, std::move(*writes), ok_atom::value);
       },
       [self](stats_atom) -> queue_stats { return self->state.queue->stats(now(self)); },
       [self](purge_atom) -> caf::result<uint64_t> {
         accounted guard{self};
         auto [purged, writes] = self->state.queue->purge();
-        return reply_when_durable(self, std::move(writes), purged);
+        return reply_after_commit(self, std::move(writes), purged);
       },
       [self](config_atom, queue_config& config) -> caf::result<ok_atom> {
         if (auto err = validate(config))
