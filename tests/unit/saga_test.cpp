@@ -32,6 +32,9 @@ struct recorder {
 
 class saga_test : public node_test {
 protected:
+  // The participants run until the node stops; `services` must outlive them.
+  ~saga_test() override { node_.reset(); }
+
   void SetUp() override { start(); }
 
   void start() {

@@ -14,6 +14,11 @@ namespace {
 
 class transaction_test : public node_test {
 protected:
+  // The service runs on its own thread until the node stops: what its handler touches must
+  // outlive the node, not just a test's body (a counter on the body's stack was written after
+  // the body returned, into the stack of the node's shutdown, and crashed it now and then).
+  ~transaction_test() override { node_.reset(); }
+
   void SetUp() override {
     auto payments = config("payments");
     payments.retry = {10, 1.0, 10};
@@ -21,14 +26,14 @@ protected:
   }
 
   /// Credits the account named by the body with 5 cents and sends a receipt.
-  caf::expected<caf::actor> start(std::atomic<int>& calls) {
+  caf::expected<caf::actor> start() {
     transactional_options o;
     o.service = "ledger";
     o.queue = "payments";
     o.schema = {"CREATE TABLE IF NOT EXISTS balances(account TEXT PRIMARY KEY, cents INTEGER "
                 "NOT NULL CHECK (cents <= 100))"};
     return spawn_transactional_service(
-        *node_, o, [&calls](const envelope& m, uint32_t, transaction& tx) {
+        *node_, o, [this](const envelope& m, uint32_t, transaction& tx) {
           ++calls;
           if (auto err = tx.execute("INSERT INTO balances VALUES(?1, 5) ON CONFLICT(account) "
                                     "DO UPDATE SET cents = cents + 5",
@@ -54,6 +59,8 @@ protected:
     return s->visible + s->in_flight + s->delayed;
   }
 
+  std::atomic<int> calls{0}; ///< handler runs
+
   static std::vector<outgoing_message> accounts(std::initializer_list<const char*> names) {
     return bodies(names);
   }
@@ -62,8 +69,7 @@ protected:
 } // namespace
 
 TEST_F(transaction_test, statements_sends_and_the_ack_take_effect_together) {
-  std::atomic<int> calls{0};
-  ASSERT_TRUE(start(calls));
+  ASSERT_TRUE(start());
   ASSERT_TRUE(node_->send("payments", accounts({"alice", "bob", "alice"})));
   ASSERT_TRUE(eventually([&] { return depth("payments") == 0; }));
   EXPECT_EQ(balance("alice"), 10);
@@ -73,8 +79,7 @@ TEST_F(transaction_test, statements_sends_and_the_ack_take_effect_together) {
 }
 
 TEST_F(transaction_test, a_failing_statement_applies_nothing_and_the_message_is_retried) {
-  std::atomic<int> calls{0};
-  ASSERT_TRUE(start(calls));
+  ASSERT_TRUE(start());
   // 21 credits of 5 would pass the CHECK (cents <= 100) on the last one.
   std::vector<outgoing_message> batch(21);
   for (auto& m : batch)
@@ -96,8 +101,7 @@ TEST_F(transaction_test, a_message_whose_effects_committed_is_acked_without_runn
   write_batch committed;
   committed.put_consumed("ledger", (*ids)[0], test::t0);
   ASSERT_FALSE(node_->journal_internal().write(std::move(committed)));
-  std::atomic<int> calls{0};
-  ASSERT_TRUE(start(calls));
+  ASSERT_TRUE(start());
   ASSERT_TRUE(eventually([&] { return depth("payments") == 0; }));
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(balance("dave"), -1);
@@ -168,13 +172,12 @@ TEST_F(transaction_test, a_compiled_statement_is_guarded_again_when_the_schema_c
 }
 
 TEST_F(transaction_test, a_message_sent_twice_under_one_id_in_one_batch_takes_effect_once) {
-  std::atomic<int> calls{0};
   // A producer that re-sent after a timeout, with the id it had chosen (no dedup id): both
   // copies may arrive in one delivered batch, where the inbox check cannot see the first.
   auto twice = accounts({"gina", "gina"});
   twice[0].id = twice[1].id = new_message_id();
   ASSERT_TRUE(node_->send("payments", twice));
-  ASSERT_TRUE(start(calls));
+  ASSERT_TRUE(start());
   ASSERT_TRUE(eventually([&] {
     advance(20); // the second copy is retried after the first, on the virtual clock
     return depth("payments") == 0;
@@ -184,7 +187,6 @@ TEST_F(transaction_test, a_message_sent_twice_under_one_id_in_one_batch_takes_ef
 }
 
 TEST_F(transaction_test, bad_options_are_refused) {
-  std::atomic<int> calls{0};
   transactional_options o;
   o.service = "ledger";
   o.queue = "nope";
