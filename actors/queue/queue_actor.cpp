@@ -348,14 +348,13 @@ template <class T, class Answer = std::identity>
 void commit_enqueue(self_ptr self, queue_state::send_outcome out,
                     caf::typed_response_promise<T> promise, Answer answer = {}) {
   out.reservation.append(std::move(out.writes));
-  auto refused = std::make_shared<bool>(false);
-  auto applied = [self, promise, refused, token = out.token](const caf::error& err) mutable {
+  // A commit that fails reaches both steps with its error: the applied step takes the send
+  // back, the durable step answers.
+  auto applied = [self, token = out.token](const caf::error& err) {
     auto& st = self->state;
     if (err) {
-      *refused = true;
       st.queue->abort_send(token);
       settle_send(self, token, false);
-      promise.deliver(err);
       return;
     }
     st.queue->commit_send(token, now(self));
@@ -363,13 +362,10 @@ void commit_enqueue(self_ptr self, queue_state::send_outcome out,
     serve_waiters(self);
     rearm(self);
   };
-  auto durable = [self, promise, refused, ids = std::move(out.ids),
-                  waits_for = std::move(out.waits_for),
+  auto durable = [self, promise, ids = std::move(out.ids), waits_for = std::move(out.waits_for),
                   answer = std::move(answer)](const caf::error& err) mutable {
-    if (*refused)
-      return; // answered when it was not applied
     if (err) {
-      promise.deliver(err); // the fdatasync failed: the journal refuses everything from now on
+      promise.deliver(err); // not applied, or applied but its fdatasync failed
       return;
     }
     after_sends(self, waits_for,

@@ -112,7 +112,14 @@ TEST_F(dedup_state_test, a_window_outside_1s_to_24h_is_refused) {
   EXPECT_TRUE(validate(c));
 }
 
-class dedup_node_test : public node_test {};
+class dedup_node_test : public node_test {
+protected:
+  /// Stages one message keyed `dedup_id` in `queue`, as a topic's fan-out does before it commits.
+  caf::expected<staged_send> stage(const caf::actor& queue, const std::string& dedup_id) {
+    return ask<staged_send>(node_->system(), queue, stage_atom::value,
+                            std::vector<outgoing_message>{keyed("pay", dedup_id)});
+  }
+};
 
 TEST_F(dedup_node_test, dedup_records_survive_a_reopen_and_redrive) {
   auto c = config("payments");
@@ -150,12 +157,8 @@ TEST_F(dedup_node_test, dedup_records_survive_a_reopen_and_redrive) {
 TEST_F(dedup_node_test, a_duplicate_of_a_staged_send_is_confirmed_only_when_that_send_is) {
   open({config("payments")});
   auto queue = *node_->queue("payments");
-  auto stage = [&] {
-    return ask<staged_send>(node_->system(), queue, stage_atom::value,
-                            std::vector<outgoing_message>{keyed("pay", "p-1")});
-  };
   // A topic staged a copy with dedup id p-1 and has not committed it yet.
-  auto staged = stage();
+  auto staged = stage(queue, "p-1");
   ASSERT_TRUE(staged) << message_of(staged.error());
   auto duplicate = std::async(std::launch::async,
                               [&] { return node_->send("payments", {keyed("pay", "p-1")}); });
@@ -168,8 +171,7 @@ TEST_F(dedup_node_test, a_duplicate_of_a_staged_send_is_confirmed_only_when_that
   EXPECT_EQ(*ids, staged->ids);
 
   // Staged again with a new key, then aborted: the duplicate was not sent and must say so.
-  auto second = ask<staged_send>(node_->system(), queue, stage_atom::value,
-                                 std::vector<outgoing_message>{keyed("pay", "p-2")});
+  auto second = stage(queue, "p-2");
   ASSERT_TRUE(second);
   auto orphan = std::async(std::launch::async,
                            [&] { return node_->send("payments", {keyed("pay", "p-2")}); });
@@ -184,19 +186,15 @@ TEST_F(dedup_node_test, a_duplicate_of_a_staged_send_is_confirmed_only_when_that
 TEST_F(dedup_node_test, a_staged_duplicate_of_a_send_not_committed_yet_is_refused_to_be_retried) {
   open({config("payments")});
   auto queue = *node_->queue("payments");
-  auto stage = [&] {
-    return ask<staged_send>(node_->system(), queue, stage_atom::value,
-                            std::vector<outgoing_message>{keyed("pay", "p-3")});
-  };
-  auto first = stage();
+  auto first = stage(queue, "p-3");
   ASSERT_TRUE(first) << message_of(first.error());
   // If the first aborted, a staged copy answered as its duplicate would have been sent nowhere.
-  auto second = stage();
+  auto second = stage(queue, "p-3");
   ASSERT_FALSE(second);
   EXPECT_EQ(code_of(second.error()), errc::unavailable) << message_of(second.error());
   ASSERT_FALSE(node_->journal_internal().write(std::move(first->writes)));
   caf::anon_send(queue, finish_atom::value, first->token);
-  auto again = stage();
+  auto again = stage(queue, "p-3");
   ASSERT_TRUE(again) << message_of(again.error());
   EXPECT_EQ(again->ids, first->ids) << "once that one committed, the duplicate gets its id";
 }
