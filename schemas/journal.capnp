@@ -35,6 +35,19 @@ struct Segment {
   # One send batch into a queue: messages with consecutive sequence numbers firstSeq, firstSeq+1…
   # Immutable once written; deleted when every message in it is removed.
   messages @0 :List(Envelope);
+  shared @1 :List(UInt32);
+  # Copies of a topic's publish (the row's `publication` names it): messages[i] holds only what
+  # is this queue's own (id, queue, groupId, enqueuedAtMs, receiveCount, history), and the rest
+  # (body, attributes, dedupId, causationId, correlationId, sentAtUs) is message shared[i] of
+  # the Publication. Empty for any other segment, whose envelopes are whole.
+}
+
+struct Publication {
+  # What the copies of one publish share, stored once for every subscriber queue (a row of
+  # `publications`, deleted with the last segment that names it). Each envelope carries only
+  # body, attributes, dedupId, causationId, correlationId and sentAtUs. A raw and an enveloped
+  # (SNS notification) body are two publications.
+  messages @0 :List(Envelope);
 }
 
 struct MessageEvent {

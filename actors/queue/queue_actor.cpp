@@ -413,9 +413,10 @@ send_all_or_none(self_ptr self, std::vector<outgoing_message> batch, sender from
 }
 
 /// Stages `batch` (see staging.hpp): held pending, its writes for the coordinator to commit.
-caf::expected<staged_send> stage(self_ptr self, std::vector<outgoing_message> batch) {
+caf::expected<staged_send> stage(self_ptr self, std::vector<outgoing_message> batch,
+                                 const publication_ref* shared = nullptr) {
   auto& queue = *self->state.queue;
-  auto out = queue.send(std::move(batch), now(self));
+  auto out = queue.send(std::move(batch), now(self), queue_state::batch_mode::all_or_none, shared);
   if (!out)
     return std::move(out.error());
   // Committed on our own, ahead of the coordinator's batch: see send_outcome.
@@ -496,13 +497,15 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
               return self->state.queue->accept_redrive(std::move(batch), at);
             });
       },
-      [self](stage_atom, std::vector<outgoing_message>& batch) -> caf::result<staged_send> {
+      [self](stage_atom, copies_to_stage& copies) -> caf::result<staged_send> {
         accounted guard{self};
-        auto bytes = message_bytes(batch);
+        auto bytes = message_bytes(copies.messages);
         return admit<staged_send>(self, bytes,
-                                  [self, batch = std::move(batch)](
+                                  [self, copies = std::move(copies)](
                                       caf::typed_response_promise<staged_send> promise) mutable {
-                                    auto staged = stage(self, std::move(batch));
+                                    const auto& shared = copies.publication;
+                                    auto staged = stage(self, std::move(copies.messages),
+                                                        shared.id != 0 ? &shared : nullptr);
                                     if (staged)
                                       promise.deliver(std::move(*staged));
                                     else

@@ -27,6 +27,7 @@ struct publication {
   std::vector<std::optional<staged_send>> staged;
   std::vector<caf::error> failures;
   size_t waiting = 0;
+  uint64_t publication_ids[topic_state::form_count] = {}; ///< per form with copies; 0: none
 };
 
 using publication_ptr = std::shared_ptr<publication>;
@@ -101,12 +102,22 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
     p->promise.deliver(dead.error());
     return;
   }
+  // What the copies of each form share, once, ahead of the segments that name it.
+  bool used[topic_state::form_count] = {};
+  for (size_t i = 0; i < p->staged.size(); ++i)
+    used[p->plan.batches[i].body_form] |= p->staged[i].has_value();
   write_batch writes;
+  for (int f = 0; f < topic_state::form_count; ++f)
+    if (used[f])
+      writes.put_publication(p->publication_ids[f], codec::encode_publication(p->plan.shared[f]));
   for (auto& s : p->staged)
     if (s) {
       p->result.deliveries += s->ids.size();
       writes.append(std::move(s->writes));
     }
+  for (int f = 0; f < topic_state::form_count; ++f)
+    if (used[f]) // every copy of that form was a duplicate: no segment names it
+      writes.delete_unused_publication(p->publication_ids[f]);
   for (const auto& [sink, records] : *dead)
     for (const auto& r : records)
       writes.put_dead_letter(sink, r.message.id, codec::encode_dead_letter(r));
@@ -160,6 +171,9 @@ caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message>
   p->plan = st.topic->route(std::move(batch), st.deps.clock->now_ms());
   p->result.ids = p->plan.ids;
   p->result.unmatched = p->plan.unmatched;
+  for (int f = 0; f < topic_state::form_count; ++f)
+    if (!p->plan.shared[f].empty())
+      p->publication_ids[f] = st.deps.log->new_publication_id();
   auto n = p->plan.batches.size();
   p->queues.resize(n);
   p->staged.resize(n);
@@ -177,9 +191,10 @@ caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message>
     p->queues[i] = *actor;
     // With a sink, the copies stay in the plan until the queue answers: if it refuses them
     // they become dead letters. Without one they can move.
-    auto messages =
+    copies_to_stage request{{}, {p->publication_ids[copies.body_form], copies.shared}};
+    request.messages =
         copies.target.dead_letter_target.empty() ? std::move(copies.messages) : copies.messages;
-    self->request(*actor, caf::infinite, stage_atom::value, std::move(messages))
+    self->request(*actor, caf::infinite, stage_atom::value, std::move(request))
         .then(
             [self, p, i](staged_send& s) {
               p->staged[i] = std::move(s);

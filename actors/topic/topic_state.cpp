@@ -71,29 +71,51 @@ topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int
   out.ids.reserve(messages.size());
   const auto& subs = config_.subscriptions;
   std::vector<copies> per_sub(subs.size());
-  for (size_t i = 0; i < subs.size(); ++i)
+  for (size_t i = 0; i < subs.size(); ++i) {
     per_sub[i].target = subs[i];
+    per_sub[i].body_form = subs[i].raw ? raw_form : notification_form;
+  }
   for (auto& m : messages) {
     auto id = new_message_id();
     if (m.sent_at_us == 0)
       m.sent_at_us = now_ms * 1000;
     filter_input input{m.attributes, m.body};
+    // This message's entry in each form's shared list, made when a subscription first takes it.
+    std::optional<uint32_t> entry[form_count];
+    auto shared_entry = [&](form f) {
+      if (!entry[f]) {
+        outgoing_message shared;
+        shared.body = f == raw_form ? m.body
+                                    : notification_json(config_.name, id, m.sent_at_us / 1000,
+                                                        m.body, m.attributes);
+        shared.attributes = m.attributes;
+        shared.dedup_id = m.dedup_id;
+        shared.causation_id = id;
+        shared.correlation_id = m.correlation_id.empty() ? id : m.correlation_id;
+        shared.sent_at_us = m.sent_at_us;
+        entry[f] = static_cast<uint32_t>(out.shared[f].size());
+        out.shared[f].push_back(std::move(shared));
+      }
+      return *entry[f];
+    };
     bool matched = false;
     for (size_t i = 0; i < subs.size(); ++i) {
       if (policies_[i] && !policies_[i]->matches(input))
         continue;
       matched = true;
+      auto& c = per_sub[i];
+      auto index = shared_entry(c.body_form);
+      const auto& shared = out.shared[c.body_form][index];
       outgoing_message copy;
-      copy.body = subs[i].raw ? m.body
-                              : notification_json(config_.name, id, m.sent_at_us / 1000, m.body,
-                                                  m.attributes);
-      copy.attributes = m.attributes;
+      copy.body = shared.body;
+      copy.attributes = shared.attributes;
       copy.delay_ms = m.delay_ms;
-      copy.dedup_id = m.dedup_id;
-      copy.causation_id = id;
-      copy.correlation_id = m.correlation_id.empty() ? id : m.correlation_id;
-      copy.sent_at_us = m.sent_at_us;
-      per_sub[i].messages.push_back(std::move(copy));
+      copy.dedup_id = shared.dedup_id;
+      copy.causation_id = shared.causation_id;
+      copy.correlation_id = shared.correlation_id;
+      copy.sent_at_us = shared.sent_at_us;
+      c.messages.push_back(std::move(copy));
+      c.shared.push_back(index);
     }
     if (!matched)
       ++out.unmatched;

@@ -26,16 +26,24 @@ std::string notification_json(const std::string& topic, const std::string& messa
 
 class topic_state {
 public:
+  /// The two forms a copy's body takes: the message's own body, or the SNS notification.
+  enum form : uint8_t { raw_form, notification_form, form_count };
+
   /// Copies of the published messages bound for one subscription.
   struct copies {
     subscription target; ///< as it was when the message was routed
     std::vector<outgoing_message> messages;
+    form body_form = raw_form;
+    std::vector<uint32_t> shared; ///< per copy, its entry in the plan's shared[body_form]
   };
 
   struct plan {
     std::vector<std::string> ids; ///< publish ids, one per published message
     std::vector<copies> batches;  ///< one per subscription that matched anything
     uint64_t unmatched = 0;       ///< messages no subscription took
+    /// Per form, what its copies share (body, attributes, lineage), once per message that a
+    /// subscription of that form took: journaled once for all of them.
+    std::vector<outgoing_message> shared[form_count];
   };
 
   /// Compiles the filter policies. Fails like validate(config).
@@ -44,7 +52,8 @@ public:
   const topic_config& config() const { return config_; }
   const std::string& name() const { return config_.name; }
 
-  /// Decides where each message goes and builds the copies. Each copy is caused by its
+  /// Decides where each message goes and builds the copies (each notification body once).
+  /// Each copy is caused by its
   /// publish (causation id = publish id) and belongs to the producer's correlation id, or to
   /// the fan-out itself (the publish id) when the producer gave none.
   plan route(std::vector<outgoing_message> messages, int64_t now_ms) const;

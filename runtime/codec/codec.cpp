@@ -58,9 +58,9 @@ death_record read(schema::DeathRecord::Reader in) {
           in.getFirstFailureMs(), in.getLastFailureMs(), in.getDeadAtMs()};
 }
 
-void write(schema::Envelope::Builder out, const envelope& in) {
-  out.setId(in.id);
-  out.setQueue(in.queue);
+/// The fields the copies of a publish share (schema::Publication).
+template <class Message>
+void write_shared(schema::Envelope::Builder out, const Message& in) {
   out.setBody(as_data(in.body));
   if (!in.attributes.empty())
     write(out.initAttributes(in.attributes.size()), in.attributes);
@@ -70,9 +70,24 @@ void write(schema::Envelope::Builder out, const envelope& in) {
     out.setCausationId(in.causation_id);
   if (!in.correlation_id.empty())
     out.setCorrelationId(in.correlation_id);
+  out.setSentAtUs(in.sent_at_us);
+}
+
+void read_shared(schema::Envelope::Reader in, envelope& out) {
+  out.body = data(in.getBody());
+  out.attributes = read(in.getAttributes());
+  out.dedup_id = text(in.getDedupId());
+  out.causation_id = text(in.getCausationId());
+  out.correlation_id = text(in.getCorrelationId());
+  out.sent_at_us = in.getSentAtUs();
+}
+
+/// The fields that are a queue's own, also in a segment of copies.
+void write_own(schema::Envelope::Builder out, const envelope& in) {
+  out.setId(in.id);
+  out.setQueue(in.queue);
   if (!in.group_id.empty())
     out.setGroupId(in.group_id);
-  out.setSentAtUs(in.sent_at_us);
   out.setEnqueuedAtMs(in.enqueued_at_ms);
   out.setReceiveCount(in.receive_count);
   if (!in.history.empty()) {
@@ -82,21 +97,26 @@ void write(schema::Envelope::Builder out, const envelope& in) {
   }
 }
 
-envelope read(schema::Envelope::Reader in) {
+void write(schema::Envelope::Builder out, const envelope& in) {
+  write_own(out, in);
+  write_shared(out, in);
+}
+
+envelope read_own(schema::Envelope::Reader in) {
   envelope out;
   out.id = text(in.getId());
   out.queue = text(in.getQueue());
-  out.body = data(in.getBody());
-  out.attributes = read(in.getAttributes());
-  out.dedup_id = text(in.getDedupId());
-  out.causation_id = text(in.getCausationId());
-  out.correlation_id = text(in.getCorrelationId());
   out.group_id = text(in.getGroupId());
-  out.sent_at_us = in.getSentAtUs();
   out.enqueued_at_ms = in.getEnqueuedAtMs();
   out.receive_count = in.getReceiveCount();
   for (auto d : in.getHistory())
     out.history.push_back(read(d));
+  return out;
+}
+
+envelope read(schema::Envelope::Reader in) {
+  auto out = read_own(in);
+  read_shared(in, out);
   return out;
 }
 
@@ -226,15 +246,77 @@ std::string encode_segment(const std::vector<envelope_ptr>& messages) {
   return to_string(message);
 }
 
-caf::expected<std::vector<envelope>> decode_segment(std::string_view blob) {
-  return decode<schema::Segment>(blob, "segment", [](schema::Segment::Reader r) {
-    auto messages = r.getMessages(); // once: every get counts against the traversal limit
+std::string encode_segment(const std::vector<envelope_ptr>& messages,
+                           const std::vector<uint32_t>& shared) {
+  size_t bytes = 64 + 4 * shared.size();
+  for (const auto& m : messages)
+    bytes += 96 + m->id.size() + m->queue.size() + m->group_id.size();
+  capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
+  auto root = message.initRoot<schema::Segment>();
+  auto list = root.initMessages(messages.size());
+  for (unsigned i = 0; i < messages.size(); ++i)
+    write_own(list[i], *messages[i]);
+  auto index = root.initShared(shared.size());
+  for (unsigned i = 0; i < shared.size(); ++i)
+    index.set(i, shared[i]);
+  return to_string(message);
+}
+
+std::string encode_publication(const std::vector<outgoing_message>& messages) {
+  size_t bytes = 64;
+  for (const auto& m : messages)
+    bytes += 160 + m.body.size() + m.dedup_id.size() + m.causation_id.size() +
+             m.correlation_id.size() + 32 * m.attributes.size();
+  capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
+  auto list = message.initRoot<schema::Publication>().initMessages(messages.size());
+  for (unsigned i = 0; i < messages.size(); ++i)
+    write_shared(list[i], messages[i]);
+  return to_string(message);
+}
+
+caf::expected<std::vector<envelope>> decode_segment(std::string_view blob,
+                                                    std::string_view shared) {
+  caf::error problem;
+  std::vector<uint32_t> index;
+  auto messages = decode<schema::Segment>(blob, "segment", [&](schema::Segment::Reader r) {
+    auto list = r.getMessages(); // once: every get counts against the traversal limit
+    auto entries = r.getShared();
     std::vector<envelope> out;
-    out.reserve(messages.size());
-    for (auto m : messages)
-      out.push_back(read(m));
+    if (entries.size() != 0 && entries.size() != list.size()) {
+      problem = make_error(errc::corruption, "segment: " + std::to_string(entries.size()) +
+                                                 " shared entries for " +
+                                                 std::to_string(list.size()) + " messages");
+      return out;
+    }
+    for (auto e : entries)
+      index.push_back(e);
+    out.reserve(list.size());
+    for (auto m : list)
+      out.push_back(index.empty() ? read(m) : read_own(m));
     return out;
   });
+  if (!messages || problem || index.empty())
+    return problem ? problem : messages;
+  if (shared.empty())
+    return make_error(errc::corruption, "segment: the publication it names is missing");
+  auto filled = decode<schema::Publication>(shared, "publication", [&](auto r) {
+    auto originals = r.getMessages();
+    for (size_t i = 0; i < index.size() && !problem; ++i) {
+      if (index[i] < originals.size())
+        read_shared(originals[index[i]], (*messages)[i]);
+      else
+        problem =
+            make_error(errc::corruption, "segment: message " + std::to_string(i) + " names entry " +
+                                             std::to_string(index[i]) + " of a publication of " +
+                                             std::to_string(originals.size()));
+    }
+    return true;
+  });
+  if (!filled)
+    return std::move(filled.error());
+  if (problem)
+    return problem;
+  return messages;
 }
 
 std::string encode_events(const std::vector<message_event>& events) {

@@ -50,7 +50,15 @@ std::string encode_trace(const std::vector<trace_event>& events);
 caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob);
 
 std::string encode_segment(const std::vector<envelope_ptr>& messages);
-caf::expected<std::vector<envelope>> decode_segment(std::string_view blob);
+/// A segment of copies of a topic's publish: message i is message `shared[i]` of the
+/// publication, whose fields (see schema::Segment) are left out here.
+std::string encode_segment(const std::vector<envelope_ptr>& messages,
+                           const std::vector<uint32_t>& shared);
+/// What a publish's copies share (see schema::Publication), one entry per message.
+std::string encode_publication(const std::vector<outgoing_message>& messages);
+/// A segment, with the publication it names (empty when none) filled into its envelopes.
+caf::expected<std::vector<envelope>> decode_segment(std::string_view blob,
+                                                    std::string_view shared = {});
 
 std::string encode_events(const std::vector<message_event>& events);
 caf::expected<std::vector<message_event>> decode_events(const std::string& blob);

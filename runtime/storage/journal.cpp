@@ -32,6 +32,20 @@ void write_batch::put_segment(std::string queue, uint64_t first_seq, uint32_t co
       put_segment_op{std::move(queue), first_seq, count, enqueued_at_ms, std::move(blob)});
 }
 
+void write_batch::put_segment(std::string queue, uint64_t first_seq, uint32_t count,
+                              int64_t enqueued_at_ms, uint64_t publication, std::string blob) {
+  ops_.emplace_back(put_segment_op{std::move(queue), first_seq, count, enqueued_at_ms,
+                                   std::move(blob), publication});
+}
+
+void write_batch::put_publication(uint64_t id, std::string blob) {
+  ops_.emplace_back(put_publication_op{id, std::move(blob)});
+}
+
+void write_batch::delete_unused_publication(uint64_t id) {
+  ops_.emplace_back(delete_unused_publication_op{id});
+}
+
 void write_batch::append_events(std::string queue, uint64_t first_seq, std::string blob) {
   ops_.emplace_back(append_events_op{std::move(queue), first_seq, std::move(blob)});
 }
@@ -130,7 +144,18 @@ CREATE TABLE IF NOT EXISTS catalog(
   PRIMARY KEY(kind, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments(
   id INTEGER PRIMARY KEY, queue TEXT NOT NULL, first_seq INTEGER NOT NULL, count INTEGER,
-  enqueued_at_ms INTEGER, messages BLOB NOT NULL, UNIQUE(queue, first_seq));
+  enqueued_at_ms INTEGER, publication INTEGER, messages BLOB NOT NULL, UNIQUE(queue, first_seq));
+CREATE TABLE IF NOT EXISTS publications(
+  id INTEGER PRIMARY KEY, refs INTEGER NOT NULL DEFAULT 0, messages BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS segment_takes_publication AFTER INSERT ON segments
+  WHEN new.publication IS NOT NULL BEGIN
+  UPDATE publications SET refs = refs + 1 WHERE id = new.publication;
+END;
+CREATE TRIGGER IF NOT EXISTS segment_drops_publication AFTER DELETE ON segments
+  WHEN old.publication IS NOT NULL BEGIN
+  UPDATE publications SET refs = refs - 1 WHERE id = old.publication;
+  DELETE FROM publications WHERE id = old.publication AND refs <= 0;
+END;
 CREATE TABLE IF NOT EXISTS segment_events(
   id INTEGER PRIMARY KEY, queue TEXT NOT NULL, first_seq INTEGER NOT NULL, events BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS segment_events_by_segment ON segment_events(queue, first_seq);
@@ -153,7 +178,7 @@ CREATE TABLE IF NOT EXISTS dead_letters(
 )sql";
 
 /// The journal format this build writes and reads (docs/journal-format.md).
-constexpr int format_version = 3;
+constexpr int format_version = 4;
 
 /// Format 1 → 2: segments gain their message count and enqueue time, ahead of the blob in new
 /// journals (so recovery reads an index without the bodies' overflow pages), after it in
@@ -176,6 +201,14 @@ INSERT INTO segments_v3(queue, first_seq, count, enqueued_at_ms, messages)
   SELECT queue, first_seq, count, enqueued_at_ms, messages FROM segments ORDER BY queue, first_seq;
 DROP TABLE segments;
 ALTER TABLE segments_v3 RENAME TO segments;
+)sql";
+
+/// Format 3 → 4: a topic's publish stores what its copies share once, in `publications`, and
+/// each subscriber's segment names it. Old rows have none. The column comes after the blob in
+/// migrated journals (adding it is instant; moving it would rewrite every segment), which only
+/// makes deleting such a row read its blob's pages.
+constexpr const char* migrate_from_3_sql = R"sql(
+ALTER TABLE segments ADD COLUMN publication INTEGER;
 )sql";
 
 void bind_text(sqlite3_stmt* stmt, int index, const std::string& text) {
@@ -271,6 +304,9 @@ caf::error journal::open_database() {
   // sixth more.
   if (auto err = exec("PRAGMA secure_delete=OFF"))
     return err;
+  // A segment replaced in place (INSERT OR REPLACE) releases its publication like a deleted one.
+  if (auto err = exec("PRAGMA recursive_triggers=ON"))
+    return err;
   // Checkpoint less often than the default 1000 pages: segments are large and short-lived, so
   // many are deleted before a checkpoint ever copies them into the main file.
   if (auto err = exec("PRAGMA wal_autocheckpoint=8192"))
@@ -293,6 +329,8 @@ caf::error journal::open_database() {
   auto migrated = *found == 1 ? exec(migrate_from_1_sql) : caf::error{};
   if (!migrated && (*found == 1 || *found == 2))
     migrated = exec(migrate_from_2_sql);
+  if (!migrated && *found >= 1 && *found <= 3)
+    migrated = exec(migrate_from_3_sql);
   if (!migrated)
     migrated = exec(schema_sql);
   if (!migrated)
@@ -303,6 +341,15 @@ caf::error journal::open_database() {
   }
   if (auto err = exec("COMMIT"))
     return err;
+  {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT coalesce(max(id), 0) FROM publications", -1, &stmt,
+                           nullptr) != SQLITE_OK)
+      return sqlite_error("reading the last publication id");
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+      last_publication_id_ = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+    sqlite3_finalize(stmt);
+  }
   if (*found > 0 && *found < format_version)
     spdlog::info("journal '{}': migrated from format {} to {}", options_.path, *found,
                  format_version);
@@ -351,7 +398,9 @@ caf::error journal::prepare_statements() {
       {sql::rollback_to_savepoint, "ROLLBACK TO isolated"},
       {sql::delete_catalog, "DELETE FROM catalog WHERE kind = ?1 AND name = ?2"},
       {sql::put_segment, "INSERT OR REPLACE INTO segments(queue, first_seq, count, enqueued_at_ms, "
-                         "messages) VALUES(?1, ?2, ?3, ?4, ?5)"},
+                         "publication, messages) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+      {sql::put_publication, "INSERT INTO publications(id, messages) VALUES(?1, ?2)"},
+      {sql::delete_unused_publication, "DELETE FROM publications WHERE id = ?1 AND refs <= 0"},
       {sql::append_events,
        "INSERT INTO segment_events(queue, first_seq, events) VALUES(?1, ?2, ?3)"},
       {sql::delete_segment, "DELETE FROM segments WHERE queue = ?1 AND first_seq = ?2"},
@@ -387,13 +436,12 @@ caf::error journal::prepare_statements() {
       {sql::delete_dead_letter, "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2"},
       {sql::delete_sink, "DELETE FROM dead_letters WHERE sink = ?1"},
       {sql::read_catalog, "SELECT name, 0, config FROM catalog WHERE kind = ?1 ORDER BY name"},
-      {sql::read_segments,
-       "SELECT '', first_seq, messages FROM segments WHERE queue = ?1 ORDER BY first_seq"},
       {sql::read_segment_index,
        "SELECT first_seq, count, enqueued_at_ms FROM segments WHERE queue = ?1 ORDER BY first_seq"},
       {sql::read_segments_from,
-       "SELECT first_seq, messages FROM segments WHERE queue = ?1 AND first_seq >= ?2 "
-       "ORDER BY first_seq",
+       "SELECT s.first_seq, s.messages, p.messages FROM segments s "
+       "LEFT JOIN publications p ON p.id = s.publication "
+       "WHERE s.queue = ?1 AND s.first_seq >= ?2 ORDER BY s.first_seq",
        true},
       {sql::read_events,
        "SELECT '', first_seq, events FROM segment_events WHERE queue = ?1 ORDER BY id"},
@@ -669,8 +717,21 @@ caf::error journal::apply(const write_batch::op& op) {
             integer(sql::put_segment, 2, o.first_seq);
             integer(sql::put_segment, 3, o.count);
             integer(sql::put_segment, 4, o.enqueued_at_ms);
-            blob(sql::put_segment, 5, o.blob);
+            if (o.publication != 0)
+              integer(sql::put_segment, 5, o.publication);
+            else
+              sqlite3_bind_null(statement(sql::put_segment), 5);
+            blob(sql::put_segment, 6, o.blob);
             return step(sql::put_segment);
+          },
+          [&](const w::put_publication_op& o) {
+            integer(sql::put_publication, 1, o.id);
+            blob(sql::put_publication, 2, o.blob);
+            return step(sql::put_publication);
+          },
+          [&](const w::delete_unused_publication_op& o) {
+            integer(sql::delete_unused_publication, 1, o.id);
+            return step(sql::delete_unused_publication);
           },
           [&](const w::append_events_op& o) {
             text(sql::append_events, 1, o.queue);
@@ -807,10 +868,6 @@ caf::error journal::read_catalog(const std::string& kind, const row_visitor& vis
   return scan(statement(sql::read_catalog), kind, visit, true);
 }
 
-caf::error journal::read_segments(const std::string& queue, const row_visitor& visit) {
-  return scan(statement(sql::read_segments), queue, visit, false);
-}
-
 caf::error journal::read_segment_index(const std::string& queue, const index_visitor& visit) {
   caf::error result;
   auto err = each_row(
@@ -834,10 +891,12 @@ caf::error journal::read_segments_from(const std::string& queue, uint64_t first_
         sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(first_seq));
       },
       [&](sqlite3_stmt* s) {
-        auto* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
-        return visit(
-            static_cast<uint64_t>(sqlite3_column_int64(s, 0)),
-            std::string_view{data ? data : "", static_cast<size_t>(sqlite3_column_bytes(s, 1))});
+        auto column = [s](int i) {
+          auto* data = static_cast<const char*>(sqlite3_column_blob(s, i));
+          return std::string_view{data ? data : "",
+                                  static_cast<size_t>(sqlite3_column_bytes(s, i))};
+        };
+        return visit(static_cast<uint64_t>(sqlite3_column_int64(s, 0)), column(1), column(2));
       });
 }
 

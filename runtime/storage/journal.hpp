@@ -60,6 +60,13 @@ struct sqlite3_stmt;
 
 namespace mailroom {
 
+/// Where the shared part of each message of a send is journaled already: message i is entry
+/// `entries[i]` of publication `id` (copies of a topic's publish; see put_publication).
+struct publication_ref {
+  uint64_t id = 0;
+  std::vector<uint32_t> entries;
+};
+
 /// Writes that commit together or not at all. Built by one actor, applied by the journal thread.
 class write_batch {
 public:
@@ -69,6 +76,15 @@ public:
   /// schema::Segment.
   void put_segment(std::string queue, uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms,
                    std::string blob);
+  /// The same for copies of a topic's publish: the blob holds what is the queue's own, the
+  /// publication (put earlier in this batch or before) what the copies share.
+  void put_segment(std::string queue, uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms,
+                   uint64_t publication, std::string blob);
+  /// What the copies of one publish share (a schema::Publication), under an id from
+  /// journal::new_publication_id(). It lives while a segment names it.
+  void put_publication(uint64_t id, std::string blob);
+  /// Deletes publication `id` if no segment names it (every copy was a duplicate).
+  void delete_unused_publication(uint64_t id);
   /// Events for messages of one segment: the blob is a schema::SegmentEvents.
   void append_events(std::string queue, uint64_t first_seq, std::string blob);
   /// Deletes a segment and all its events.
@@ -131,6 +147,14 @@ private:
     uint32_t count;
     int64_t enqueued_at_ms;
     std::string blob;
+    uint64_t publication = 0; ///< 0: none
+  };
+  struct put_publication_op {
+    uint64_t id;
+    std::string blob;
+  };
+  struct delete_unused_publication_op {
+    uint64_t id;
   };
   struct append_events_op {
     std::string queue;
@@ -198,7 +222,8 @@ private:
                    delete_segment_op, delete_queue_data_op, put_dedup_op, delete_dedup_before_op,
                    barrier_op, append_trace_op, delete_trace_before_op, put_consumed_op,
                    delete_consumed_before_op, execute_op, put_dead_letter_op, delete_dead_letter_op,
-                   delete_sink_data_op, put_saga_op, delete_finished_sagas_before_op>;
+                   delete_sink_data_op, put_saga_op, delete_finished_sagas_before_op,
+                   put_publication_op, delete_unused_publication_op>;
   std::vector<op> ops_;
   bool isolated_ = false;
 };
@@ -252,15 +277,16 @@ public:
   using row_visitor =
       std::function<caf::error(const std::string& key, uint64_t seq, const std::string& blob)>;
   caf::error read_catalog(const std::string& kind, const row_visitor& visit);
-  caf::error read_segments(const std::string& queue, const row_visitor& visit);
   /// A queue's segments without their bodies, in order: (first_seq, count, enqueued_at_ms);
   /// count 0 for a segment journaled by format 1, which only its blob describes.
   using index_visitor =
       std::function<caf::error(uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms)>;
   caf::error read_segment_index(const std::string& queue, const index_visitor& visit);
-  /// While the node runs (any thread): committed segments of a queue from `first_seq` on, in
-  /// order, while `visit` returns true. The blob is valid only during the call.
-  using segment_visitor = std::function<bool(uint64_t first_seq, std::string_view blob)>;
+  /// While the node runs (any thread), and at recovery: committed segments of a queue from
+  /// `first_seq` on, in order, while `visit` returns true. `shared` is the publication the
+  /// segment names (empty: none). Both are valid only during the call.
+  using segment_visitor =
+      std::function<bool(uint64_t first_seq, std::string_view blob, std::string_view shared)>;
   caf::error read_segments_from(const std::string& queue, uint64_t first_seq,
                                 const segment_visitor& visit);
   /// Events of a queue in append order; `seq` is the segment's first_seq.
@@ -290,6 +316,9 @@ public:
   caf::error read_dead_letters(const std::string& sink, const row_visitor& visit);
 
   journal_stats stats() const;
+
+  /// An id for put_publication, unique in this journal (any thread).
+  uint64_t new_publication_id() { return ++last_publication_id_; }
 
 private:
   struct pending {
@@ -354,6 +383,8 @@ private:
     put_catalog,
     delete_catalog,
     put_segment,
+    put_publication,
+    delete_unused_publication,
     append_events,
     delete_segment,
     delete_segment_events,
@@ -377,7 +408,6 @@ private:
     delete_dead_letter,
     delete_sink,
     read_catalog,
-    read_segments,
     read_segment_index,
     read_segments_from,
     read_events,
@@ -427,6 +457,7 @@ private:
   std::recursive_mutex reader_mutex_;
   service_statements reader_statements_; // under reader_mutex_
   std::thread thread_;
+  std::atomic<uint64_t> last_publication_id_{0}; ///< the highest in the table at open, then taken
 };
 
 } // namespace mailroom

@@ -2,9 +2,9 @@
 // in ONE journal transaction, so that a publish reaches every subscriber queue or none.
 //
 //   coordinator                      queue actor
-//   (stage_atom, messages)    ──►    assigns sequence numbers, holds the messages PENDING
+//   (stage_atom, copies)      ──►    assigns sequence numbers, holds the messages PENDING
 //                             ◄──    staged_send{token, ids, writes}   (nothing committed)
-//   commits every queue's `writes` (and its own) as one write_batch
+//   commits every queue's `writes` (and its own: what the copies share) as one write_batch
 //   (finish_atom, token)      ──►    PENDING → ready/delayed             (after the commit)
 //   (abort_atom, token)       ──►    forgets the messages                (commit failed, or
 //                                                                         another queue refused)
@@ -42,6 +42,13 @@ struct staged_send {
   write_batch writes; ///< the coordinator commits these; the queue has not
 };
 
+/// Messages to stage, such as a topic's copies for one subscriber queue: what the copies share
+/// is in `publication` (id 0: nothing shared), which the topic commits with them.
+struct copies_to_stage {
+  std::vector<outgoing_message> messages;
+  publication_ref publication;
+};
+
 /// Several sends to stage in one request, each all or none on its own (a transactional service
 /// stages each message's sends apart, so that one message's failure aborts its sends only).
 struct parts_to_stage {
@@ -59,4 +66,5 @@ struct staged_parts {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::staged_send)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::parts_to_stage)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::copies_to_stage)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mailroom::staged_parts)

@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (err && mailroom::code_of(err) != mailroom::errc::corruption)
       std::abort(); // decoders may only fail with corruption
   };
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
   case 0:
     if (auto r = mailroom::codec::decode_segment(blob); !r)
       check(r.error());
@@ -36,6 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto r = mailroom::codec::decode_queue_config(blob); !r)
       check(r.error());
     break;
+  case 4: { // a segment of copies and the publication it names
+    auto half = blob.size() / 16 * 8;
+    if (auto r = mailroom::codec::decode_segment(std::string_view{blob}.substr(0, half),
+                                                 std::string_view{blob}.substr(half));
+        !r)
+      check(r.error());
+    break;
+  }
   }
   return 0;
 }

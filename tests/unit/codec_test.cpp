@@ -31,6 +31,50 @@ TEST(codec, a_segment_round_trips_every_envelope_field) {
   EXPECT_EQ(d.history[0].dead_at_ms, 12);
 }
 
+TEST(codec, a_segment_of_copies_takes_what_they_share_from_its_publication) {
+  std::vector<outgoing_message> shared(2);
+  shared[0].body = "first";
+  shared[1].body = std::string("sec\0nd", 6);
+  shared[1].attributes = {{"kind", "paid"}};
+  shared[1].dedup_id = "d";
+  shared[1].causation_id = "c";
+  shared[1].correlation_id = "r";
+  shared[1].sent_at_us = 7;
+  auto publication = codec::encode_publication(shared);
+  auto copy = std::make_shared<envelope>();
+  copy->id = "own-id";
+  copy->queue = "billing";
+  copy->body = shared[1].body; // left out of the segment
+  copy->enqueued_at_ms = 9;
+  auto segment = codec::encode_segment({copy}, {1});
+  EXPECT_EQ(segment.find("sec"), std::string::npos) << "the body is not in the segment";
+  auto decoded = codec::decode_segment(segment, publication);
+  ASSERT_TRUE(decoded) << message_of(decoded.error());
+  ASSERT_EQ(decoded->size(), 1u);
+  const auto& d = (*decoded)[0];
+  EXPECT_EQ(d.id, "own-id");
+  EXPECT_EQ(d.queue, "billing");
+  EXPECT_EQ(d.enqueued_at_ms, 9);
+  EXPECT_EQ(d.body, shared[1].body);
+  EXPECT_EQ(d.attributes, shared[1].attributes);
+  EXPECT_EQ(d.dedup_id, "d");
+  EXPECT_EQ(d.causation_id, "c");
+  EXPECT_EQ(d.correlation_id, "r");
+  EXPECT_EQ(d.sent_at_us, 7);
+
+  auto missing = codec::decode_segment(segment);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(code_of(missing.error()), errc::corruption);
+  auto beyond = codec::decode_segment(codec::encode_segment({copy}, {2}), publication);
+  ASSERT_FALSE(beyond);
+  EXPECT_EQ(code_of(beyond.error()), errc::corruption);
+  EXPECT_NE(message_of(beyond.error()).find("entry 2 of a publication of 2"), std::string::npos)
+      << message_of(beyond.error());
+  auto uneven = codec::decode_segment(codec::encode_segment({copy, copy}, {0}), publication);
+  ASSERT_FALSE(uneven);
+  EXPECT_EQ(code_of(uneven.error()), errc::corruption);
+}
+
 TEST(codec, a_large_segment_round_trips) {
   std::vector<envelope_ptr> batch;
   for (int i = 0; i < 5000; ++i) {

@@ -117,7 +117,7 @@ protected:
   /// Stages one message keyed `dedup_id` in `queue`, as a topic's fan-out does before it commits.
   caf::expected<staged_send> stage(const caf::actor& queue, const std::string& dedup_id) {
     return ask<staged_send>(node_->system(), queue, stage_atom::value,
-                            std::vector<outgoing_message>{keyed("pay", dedup_id)});
+                            copies_to_stage{{keyed("pay", dedup_id)}, {}});
   }
 };
 

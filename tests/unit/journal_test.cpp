@@ -23,11 +23,33 @@ journal_options at(std::string path) {
 
 std::map<uint64_t, std::string> segments(journal& j, const std::string& queue) {
   std::map<uint64_t, std::string> out;
-  EXPECT_FALSE(j.read_segments(queue, [&](const std::string&, uint64_t seq, const std::string& b) {
+  EXPECT_FALSE(j.read_segments_from(queue, 0, [&](uint64_t seq, std::string_view b, auto) {
     out[seq] = b;
-    return caf::error{};
+    return true;
   }));
   return out;
+}
+
+/// Each segment of `queue` with the publication it names ("" when none).
+std::map<uint64_t, std::string> shared_parts(journal& j, const std::string& queue) {
+  std::map<uint64_t, std::string> out;
+  EXPECT_FALSE(j.read_segments_from(queue, 0, [&](uint64_t seq, auto, std::string_view shared) {
+    out[seq] = shared;
+    return true;
+  }));
+  return out;
+}
+
+int64_t count_rows(const std::string& path, const std::string& table) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &stmt, nullptr),
+            SQLITE_OK);
+  int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
 }
 
 std::vector<std::pair<uint64_t, std::string>> events(journal& j, const std::string& queue) {
@@ -132,11 +154,11 @@ TEST(journal, a_visitor_error_stops_the_scan_and_is_returned) {
   auto j = journal::open(at(dir.file("j.db")));
   ASSERT_TRUE(j);
   write_batch w;
-  w.put_segment("q", 1, 1, 0, "a");
-  w.put_segment("q", 2, 1, 0, "b");
+  w.append_events("q", 1, "a");
+  w.append_events("q", 2, "b");
   ASSERT_FALSE((*j)->write(std::move(w)));
   int seen = 0;
-  auto err = (*j)->read_segments("q", [&](const std::string&, uint64_t, const std::string&) {
+  auto err = (*j)->read_events("q", [&](const std::string&, uint64_t, const std::string&) {
     ++seen;
     return make_error(errc::corruption, "bad");
   });
@@ -159,25 +181,62 @@ TEST(journal, a_file_that_is_not_a_database_is_refused) {
   EXPECT_EQ(code_of(j.error()), errc::io_error);
 }
 
+TEST(journal, a_publication_lives_while_a_segment_names_it) {
+  test::test_dir dir;
+  auto path = dir.file("j.db");
+  auto j = journal::open(at(path));
+  ASSERT_TRUE(j);
+  auto shared = (*j)->new_publication_id();
+  auto unused = (*j)->new_publication_id();
+  EXPECT_LT(shared, unused);
+  write_batch w;
+  w.put_publication(shared, "the bodies");
+  w.put_publication(unused, "only duplicates");
+  w.put_segment("a", 1, 1, 0, shared, "own-a");
+  w.put_segment("b", 1, 1, 0, shared, "own-b");
+  w.put_segment("b", 2, 1, 0, "whole");
+  w.delete_unused_publication(shared);
+  w.delete_unused_publication(unused);
+  ASSERT_FALSE((*j)->write(std::move(w)));
+  EXPECT_EQ(count_rows(path, "publications"), 1) << "the unused one is gone, the named one not";
+  EXPECT_EQ(shared_parts(**j, "a")[1], "the bodies");
+  EXPECT_EQ(shared_parts(**j, "b")[1], "the bodies");
+  EXPECT_EQ(shared_parts(**j, "b")[2], "") << "a segment of its own names none";
+  EXPECT_EQ(segments(**j, "b")[1], "own-b");
+  j->reset();
+  j = journal::open(at(path));
+  ASSERT_TRUE(j);
+  EXPECT_GT((*j)->new_publication_id(), shared) << "a live publication's id is not given again";
+
+  write_batch one;
+  one.delete_segment("a", 1);
+  ASSERT_FALSE((*j)->write(std::move(one)));
+  EXPECT_EQ(count_rows(path, "publications"), 1) << "queue b still names it";
+  write_batch rest;
+  rest.delete_queue_data("b");
+  ASSERT_FALSE((*j)->write(std::move(rest)));
+  EXPECT_EQ(count_rows(path, "publications"), 0) << "deleted with the last segment naming it";
+}
+
 TEST(journal, a_journal_of_a_newer_format_is_refused_not_rewritten) {
   test::test_dir dir;
   auto path = dir.file("j.db");
   { ASSERT_TRUE(journal::open(at(path))); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 4", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 5", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   auto j = journal::open(at(path));
   ASSERT_FALSE(j);
   EXPECT_EQ(code_of(j.error()), errc::corruption);
-  EXPECT_NE(message_of(j.error()).find("has format version 4; this build reads versions up to 3"),
+  EXPECT_NE(message_of(j.error()).find("has format version 5; this build reads versions up to 4"),
             std::string::npos)
       << message_of(j.error());
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); // and it is still version 4
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); // and it is still version 5
   sqlite3_stmt* stmt = nullptr;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 5);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }

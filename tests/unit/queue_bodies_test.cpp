@@ -58,15 +58,21 @@ TEST_F(node_test, a_queue_deeper_than_its_cache_delivers_every_body_in_order_and
 namespace {
 
 /// Rewrites the segments table of a closed journal as a build of `format` wrote it: a WITHOUT
-/// ROWID table, without the index columns in format 1.
+/// ROWID table, without the index columns in format 1; a rowid table without publications in
+/// format 3.
 void make_format(const std::string& path, int format) {
   std::string columns = format == 1 ? "" : "count INTEGER, enqueued_at_ms INTEGER, ";
   std::string values = format == 1 ? "" : "count, enqueued_at_ms, ";
-  auto sql = "CREATE TABLE old(queue TEXT NOT NULL, first_seq INTEGER NOT NULL, " + columns +
-             "messages BLOB NOT NULL, PRIMARY KEY(queue, first_seq)) WITHOUT ROWID; "
-             "INSERT INTO old SELECT queue, first_seq, " +
-             values +
-             "messages FROM segments; DROP TABLE segments; "
+  auto table = format == 3 ? "CREATE TABLE old(id INTEGER PRIMARY KEY, queue TEXT NOT NULL, "
+                             "first_seq INTEGER NOT NULL, " +
+                                 columns + "messages BLOB NOT NULL, UNIQUE(queue, first_seq)); "
+                           : "CREATE TABLE old(queue TEXT NOT NULL, first_seq INTEGER NOT NULL, " +
+                                 columns +
+                                 "messages BLOB NOT NULL, PRIMARY KEY(queue, first_seq)) "
+                                 "WITHOUT ROWID; ";
+  auto sql = table + "INSERT INTO old(queue, first_seq, " + values +
+             "messages) SELECT queue, first_seq, " + values +
+             "messages FROM segments; DROP TABLE segments; DROP TABLE publications; "
              "ALTER TABLE old RENAME TO segments; PRAGMA user_version = " +
              std::to_string(format);
   sqlite3* db = nullptr;
@@ -79,8 +85,8 @@ void make_format(const std::string& path, int format) {
 
 } // namespace
 
-TEST_F(node_test, journals_of_formats_1_and_2_are_migrated_and_their_messages_delivered) {
-  for (int format : {1, 2}) {
+TEST_F(node_test, journals_of_formats_1_to_3_are_migrated_and_their_messages_delivered) {
+  for (int format : {1, 2, 3}) {
     std::filesystem::remove_all(dir.path());
     std::filesystem::create_directories(dir.path());
     open({config("deep")});

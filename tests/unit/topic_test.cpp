@@ -5,6 +5,7 @@
 #include "node_fixture.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include <mutex>
 
@@ -93,6 +94,67 @@ TEST_F(topic_test, a_delivered_copy_carries_lineage_and_the_notification_envelop
   auto n = nlohmann::json::parse(e.body);
   EXPECT_EQ(n["Message"], "o1");
   EXPECT_EQ(n["MessageId"], r->ids[0]);
+}
+
+namespace {
+
+/// Runs a query returning one integer on the node's journal (a second reader beside the node).
+int64_t journal_count(const std::string& dir, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2((dir + "/journal.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+  int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+} // namespace
+
+// Issue 11: every subscriber's segment held its own copy of each body, in memory and in the WAL.
+TEST_F(topic_test, a_publish_journals_what_its_copies_share_once_and_frees_it_with_the_last) {
+  subscription enveloped;
+  enveloped.queue = "audit";
+  ASSERT_FALSE(node_->create_topic(
+      {"orders", {raw("billing"), raw("shipping", R"({"kind": ["packed"]})"), enveloped}}));
+  std::vector<outgoing_message> batch;
+  for (auto kind : {"paid", "packed", "lost"})
+    batch.push_back(msg(std::string("order-body-") + kind, {{"kind", kind}}));
+  auto r = node_->publish("orders", batch);
+  ASSERT_TRUE(r) << message_of(r.error());
+  EXPECT_EQ(r->deliveries, 7u);
+  auto count = [&](const std::string& sql) { return journal_count(dir.path(), sql); };
+  EXPECT_EQ(count("SELECT count(*) FROM publications"), 2) << "one per body form";
+  EXPECT_EQ(count("SELECT count(*) FROM segments WHERE publication IS NOT NULL"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM segments WHERE instr(messages, 'order-body') > 0"), 0)
+      << "no segment holds a body";
+  EXPECT_EQ(count("SELECT count(*) FROM publications WHERE instr(messages, 'order-body-packed')"),
+            2)
+      << "the raw body once, and once inside its notification";
+
+  queue_cache_bytes = 1; // every body read back from the journal
+  reopen();
+  EXPECT_EQ(drain("billing"), (strings{"order-body-paid", "order-body-packed", "order-body-lost"}));
+  auto shipped = node_->receive("shipping", {10, 0, -1});
+  ASSERT_TRUE(shipped);
+  ASSERT_EQ(shipped->size(), 1u);
+  const auto& copy = *(*shipped)[0].message;
+  EXPECT_EQ(copy.body, "order-body-packed");
+  EXPECT_EQ(copy.queue, "shipping");
+  EXPECT_EQ(copy.causation_id, r->ids[1]);
+  ASSERT_NE(copy.attribute("kind"), nullptr);
+  EXPECT_EQ(*copy.attribute("kind"), "packed");
+  auto acked = node_->ack("shipping", {(*shipped)[0].receipt});
+  ASSERT_TRUE(acked);
+  EXPECT_TRUE(acked->at(0).error_code.empty()) << acked->at(0).error_message;
+  auto audited = drain("audit");
+  ASSERT_EQ(audited.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(audited[2])["Message"], "order-body-lost");
+  EXPECT_EQ(nlohmann::json::parse(audited[2])["MessageId"], r->ids[2]);
+  EXPECT_EQ(count("SELECT count(*) FROM publications"), 0) << "freed with the last copy acked";
+  EXPECT_EQ(count("SELECT count(*) FROM segments"), 0);
 }
 
 TEST_F(topic_test, a_queue_that_refuses_fails_the_whole_publish_and_no_subscriber_gets_it) {

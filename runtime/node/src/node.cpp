@@ -141,9 +141,9 @@ caf::actor node::spawn_queue_actor(queue_state state) {
       [j = journal_.get(), queue = state.name()](
           uint64_t first_seq, const std::function<bool(uint64_t, std::vector<envelope>)>& visit) {
         caf::error decoding;
-        auto err =
-            j->read_segments_from(queue, first_seq, [&](uint64_t first, std::string_view blob) {
-              auto batch = codec::decode_segment(blob);
+        auto err = j->read_segments_from(
+            queue, first_seq, [&](uint64_t first, std::string_view blob, std::string_view shared) {
+              auto batch = codec::decode_segment(blob, shared);
               if (!batch)
                 decoding = in_entity("queue", queue, batch.error());
               return batch && visit(first, std::move(*batch));
@@ -197,34 +197,35 @@ caf::error node::recover() {
         queue_state state{*config};
         // The bodies stay in the journal: an index row per segment is enough, except for FIFO
         // queues (their group ids are in the bodies) and segments of journal format 1.
-        auto whole = [&](uint64_t first_seq, std::string_view segment) -> caf::error {
-          auto batch = codec::decode_segment(segment);
+        auto whole = [&](uint64_t first_seq, std::string_view segment,
+                         std::string_view shared) -> caf::error {
+          auto batch = codec::decode_segment(segment, shared);
           if (!batch)
             return in_entity("queue", name, batch.error());
           messages += batch->size();
           return state.restore_segment(first_seq, std::move(*batch));
         };
-        auto e =
-            config->fifo
-                ? journal_->read_segments(
-                      name, [&](const std::string&, uint64_t first_seq,
-                                const std::string& segment) { return whole(first_seq, segment); })
-                : journal_->read_segment_index(
-                      name,
-                      [&](uint64_t first_seq, uint32_t count,
-                          int64_t enqueued_at_ms) -> caf::error {
-                        if (count == 0) { // format 1: read it whole
-                          caf::error result;
-                          auto e = journal_->read_segments_from(
-                              name, first_seq, [&](uint64_t first, std::string_view blob) {
-                                result = whole(first, blob);
-                                return false;
-                              });
-                          return result ? result : e;
-                        }
-                        messages += count;
-                        return state.restore_segment_index(first_seq, count, enqueued_at_ms);
-                      });
+        // Reads segments whole from `first_seq` on, all of them or only the first.
+        auto read_whole = [&](uint64_t first_seq, bool all) {
+          caf::error result;
+          auto e = journal_->read_segments_from(
+              name, first_seq, [&](uint64_t first, std::string_view blob, std::string_view shared) {
+                result = whole(first, blob, shared);
+                return all && !result;
+              });
+          return result ? result : e;
+        };
+        auto e = config->fifo
+                     ? read_whole(0, true)
+                     : journal_->read_segment_index(name,
+                                                    [&](uint64_t first_seq, uint32_t count,
+                                                        int64_t enqueued_at_ms) -> caf::error {
+                                                      if (count == 0) // format 1: read it whole
+                                                        return read_whole(first_seq, false);
+                                                      messages += count;
+                                                      return state.restore_segment_index(
+                                                          first_seq, count, enqueued_at_ms);
+                                                    });
         if (e)
           return e;
         e = journal_->read_events(
