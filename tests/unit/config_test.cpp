@@ -130,6 +130,12 @@ TEST(config, a_bad_max_memory_is_refused_naming_the_key) {
   EXPECT_NE(error_for("[node]\nmax_memory = \"1GiB\"").find("[node] max_memory"),
             std::string::npos);
   EXPECT_NE(error_for("[node]\nmax_memory = 1.5").find("[node] max_memory"), std::string::npos);
+  EXPECT_EQ(error_for("[node]\nmax_memory = 4096"),
+            "bad.toml:2: [node] max_memory of 4096 bytes is below the least a node runs with, "
+            "1048576 (1 MiB); 0 means no limit");
+  auto unlimited = parse_config("[node]\nmax_memory = 0", "ok.toml");
+  ASSERT_TRUE(unlimited) << message_of(unlimited.error());
+  EXPECT_EQ(unlimited->max_memory_bytes, 0u) << "no limit";
 }
 
 TEST(config, topics_declare_their_subscriptions) {

@@ -31,6 +31,19 @@ TEST(memory_budget, holds_above_three_quarters_and_refuses_what_would_pass_the_l
   EXPECT_EQ(use.held_sends, 1u);
 }
 
+TEST(memory_budget, a_node_refuses_a_budget_too_small_to_run_with) {
+  test::test_dir dir;
+  node_config c;
+  c.data_dir = dir.path();
+  c.log_level = "warn";
+  c.max_memory_bytes = 1000;
+  auto n = node::open(c);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(code_of(n.error()), errc::invalid_argument);
+  EXPECT_NE(message_of(n.error()).find("[node] max_memory of 1000 bytes"), std::string::npos)
+      << message_of(n.error());
+}
+
 TEST(memory_budget, wakes_waiters_once_memory_falls_below_the_soft_limit_not_before) {
   memory_budget budget{1000};
   budget.charge(900);

@@ -12,6 +12,15 @@ std::string mebibytes(int64_t bytes) {
 
 } // namespace
 
+caf::error check_memory_limit(size_t limit_bytes) {
+  if (limit_bytes == 0 || limit_bytes >= min_memory_limit)
+    return {};
+  return make_error(errc::invalid_argument, "[node] max_memory of " + std::to_string(limit_bytes) +
+                                                " bytes is below the least a node runs with, " +
+                                                std::to_string(min_memory_limit) +
+                                                " (1 MiB); 0 means no limit");
+}
+
 memory_budget::memory_budget(size_t limit_bytes)
     : limit_(limit_bytes), soft_limit_(limit_bytes / 4 * 3) {}
 

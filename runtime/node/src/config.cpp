@@ -6,6 +6,7 @@
 
 #include "mailroom/duration.hpp"
 #include "mailroom/error.hpp"
+#include "mailroom/memory_budget.hpp"
 
 #include <toml++/toml.h>
 
@@ -386,6 +387,8 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     if (auto err =
             read_integer(source, *t, "max_memory", "[node] max_memory", config.max_memory_bytes))
       return err;
+    if (auto err = check_memory_limit(config.max_memory_bytes))
+      return fail(source, *t->get("max_memory"), message_of(err));
     if (auto tr = t->get("trace")) {
       auto value = tr->value<bool>();
       if (!value)

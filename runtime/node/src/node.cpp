@@ -55,6 +55,8 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
   for (const auto& q : config.queues)
     if (auto err = validate(q))
       return err;
+  if (auto err = check_memory_limit(config.max_memory_bytes))
+    return err;
   std::unique_ptr<node> n{new node(std::move(config))};
   auto j = journal::open({n->config_.data_dir + "/journal.db", n->config_.durable,
                           n->config_.min_free_disk_bytes, n->config_.storage});

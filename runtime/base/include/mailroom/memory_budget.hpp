@@ -28,6 +28,11 @@ struct memory_use {
   uint64_t held_sends = 0; ///< how many sends those are
 };
 
+/// Why `limit_bytes` cannot be a node's budget: 0 (no limit) or at least min_memory_limit.
+/// Below that a node would hold or refuse every send (the default queue takes 256 KiB bodies).
+constexpr size_t min_memory_limit = size_t{1} << 20;
+caf::error check_memory_limit(size_t limit_bytes);
+
 class memory_budget {
 public:
   /// `limit_bytes` 0: no limit (nothing is ever held or refused).
