@@ -5,6 +5,7 @@
 // under test. Time is the node's virtual clock: the client only carries calls.
 #include "faces.hpp"
 #include "eventually.hpp"
+#include "mailroom/memory_budget.hpp"
 #include "mailroom/saga.hpp"
 
 #include <gtest/gtest.h>
@@ -337,6 +338,39 @@ TEST_P(data_plane_conformance,
 }
 
 INSTANTIATE_FACES(data_plane_conformance);
+
+/// A node with the smallest memory budget it runs with: 1 MiB, sends held above 768 KiB.
+class memory_conformance : public faces_test {
+protected:
+  memory_conformance() { max_memory_bytes = min_memory_limit; }
+};
+
+// Issue 11: the refusal at the budget's hard limit was only seen on the embedded node.
+TEST_P(memory_conformance, a_send_past_the_memory_limit_is_refused_naming_it_and_later_taken) {
+  auto big = queue("big");
+  big.max_message_bytes = 300 * 1024;
+  ASSERT_FALSE(node_->create_queue(big));
+  std::vector<outgoing_message> fill;
+  for (int i = 0; i < 4; ++i)
+    fill.push_back(message(std::string(200 * 1024, 'a' + i)));
+  ASSERT_TRUE(dp().send("big", fill)) << "below the soft limit when it arrives";
+  EXPECT_GT(node_->memory().used_bytes, min_memory_limit / 4 * 3);
+  auto refused = dp().send("big", {message(std::string(300 * 1024, 'x'))});
+  ASSERT_FALSE(refused) << "held past the limit, it would never be taken";
+  EXPECT_EQ(code_of(refused.error()), errc::memory_full);
+  EXPECT_NE(message_of(refused.error()).find("[node] max_memory"), std::string::npos)
+      << message_of(refused.error());
+  auto got = receive("big");
+  ASSERT_EQ(got.size(), 4u) << "a consumer is never held";
+  std::vector<std::string> receipts;
+  for (const auto& d : got)
+    receipts.push_back(d.receipt);
+  ASSERT_TRUE(dp().ack("big", receipts));
+  auto taken = dp().send("big", {message(std::string(300 * 1024, 'x'))});
+  EXPECT_TRUE(taken) << message_of(taken.error());
+}
+
+INSTANTIATE_FACES(memory_conformance);
 
 } // namespace
 } // namespace mailroom::test

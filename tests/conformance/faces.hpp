@@ -33,6 +33,7 @@ protected:
     c.log_level = "warn";
     c.trace = true;
     c.clock = clock;
+    c.max_memory_bytes = max_memory_bytes;
     auto n = node::open(std::move(c));
     ASSERT_TRUE(n) << message_of(n.error());
     node_ = std::move(*n);
@@ -83,6 +84,7 @@ protected:
   }
 
   test_dir dir;
+  size_t max_memory_bytes = node_config{}.max_memory_bytes; ///< a suite may set it smaller
   std::shared_ptr<virtual_clock> clock = std::make_shared<virtual_clock>(t0);
   std::unique_ptr<node> node_;
   std::unique_ptr<client_endpoint> endpoint_;
