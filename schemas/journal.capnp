@@ -142,11 +142,14 @@ struct TraceEvent {
   detail @5 :Text;          # retried: the error and the retry time; dead_lettered: reason, sink
   causationId @6 :Text;     # sent/redriven: the message whose handling produced this one
   correlationId @7 :Text;   # sent/redriven: the fan-out, request or saga it belongs to
+  seq @8 :UInt64;           # journal only: the message's place in `queue` (0: none). A queue's
+                            # steps after sent/redriven leave `id` empty and name it by this.
 }
 
 struct TraceEvents {
   # Stored in trace rows: the events of one journal batch of one queue, in order.
   events @0 :List(TraceEvent);
+  queue @1 :Text;           # the queue of every event whose own `queue` is empty
 }
 
 struct SagaRetry {

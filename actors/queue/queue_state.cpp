@@ -63,18 +63,11 @@ private:
 
 // --- queue_state -----------------------------------------------------------------------------
 
-void queue_state::record(std::string id, uint32_t receive_count, const char* kind, int64_t at_ms,
+void queue_state::record(uint64_t seq, uint32_t receive_count, const char* kind, int64_t at_ms,
                          std::string detail) {
   if (trace_enabled_)
     trace_.push_back(
-        {std::move(id), config_.name, kind, at_ms, receive_count, std::move(detail), {}, {}});
-}
-
-std::string queue_state::id_of(uint64_t seq, const stored& m) {
-  if (!trace_enabled_)
-    return {};
-  auto e = body(seq, m);
-  return e ? (*e)->id : std::string{};
+        {{{}, config_.name, kind, at_ms, receive_count, std::move(detail), {}, {}}, seq});
 }
 
 // --- bodies ----------------------------------------------------------------------------------
@@ -185,7 +178,7 @@ std::optional<int64_t> queue_state::oldest_enqueued_at() const {
 void queue_state::flush_trace(write_batch& out) {
   if (trace_.empty())
     return;
-  auto at = trace_.back().at_ms;
+  auto at = trace_.back().step.at_ms;
   out.append_trace(at, codec::encode_trace(trace_));
   trace_.clear();
   // Trace rows are kept a day; any queue may prune them, and one in a few thousand does.
@@ -492,15 +485,16 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
   for (auto& e : batch) {
     e.enqueued_at_ms = now_ms;
     out.ids.push_back(e.id);
-    if (trace_enabled_)
-      trace_.push_back({e.id,
-                        config_.name,
-                        e.history.empty() ? "sent" : "redriven",
-                        now_ms,
-                        e.receive_count,
-                        {},
-                        e.causation_id,
-                        e.correlation_id});
+    if (trace_enabled_) // the one step that names the message by id: the rest say its seq
+      trace_.push_back({{e.id,
+                         config_.name,
+                         e.history.empty() ? "sent" : "redriven",
+                         now_ms,
+                         e.receive_count,
+                         {},
+                         e.causation_id,
+                         e.correlation_id},
+                        first + bodies->size()});
     bodies->push_back(std::make_shared<const envelope>(std::move(e)));
   }
   auto& seg = add_segment(first, static_cast<uint32_t>(batch.size()), now_ms);
@@ -611,7 +605,7 @@ queue_state::receive_outcome queue_state::receive(uint32_t max, int64_t visibili
     ++m.receive_count;
     ++counters_.received;
     schedule(seq, m, phase::in_flight, now_ms + lease);
-    record((*message)->id, m.receive_count, "delivered", now_ms, {});
+    record(seq, m.receive_count, "delivered", now_ms, {});
     events.state(seq, m);
     out.deliveries.push_back(
         {std::move(*message), format_receipt({seq, m.receive_count}), m.receive_count});
@@ -653,7 +647,7 @@ queue_state::settle_outcome queue_state::ack(const std::vector<std::string>& rec
     auto [m, seq] = find(text, result);
     if (m != nullptr) {
       ++counters_.acked;
-      record(id_of(seq, *m), m->receive_count, "acked", now_ms, {});
+      record(seq, m->receive_count, "acked", now_ms, {});
       events.remove(seq);
     }
     out.results.push_back(std::move(result));
@@ -679,7 +673,7 @@ void queue_state::fail(uint64_t seq, stored& m, int64_t at_ms, const std::string
   auto delay = retry_after_ms ? *retry_after_ms
                               : backoff_ms(config_.retry, m.receive_count,
                                            config_.name + "/" + std::to_string(seq));
-  record(id_of(seq, m), m.receive_count, "retried", at_ms,
+  record(seq, m.receive_count, "retried", at_ms,
          (error.empty() ? std::string{"no error given"} : error) + "; next delivery in " +
              format_duration_ms(std::max<int64_t>(delay, 0)));
   if (delay <= 0) {
@@ -714,7 +708,7 @@ void queue_state::dead_letter_message(uint64_t seq, stored& m, std::string reaso
   d.death.first_failure_ms = f.first_ms;
   d.death.last_failure_ms = f.last_ms;
   d.death.dead_at_ms = now_ms;
-  record(d.message.id, m.receive_count, "dead_lettered", now_ms,
+  record(seq, m.receive_count, "dead_lettered", now_ms,
          d.death.reason + " → sink '" + config_.dead_letter_target + "'" +
              (f.error.empty() ? std::string{} : "; last error: " + f.error));
   dead.push_back({seq, std::move(d)});

@@ -224,8 +224,6 @@ private:
   caf::error load_bodies(uint64_t first_seq);
   void cache(uint64_t first_seq, segment& s);
   void uncache(uint64_t first_seq, segment& s);
-  /// The message's id for trace records ("" if its body cannot be read).
-  std::string id_of(uint64_t seq, const stored& m);
   /// Adds the messages of a segment to the index (recovery and sends).
   segment& add_segment(uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms);
   /// The first message that counts for age and retention (not pending or dead-lettering).
@@ -234,8 +232,9 @@ private:
   void schedule(uint64_t seq, stored& m, phase next, int64_t at_ms);
   void unschedule(uint64_t seq, const stored& m);
   void make_ready(uint64_t seq, stored& m);
-  /// Notes a step of a message's story; flush_trace() puts them in the batch being built.
-  void record(std::string id, uint32_t receive_count, const char* kind, int64_t at_ms,
+  /// Notes a step of message `seq`'s story (named by seq: its sent step holds the id);
+  /// flush_trace() puts them in the batch being built.
+  void record(uint64_t seq, uint32_t receive_count, const char* kind, int64_t at_ms,
               std::string detail);
   void flush_trace(write_batch& out);
   /// The next ready sequence number to look at (may be stale: 0 or no longer ready).

@@ -123,16 +123,16 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
       writes.put_dead_letter(sink, r.message.id, codec::encode_dead_letter(r));
   if (self->state.deps.trace) {
     auto now = self->state.deps.clock->now_ms();
-    std::vector<trace_step> steps;
+    std::vector<codec::trace_event> steps;
     for (const auto& id : p->result.ids)
-      steps.push_back({id,
-                       self->state.topic->name(),
-                       "published",
-                       now,
-                       0,
-                       "to " + std::to_string(p->plan.batches.size()) + " subscription(s)",
-                       {},
-                       {}});
+      steps.push_back({{id,
+                        self->state.topic->name(),
+                        "published",
+                        now,
+                        0,
+                        "to " + std::to_string(p->plan.batches.size()) + " subscription(s)",
+                        {},
+                        {}}});
     writes.append_trace(now, codec::encode_trace(steps));
   }
   self->state.writer->commit(

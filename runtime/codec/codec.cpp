@@ -412,20 +412,52 @@ trace_step read(schema::TraceEvent::Reader e) {
 }
 
 std::string encode_trace(const std::vector<trace_event>& events) {
-  capnp::MallocMessageBuilder message;
-  auto list =
-      message.initRoot<schema::TraceEvents>().initEvents(static_cast<unsigned>(events.size()));
-  for (unsigned i = 0; i < list.size(); ++i)
-    write(list[i], events[i]);
+  // The queue once per row when every event shares it (a queue's rows always do).
+  const std::string* shared_queue = events.empty() ? nullptr : &events.front().step.queue;
+  for (const auto& e : events)
+    if (shared_queue && e.step.queue != *shared_queue)
+      shared_queue = nullptr;
+  size_t bytes = 64;
+  for (const auto& e : events)
+    bytes += 96 + e.step.id.size() + e.step.kind.size() + e.step.detail.size() +
+             e.step.causation_id.size() + e.step.correlation_id.size();
+  capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
+  auto root = message.initRoot<schema::TraceEvents>();
+  if (shared_queue)
+    root.setQueue(*shared_queue);
+  auto list = root.initEvents(static_cast<unsigned>(events.size()));
+  for (unsigned i = 0; i < list.size(); ++i) {
+    const auto& e = events[i];
+    auto o = list[i];
+    if (!e.step.id.empty())
+      o.setId(e.step.id);
+    if (!shared_queue)
+      o.setQueue(e.step.queue);
+    o.setKind(e.step.kind);
+    o.setAtMs(e.step.at_ms);
+    o.setReceiveCount(e.step.receive_count);
+    if (!e.step.detail.empty())
+      o.setDetail(e.step.detail);
+    if (!e.step.causation_id.empty())
+      o.setCausationId(e.step.causation_id);
+    if (!e.step.correlation_id.empty())
+      o.setCorrelationId(e.step.correlation_id);
+    o.setSeq(e.seq);
+  }
   return to_string(message);
 }
 
 caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob) {
   return decode<schema::TraceEvents>(blob, "trace", [](schema::TraceEvents::Reader r) {
+    auto events = r.getEvents();
+    auto queue = text(r.getQueue());
     std::vector<trace_event> out;
-    out.reserve(r.getEvents().size());
-    for (auto e : r.getEvents())
-      out.push_back(read(e));
+    out.reserve(events.size());
+    for (auto e : events) {
+      out.push_back({read(e), e.getSeq()});
+      if (out.back().step.queue.empty())
+        out.back().step.queue = queue;
+    }
     return out;
   });
 }

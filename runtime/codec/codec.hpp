@@ -43,8 +43,14 @@ struct dedup_records {
 std::string encode_dedup(const dedup_records& records);
 caf::expected<dedup_records> decode_dedup(const std::string& blob);
 
-/// One step in a message's story, as journaled in schema::TraceEvents.
-using trace_event = trace_step;
+/// One step in a message's story, as journaled in schema::TraceEvents. After a message's sent
+/// or redriven step, which holds its id, its queue's later steps name it by `seq` (its place in
+/// that queue) and leave `step.id` empty: reading the id back from a body that is no longer
+/// cached, for every step, cost more than the step itself.
+struct trace_event {
+  trace_step step;
+  uint64_t seq = 0; ///< 0: not in a queue (a topic's steps), `step.id` is set
+};
 
 std::string encode_trace(const std::vector<trace_event>& events);
 caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob);

@@ -305,6 +305,46 @@ TEST_F(trace_test, a_message_story_shows_every_step_and_the_messages_it_caused) 
   EXPECT_NE(message_of(unknown.error()).find("no trace of message 'nope'"), std::string::npos);
 }
 
+// Steps after `sent` name their message by its place in the queue (issue 11): a queue made
+// again under the same name may number from the start, and one message's steps must not be
+// told as another's.
+TEST_F(trace_test, a_queue_made_again_does_not_mix_the_stories_of_its_messages) {
+  node_config c;
+  c.data_dir = dir.path();
+  c.log_level = "warn";
+  c.trace = true;
+  c.clock = clock;
+  node_ = std::move(*node::open(std::move(c)));
+  auto consume = [&] {
+    auto got = node_->receive("orders", {1, 0, -1});
+    ASSERT_EQ(got->size(), 1u);
+    ASSERT_TRUE(node_->ack("orders", {(*got)[0].receipt}));
+  };
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  auto first = node_->send("orders", bodies({"one"}));
+  ASSERT_TRUE(first);
+  consume();
+  ASSERT_FALSE(node_->delete_queue("orders"));
+  ASSERT_FALSE(node_->create_queue(config("orders")));
+  auto second = node_->send("orders", bodies({"two"}));
+  ASSERT_TRUE(second);
+  auto got = node_->receive("orders", {1, 0, -1});
+  ASSERT_EQ(got->size(), 1u);
+  for (const auto& id : {(*first)[0], (*second)[0]}) {
+    auto story = node_->trace(id, 0);
+    ASSERT_TRUE(story) << message_of(story.error());
+    std::vector<std::string> kinds;
+    for (const auto& s : (*story)[0]) {
+      kinds.push_back(s.kind);
+      EXPECT_EQ(s.id, id);
+      EXPECT_EQ(s.queue, "orders");
+    }
+    auto expected = id == (*first)[0] ? std::vector<std::string>{"sent", "delivered", "acked"}
+                                      : std::vector<std::string>{"sent", "delivered"};
+    EXPECT_EQ(kinds, expected);
+  }
+}
+
 TEST_F(topic_test, a_service_subscribes_to_a_topic_through_a_queue_of_its_own) {
   ASSERT_FALSE(node_->create_topic({"orders", {}}));
   std::mutex mutex;

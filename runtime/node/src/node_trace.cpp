@@ -24,12 +24,26 @@ caf::expected<std::vector<std::vector<trace_step>>> node::trace(const std::strin
     std::set<std::string> wanted(generation.begin(), generation.end());
     std::map<std::string, std::vector<trace_step>> found;
     std::vector<std::string> children;
+    // A queue's steps after sent/redriven name the message by its place in the queue; the
+    // sent or redriven step, which comes first, says whose place that is.
+    std::map<std::pair<std::string, uint64_t>, std::string> id_at;
     // One scan per generation: the rows are blobs of many messages' events, oldest first.
     auto err = journal_->read_trace([&](const std::string&, uint64_t, const std::string& blob) {
       auto events = codec::decode_trace(blob);
       if (!events)
         return events.error();
-      for (auto& e : *events) {
+      for (auto& [e, seq] : *events) {
+        // Only the wanted ones are kept; a place taken by another message (a queue deleted
+        // and made again numbers from 1) stops naming the wanted one.
+        if (seq != 0 && !e.id.empty() && wanted.count(e.id))
+          id_at[{e.queue, seq}] = e.id;
+        else if (seq != 0 && !e.id.empty())
+          id_at.erase({e.queue, seq});
+        else if (seq != 0)
+          if (auto it = id_at.find({e.queue, seq}); it != id_at.end())
+            e.id = it->second;
+        if (e.id.empty())
+          continue; // not wanted, or its sent step is older than the trace kept
         if (wanted.count(e.id))
           found[e.id].push_back(e);
         if (!e.causation_id.empty() && wanted.count(e.causation_id) && e.kind == "sent" &&
