@@ -57,6 +57,8 @@ struct MessageEvent {
     state @1 :MessageState;   # leased, released, or retried later
     removed @2 :Void;         # acked, purged, expired or moved to a sink
   }
+  count @3 :UInt32;           # the same change to messages seq .. seq+count-1 (a batch leased
+                              # or settled together); 0 and 1: message seq alone
 }
 
 struct MessageState {

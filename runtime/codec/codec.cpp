@@ -319,14 +319,40 @@ caf::expected<std::vector<envelope>> decode_segment(std::string_view blob,
   return messages;
 }
 
+namespace {
+
+/// Whether `b` is the same change as `a`, to the next message: one range event holds both.
+bool continues(const message_event& a, uint32_t count, const message_event& b) {
+  return b.seq == a.seq + count && b.removed == a.removed &&
+         (a.removed || (b.receive_count == a.receive_count && b.visible_at_ms == a.visible_at_ms &&
+                        b.in_flight == a.in_flight && b.first_failure_ms == a.first_failure_ms &&
+                        b.last_failure_ms == a.last_failure_ms && b.last_error == a.last_error));
+}
+
+/// Most messages one decoded blob may expand to: far above any segment a queue writes, low
+/// enough that a corrupt count cannot exhaust memory.
+constexpr uint64_t max_events_per_blob = uint64_t{1} << 22;
+
+} // namespace
+
 std::string encode_events(const std::vector<message_event>& events) {
+  // Runs of the same change to consecutive messages (a batch leased, released or acked
+  // together) become one range event: a receive of 1,000 wrote 1,000 events of 64 bytes.
+  std::vector<std::pair<size_t, uint32_t>> runs; // first event, count
+  for (size_t i = 0; i < events.size(); ++i)
+    if (!runs.empty() && continues(events[runs.back().first], runs.back().second, events[i]))
+      ++runs.back().second;
+    else
+      runs.emplace_back(i, 1);
   // Sized to the content: the default first segment (8 KiB, zeroed) cost more than the encoding
   // for the small batches of a busy queue.
-  capnp::MallocMessageBuilder message{static_cast<unsigned>(16 + events.size() * 12)};
-  auto list = message.initRoot<schema::SegmentEvents>().initEvents(events.size());
-  for (unsigned i = 0; i < events.size(); ++i) {
-    const auto& e = events[i];
+  capnp::MallocMessageBuilder message{static_cast<unsigned>(16 + runs.size() * 12)};
+  auto list = message.initRoot<schema::SegmentEvents>().initEvents(runs.size());
+  for (unsigned i = 0; i < runs.size(); ++i) {
+    const auto& e = events[runs[i].first];
     list[i].setSeq(e.seq);
+    if (runs[i].second > 1)
+      list[i].setCount(runs[i].second);
     if (e.removed) {
       list[i].setRemoved();
       continue;
@@ -344,7 +370,8 @@ std::string encode_events(const std::vector<message_event>& events) {
 }
 
 caf::expected<std::vector<message_event>> decode_events(const std::string& blob) {
-  return decode<schema::SegmentEvents>(blob, "segment events", [](schema::SegmentEvents::Reader r) {
+  caf::error problem;
+  auto decoded = decode<schema::SegmentEvents>(blob, "segment events", [&](auto r) {
     auto events = r.getEvents(); // once: every get counts against the traversal limit
     std::vector<message_event> out;
     out.reserve(events.size());
@@ -362,10 +389,24 @@ caf::expected<std::vector<message_event>> decode_events(const std::string& blob)
         x.last_failure_ms = s.getLastFailureMs();
         x.last_error = text(s.getLastError());
       }
+      uint64_t count = std::max<uint32_t>(e.getCount(), 1);
+      if (out.size() + count > max_events_per_blob) {
+        problem = make_error(errc::corruption, "segment events: more than " +
+                                                   std::to_string(max_events_per_blob) +
+                                                   " messages in one record");
+        break;
+      }
+      for (uint64_t k = 1; k < count; ++k) {
+        out.push_back(x);
+        ++x.seq;
+      }
       out.push_back(std::move(x));
     }
     return out;
   });
+  if (!decoded || !problem)
+    return decoded;
+  return problem;
 }
 
 std::string encode_queue_config(const queue_config& config) {

@@ -1,5 +1,6 @@
 // Journal records round-trip, and bytes that are not records are corruption, never a crash.
 #include "codec.hpp"
+#include "codec_detail.hpp"
 
 #include "mailroom/error.hpp"
 
@@ -87,6 +88,50 @@ TEST(codec, a_large_segment_round_trips) {
   ASSERT_TRUE(decoded) << message_of(decoded.error());
   ASSERT_EQ(decoded->size(), 5000u);
   EXPECT_EQ((*decoded)[4999].body.size(), 4999u % 300);
+}
+
+// Issue 11: a receive of 1,000 messages journaled 1,000 lease events of 64 bytes each.
+TEST(codec, a_change_to_consecutive_messages_is_one_range_and_reads_back_per_message) {
+  std::vector<codec::message_event> events;
+  for (uint64_t seq = 10; seq < 1010; ++seq) { // one receive: leased alike
+    codec::message_event e;
+    e.seq = seq;
+    e.receive_count = 1;
+    e.visible_at_ms = 30'000;
+    e.in_flight = true;
+    events.push_back(e);
+  }
+  events[500].receive_count = 2; // delivered before: its own event, between two ranges
+  codec::message_event gone;
+  gone.removed = true;
+  for (uint64_t seq : {2000, 2001, 2003}) { // acked, with a gap
+    gone.seq = seq;
+    events.push_back(gone);
+  }
+  auto blob = codec::encode_events(events);
+  EXPECT_LT(blob.size(), 600u) << "six events, not 1,003";
+  auto decoded = codec::decode_events(blob);
+  ASSERT_TRUE(decoded) << message_of(decoded.error());
+  ASSERT_EQ(decoded->size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ((*decoded)[i].seq, events[i].seq) << i;
+    EXPECT_EQ((*decoded)[i].removed, events[i].removed) << i;
+    EXPECT_EQ((*decoded)[i].receive_count, events[i].receive_count) << i;
+    EXPECT_EQ((*decoded)[i].visible_at_ms, events[i].visible_at_ms) << i;
+    EXPECT_EQ((*decoded)[i].in_flight, events[i].in_flight) << i;
+  }
+}
+
+TEST(codec, a_range_past_any_segment_is_corruption_not_an_allocation) {
+  capnp::MallocMessageBuilder message;
+  auto list = message.initRoot<schema::SegmentEvents>().initEvents(2);
+  for (auto e : list) {
+    e.setRemoved();
+    e.setCount(0xFFFFFFFF);
+  }
+  auto r = codec::decode_events(codec::to_string(message));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(code_of(r.error()), errc::corruption);
 }
 
 TEST(codec, bytes_that_are_not_a_record_are_corruption) {
