@@ -168,6 +168,7 @@ CREATE INDEX IF NOT EXISTS trace_by_time ON trace(at_ms);
 CREATE TABLE IF NOT EXISTS consumed(
   service TEXT NOT NULL, id TEXT NOT NULL, at_ms INTEGER NOT NULL,
   PRIMARY KEY(service, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS consumed_by_time ON consumed(service, at_ms);
 CREATE TABLE IF NOT EXISTS sagas(
   seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, definition TEXT NOT NULL,
   status INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, instance BLOB NOT NULL);

@@ -218,6 +218,28 @@ TEST(journal, a_publication_lives_while_a_segment_names_it) {
   EXPECT_EQ(count_rows(path, "publications"), 0) << "deleted with the last segment naming it";
 }
 
+// A transactional service prunes its inbox every thousand commits. Without an index on the
+// time that was a scan of every entry it kept (a day or more of messages), each time.
+TEST(journal, pruning_an_inbox_reads_only_what_it_deletes) {
+  test::test_dir dir;
+  auto path = dir.file("j.db");
+  { ASSERT_TRUE(journal::open(at(path))); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN DELETE FROM consumed "
+                               "WHERE service = ?1 AND at_ms < ?2",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(stmt) == SQLITE_ROW)
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3)) + std::string{"; "};
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("consumed_by_time (service=? AND at_ms<?)"), std::string::npos) << plan;
+}
+
 TEST(journal, a_journal_of_a_newer_format_is_refused_not_rewritten) {
   test::test_dir dir;
   auto path = dir.file("j.db");
