@@ -30,8 +30,8 @@ std::string text(capnp::Text::Reader t) {
 
 void write(capnp::List<schema::Attribute>::Builder out, const attribute_list& in) {
   for (unsigned i = 0; i < in.size(); ++i) {
-    out[i].setKey(in[i].first);
-    out[i].setValue(in[i].second);
+    out[i].setKey(as_text(in[i].first));
+    out[i].setValue(as_text(in[i].second));
   }
 }
 
@@ -65,11 +65,11 @@ void write_shared(schema::Envelope::Builder out, const Message& in) {
   if (!in.attributes.empty())
     write(out.initAttributes(in.attributes.size()), in.attributes);
   if (!in.dedup_id.empty())
-    out.setDedupId(in.dedup_id);
+    out.setDedupId(as_text(in.dedup_id));
   if (!in.causation_id.empty())
-    out.setCausationId(in.causation_id);
+    out.setCausationId(as_text(in.causation_id));
   if (!in.correlation_id.empty())
-    out.setCorrelationId(in.correlation_id);
+    out.setCorrelationId(as_text(in.correlation_id));
   out.setSentAtUs(in.sent_at_us);
 }
 
@@ -84,10 +84,10 @@ void read_shared(schema::Envelope::Reader in, envelope& out) {
 
 /// The fields that are a queue's own, also in a segment of copies.
 void write_own(schema::Envelope::Builder out, const envelope& in) {
-  out.setId(in.id);
-  out.setQueue(in.queue);
+  out.setId(as_text(in.id));
+  out.setQueue(as_text(in.queue));
   if (!in.group_id.empty())
-    out.setGroupId(in.group_id);
+    out.setGroupId(as_text(in.group_id));
   out.setEnqueuedAtMs(in.enqueued_at_ms);
   out.setReceiveCount(in.receive_count);
   if (!in.history.empty()) {
@@ -169,10 +169,15 @@ void write(capnp::List<schema::OutgoingMessage>::Builder out,
     if (!m.attributes.empty())
       write(o.initAttributes(static_cast<unsigned>(m.attributes.size())), m.attributes);
     o.setDelayMs(m.delay_ms);
-    o.setDedupId(m.dedup_id);
-    o.setCausationId(m.causation_id);
-    o.setCorrelationId(m.correlation_id);
-    o.setGroupId(m.group_id);
+    // Absent fields stay null pointers: an empty text still took a word on the wire.
+    if (!m.dedup_id.empty())
+      o.setDedupId(as_text(m.dedup_id));
+    if (!m.causation_id.empty())
+      o.setCausationId(as_text(m.causation_id));
+    if (!m.correlation_id.empty())
+      o.setCorrelationId(as_text(m.correlation_id));
+    if (!m.group_id.empty())
+      o.setGroupId(as_text(m.group_id));
     o.setSentAtUs(m.sent_at_us);
   }
 }
@@ -465,24 +470,24 @@ std::string encode_trace(const std::vector<trace_event>& events) {
   capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
   auto root = message.initRoot<schema::TraceEvents>();
   if (shared_queue)
-    root.setQueue(*shared_queue);
+    root.setQueue(as_text(*shared_queue));
   auto list = root.initEvents(static_cast<unsigned>(events.size()));
   for (unsigned i = 0; i < list.size(); ++i) {
     const auto& e = events[i];
     auto o = list[i];
     if (!e.step.id.empty())
-      o.setId(e.step.id);
+      o.setId(as_text(e.step.id));
     if (!shared_queue)
-      o.setQueue(e.step.queue);
-    o.setKind(e.step.kind);
+      o.setQueue(as_text(e.step.queue));
+    o.setKind(as_text(e.step.kind));
     o.setAtMs(e.step.at_ms);
     o.setReceiveCount(e.step.receive_count);
     if (!e.step.detail.empty())
-      o.setDetail(e.step.detail);
+      o.setDetail(as_text(e.step.detail));
     if (!e.step.causation_id.empty())
-      o.setCausationId(e.step.causation_id);
+      o.setCausationId(as_text(e.step.causation_id));
     if (!e.step.correlation_id.empty())
-      o.setCorrelationId(e.step.correlation_id);
+      o.setCorrelationId(as_text(e.step.correlation_id));
     o.setSeq(e.seq);
   }
   return to_string(message);

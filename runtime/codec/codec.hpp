@@ -22,6 +22,12 @@
 
 namespace mailroom::codec {
 
+/// `s` as Cap'n Proto text without measuring it again: the implicit conversion from std::string
+/// goes through c_str() and strlen, which was 2 % of the endpoint's CPU.
+inline capnp::Text::Reader as_text(const std::string& s) {
+  return {s.c_str(), s.size()};
+}
+
 /// A change to one message, as journaled in schema::SegmentEvents.
 struct message_event {
   uint64_t seq = 0;

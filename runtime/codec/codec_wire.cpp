@@ -49,7 +49,7 @@ topic_stats read(schema::TopicStats::Reader in) {
 
 void write(capnp::List<schema::NackRequest>::Builder out, const std::vector<nack_request>& in) {
   for (unsigned i = 0; i < out.size(); ++i) {
-    out[i].setReceipt(in[i].receipt);
+    out[i].setReceipt(as_text(in[i].receipt));
     out[i].setRetryAfterMs(in[i].retry_after_ms);
     out[i].setDeadLetterReason(in[i].dead_letter_reason);
     out[i].setError(in[i].error);
@@ -67,7 +67,7 @@ std::vector<nack_request> read(capnp::List<schema::NackRequest>::Reader in) {
 
 void write(capnp::List<schema::AckResult>::Builder out, const std::vector<ack_outcome>& in) {
   for (unsigned i = 0; i < out.size(); ++i) {
-    out[i].setReceipt(in[i].receipt);
+    out[i].setReceipt(as_text(in[i].receipt));
     if (!in[i].error_code.empty()) {
       auto s = out[i].initStatus();
       s.setCode(in[i].error_code);

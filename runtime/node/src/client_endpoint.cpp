@@ -109,7 +109,7 @@ protected:
         [](ReceiveContext& c, const std::vector<delivery>& r) {
           auto list = c.getResults().initMessages(r.size());
           for (unsigned i = 0; i < r.size(); ++i) {
-            list[i].setReceipt(r[i].receipt);
+            list[i].setReceipt(codec::as_text(r[i].receipt));
             list[i].setReceiveCount(r[i].receive_count);
             auto envelope = list[i].initEnvelope();
             codec::write(envelope, *r[i].message);
