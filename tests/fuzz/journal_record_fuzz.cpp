@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (err && mailroom::code_of(err) != mailroom::errc::corruption)
       std::abort(); // decoders may only fail with corruption
   };
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
   case 0:
     if (auto r = mailroom::codec::decode_segment(blob); !r)
       check(r.error());
@@ -34,6 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     break;
   case 3:
     if (auto r = mailroom::codec::decode_queue_config(blob); !r)
+      check(r.error());
+    break;
+  case 5:
+    if (auto r = mailroom::codec::decode_trace(blob); !r)
       check(r.error());
     break;
   case 4: { // a segment of copies and the publication it names
