@@ -64,10 +64,11 @@ private:
 // --- queue_state -----------------------------------------------------------------------------
 
 void queue_state::record(uint64_t seq, uint32_t receive_count, const char* kind, int64_t at_ms,
-                         std::string detail) {
+                         std::string detail, std::string id) {
   if (trace_enabled_)
     trace_.push_back(
-        {{{}, config_.name, kind, at_ms, receive_count, std::move(detail), {}, {}}, seq});
+        {{std::move(id), config_.name, kind, at_ms, receive_count, std::move(detail), {}, {}},
+         seq});
 }
 
 // --- bodies ----------------------------------------------------------------------------------
@@ -708,9 +709,11 @@ void queue_state::dead_letter_message(uint64_t seq, stored& m, std::string reaso
   d.death.first_failure_ms = f.first_ms;
   d.death.last_failure_ms = f.last_ms;
   d.death.dead_at_ms = now_ms;
+  // With its id: the step one traces a stuck message for, which may outlive its sent step.
   record(seq, m.receive_count, "dead_lettered", now_ms,
          d.death.reason + " → sink '" + config_.dead_letter_target + "'" +
-             (f.error.empty() ? std::string{} : "; last error: " + f.error));
+             (f.error.empty() ? std::string{} : "; last error: " + f.error),
+         d.message.id);
   dead.push_back({seq, std::move(d)});
 }
 
@@ -929,25 +932,34 @@ caf::error queue_state::restore_segment(uint64_t first_seq, std::vector<envelope
 void queue_state::restore_events(uint64_t first_seq,
                                  const std::vector<codec::message_event>& events) {
   for (const auto& e : events) {
-    auto* m = messages_.find(e.seq);
-    if (m == nullptr)
-      continue; // its segment is gone: nothing to restore
-    if (e.removed) {
-      messages_.erase(e.seq);
-      failures_.erase(e.seq);
-      group_of_.erase(e.seq);
-      auto seg = segments_.find(first_seq);
-      if (seg != segments_.end() && --seg->second.live == 0) {
-        uncache(first_seq, seg->second);
-        segments_.erase(seg);
+    // A range never reaches past its segment (a corrupt count cannot make this loop long).
+    auto seg = segments_.find(first_seq);
+    if (seg == segments_.end())
+      return; // the segment is gone: nothing left to restore
+    auto end = first_seq + seg->second.count;
+    auto from = std::max(e.seq, first_seq);
+    auto to = e.seq + e.count < e.seq ? end : std::min<uint64_t>(e.seq + e.count, end);
+    for (auto seq = from; seq < to; ++seq) {
+      auto* m = messages_.find(seq);
+      if (m == nullptr)
+        continue; // removed before
+      if (e.removed) {
+        messages_.erase(seq);
+        failures_.erase(seq);
+        group_of_.erase(seq);
+        if (--seg->second.live == 0) {
+          uncache(first_seq, seg->second);
+          segments_.erase(seg);
+          break; // its last message: the rest of the range had gone before
+        }
+        continue;
       }
-      continue;
+      m->receive_count = e.receive_count;
+      m->visible_at_ms = e.visible_at_ms;
+      m->state = e.in_flight ? phase::in_flight : phase::delayed;
+      if (e.first_failure_ms != 0 || e.last_failure_ms != 0 || !e.last_error.empty())
+        failures_[seq] = {e.first_failure_ms, e.last_failure_ms, e.last_error};
     }
-    m->receive_count = e.receive_count;
-    m->visible_at_ms = e.visible_at_ms;
-    m->state = e.in_flight ? phase::in_flight : phase::delayed;
-    if (e.first_failure_ms != 0 || e.last_failure_ms != 0 || !e.last_error.empty())
-      failures_[e.seq] = {e.first_failure_ms, e.last_failure_ms, e.last_error};
   }
 }
 

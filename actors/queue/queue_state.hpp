@@ -232,10 +232,10 @@ private:
   void schedule(uint64_t seq, stored& m, phase next, int64_t at_ms);
   void unschedule(uint64_t seq, const stored& m);
   void make_ready(uint64_t seq, stored& m);
-  /// Notes a step of message `seq`'s story (named by seq: its sent step holds the id);
-  /// flush_trace() puts them in the batch being built.
+  /// Notes a step of message `seq`'s story (named by seq: its sent step holds the id, and `id`
+  /// where a step should name it too); flush_trace() puts them in the batch being built.
   void record(uint64_t seq, uint32_t receive_count, const char* kind, int64_t at_ms,
-              std::string detail);
+              std::string detail, std::string id = {});
   void flush_trace(write_batch& out);
   /// The next ready sequence number to look at (may be stale: 0 or no longer ready).
   std::optional<uint64_t> next_ready();

@@ -300,8 +300,10 @@ caf::expected<std::vector<envelope>> decode_segment(std::string_view blob,
       out.push_back(index.empty() ? read(m) : read_own(m));
     return out;
   });
-  if (!messages || problem || index.empty())
-    return problem ? problem : messages;
+  if (problem)
+    return problem;
+  if (!messages || index.empty())
+    return messages; // moved: a named local in a return statement
   if (shared.empty())
     return make_error(errc::corruption, "segment: the publication it names is missing");
   auto filled = decode<schema::Publication>(shared, "publication", [&](auto r) {
@@ -334,21 +336,20 @@ bool continues(const message_event& a, uint32_t count, const message_event& b) {
                         b.last_failure_ms == a.last_failure_ms && b.last_error == a.last_error));
 }
 
-/// Most messages one decoded blob may expand to: far above any segment a queue writes, low
-/// enough that a corrupt count cannot exhaust memory.
-constexpr uint64_t max_events_per_blob = uint64_t{1} << 22;
-
 } // namespace
 
 std::string encode_events(const std::vector<message_event>& events) {
   // Runs of the same change to consecutive messages (a batch leased, released or acked
   // together) become one range event: a receive of 1,000 wrote 1,000 events of 64 bytes.
   std::vector<std::pair<size_t, uint32_t>> runs; // first event, count
-  for (size_t i = 0; i < events.size(); ++i)
-    if (!runs.empty() && continues(events[runs.back().first], runs.back().second, events[i]))
-      ++runs.back().second;
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto count = std::max<uint32_t>(events[i].count, 1);
+    if (!runs.empty() && continues(events[runs.back().first], runs.back().second, events[i]) &&
+        runs.back().second <= UINT32_MAX - count)
+      runs.back().second += count;
     else
-      runs.emplace_back(i, 1);
+      runs.emplace_back(i, count);
+  }
   // Sized to the content: the default first segment (8 KiB, zeroed) cost more than the encoding
   // for the small batches of a busy queue.
   capnp::MallocMessageBuilder message{static_cast<unsigned>(16 + runs.size() * 12)};
@@ -375,14 +376,14 @@ std::string encode_events(const std::vector<message_event>& events) {
 }
 
 caf::expected<std::vector<message_event>> decode_events(const std::string& blob) {
-  caf::error problem;
-  auto decoded = decode<schema::SegmentEvents>(blob, "segment events", [&](auto r) {
+  return decode<schema::SegmentEvents>(blob, "segment events", [](schema::SegmentEvents::Reader r) {
     auto events = r.getEvents(); // once: every get counts against the traversal limit
     std::vector<message_event> out;
     out.reserve(events.size());
     for (auto e : events) {
       message_event x;
       x.seq = e.getSeq();
+      x.count = std::max<uint32_t>(e.getCount(), 1);
       if (e.isRemoved()) {
         x.removed = true;
       } else {
@@ -394,24 +395,10 @@ caf::expected<std::vector<message_event>> decode_events(const std::string& blob)
         x.last_failure_ms = s.getLastFailureMs();
         x.last_error = text(s.getLastError());
       }
-      uint64_t count = std::max<uint32_t>(e.getCount(), 1);
-      if (out.size() + count > max_events_per_blob) {
-        problem = make_error(errc::corruption, "segment events: more than " +
-                                                   std::to_string(max_events_per_blob) +
-                                                   " messages in one record");
-        break;
-      }
-      for (uint64_t k = 1; k < count; ++k) {
-        out.push_back(x);
-        ++x.seq;
-      }
       out.push_back(std::move(x));
     }
     return out;
   });
-  if (!decoded || !problem)
-    return decoded;
-  return problem;
 }
 
 std::string encode_queue_config(const queue_config& config) {

@@ -31,6 +31,9 @@ inline capnp::Text::Reader as_text(const std::string& s) {
 /// A change to one message, as journaled in schema::SegmentEvents.
 struct message_event {
   uint64_t seq = 0;
+  /// The same change to messages seq .. seq+count-1 (encode_events joins runs; decode_events
+  /// returns them as journaled, and the reader keeps a range within its segment).
+  uint32_t count = 1;
   bool removed = false;
   uint32_t receive_count = 0;
   int64_t visible_at_ms = 0;

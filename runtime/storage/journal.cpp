@@ -205,9 +205,10 @@ ALTER TABLE segments_v3 RENAME TO segments;
 )sql";
 
 /// Format 3 → 4: a topic's publish stores what its copies share once, in `publications`, and
-/// each subscriber's segment names it. Old rows have none. The column comes after the blob in
-/// migrated journals (adding it is instant; moving it would rewrite every segment), which only
-/// makes deleting such a row read its blob's pages.
+/// each subscriber's segment names it. Old rows have none. In a migrated journal the column
+/// comes after the blob in every row, old and new (adding it is instant; moving it would
+/// rewrite every segment): the delete trigger reads it at the end of the blob's overflow chain,
+/// which freeing the row's overflow pages walks anyway.
 constexpr const char* migrate_from_3_sql = R"sql(
 ALTER TABLE segments ADD COLUMN publication INTEGER;
 )sql";
@@ -305,9 +306,6 @@ caf::error journal::open_database() {
   // sixth more.
   if (auto err = exec("PRAGMA secure_delete=OFF"))
     return err;
-  // A segment replaced in place (INSERT OR REPLACE) releases its publication like a deleted one.
-  if (auto err = exec("PRAGMA recursive_triggers=ON"))
-    return err;
   // Checkpoint less often than the default 1000 pages: segments are large and short-lived, so
   // many are deleted before a checkpoint ever copies them into the main file.
   if (auto err = exec("PRAGMA wal_autocheckpoint=8192"))
@@ -398,7 +396,10 @@ caf::error journal::prepare_statements() {
       {sql::release_savepoint, "RELEASE isolated"},
       {sql::rollback_to_savepoint, "ROLLBACK TO isolated"},
       {sql::delete_catalog, "DELETE FROM catalog WHERE kind = ?1 AND name = ?2"},
-      {sql::put_segment, "INSERT OR REPLACE INTO segments(queue, first_seq, count, enqueued_at_ms, "
+      // A plain INSERT: a queue never reuses a sequence number while its rows exist (a queue
+      // made again first deletes what its name left), and a replaced row would neither fire the
+      // delete trigger that releases its publication nor keep its messages.
+      {sql::put_segment, "INSERT INTO segments(queue, first_seq, count, enqueued_at_ms, "
                          "publication, messages) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
       {sql::put_publication, "INSERT INTO publications(id, messages) VALUES(?1, ?2)"},
       {sql::delete_unused_publication, "DELETE FROM publications WHERE id = ?1 AND refs <= 0"},

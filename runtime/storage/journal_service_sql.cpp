@@ -19,8 +19,9 @@ namespace mailroom {
 
 namespace {
 
-constexpr std::array<const char*, 8> journal_tables = {
-    "catalog", "segments", "segment_events", "dedup", "consumed", "dead_letters", "trace", "sagas"};
+constexpr std::array<const char*, 9> journal_tables = {"catalog", "segments", "segment_events",
+                                                       "dedup",   "consumed", "dead_letters",
+                                                       "trace",   "sagas",    "publications"};
 
 bool is_journal_table(const char* name) {
   if (name == nullptr)

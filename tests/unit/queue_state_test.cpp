@@ -409,3 +409,31 @@ TEST_F(queue_state_test, a_full_queue_refuses_sends_until_it_drains) {
   send({msg("d")}); // room again
   EXPECT_EQ(q.stats(now).visible, 3u);
 }
+
+// Range events (issue 11): one journaled event may name many messages. A corrupt count must
+// neither reach another segment's messages nor make recovery loop for billions of sequence
+// numbers: the range is applied within its segment.
+TEST(queue_state_restore, a_range_event_changes_only_its_own_segments_messages) {
+  queue_config c;
+  c.name = "orders";
+  queue_state q{c};
+  ASSERT_FALSE(q.restore_segment_index(1, 3, t0));
+  ASSERT_FALSE(q.restore_segment_index(4, 2, t0));
+  codec::message_event leased;
+  leased.seq = 2;
+  leased.count = 0xFFFFFFFF; // far past the segment's three messages
+  leased.receive_count = 1;
+  leased.visible_at_ms = t0 + 60'000;
+  leased.in_flight = true;
+  q.restore_events(1, {leased});
+  codec::message_event acked;
+  acked.seq = 4;
+  acked.count = 0xFFFFFFFF;
+  acked.removed = true;
+  q.restore_events(4, {acked});
+  q.finish_restore(t0);
+  auto s = q.stats(t0);
+  EXPECT_EQ(s.in_flight, 2u) << "messages 2 and 3 of the first segment";
+  EXPECT_EQ(s.visible, 1u) << "message 1";
+  EXPECT_EQ(s.visible + s.in_flight + s.delayed, 3u) << "the second segment is gone, whole";
+}

@@ -109,9 +109,11 @@ TEST_F(transaction_test, a_message_whose_effects_committed_is_acked_without_runn
 
 TEST_F(transaction_test, statements_may_not_touch_the_journal_or_control_transactions) {
   auto& log = node_->journal_internal();
-  for (const char* sql : {"DELETE FROM segments", "INSERT INTO consumed VALUES('a', 'b', 1)",
-                          "DROP TABLE catalog", "COMMIT", "PRAGMA synchronous=OFF",
-                          "ATTACH 'x.db' AS x", "SELECT 1; SELECT 2", "not sql"}) {
+  for (const char* sql :
+       {"DELETE FROM segments", "INSERT INTO consumed VALUES('a', 'b', 1)", "DROP TABLE catalog",
+        "DELETE FROM publications",
+        "CREATE TRIGGER t AFTER INSERT ON publications BEGIN SELECT 1; END", "COMMIT",
+        "PRAGMA synchronous=OFF", "ATTACH 'x.db' AS x", "SELECT 1; SELECT 2", "not sql"}) {
     auto err = log.check_statement(sql);
     EXPECT_EQ(code_of(err), errc::invalid_argument) << sql;
   }
