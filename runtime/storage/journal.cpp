@@ -58,6 +58,10 @@ void write_batch::delete_queue_data(std::string queue) {
   ops_.emplace_back(delete_queue_data_op{std::move(queue)});
 }
 
+void write_batch::delete_orphaned_queue_data(std::string queue_kind) {
+  ops_.emplace_back(delete_orphaned_queue_data_op{std::move(queue_kind)});
+}
+
 void write_batch::put_dedup(std::string queue, uint64_t first_seq, std::string blob) {
   ops_.emplace_back(put_dedup_op{std::move(queue), first_seq, std::move(blob)});
 }
@@ -411,6 +415,12 @@ caf::error journal::prepare_statements() {
       {sql::delete_queue_segments, "DELETE FROM segments WHERE queue = ?1"},
       {sql::delete_queue_events, "DELETE FROM segment_events WHERE queue = ?1"},
       {sql::delete_queue_dedup, "DELETE FROM dedup WHERE queue = ?1"},
+      {sql::delete_orphaned_segments,
+       "DELETE FROM segments WHERE queue NOT IN (SELECT name FROM catalog WHERE kind = ?1)"},
+      {sql::delete_orphaned_events,
+       "DELETE FROM segment_events WHERE queue NOT IN (SELECT name FROM catalog WHERE kind = ?1)"},
+      {sql::delete_orphaned_dedup,
+       "DELETE FROM dedup WHERE queue NOT IN (SELECT name FROM catalog WHERE kind = ?1)"},
       {sql::put_dedup,
        "INSERT OR REPLACE INTO dedup(queue, first_seq, records) VALUES(?1, ?2, ?3)"},
       {sql::delete_dedup_before, "DELETE FROM dedup WHERE queue = ?1 AND first_seq < ?2"},
@@ -754,6 +764,15 @@ caf::error journal::apply(const write_batch::op& op) {
             for (auto s :
                  {sql::delete_queue_segments, sql::delete_queue_events, sql::delete_queue_dedup}) {
               text(s, 1, o.queue);
+              if (auto err = step(s))
+                return err;
+            }
+            return {};
+          },
+          [&](const w::delete_orphaned_queue_data_op& o) -> caf::error {
+            for (auto s : {sql::delete_orphaned_segments, sql::delete_orphaned_events,
+                           sql::delete_orphaned_dedup}) {
+              text(s, 1, o.queue_kind);
               if (auto err = step(s))
                 return err;
             }

@@ -91,6 +91,9 @@ public:
   void delete_segment(std::string queue, uint64_t first_seq);
   /// Deletes every segment and event of a queue.
   void delete_queue_data(std::string queue);
+  /// Deletes the segments, events and dedup records of every queue that has no catalog row of
+  /// kind `queue_kind` (what a deleted queue's actor committed after its deletion).
+  void delete_orphaned_queue_data(std::string queue_kind);
   /// Dedup records of one send batch: the blob is a schema::DedupRecords.
   void put_dedup(std::string queue, uint64_t first_seq, std::string blob);
   /// Deletes a queue's dedup records of batches before `first_seq` (their window ended).
@@ -168,6 +171,9 @@ private:
   struct delete_queue_data_op {
     std::string queue;
   };
+  struct delete_orphaned_queue_data_op {
+    std::string queue_kind;
+  };
   struct put_dedup_op {
     std::string queue;
     uint64_t first_seq;
@@ -223,7 +229,7 @@ private:
                    barrier_op, append_trace_op, delete_trace_before_op, put_consumed_op,
                    delete_consumed_before_op, execute_op, put_dead_letter_op, delete_dead_letter_op,
                    delete_sink_data_op, put_saga_op, delete_finished_sagas_before_op,
-                   put_publication_op, delete_unused_publication_op>;
+                   put_publication_op, delete_unused_publication_op, delete_orphaned_queue_data_op>;
   std::vector<op> ops_;
   bool isolated_ = false;
 };
@@ -391,6 +397,9 @@ private:
     delete_queue_segments,
     delete_queue_events,
     delete_queue_dedup,
+    delete_orphaned_segments,
+    delete_orphaned_events,
+    delete_orphaned_dedup,
     put_dedup,
     delete_dedup_before,
     read_dedup,

@@ -1,5 +1,7 @@
 // Topics on a real node: fan-out into durable queues, filters, subscription management,
 // sinks for copies a queue refuses, recovery. Crash atomicity is in tests/integration.
+#include "codec.hpp"
+#include "journal.hpp"
 #include "mailroom/protocol.hpp"
 #include "mailroom/service.hpp"
 #include "node_fixture.hpp"
@@ -155,6 +157,25 @@ TEST_F(topic_test, a_publish_journals_what_its_copies_share_once_and_frees_it_wi
   EXPECT_EQ(nlohmann::json::parse(audited[2])["MessageId"], r->ids[2]);
   EXPECT_EQ(count("SELECT count(*) FROM publications"), 0) << "freed with the last copy acked";
   EXPECT_EQ(count("SELECT count(*) FROM segments"), 0);
+}
+
+TEST_F(topic_test, rows_a_deleted_queue_left_behind_are_dropped_at_open_with_their_publication) {
+  // As if the queue "gone" had committed a publish's copy after it was deleted.
+  auto& log = node_->journal_internal();
+  auto id = log.new_publication_id();
+  write_batch late;
+  late.put_publication(id, codec::encode_publication({msg("orphaned body")}));
+  late.put_segment("gone", 1, 1, clock->now_ms(), id, "own part");
+  late.append_events("gone", 1, "events");
+  ASSERT_FALSE(log.write(std::move(late)));
+  ASSERT_TRUE(node_->send("billing", {msg("kept")}));
+  auto count = [&](const std::string& sql) { return journal_count(dir.path(), sql); };
+  EXPECT_EQ(count("SELECT count(*) FROM publications"), 1);
+  reopen();
+  EXPECT_EQ(count("SELECT count(*) FROM segments WHERE queue = 'gone'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM segment_events WHERE queue = 'gone'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM publications"), 0);
+  EXPECT_EQ(drain("billing"), (strings{"kept"})) << "a queue in the catalog keeps its rows";
 }
 
 TEST_F(topic_test, a_queue_that_refuses_fails_the_whole_publish_and_no_subscriber_gets_it) {

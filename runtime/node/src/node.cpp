@@ -159,7 +159,15 @@ caf::actor node::spawn_queue_actor(queue_state state) {
 
 caf::error node::recover() {
   size_t sinks = 0, queues = 0, dead = 0;
-  auto err = journal_->read_catalog(
+  // What a deleted queue's actor committed after its deletion (or a crash between the two left)
+  // belongs to no queue: it would stay until a queue of that name came back, and keep the
+  // publications its segments name.
+  write_batch orphans;
+  orphans.delete_orphaned_queue_data(queue_kind);
+  auto err = journal_->write(std::move(orphans));
+  if (err)
+    return err;
+  err = journal_->read_catalog(
       sink_kind, [&](const std::string& name, uint64_t, const std::string&) -> caf::error {
         dead_letter_state state{name};
         auto e = journal_->read_dead_letters(
