@@ -414,7 +414,7 @@ send_all_or_none(self_ptr self, std::vector<outgoing_message> batch, sender from
 
 /// Stages `batch` (see staging.hpp): held pending, its writes for the coordinator to commit.
 caf::expected<staged_send> stage(self_ptr self, std::vector<outgoing_message> batch,
-                                 const publication_ref* shared = nullptr) {
+                                 const publication_ref& shared = {}) {
   auto& queue = *self->state.queue;
   auto out = queue.send(std::move(batch), now(self), queue_state::batch_mode::all_or_none, shared);
   if (!out)
@@ -503,9 +503,8 @@ caf::behavior queue_actor(caf::stateful_actor<queue_actor_state>* self, queue_st
         return admit<staged_send>(self, bytes,
                                   [self, copies = std::move(copies)](
                                       caf::typed_response_promise<staged_send> promise) mutable {
-                                    const auto& shared = copies.publication;
-                                    auto staged = stage(self, std::move(copies.messages),
-                                                        shared.id != 0 ? &shared : nullptr);
+                                    auto staged =
+                                        stage(self, std::move(copies.messages), copies.publication);
                                     if (staged)
                                       promise.deliver(std::move(*staged));
                                     else

@@ -336,16 +336,18 @@ caf::error queue_state::check_room(const envelope& e, size_t taken, size_t room)
 
 caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_message> batch,
                                                            int64_t now_ms, batch_mode mode,
-                                                           const publication_ref* shared) {
+                                                           const publication_ref& shared) {
   if (batch.empty())
     return make_error(errc::invalid_argument, "queue '" + config_.name + "': empty send batch");
+  if (shared.id != 0 && shared.entries.size() != batch.size())
+    return make_error(errc::invalid_argument,
+                      "queue '" + config_.name + "': " + std::to_string(shared.entries.size()) +
+                          " publication entries for " + std::to_string(batch.size()) + " copies");
   std::vector<envelope> envelopes;
   std::vector<int64_t> delays;
   envelopes.reserve(batch.size());
   delays.reserve(batch.size());
-  std::optional<publication_ref> kept_shared; // `shared`, of the messages that go in
-  if (shared)
-    kept_shared.emplace().id = shared->id;
+  publication_ref kept_shared{shared.id, {}}; // `shared`, of the messages that go in
   // Duplicates are answered with the id they were first sent as, and not enqueued. Only they
   // are noted here (position in the batch, id); the rest get enqueue()'s ids.
   std::vector<std::pair<size_t, std::string>> duplicate_ids;
@@ -409,13 +411,12 @@ caf::expected<queue_state::send_outcome> queue_state::send(std::vector<outgoing_
     }
     envelopes.push_back(std::move(e));
     delays.push_back(delay);
-    if (kept_shared)
-      kept_shared->entries.push_back(shared->entries.at(i));
+    if (shared.id != 0)
+      kept_shared.entries.push_back(shared.entries[i]);
   }
   send_outcome out;
   if (!envelopes.empty()) {
-    auto enqueue_out =
-        enqueue(std::move(envelopes), delays, now_ms, kept_shared ? &*kept_shared : nullptr);
+    auto enqueue_out = enqueue(std::move(envelopes), delays, now_ms, kept_shared);
     if (!enqueue_out)
       return enqueue_out;
     out = std::move(*enqueue_out);
@@ -470,7 +471,7 @@ caf::expected<queue_state::send_outcome> queue_state::accept_redrive(std::vector
 caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelope> batch,
                                                               const std::vector<int64_t>& delays,
                                                               int64_t now_ms,
-                                                              const publication_ref* shared) {
+                                                              const publication_ref& shared) {
   if (config_.max_depth > 0 && messages_.size() + batch.size() > config_.max_depth)
     return make_error(errc::queue_full, "queue '" + config_.name + "' is full: it holds " +
                                             std::to_string(messages_.size()) + " of at most " +
@@ -517,11 +518,9 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
   }
   seg.bytes = message_bytes(*bodies);
   pending_bytes_ += seg.bytes;
-  if (shared)
-    out.writes.put_segment(config_.name, first, seg.count, now_ms, shared->id,
-                           codec::encode_segment(*bodies, shared->entries));
-  else
-    out.writes.put_segment(config_.name, first, seg.count, now_ms, codec::encode_segment(*bodies));
+  out.writes.put_segment(config_.name, first, seg.count, now_ms, shared.id,
+                         shared.id != 0 ? codec::encode_segment(*bodies, shared.entries)
+                                        : codec::encode_segment(*bodies));
   seg.bodies = std::move(bodies);
   if (next_seq_ > reserved_seq_) {
     constexpr uint64_t reservation = 1 << 20; // one catalog write per million messages

@@ -113,11 +113,11 @@ public:
   void reconfigure(queue_config config) { config_ = std::move(config); }
   const std::string& name() const { return config_.name; }
 
-  /// `shared`: the messages are a topic's copies whose shared part is journaled there (one
-  /// entry per message); their segment then names it instead of holding it again.
+  /// `shared` (id 0: none): the messages are a topic's copies whose shared part is journaled
+  /// there, one entry per message; their segment then names it instead of holding it again.
   caf::expected<send_outcome> send(std::vector<outgoing_message> messages, int64_t now_ms,
                                    batch_mode mode = batch_mode::all_or_none,
-                                   const publication_ref* shared = nullptr);
+                                   const publication_ref& shared = {});
   /// Takes messages from a dead-letter sink back in, keeping ids and history.
   caf::expected<send_outcome> accept_redrive(std::vector<envelope> messages, int64_t now_ms);
   void commit_send(uint64_t token, int64_t now_ms);
@@ -214,7 +214,7 @@ private:
   caf::error check_room(const envelope& e, size_t taken, size_t room) const;
   caf::expected<send_outcome> enqueue(std::vector<envelope> messages,
                                       const std::vector<int64_t>& delays, int64_t now_ms,
-                                      const publication_ref* shared = nullptr);
+                                      const publication_ref& shared = {});
   /// The segment holding `seq`. REQUIRES: `seq` is in the index.
   std::map<uint64_t, segment>::iterator segment_of(uint64_t seq, const stored& m);
   /// The envelope of message `seq`, read back from the journal if it is not cached.

@@ -105,7 +105,7 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
   // What the copies of each form share, once, ahead of the segments that name it.
   bool used[topic_state::form_count] = {};
   for (size_t i = 0; i < p->staged.size(); ++i)
-    used[p->plan.batches[i].body_form] |= p->staged[i].has_value();
+    used[p->plan.batches[i].body_form()] |= p->staged[i].has_value();
   write_batch writes;
   for (int f = 0; f < topic_state::form_count; ++f)
     if (used[f])
@@ -191,7 +191,7 @@ caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message>
     p->queues[i] = *actor;
     // With a sink, the copies stay in the plan until the queue answers: if it refuses them
     // they become dead letters. Without one they can move.
-    copies_to_stage request{{}, {p->publication_ids[copies.body_form], copies.shared}};
+    copies_to_stage request{{}, {p->publication_ids[copies.body_form()], copies.shared}};
     request.messages =
         copies.target.dead_letter_target.empty() ? std::move(copies.messages) : copies.messages;
     self->request(*actor, caf::infinite, stage_atom::value, std::move(request))

@@ -71,10 +71,8 @@ topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int
   out.ids.reserve(messages.size());
   const auto& subs = config_.subscriptions;
   std::vector<copies> per_sub(subs.size());
-  for (size_t i = 0; i < subs.size(); ++i) {
+  for (size_t i = 0; i < subs.size(); ++i)
     per_sub[i].target = subs[i];
-    per_sub[i].body_form = subs[i].raw ? raw_form : notification_form;
-  }
   for (auto& m : messages) {
     auto id = new_message_id();
     if (m.sent_at_us == 0)
@@ -93,6 +91,7 @@ topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int
         shared.causation_id = id;
         shared.correlation_id = m.correlation_id.empty() ? id : m.correlation_id;
         shared.sent_at_us = m.sent_at_us;
+        shared.delay_ms = m.delay_ms; // not journaled with it: each copy's queue applies it
         entry[f] = static_cast<uint32_t>(out.shared[f].size());
         out.shared[f].push_back(std::move(shared));
       }
@@ -104,17 +103,8 @@ topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int
         continue;
       matched = true;
       auto& c = per_sub[i];
-      auto index = shared_entry(c.body_form);
-      const auto& shared = out.shared[c.body_form][index];
-      outgoing_message copy;
-      copy.body = shared.body;
-      copy.attributes = shared.attributes;
-      copy.delay_ms = m.delay_ms;
-      copy.dedup_id = shared.dedup_id;
-      copy.causation_id = shared.causation_id;
-      copy.correlation_id = shared.correlation_id;
-      copy.sent_at_us = shared.sent_at_us;
-      c.messages.push_back(std::move(copy));
+      auto index = shared_entry(c.body_form());
+      c.messages.push_back(out.shared[c.body_form()][index]); // the queue gives it its own id
       c.shared.push_back(index);
     }
     if (!matched)

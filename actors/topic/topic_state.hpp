@@ -33,8 +33,8 @@ public:
   struct copies {
     subscription target; ///< as it was when the message was routed
     std::vector<outgoing_message> messages;
-    form body_form = raw_form;
-    std::vector<uint32_t> shared; ///< per copy, its entry in the plan's shared[body_form]
+    std::vector<uint32_t> shared; ///< per copy, its entry in the plan's shared[body_form()]
+    form body_form() const { return target.raw ? raw_form : notification_form; }
   };
 
   struct plan {
@@ -53,9 +53,8 @@ public:
   const std::string& name() const { return config_.name; }
 
   /// Decides where each message goes and builds the copies (each notification body once).
-  /// Each copy is caused by its
-  /// publish (causation id = publish id) and belongs to the producer's correlation id, or to
-  /// the fan-out itself (the publish id) when the producer gave none.
+  /// Each copy is caused by its publish (causation id = publish id) and belongs to the
+  /// producer's correlation id, or to the fan-out itself (the publish id) when it gave none.
   plan route(std::vector<outgoing_message> messages, int64_t now_ms) const;
 
 private:

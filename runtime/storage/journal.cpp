@@ -28,8 +28,7 @@ void write_batch::delete_catalog(std::string kind, std::string name) {
 
 void write_batch::put_segment(std::string queue, uint64_t first_seq, uint32_t count,
                               int64_t enqueued_at_ms, std::string blob) {
-  ops_.emplace_back(
-      put_segment_op{std::move(queue), first_seq, count, enqueued_at_ms, std::move(blob)});
+  put_segment(std::move(queue), first_seq, count, enqueued_at_ms, 0, std::move(blob));
 }
 
 void write_batch::put_segment(std::string queue, uint64_t first_seq, uint32_t count,
@@ -711,6 +710,15 @@ caf::error journal::apply(const write_batch::op& op) {
   auto integer = [this](sql s, int index, auto value) {
     sqlite3_bind_int64(statement(s), index, static_cast<int64_t>(value));
   };
+  // Runs each statement, in order, with `value` as its one parameter.
+  auto each_with_text = [&](std::initializer_list<sql> statements, const std::string& value) {
+    for (auto s : statements) {
+      text(s, 1, value);
+      if (auto err = step(s))
+        return err;
+    }
+    return caf::error{};
+  };
   return std::visit(
       overloaded{
           [&](const w::put_catalog_op& o) {
@@ -760,23 +768,15 @@ caf::error journal::apply(const write_batch::op& op) {
             integer(sql::delete_segment_events, 2, o.first_seq);
             return step(sql::delete_segment_events);
           },
-          [&](const w::delete_queue_data_op& o) -> caf::error {
-            for (auto s :
-                 {sql::delete_queue_segments, sql::delete_queue_events, sql::delete_queue_dedup}) {
-              text(s, 1, o.queue);
-              if (auto err = step(s))
-                return err;
-            }
-            return {};
+          [&](const w::delete_queue_data_op& o) {
+            return each_with_text(
+                {sql::delete_queue_segments, sql::delete_queue_events, sql::delete_queue_dedup},
+                o.queue);
           },
-          [&](const w::delete_orphaned_queue_data_op& o) -> caf::error {
-            for (auto s : {sql::delete_orphaned_segments, sql::delete_orphaned_events,
-                           sql::delete_orphaned_dedup}) {
-              text(s, 1, o.queue_kind);
-              if (auto err = step(s))
-                return err;
-            }
-            return {};
+          [&](const w::delete_orphaned_queue_data_op& o) {
+            return each_with_text({sql::delete_orphaned_segments, sql::delete_orphaned_events,
+                                   sql::delete_orphaned_dedup},
+                                  o.queue_kind);
           },
           [&](const w::put_dedup_op& o) {
             text(sql::put_dedup, 1, o.queue);

@@ -76,8 +76,8 @@ public:
   /// schema::Segment.
   void put_segment(std::string queue, uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms,
                    std::string blob);
-  /// The same for copies of a topic's publish: the blob holds what is the queue's own, the
-  /// publication (put earlier in this batch or before) what the copies share.
+  /// The same for copies of a topic's publish (`publication` 0: none): the blob holds what is
+  /// the queue's own, the publication (put earlier in this batch or before) what they share.
   void put_segment(std::string queue, uint64_t first_seq, uint32_t count, int64_t enqueued_at_ms,
                    uint64_t publication, std::string blob);
   /// What the copies of one publish share (a schema::Publication), under an id from

@@ -1,5 +1,7 @@
 #include "journal.hpp"
 
+#include "journal_peek.hpp"
+
 #include "mailroom/error.hpp"
 #include "test_dir.hpp"
 
@@ -41,15 +43,7 @@ std::map<uint64_t, std::string> shared_parts(journal& j, const std::string& queu
 }
 
 int64_t count_rows(const std::string& path, const std::string& table) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &stmt, nullptr),
-            SQLITE_OK);
-  int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return n;
+  return test::journal_scalar(path, "SELECT count(*) FROM " + table);
 }
 
 std::vector<std::pair<uint64_t, std::string>> events(journal& j, const std::string& queue) {
@@ -224,19 +218,12 @@ TEST(journal, pruning_an_inbox_reads_only_what_it_deletes) {
   test::test_dir dir;
   auto path = dir.file("j.db");
   { ASSERT_TRUE(journal::open(at(path))); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "EXPLAIN QUERY PLAN DELETE FROM consumed "
-                               "WHERE service = ?1 AND at_ms < ?2",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
   std::string plan;
-  while (sqlite3_step(stmt) == SQLITE_ROW)
-    plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3)) + std::string{"; "};
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  for (const auto& step : test::journal_column(path,
+                                               "EXPLAIN QUERY PLAN DELETE FROM consumed "
+                                               "WHERE service = ?1 AND at_ms < ?2",
+                                               3))
+    plan += step + "; ";
   EXPECT_NE(plan.find("consumed_by_time (service=? AND at_ms<?)"), std::string::npos) << plan;
 }
 
@@ -254,13 +241,7 @@ TEST(journal, a_journal_of_a_newer_format_is_refused_not_rewritten) {
   EXPECT_NE(message_of(j.error()).find("has format version 5; this build reads versions up to 4"),
             std::string::npos)
       << message_of(j.error());
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); // and it is still version 5
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 5);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  EXPECT_EQ(test::journal_scalar(path, "PRAGMA user_version"), 5) << "and it is still version 5";
 }
 
 // Issue 10: queries ran on the writer's connection under its lock, so a slow `saga ls` or trace

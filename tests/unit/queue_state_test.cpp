@@ -437,3 +437,12 @@ TEST(queue_state_restore, a_range_event_changes_only_its_own_segments_messages) 
   EXPECT_EQ(s.visible, 1u) << "message 1";
   EXPECT_EQ(s.visible + s.in_flight + s.delayed, 3u) << "the second segment is gone, whole";
 }
+
+TEST_F(queue_state_test, copies_whose_publication_entries_do_not_match_are_refused_not_indexed) {
+  auto out = q.send({msg("a"), msg("b")}, now, queue_state::batch_mode::all_or_none, {7, {0}});
+  ASSERT_FALSE(out);
+  EXPECT_EQ(code_of(out.error()), errc::invalid_argument);
+  EXPECT_NE(message_of(out.error()).find("1 publication entries for 2 copies"), std::string::npos)
+      << message_of(out.error());
+  EXPECT_EQ(q.stats(now).visible + q.stats(now).delayed, 0u) << "nothing held";
+}

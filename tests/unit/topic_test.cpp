@@ -4,10 +4,10 @@
 #include "journal.hpp"
 #include "mailroom/protocol.hpp"
 #include "mailroom/service.hpp"
+#include "journal_peek.hpp"
 #include "node_fixture.hpp"
 
 #include <nlohmann/json.hpp>
-#include <sqlite3.h>
 
 #include <mutex>
 
@@ -98,23 +98,6 @@ TEST_F(topic_test, a_delivered_copy_carries_lineage_and_the_notification_envelop
   EXPECT_EQ(n["MessageId"], r->ids[0]);
 }
 
-namespace {
-
-/// Runs a query returning one integer on the node's journal (a second reader beside the node).
-int64_t journal_count(const std::string& dir, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2((dir + "/journal.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return n;
-}
-
-} // namespace
-
 // Issue 11: every subscriber's segment held its own copy of each body, in memory and in the WAL.
 TEST_F(topic_test, a_publish_journals_what_its_copies_share_once_and_frees_it_with_the_last) {
   subscription enveloped;
@@ -127,7 +110,9 @@ TEST_F(topic_test, a_publish_journals_what_its_copies_share_once_and_frees_it_wi
   auto r = node_->publish("orders", batch);
   ASSERT_TRUE(r) << message_of(r.error());
   EXPECT_EQ(r->deliveries, 7u);
-  auto count = [&](const std::string& sql) { return journal_count(dir.path(), sql); };
+  auto count = [&](const std::string& sql) {
+    return test::journal_scalar(dir.path() + "/journal.db", sql);
+  };
   EXPECT_EQ(count("SELECT count(*) FROM publications"), 2) << "one per body form";
   EXPECT_EQ(count("SELECT count(*) FROM segments WHERE publication IS NOT NULL"), 3);
   EXPECT_EQ(count("SELECT count(*) FROM segments WHERE instr(messages, 'order-body') > 0"), 0)
@@ -169,7 +154,9 @@ TEST_F(topic_test, rows_a_deleted_queue_left_behind_are_dropped_at_open_with_the
   late.append_events("gone", 1, "events");
   ASSERT_FALSE(log.write(std::move(late)));
   ASSERT_TRUE(node_->send("billing", {msg("kept")}));
-  auto count = [&](const std::string& sql) { return journal_count(dir.path(), sql); };
+  auto count = [&](const std::string& sql) {
+    return test::journal_scalar(dir.path() + "/journal.db", sql);
+  };
   EXPECT_EQ(count("SELECT count(*) FROM publications"), 1);
   reopen();
   EXPECT_EQ(count("SELECT count(*) FROM segments WHERE queue = 'gone'"), 0);

@@ -35,13 +35,14 @@ caf::expected<std::vector<std::vector<trace_step>>> node::trace(const std::strin
       for (auto& [e, seq] : *events) {
         // Only the wanted ones are kept; a place taken by another message (a queue deleted
         // and made again numbers from 1) stops naming the wanted one.
-        if (seq != 0 && !e.id.empty() && wanted.count(e.id))
-          id_at[{e.queue, seq}] = e.id;
-        else if (seq != 0 && !e.id.empty())
-          id_at.erase({e.queue, seq});
-        else if (seq != 0)
-          if (auto it = id_at.find({e.queue, seq}); it != id_at.end())
-            e.id = it->second;
+        if (seq != 0 && !e.id.empty()) {
+          if (wanted.count(e.id))
+            id_at[{e.queue, seq}] = e.id;
+          else
+            id_at.erase({e.queue, seq});
+        } else if (auto it = id_at.find({e.queue, seq}); seq != 0 && it != id_at.end()) {
+          e.id = it->second;
+        }
         if (e.id.empty())
           continue; // not wanted, or its sent step is older than the trace kept
         if (wanted.count(e.id))
