@@ -130,6 +130,10 @@ TEST(config, a_bad_max_memory_is_refused_naming_the_key) {
   EXPECT_NE(error_for("[node]\nmax_memory = \"1GiB\"").find("[node] max_memory"),
             std::string::npos);
   EXPECT_NE(error_for("[node]\nmax_memory = 1.5").find("[node] max_memory"), std::string::npos);
+  EXPECT_NE(error_for("[node]\nmax_memory = nan").find("[node] max_memory"), std::string::npos);
+  EXPECT_NE(error_for("[node]\nmax_memory = 99999999999999999999").find("line 2"),
+            std::string::npos)
+      << "past int64: the TOML parser's error, with the line";
   EXPECT_EQ(error_for("[node]\nmax_memory = 4096"),
             "bad.toml:2: [node] max_memory of 4096 bytes is below the least a node runs with, "
             "1048576 (1 MiB); 0 means no limit");
