@@ -35,7 +35,7 @@ inline sigset_t block_shutdown_signals() {
 /// or SIGINT and shuts the endpoint and the node down. Returns the process's exit code.
 inline int serve(std::unique_ptr<node>& n, const std::string& listen, const std::string& name,
                  const sigset_t& signals, const std::function<caf::error()>& after_start = {}) {
-  auto endpoint = client_endpoint::start(*n, listen);
+  auto endpoint = client_endpoint::start(*n, listen, n->config().http);
   if (!endpoint) {
     std::cerr << name << ": " << message_of(endpoint.error()) << "\n";
     return 1;

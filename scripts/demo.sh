@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # `make demo`: starts a node on its embedded default configuration (in a fresh data directory)
 # and walks through durable send, a kill -9, receive, ack, a retry with backoff, and a message
-# landing in its dead-letter sink, then redrives it; then a topic fanning out with a filter, and
-# a deduplicated send; then the order saga (apps/examples/order_saga.cpp): orders that complete,
+# landing in its dead-letter sink, then redrives it; then a topic fanning out with a filter, a
+# deduplicated send, and the AWS CLI on the SQS-compatible HTTP API; then the order saga (apps/examples/order_saga.cpp): orders that complete,
 # a declined payment compensated in reverse order, and a compensation that keeps failing, parks
 # the saga and is redriven.
 set -euo pipefail
 
 bin=${1:-build/bin}
 port=${MAILROOM_DEMO_PORT:-7411}
+http_port=${MAILROOM_DEMO_HTTP_PORT:-7480}
 data=$(mktemp -d /tmp/mailroom-demo-XXXXXX)
 export MAILROOM_NODE=127.0.0.1:$port
 mailroom() { "$bin/mailroom" "$@"; }
@@ -17,10 +18,12 @@ run() { printf '$ mailroom %s\n' "$*"; mailroom "$@"; }
 
 node_pid=""
 start_node() {
-  "$bin/mailroomd" --data "$data" --listen "127.0.0.1:$port" --log-level warn --trace &
+  "$bin/mailroomd" --data "$data" --listen "127.0.0.1:$port" --http "127.0.0.1:$http_port" \
+    --log-level warn --trace &
   node_pid=$!
   for _ in $(seq 100); do mailroom queue ls > /dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "mailroomd did not start (is port $port in use? set MAILROOM_DEMO_PORT)" >&2
+  echo "mailroomd did not start (is port $port or $http_port in use? set MAILROOM_DEMO_PORT," \
+    "MAILROOM_DEMO_HTTP_PORT)" >&2
   exit 1
 }
 saga_pid=""
@@ -93,6 +96,21 @@ say "Exactly-once sends: the same dedup id within 5 minutes is answered with the
 run send billing --dedup-id charge-3 '{"charge": 3}'
 run send billing --dedup-id charge-3 '{"charge": 3}'
 run queue stats billing
+
+say "From any language: the AWS CLI through the SQS-compatible HTTP API on port $http_port"
+aws_sqs() {
+  printf '$ aws --endpoint-url http://127.0.0.1:%s sqs %s\n' "$http_port" "$*"
+  AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" \
+    /usr/bin/aws --endpoint-url "http://127.0.0.1:$http_port" --output json sqs "$@"
+}
+aws_sqs create-queue --queue-name from-the-cli
+url="http://127.0.0.1:$http_port/123456789012/from-the-cli"
+aws_sqs send-message --queue-url "$url" --message-body '{"hello": "from the AWS CLI"}'
+reply=$(aws_sqs receive-message --queue-url "$url" --wait-time-seconds 5)
+echo "$reply"
+handle=$(sed -n 's/.*"ReceiptHandle": "\([^"]*\)".*/\1/p' <<< "$reply")
+aws_sqs delete-message --queue-url "$url" --receipt-handle "$handle"
+run queue stats from-the-cli
 
 say "Lineage: the story of order 2 (it was retried, dead-lettered, redriven and acked)"
 run trace "$order2"

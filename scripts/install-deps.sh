@@ -16,6 +16,7 @@ packages=(
   libxxhash-dev                 # XXH3: retry jitter stable across builds
   libgoogle-perftools-dev       # tcmalloc_minimal for mailroomd and mailroom-bench
   libgtest-dev                  # tests
+  python3-boto3 awscli          # the HTTP API's end-to-end tests (Debian's boto3 and AWS CLI)
   clang-format                  # make format-check (CI)
 )
 

@@ -1,7 +1,8 @@
 // mailroomd: one Mailroom node. Wires the configuration, the node and its client endpoint
 // together, then waits for SIGTERM or SIGINT and shuts down cleanly.
 //
-//   mailroomd [--config FILE] [--data DIR] [--listen HOST:PORT] [--log-level LEVEL]
+//   mailroomd [--config FILE] [--data DIR] [--listen HOST:PORT] [--http HOST:PORT]
+//             [--log-level LEVEL]
 //
 // Flags override the file; with no file the embedded default below applies.
 #include "../serve.hpp"
@@ -21,6 +22,7 @@ constexpr const char* embedded_default = R"(
 [node]
 data_dir = "./mailroom-data"
 listen = "127.0.0.1:7411"
+http = "127.0.0.1:7480"
 log_level = "info"
 durable = true
 )";
@@ -30,10 +32,12 @@ durable = true
 int main(int argc, char** argv) {
   auto signals = mailroom::apps::block_shutdown_signals();
   CLI::App app{"mailroomd: a Mailroom node"};
-  std::string config_file, data_dir, listen, log_level;
+  std::string config_file, data_dir, listen, http, log_level;
   app.add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
   app.add_option("--data", data_dir, "data directory (default ./mailroom-data)");
   app.add_option("--listen", listen, "client endpoint HOST:PORT (default 127.0.0.1:7411)");
+  app.add_option("--http", http,
+                 "SQS-compatible HTTP API HOST:PORT (default 127.0.0.1:7480; \"\" for none)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
   bool trace = false;
   app.add_flag("--trace", trace, "journal each message's steps for `mailroom trace`");
@@ -53,6 +57,8 @@ int main(int argc, char** argv) {
     config->data_dir = data_dir;
   if (!listen.empty())
     config->listen = listen;
+  if (app.count("--http") > 0)
+    config->http = http;
   if (!log_level.empty())
     config->log_level = log_level;
   if (trace)

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -55,6 +56,11 @@ void node_process::start() {
   std::vector<std::string> args = {binary_,   "--data",      data_dir_, "--listen",
                                    address(), "--log-level", "info"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  // mailroomd's embedded default serves HTTP on a fixed port; tests that want it say where.
+  bool is_mailroomd =
+      binary_.size() >= 9 && binary_.compare(binary_.size() - 9, 9, "mailroomd") == 0;
+  if (is_mailroomd && std::find(args.begin(), args.end(), "--http") == args.end())
+    args.insert(args.end(), {"--http", ""});
   pid_ = ::fork();
   if (pid_ == 0) {
     int log = ::open(log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

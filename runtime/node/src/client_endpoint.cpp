@@ -3,6 +3,7 @@
 #include "actor_bridge.hpp"
 #include "codec.hpp"
 #include "endpoint_listener.hpp"
+#include "http_face.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
 #include "mailroom/protocol.hpp"
@@ -498,12 +499,25 @@ struct client_endpoint::impl {
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop;
 };
 
-caf::expected<std::unique_ptr<client_endpoint>> client_endpoint::start(node& n,
-                                                                       const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
-    return make_error(errc::invalid_argument,
-                      "listen address '" + listen + "' is not HOST:PORT (e.g. 127.0.0.1:7411)");
+namespace {
+
+caf::error check_address(const char* what, const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
+    return make_error(errc::invalid_argument, std::string{what} + " address '" + address +
+                                                  "' is not HOST:PORT (e.g. 127.0.0.1:7411)");
+  return {};
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<client_endpoint>>
+client_endpoint::start(node& n, const std::string& listen, const std::string& http) {
+  if (auto err = check_address("listen", listen))
+    return err;
+  if (!http.empty())
+    if (auto err = check_address("HTTP", http))
+      return err;
   const auto limits = n.config().endpoint;
   if (auto err = validate(limits))
     return err;
@@ -511,39 +525,55 @@ caf::expected<std::unique_ptr<client_endpoint>> client_endpoint::start(node& n,
   make_room_for_descriptors(uint64_t{limits.max_connections} + 64);
   std::unique_ptr<client_endpoint> endpoint{new client_endpoint()};
   endpoint->impl_ = std::make_unique<impl>();
-  std::promise<caf::expected<uint16_t>> started;
+  std::promise<caf::expected<std::pair<uint16_t, uint16_t>>> started; // endpoint, HTTP
   auto ready = started.get_future();
   auto* state = endpoint->impl_.get();
-  state->thread = std::thread([&n, listen, limits, state, &started] {
+  state->thread = std::thread([&n, listen, http, limits, state, &started] {
+    std::string where = "client endpoint on '" + listen + "'";
     try {
       auto io = kj::setupAsyncIo();
-      auto address =
-          io.provider->getNetwork().parseAddress(listen, default_client_port).wait(io.waitScope);
+      auto& network = io.provider->getNetwork();
+      auto address = network.parseAddress(listen, default_client_port).wait(io.waitScope);
       auto receiver = address->listen();
       actor_bridge bridge(n.system(), blocking_workers, max_blocking_calls);
       endpoint_listener listener("client endpoint", io.provider->getTimer(), *receiver, limits,
                                  [&n, &bridge] { return kj::heap<node_server>(n, bridge); });
       auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+      auto serving = listener.run();
+      kj::Own<kj::ConnectionReceiver> http_receiver;
+      kj::Own<http_face> face;
+      if (!http.empty()) {
+        where = "HTTP API on '" + http + "'";
+        http_receiver = network.parseAddress(http).wait(io.waitScope)->listen();
+        face = kj::heap<http_face>(n, bridge, io.provider->getTimer(), limits);
+        serving = serving.exclusiveJoin(face->run(*http_receiver));
+      }
       state->stop = std::move(paf.fulfiller);
-      started.set_value(static_cast<uint16_t>(receiver->getPort()));
-      paf.promise.exclusiveJoin(listener.run()).wait(io.waitScope);
+      started.set_value(std::pair<uint16_t, uint16_t>{
+          static_cast<uint16_t>(receiver->getPort()),
+          http_receiver ? static_cast<uint16_t>(http_receiver->getPort()) : uint16_t{0}});
+      paf.promise.exclusiveJoin(kj::mv(serving)).wait(io.waitScope);
     } catch (const kj::Exception& e) {
       try {
-        started.set_value(make_error(errc::unavailable, "client endpoint on '" + listen +
-                                                            "': " + e.getDescription().cStr()));
+        started.set_value(make_error(errc::unavailable, where + ": " + e.getDescription().cStr()));
       } catch (const std::future_error&) {
         spdlog::error("client endpoint stopped: {}", e.getDescription().cStr());
       }
     }
   });
-  auto port = ready.get();
-  if (!port) {
+  auto ports = ready.get();
+  if (!ports) {
     state->thread.join();
-    return std::move(port.error());
+    return std::move(ports.error());
   }
-  endpoint->port_ = *port;
-  spdlog::info("client endpoint listening on {} (port {}; at most {} connections)", listen, *port,
-               limits.max_connections);
+  endpoint->port_ = ports->first;
+  endpoint->http_port_ = ports->second;
+  spdlog::info("client endpoint listening on {} (port {}; at most {} connections)", listen,
+               ports->first, limits.max_connections);
+  if (!http.empty())
+    spdlog::warn("SQS-compatible HTTP API on {} (port {}); auth = none: any access key is "
+                 "taken",
+                 http, ports->second);
   return endpoint;
 }
 

@@ -345,15 +345,17 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     auto t = node->as_table();
     if (t == nullptr)
       return fail(source, "[node] must be a table");
-    if (auto err =
-            check_keys(source, *t, "[node]",
-                       {"data_dir", "listen", "log_level", "durable", "worker_threads", "trace",
-                        "max_connections", "idle_timeout", "frame_timeout", "max_frame_size",
-                        "max_incomplete_frames", "min_free_disk", "queue_cache", "max_memory"}))
+    if (auto err = check_keys(source, *t, "[node]",
+                              {"data_dir", "listen", "http", "log_level", "durable",
+                               "worker_threads", "trace", "max_connections", "idle_timeout",
+                               "frame_timeout", "max_frame_size", "max_incomplete_frames",
+                               "min_free_disk", "queue_cache", "max_memory"}))
       return err;
     if (auto err = read_string(source, *t, "data_dir", "[node] data_dir", config.data_dir))
       return err;
     if (auto err = read_string(source, *t, "listen", "[node] listen", config.listen))
+      return err;
+    if (auto err = read_string(source, *t, "http", "[node] http", config.http))
       return err;
     if (auto err = read_string(source, *t, "log_level", "[node] log_level", config.log_level))
       return err;

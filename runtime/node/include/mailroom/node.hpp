@@ -48,6 +48,9 @@ struct node_config {
   std::string data_dir = "./mailroom-data";
   /// Client endpoint address (mailroomd serves it; an embedded node may leave it empty).
   std::string listen = "127.0.0.1:7411";
+  /// SQS-compatible HTTP API address ("HOST:PORT"; empty: not served). Served by mailroomd on
+  /// the client endpoint's event loop, with the same connection limits.
+  std::string http;
   /// What clients of that endpoint may cost the node.
   endpoint_limits endpoint;
   /// Below this much free space on the data directory's file system, sends (and anything else

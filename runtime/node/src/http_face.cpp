@@ -1,0 +1,203 @@
+#include "http_face.hpp"
+
+#include "log_throttle.hpp"
+#include "mailroom/aws/sigv4.hpp"
+#include "mailroom/error.hpp"
+#include "sqs_api.hpp"
+
+#include <kj/compat/http.h>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <map>
+
+namespace mailroom {
+
+namespace {
+
+/// The queue a path names: "/ACCOUNT/QUEUE" (or "/queue/QUEUE", as ElasticMQ and goaws take).
+std::string queue_from_path(kj::StringPtr url) {
+  std::string path{url.cStr()};
+  if (auto q = path.find('?'); q != std::string::npos)
+    path.resize(q);
+  auto slash = path.find('/', 1);
+  if (path.size() < 2 || slash == std::string::npos || slash + 1 >= path.size())
+    return {};
+  auto name = path.substr(slash + 1);
+  if (name.find('/') != std::string::npos)
+    return {};
+  return aws::url_decode(name).value_or(std::string{});
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+class aws_service final : public kj::HttpService {
+public:
+  aws_service(const kj::HttpHeaderTable& table, sqs_api& sqs) : table_(table), sqs_(sqs) {}
+
+  kj::Promise<void> request(kj::HttpMethod method, kj::StringPtr url,
+                            const kj::HttpHeaders& headers, kj::AsyncInputStream& body,
+                            Response& response) override {
+    if (method == kj::HttpMethod::GET && url == "/health")
+      return send(response, {200, "ok\n"}, "text/plain");
+    if (method != kj::HttpMethod::POST)
+      return send(response,
+                  sqs_error(405, "InvalidAction",
+                            "Only POST requests with a form body (the AWS query protocol) are "
+                            "served; GET /health answers health."));
+    auto length = body.tryGetLength();
+    KJ_IF_MAYBE (n, length) {
+      if (*n > max_http_body_bytes)
+        return send(response, too_large(*n));
+    }
+    auto request = std::make_shared<aws_request>();
+    KJ_IF_MAYBE (host, headers.get(kj::HttpHeaderId::HOST))
+      request->host = host->cStr();
+    request->path_queue = queue_from_path(url);
+    request->region = aws_default_region;
+    std::map<std::string, std::string> all;
+    headers.forEach(
+        [&](kj::StringPtr name, kj::StringPtr value) { all[lower(name.cStr())] = value.cStr(); });
+    if (auto it = all.find("authorization"); it != all.end()) {
+      // The region of ARNs and URLs is the one the client signed for. Verification with
+      // configured keys comes with [http] auth (issue 12); today any key is taken.
+      auto auth = aws::parse_authorization(it->second);
+      if (!auth)
+        return send(response, sqs_error(400, "IncompleteSignature", message_of(auth.error())));
+      request->region = auth->region;
+    }
+    // Read one byte past the bound, so a body without Content-Length that passes it is seen.
+    return body.readAllText(max_http_body_bytes + 1)
+        .then([this, request, &response](kj::String text) -> kj::Promise<void> {
+          if (text.size() > max_http_body_bytes)
+            return send(response, too_large(text.size()));
+          auto form = aws::form::parse(std::string_view{text.cStr(), text.size()});
+          if (!form)
+            return send(response, sqs_error(400, "MalformedQueryString", message_of(form.error())));
+          request->form = std::move(*form);
+          auto version = request->form.get("Version");
+          if (!version.empty() && version != "2012-11-05")
+            return send(response,
+                        sqs_error(400, "InvalidAction",
+                                  "Version " + version.substr(0, 40) +
+                                      " is not served here: only SQS (2012-11-05) so far."));
+          return sqs_.handle(*request).then(
+              [this, &response](aws_reply reply) { return send(response, std::move(reply)); });
+        });
+  }
+
+private:
+  static aws_reply too_large(uint64_t n) {
+    return sqs_error(413, "RequestEntityTooLarge",
+                     "The request body of " + std::to_string(n) + " bytes exceeds the limit of " +
+                         std::to_string(max_http_body_bytes) + " bytes.");
+  }
+
+  kj::Promise<void> send(Response& response, aws_reply reply, const char* type = "text/xml") {
+    kj::HttpHeaders out(table_);
+    out.set(kj::HttpHeaderId::CONTENT_TYPE, type);
+    auto body = kj::heapString(reply.body.data(), reply.body.size());
+    auto stream = response.send(reply.status, status_text(reply.status), out, body.size());
+    auto write = stream->write(body.begin(), body.size());
+    return write.attach(kj::mv(stream), kj::mv(body));
+  }
+
+  static kj::StringPtr status_text(unsigned status) {
+    switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
+    }
+  }
+
+  const kj::HttpHeaderTable& table_;
+  sqs_api& sqs_;
+};
+
+} // namespace
+
+struct http_face::impl {
+  impl(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits l)
+      : timer(timer), limits(l), sqs(n, bridge), service(*table, sqs),
+        server(timer, *table, service, settings(l)) {}
+
+  static kj::HttpServerSettings settings(const endpoint_limits& l) {
+    kj::HttpServerSettings s;
+    // A client must send its headers within the frame timeout, and an idle keep-alive
+    // connection closes after the idle timeout: slow or idle clients do not hold descriptors for
+    // ever.
+    s.headerTimeout = l.frame_timeout_ms * kj::MILLISECONDS;
+    s.pipelineTimeout = l.idle_timeout_ms * kj::MILLISECONDS;
+    // A body refused unread (too large) is drained up to this much before the connection
+    // closes, so that the client reads the 413 instead of a reset.
+    s.canceledUploadGraceBytes = 2 * max_http_body_bytes;
+    return s;
+  }
+
+  /// Accepts connections, up to the limit; past it a new connection is closed at once (the
+  /// Cap'n Proto endpoint does the same).
+  kj::Promise<void> accept(kj::ConnectionReceiver& receiver) {
+    return receiver.accept().then(
+        [this, &receiver](kj::Own<kj::AsyncIoStream> connection) -> kj::Promise<void> {
+          if (open >= limits.max_connections) {
+            auto now_ms = (timer.now() - kj::origin<kj::TimePoint>()) / kj::MILLISECONDS;
+            if (auto suppressed = refused_log.event(now_ms))
+              spdlog::warn("HTTP face: connection refused ({} more since the last report): {} "
+                           "open is the limit",
+                           *suppressed, limits.max_connections);
+          } else {
+            ++open;
+            tasks.add(server.listenHttp(kj::mv(connection))
+                          .then([this] { --open; }, [this](kj::Exception&&) { --open; }));
+          }
+          return accept(receiver);
+        },
+        [this, &receiver](kj::Exception&& e) -> kj::Promise<void> {
+          spdlog::warn("HTTP face: accept failed: {}", e.getDescription().cStr());
+          return accept(receiver);
+        });
+  }
+
+  struct ignore_errors final : kj::TaskSet::ErrorHandler {
+    void taskFailed(kj::Exception&&) override {}
+  };
+
+  kj::Timer& timer;
+  endpoint_limits limits;
+  kj::Own<kj::HttpHeaderTable> table = kj::HttpHeaderTable::Builder().build();
+  sqs_api sqs;
+  aws_service service;
+  kj::HttpServer server;
+  ignore_errors errors;
+  kj::TaskSet tasks{errors};
+  uint32_t open = 0;
+  log_throttle refused_log{10'000};
+};
+
+http_face::http_face(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits limits)
+    : impl_(std::make_unique<impl>(n, bridge, timer, limits)) {}
+
+http_face::~http_face() = default;
+
+kj::Promise<void> http_face::run(kj::ConnectionReceiver& receiver) {
+  return impl_->accept(receiver);
+}
+
+} // namespace mailroom

@@ -1,0 +1,55 @@
+// The node's HTTP face: the AWS query protocol (SQS today; SNS and CloudWatch next) served with
+// kj-http on the client endpoint's event loop, so a parked long poll costs a promise, not a
+// thread, and every call reaches the actors through the same actor_bridge as the Cap'n Proto
+// endpoint. What a client can cost is bounded: connections (endpoint_limits), header time and
+// idle keep-alive (kj's HttpServerSettings), and the body size (read no further than it).
+#pragma once
+
+#include "actor_bridge.hpp"
+#include "mailroom/aws/form.hpp"
+#include "mailroom/endpoint_limits.hpp"
+
+#include <kj/async-io.h>
+#include <kj/timer.h>
+
+#include <memory>
+#include <string>
+
+namespace mailroom {
+
+class node;
+
+/// One decoded request, whatever the service.
+struct aws_request {
+  aws::form form;
+  std::string host;       ///< the Host header: queue URLs are made from it
+  std::string region;     ///< from the SigV4 scope, else the node's default
+  std::string path_queue; ///< POST /ACCOUNT/QUEUE: the queue the path names
+};
+
+struct aws_reply {
+  unsigned status = 200;
+  std::string body; ///< XML
+};
+
+/// The account every ARN and queue URL carries.
+constexpr const char* aws_account = "123456789012";
+constexpr const char* aws_default_region = "us-east-1";
+/// Largest request body read: a SendMessageBatch of 256 KiB, form-encoded (up to 3 bytes per
+/// byte), with room for its field names.
+constexpr size_t max_http_body_bytes = 1024 * 1024;
+
+class http_face {
+public:
+  http_face(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits limits);
+  ~http_face();
+
+  /// Serves HTTP on `receiver` until the promise is dropped.
+  kj::Promise<void> run(kj::ConnectionReceiver& receiver);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mailroom
