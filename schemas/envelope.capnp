@@ -7,9 +7,11 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("mailroom::schema");
 
 struct Attribute {
-  # One user attribute (SQS MessageAttributes, string-valued).
+  # One user attribute (SQS and SNS MessageAttributes), kept byte for byte.
   key @0 :Text;
-  value @1 :Text;
+  value @1 :Text;           # text, or raw bytes for a Binary type
+  dataType @2 :Text;        # String (empty), Number, Binary, or one with a custom suffix
+                            # ("Number.int"); records written before it have none: String
 }
 
 struct DeathRecord {

@@ -13,8 +13,8 @@ template <class Message>
 size_t message_bytes(const Message& m) {
   size_t bytes = sizeof(Message) + 64 + m.body.size() + m.id.size() + m.group_id.size() +
                  m.dedup_id.size() + m.causation_id.size() + m.correlation_id.size();
-  for (const auto& [k, v] : m.attributes)
-    bytes += k.size() + v.size();
+  for (const auto& a : m.attributes)
+    bytes += a.key.size() + a.value.size() + a.data_type.size();
   return bytes;
 }
 

@@ -15,7 +15,7 @@ const char* direction(bool compensation) {
   return compensation ? "undo" : "do";
 }
 
-std::string attribute(const envelope& m, std::string_view key) {
+std::string attribute_or_empty(const envelope& m, std::string_view key) {
   auto v = m.attribute(key);
   return v ? *v : std::string{};
 }
@@ -365,9 +365,9 @@ const saga_attempt* saga_state::parked_attempt() const {
 
 std::optional<saga_reply> read_saga_reply(const envelope& message) {
   saga_reply r;
-  r.saga_id = attribute(message, saga_attribute::id);
-  r.step = attribute(message, saga_attribute::step);
-  auto action = attribute(message, saga_attribute::action);
+  r.saga_id = attribute_or_empty(message, saga_attribute::id);
+  r.step = attribute_or_empty(message, saga_attribute::step);
+  auto action = attribute_or_empty(message, saga_attribute::action);
   if (r.saga_id.empty() || (action != "do" && action != "undo" && action != "resume"))
     return std::nullopt;
   r.compensation = action != "do";
@@ -375,8 +375,8 @@ std::optional<saga_reply> read_saga_reply(const envelope& message) {
   r.resume = action == "resume";
   if (r.resume)
     return r; // only the saga id matters
-  auto attempt = attribute(message, saga_attribute::attempt);
-  auto outcome = attribute(message, saga_attribute::outcome);
+  auto attempt = attribute_or_empty(message, saga_attribute::attempt);
+  auto outcome = attribute_or_empty(message, saga_attribute::outcome);
   try {
     r.attempt = static_cast<uint32_t>(std::stoul(attempt));
   } catch (const std::exception&) {

@@ -46,10 +46,13 @@ std::string notification_json(const std::string& topic, const std::string& messa
   }
   n["Timestamp"] = format_timestamp_ms(published_at_ms);
   auto& attrs = n["MessageAttributes"] = nlohmann::json::object();
-  for (const auto& [key, value] : attributes)
-    attrs[key] = is_valid_utf8(value)
-                     ? nlohmann::json{{"Type", "String"}, {"Value", value}}
-                     : nlohmann::json{{"Type", "Binary"}, {"Value", base64_encode(value)}};
+  // SNS writes {Type, Value}: the published type, a Binary value in base64. A text value that
+  // is not UTF-8 (sent through the C++ API as String) goes as Binary too, so that no byte is lost.
+  for (const auto& a : attributes) {
+    bool as_binary = a.binary() || !is_valid_utf8(a.value);
+    attrs[a.key] = nlohmann::json{{"Type", as_binary && !a.binary() ? "Binary" : a.type_name()},
+                                  {"Value", as_binary ? base64_encode(a.value) : a.value}};
+  }
   return n.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); // keys: names, UTF-8
 }
 

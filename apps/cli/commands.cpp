@@ -34,8 +34,9 @@ void put_body(nlohmann::json& out, const envelope& m) {
     out["body_base64"] = base64_encode(m.body);
   auto text = nlohmann::json::object();
   auto binary = nlohmann::json::object();
-  for (const auto& [key, value] : m.attributes)
-    (is_valid_utf8(value) ? text[key] = value : binary[key] = base64_encode(value));
+  for (const auto& a : m.attributes)
+    (!a.binary() && is_valid_utf8(a.value) ? text[a.key] = a.value
+                                           : binary[a.key] = base64_encode(a.value));
   out["attributes"] = std::move(text);
   if (!binary.empty())
     out["attributes_base64"] = std::move(binary);
@@ -152,13 +153,13 @@ void print_aligned(const nlohmann::json& object, std::span<const std::string_vie
   }
 }
 
-std::optional<std::pair<std::string, std::string>> parse_attr(const std::string& text) {
+std::optional<attribute> parse_attr(const std::string& text) {
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) {
     print_usage_error("attribute '" + text + "' is not KEY=VALUE");
     return std::nullopt;
   }
-  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
+  return attribute{text.substr(0, eq), text.substr(eq + 1)};
 }
 
 std::optional<int64_t> parse_duration(const std::string& text, const std::string& what) {

@@ -94,7 +94,7 @@ void print_aligned(const nlohmann::json& object, std::span<const std::string_vie
 
 /// Splits "KEY=VALUE" at the first '='. Without a key and '=', prints a usage error and gives
 /// nullopt.
-std::optional<std::pair<std::string, std::string>> parse_attr(const std::string& text);
+std::optional<attribute> parse_attr(const std::string& text);
 
 /// Parses a duration option into milliseconds; `what` names it in the error ("delay"). On bad
 /// input prints a usage error and gives nullopt.

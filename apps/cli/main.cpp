@@ -307,8 +307,8 @@ void add_dlq_redrive(CLI::App& dlq, invocation& inv) {
       auto attr = parse_attr(o->attr);
       if (!attr)
         return std::nullopt;
-      request.filter.attribute_key = attr->first;
-      request.filter.attribute_value = attr->second;
+      request.filter.attribute_key = attr->key;
+      request.filter.attribute_value = attr->value;
     }
     return
         [o, request, &inv](client& cl) { return run_dlq_redrive(cl, o->sink, request, inv.json); };

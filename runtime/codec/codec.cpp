@@ -30,8 +30,10 @@ std::string text(capnp::Text::Reader t) {
 
 void write(capnp::List<schema::Attribute>::Builder out, const attribute_list& in) {
   for (unsigned i = 0; i < in.size(); ++i) {
-    out[i].setKey(as_text(in[i].first));
-    out[i].setValue(as_text(in[i].second));
+    out[i].setKey(as_text(in[i].key));
+    out[i].setValue(as_text(in[i].value));
+    if (!in[i].data_type.empty())
+      out[i].setDataType(as_text(in[i].data_type));
   }
 }
 
@@ -39,7 +41,7 @@ attribute_list read(capnp::List<schema::Attribute>::Reader in) {
   attribute_list out;
   out.reserve(in.size());
   for (auto a : in)
-    out.emplace_back(text(a.getKey()), text(a.getValue()));
+    out.push_back({text(a.getKey()), text(a.getValue()), text(a.getDataType())});
   return out;
 }
 

@@ -37,6 +37,19 @@ TEST_P(data_plane_conformance, a_sent_batch_is_received_whole_with_bodies_and_at
   EXPECT_EQ(stats->visible, 0u);
 }
 
+TEST_P(data_plane_conformance, attributes_keep_their_type_and_bytes) {
+  attribute_list typed{{"plain", "a"},
+                       {"count", "12.50", "Number"},
+                       {"id", "7", "Number.int"},
+                       {"raw", std::string("\x00\xff", 2), "Binary"}};
+  ASSERT_TRUE(dp().send("orders", {message("x", typed)}));
+  auto got = receive("orders");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message->attributes, typed);
+  EXPECT_TRUE(got[0].message->attributes[3].binary());
+  EXPECT_EQ(got[0].message->attributes[0].type_name(), "String");
+}
+
 TEST_P(data_plane_conformance, ack_answers_per_receipt_and_settles_the_acked_ones) {
   ASSERT_TRUE(dp().send("orders", {message("a")}));
   auto got = receive("orders");

@@ -171,6 +171,43 @@ class SqsThroughBoto3(unittest.TestCase):
         self.assertEqual(error_code(self.sqs.delete_message, QueueUrl=url, ReceiptHandle=m["ReceiptHandle"]),
                          "ReceiptHandleIsInvalid")
 
+    def test_typed_attributes_round_trip_byte_exact(self):
+        url = self.queue("typed")
+        attributes = {
+            "RetryCount": {"DataType": "Number", "StringValue": "1"},
+            "Bin": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+            "price": {"DataType": "Number.float", "StringValue": "12.50"},
+            "note": {"DataType": "String.utf8", "StringValue": "caf\u00e9"},
+        }
+        sent = self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes=attributes)
+        m = self.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, MessageAttributeNames=["All"])["Messages"][0]
+        self.assertEqual(m["MessageAttributes"], attributes)
+        self.assertEqual(m["MD5OfMessageAttributes"], sent["MD5OfMessageAttributes"])
+        # The patterns' requeue: the received dict sent again as it is, plus one more.
+        again = dict(m["MessageAttributes"], RetryCount={"DataType": "Number", "StringValue": "1"})
+        self.sqs.send_message(QueueUrl=url, MessageBody="y", MessageAttributes=again)
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        only = self.sqs.send_message(QueueUrl=url, MessageBody="z", MessageAttributes={
+            "RetryCount": {"DataType": "Number", "StringValue": "1"},
+            "Bin": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}})
+        self.assertEqual(only["MD5OfMessageAttributes"], "56e778bb5ec842467816d0448bfff82a")
+        for attrs, named in (({"n": {"DataType": "Number", "StringValue": "NaN"}}, "not a number"),
+                             ({"n": {"DataType": "Number", "StringValue": "1e"}}, "not a number"),
+                             ({"n": {"DataType": "Integer", "StringValue": "1"}}, "invalid DataType"),
+                             ({"n": {"DataType": "Number.", "StringValue": "1"}}, "invalid DataType"),
+                             ({"bad name": {"DataType": "String", "StringValue": "1"}}, "bad name")):
+            try:
+                self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes=attrs)
+                self.fail("accepted %r" % attrs)
+            except botocore.exceptions.ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValue")
+                self.assertIn(named, e.response["Error"]["Message"])
+        status, text = self.node.post("Action=SendMessage&QueueUrl=%s&MessageBody=x&MessageAttribute.1.Name=b"
+                                      "&MessageAttribute.1.Value.DataType=Binary"
+                                      "&MessageAttribute.1.Value.BinaryValue=***" % url)
+        self.assertEqual(status, 400)
+        self.assertIn("is not base64", text)
+
     def test_bodies_keep_every_byte_xml_can_carry(self):
         url = self.queue("bytes")
         body = "a\r\nb\rc <&> \"quoted\" 'single' \u00e9\U0001F600\t"

@@ -100,8 +100,7 @@ TEST_F(alarm_node_test, an_alarm_publishes_an_alert_then_a_resolve_to_its_topic)
   ASSERT_EQ(alert->size(), 1u);
   EXPECT_NE((*alert)[0].message->body.find("visible is 3, above 2"), std::string::npos)
       << (*alert)[0].message->body;
-  EXPECT_EQ((*alert)[0].message->attributes[1],
-            (std::pair<std::string, std::string>{"state", "ALARM"}));
+  EXPECT_EQ((*alert)[0].message->attributes[1], (attribute{"state", "ALARM"}));
   node_->purge("orders");
   advance(10);
   ASSERT_TRUE(eventually([&] { return node_->alarm_state_of("backlog")->value == 0; }));

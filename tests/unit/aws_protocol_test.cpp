@@ -65,17 +65,20 @@ TEST(AwsMd5, BodyDigestsMatchSqs) {
 }
 
 TEST(AwsMd5, AttributeDigestsMatchSqs) {
-  EXPECT_EQ(attributes_md5({{"timestamp", "Number", "1493147359900", false}}),
+  EXPECT_EQ(attributes_md5({{"timestamp", "1493147359900", "Number"}}),
             "235c5c510d26fb653d073faed50ae77c");
-  EXPECT_EQ(attributes_md5({{"SOME_Valid.attribute-Name", "Number", "1493147359900", false}}),
+  EXPECT_EQ(attributes_md5({{"timestamp", "1493147359901", "Number"}}),
+            "994258b45346a2cc3f9cbb611aa7af30");
+  EXPECT_EQ(attributes_md5({{"SOME_Valid.attribute-Name", "1493147359900", "Number"}}),
             "36655e7e9d7c0e8479fa3f3f42247ae7");
-  EXPECT_EQ(attributes_md5({{"RetryCount", "Number", "1", false}}),
-            "3b1fc0d1989c07478144fe9e384208a1");
-  EXPECT_EQ(attributes_md5({{"type", "String", "order.created", false}}),
+  EXPECT_EQ(attributes_md5({{"RetryCount", "1", "Number"}}), "3b1fc0d1989c07478144fe9e384208a1");
+  // String is the default type: stored as empty, hashed by its name.
+  EXPECT_EQ(attributes_md5({{"type", "order.created"}}), "2862df9b1c27b502ff63d6a9272405ea");
+  EXPECT_EQ(attributes_md5({{"type", "order.created", "String"}}),
             "2862df9b1c27b502ff63d6a9272405ea");
   // Sorted by name whatever the order sent.
-  EXPECT_EQ(attributes_md5({{"RetryCount", "Number", "1", false},
-                            {"Bin", "Binary", std::string("\x00\x01", 2), true}}),
+  EXPECT_EQ(attributes_md5(
+                {{"RetryCount", "1", "Number"}, {"Bin", std::string("\x00\x01", 2), "Binary"}}),
             "56e778bb5ec842467816d0448bfff82a");
 }
 

@@ -40,7 +40,7 @@ TEST(router_state, the_first_matching_rule_wins_and_unmatched_messages_are_unrou
   EXPECT_EQ(plan.by_target.at("queue:orders").second.size(), 1u);
   EXPECT_EQ(plan.by_target.at("queue:audit").second.size(), 1u);
   ASSERT_EQ(plan.unroutable.size(), 1u);
-  EXPECT_EQ(plan.unroutable[0].attributes[0].second, "spam");
+  EXPECT_EQ(plan.unroutable[0].attributes[0].value, "spam");
   EXPECT_EQ(plan.routed, 2u);
   EXPECT_EQ(r->dead_letter_target(), "by-type-unroutable");
 }

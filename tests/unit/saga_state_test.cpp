@@ -39,9 +39,9 @@ saga_reply reply(const std::string& step, uint32_t attempt, saga_reply::result w
 }
 
 std::string attr(const outgoing_message& m, std::string_view key) {
-  for (const auto& [k, v] : m.attributes)
-    if (k == key)
-      return v;
+  for (const auto& a : m.attributes)
+    if (a.key == key)
+      return a.value;
   return {};
 }
 
@@ -290,7 +290,7 @@ TEST(saga_reply_parsing, reads_replies_and_resume_records) {
   EXPECT_TRUE(r->compensation);
   EXPECT_EQ(r->attempt, 2u);
   EXPECT_EQ(r->what, saga_reply::result::rejected);
-  m.attributes[4].second = "maybe";
+  m.attributes[4].value = "maybe";
   EXPECT_FALSE(read_saga_reply(m));
   m.attributes = {{"saga-id", "s-1"}, {"saga-action", "resume"}};
   auto resume = read_saga_reply(m);

@@ -27,3 +27,11 @@ TEST(text_encoding, base64_is_the_standard_padded_form) {
   EXPECT_EQ(base64_encode("foo"), "Zm9v");
   EXPECT_EQ(base64_encode(std::string_view{"\xFF\x00\xFE", 3}), "/wD+");
 }
+
+TEST(text_encoding, base64_decodes_what_it_encodes_and_nothing_else) {
+  for (std::string bytes : {std::string{}, std::string{"f"}, std::string{"fo"}, std::string{"foo"},
+                            std::string{"\xFF\x00\xFE\x01", 4}})
+    EXPECT_EQ(base64_decode(base64_encode(bytes)), bytes);
+  for (auto bad : {"Zg=", "Z===", "Zg=a", "Zm9v!", "Zm 9", "=Zm9"})
+    EXPECT_FALSE(base64_decode(bad)) << bad;
+}

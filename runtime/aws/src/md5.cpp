@@ -52,14 +52,14 @@ std::string md5_hex(std::string_view bytes) {
   return md5.finish();
 }
 
-std::string attributes_md5(std::vector<message_attribute> attributes) {
+std::string attributes_md5(attribute_list attributes) {
   std::sort(attributes.begin(), attributes.end(),
-            [](const auto& a, const auto& b) { return a.name < b.name; });
+            [](const auto& a, const auto& b) { return a.key < b.key; });
   md5_context md5;
   for (const auto& a : attributes) {
-    md5.update_length_and_bytes(a.name);
-    md5.update_length_and_bytes(a.data_type);
-    md5.update(a.binary ? std::string_view{"\x02", 1} : std::string_view{"\x01", 1});
+    md5.update_length_and_bytes(a.key);
+    md5.update_length_and_bytes(a.type_name());
+    md5.update(a.binary() ? std::string_view{"\x02", 1} : std::string_view{"\x01", 1});
     md5.update_length_and_bytes(a.value);
   }
   return md5.finish();

@@ -154,16 +154,16 @@ bool field_matches_leaf(const filter_field& f, const leaf& v) {
 bool rule_matches_attributes(const filter_rule& r, const attribute_list& attributes) {
   for (const auto& f : r.all) {
     auto it = std::find_if(attributes.begin(), attributes.end(),
-                           [&](const auto& attribute) { return attribute.first == f.key; });
+                           [&](const auto& a) { return a.key == f.key && !a.binary(); });
     if (it == attributes.end()) {
       if (!f.matches_missing)
         return false;
       continue;
     }
     leaf v;
-    v.text = it->second;
+    v.text = it->value;
     if (f.reads_numbers)
-      v.number = read_number(it->second);
+      v.number = read_number(it->value);
     if (!field_matches_leaf(f, v))
       return false;
   }

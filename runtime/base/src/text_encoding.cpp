@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
+
 namespace mailroom {
 
 bool is_valid_utf8(std::string_view bytes) {
@@ -50,6 +52,28 @@ std::string base64_encode(std::string_view bytes) {
                            reinterpret_cast<const unsigned char*>(bytes.data()),
                            static_cast<int>(bytes.size()));
   out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0)
+    return std::nullopt;
+  // '=' only at the end: "x===" is not base64, nor "xx=x".
+  size_t pad = 0;
+  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=')
+    ++pad;
+  for (size_t i = 0; i + pad < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (!(std::isalnum(c) || c == '+' || c == '/'))
+      return std::nullopt;
+  }
+  std::string out(3 * (text.size() / 4), '\0');
+  auto n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                           reinterpret_cast<const unsigned char*>(text.data()),
+                           static_cast<int>(text.size()));
+  if (n < 0)
+    return std::nullopt;
+  out.resize(static_cast<size_t>(n) - pad); // EVP_DecodeBlock counts padding as zero bytes
   return out;
 }
 

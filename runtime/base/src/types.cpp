@@ -10,15 +10,15 @@ namespace mailroom {
 
 size_t envelope::payload_size() const {
   size_t n = body.size();
-  for (const auto& [k, v] : attributes)
-    n += k.size() + v.size();
+  for (const auto& a : attributes)
+    n += a.key.size() + a.value.size();
   return n;
 }
 
 const std::string* envelope::attribute(std::string_view key) const {
-  for (const auto& [k, v] : attributes)
-    if (k == key)
-      return &v;
+  for (const auto& a : attributes)
+    if (a.key == key)
+      return &a.value;
   return nullptr;
 }
 
@@ -31,8 +31,8 @@ bool redrive_filter::matches(const dead_letter& d) const {
     return false;
   if (!attribute_key.empty()) {
     bool found = false;
-    for (const auto& [k, v] : d.message.attributes)
-      if (k == attribute_key && (attribute_value.empty() || v == attribute_value))
+    for (const auto& a : d.message.attributes)
+      if (a.key == attribute_key && (attribute_value.empty() || a.value == attribute_value))
         found = true;
     if (!found)
       return false;

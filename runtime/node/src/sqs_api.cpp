@@ -207,9 +207,83 @@ std::optional<refusal> apply_attributes(const std::map<std::string, std::string>
   return std::nullopt;
 }
 
+/// Whether `text` is a decimal number as SQS takes one ("-1", "2.50", "1e10"; not NaN, Inf,
+/// hex or blanks).
+bool is_decimal_number(const std::string& text) {
+  size_t i = 0, n = text.size();
+  if (i < n && (text[i] == '+' || text[i] == '-'))
+    ++i;
+  size_t digits = 0;
+  while (i < n && std::isdigit(static_cast<unsigned char>(text[i])))
+    ++i, ++digits;
+  if (i < n && text[i] == '.')
+    for (++i; i < n && std::isdigit(static_cast<unsigned char>(text[i])); ++i)
+      ++digits;
+  if (digits == 0)
+    return false;
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < n && (text[i] == '+' || text[i] == '-'))
+      ++i;
+    size_t exponent = 0;
+    while (i < n && std::isdigit(static_cast<unsigned char>(text[i])))
+      ++i, ++exponent;
+    if (exponent == 0)
+      return false;
+  }
+  return i == n;
+}
+
+/// One typed attribute from `at`.Name and `at`.Value.{DataType, StringValue, BinaryValue}:
+/// String, Number and Binary, each with an optional custom suffix ("Number.int"), kept as
+/// sent (a Binary value base64-decoded).
+checked<attribute> message_attribute(const aws::form& f, const std::string& at) {
+  auto* name = f.find(at + ".Name");
+  auto* type = f.find(at + ".Value.DataType");
+  if (!name)
+    return missing(at + ".Name");
+  if (!type)
+    return missing(at + ".Value.DataType");
+  bool name_ok = !name->empty() && name->size() <= 256 &&
+                 std::all_of(name->begin(), name->end(), [](unsigned char c) {
+                   return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+                 });
+  if (!name_ok)
+    return invalid("Message attribute name '" + name->substr(0, 100) + "' (" + at +
+                   ".Name) must be 1 to 256 of letters, digits, '_', '-' and '.'.");
+  std::string base = type->substr(0, type->find('.'));
+  bool suffix_ok = type->size() == base.size() || type->size() > base.size() + 1;
+  if ((base != "String" && base != "Number" && base != "Binary") || !suffix_ok ||
+      type->size() > 256 || !aws::xml_representable(*type))
+    return invalid("The message attribute '" + *name + "' has an invalid DataType '" +
+                   type->substr(0, 40) + "' (" + at +
+                   ".Value.DataType): String, Number or Binary, optionally with a .suffix.");
+  auto* text = f.find(at + ".Value.StringValue");
+  auto* binary = f.find(at + ".Value.BinaryValue");
+  if (base == "Binary") {
+    if (!binary)
+      return missing(at + ".Value.BinaryValue");
+    auto bytes = base64_decode(*binary);
+    if (!bytes)
+      return invalid("The message attribute '" + *name + "' (" + at +
+                     ".Value.BinaryValue) is not base64.");
+    return attribute{*name, std::move(*bytes), *type};
+  }
+  if (!text)
+    return missing(at + ".Value.StringValue");
+  if (!aws::xml_representable(*text))
+    return refusal{400, "InvalidMessageContents",
+                   "The value of message attribute '" + *name +
+                       "' has a character XML 1.0 cannot carry."};
+  if (base == "Number" && !is_decimal_number(*text))
+    return invalid("The message attribute '" + *name + "' has DataType Number, but its value '" +
+                   text->substr(0, 40) + "' (" + at + ".Value.StringValue) is not a number.");
+  // String is the default type: stored as empty, so that other faces see a plain attribute.
+  return attribute{*name, *text, *type == "String" ? std::string{} : *type};
+}
+
 /// One message of SendMessage or of a SendMessageBatch entry (`prefix` "" or "…Entry.N.").
-checked<outgoing_message> outgoing(const aws::form& f, const std::string& prefix,
-                                   std::vector<aws::message_attribute>& typed) {
+checked<outgoing_message> outgoing(const aws::form& f, const std::string& prefix) {
   outgoing_message m;
   auto* body = f.find(prefix + "MessageBody");
   if (!body)
@@ -234,34 +308,15 @@ checked<outgoing_message> outgoing(const aws::form& f, const std::string& prefix
     return invalid("Number of message attributes [" + std::to_string(entries.size()) +
                    "] exceeds the allowed maximum [" + std::to_string(max_message_attributes) +
                    "].");
-  std::set<std::string> names;
   for (auto n : entries) {
-    auto at = prefix + "MessageAttribute." + std::to_string(n);
-    auto* name = f.find(at + ".Name");
-    auto* type = f.find(at + ".Value.DataType");
-    if (!name)
-      return missing(at + ".Name");
-    if (!type)
-      return missing(at + ".Value.DataType");
-    if (name->empty() || name->size() > 256 || !names.insert(*name).second)
-      return invalid("Message attribute name '" + name->substr(0, 100) + "' (" + at +
-                     ".Name) is empty, longer than 256 characters or given twice.");
-    // Stored as Mailroom attributes (text only) for now: a String keeps its type exactly, other
-    // types would come back as String and change the digest, so they are refused.
-    if (*type != "String")
-      return invalid("The message attribute '" + *name + "' has DataType " + type->substr(0, 40) +
-                     " (" + at +
-                     ".Value.DataType): this Mailroom version stores String "
-                     "attributes only.");
-    auto* value = f.find(at + ".Value.StringValue");
-    if (!value)
-      return missing(at + ".Value.StringValue");
-    if (!aws::xml_representable(*value))
-      return refusal{400, "InvalidMessageContents",
-                     "The value of message attribute '" + *name +
-                         "' has a character XML 1.0 cannot carry."};
-    m.attributes.emplace_back(*name, *value);
-    typed.push_back({*name, *type, *value, false});
+    auto a = message_attribute(f, prefix + "MessageAttribute." + std::to_string(n));
+    if (auto* x = std::get_if<refusal>(&a))
+      return *x;
+    auto& one = std::get<attribute>(a);
+    for (const auto& other : m.attributes)
+      if (other.key == one.key)
+        return invalid("Message attribute name '" + one.key + "' is given twice.");
+    m.attributes.push_back(std::move(one));
   }
   return m;
 }
@@ -520,12 +575,13 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
   }
 
   if (action == "SendMessage") {
-    std::vector<aws::message_attribute> typed;
-    auto m = outgoing(f, "", typed);
+    auto m = outgoing(f, "");
     if (auto* x = std::get_if<refusal>(&m))
       return refuse(*x);
-    auto body_md5 = aws::md5_hex(std::get<outgoing_message>(m).body);
-    auto attributes_md5 = typed.empty() ? std::string{} : aws::attributes_md5(typed);
+    const auto& sent = std::get<outgoing_message>(m);
+    auto body_md5 = aws::md5_hex(sent.body);
+    auto attributes_md5 =
+        sent.attributes.empty() ? std::string{} : aws::attributes_md5(sent.attributes);
     std::vector<outgoing_message> batch{std::move(std::get<outgoing_message>(m))};
     return bridge_.ask<std::vector<send_result>>(*q, send_each_atom::value, std::move(batch))
         .then([body_md5, attributes_md5](caf::expected<std::vector<send_result>> out) -> aws_reply {
@@ -560,18 +616,18 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
     std::vector<outgoing_message> batch;
     size_t bytes = 0;
     for (size_t i = 0; i < entries.size(); ++i) {
-      std::vector<aws::message_attribute> typed;
-      auto m = outgoing(f, prefix + "." + std::to_string(entries[i]) + ".", typed);
+      auto m = outgoing(f, prefix + "." + std::to_string(entries[i]) + ".");
       entry e{ids[i], {}, {}, {}, 0};
       if (auto* x = std::get_if<refusal>(&m)) {
         e.refused = *x;
       } else {
         auto& msg = std::get<outgoing_message>(m);
         bytes += msg.body.size();
-        for (const auto& [k, v] : msg.attributes)
-          bytes += k.size() + v.size();
+        for (const auto& a : msg.attributes)
+          bytes += a.key.size() + a.value.size() + a.data_type.size();
         e.body_md5 = aws::md5_hex(msg.body);
-        e.attributes_md5 = typed.empty() ? std::string{} : aws::attributes_md5(typed);
+        e.attributes_md5 =
+            msg.attributes.empty() ? std::string{} : aws::attributes_md5(msg.attributes);
         e.position = batch.size();
         batch.push_back(std::move(msg));
       }
@@ -644,7 +700,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
               w.leaf("ReceiptHandle", d.receipt);
               w.leaf("MD5OfBody", aws::md5_hex(body));
               w.leaf("Body", body);
-              auto attribute = [&](const char* name, const std::string& value) {
+              auto system_attribute = [&](const char* name, const std::string& value) {
                 if (!wants(name))
                   return;
                 w.open("Attribute");
@@ -652,31 +708,34 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
                 w.leaf("Value", value);
                 w.close();
               };
-              attribute("SentTimestamp", std::to_string(e.enqueued_at_ms));
-              attribute("ApproximateReceiveCount", std::to_string(d.receive_count));
+              system_attribute("SentTimestamp", std::to_string(e.enqueued_at_ms));
+              system_attribute("ApproximateReceiveCount", std::to_string(d.receive_count));
               if (!e.group_id.empty())
-                attribute("MessageGroupId", e.group_id);
+                system_attribute("MessageGroupId", e.group_id);
               if (!e.dedup_id.empty())
-                attribute("MessageDeduplicationId", e.dedup_id);
-              std::vector<aws::message_attribute> typed;
+                system_attribute("MessageDeduplicationId", e.dedup_id);
+              attribute_list typed;
               if (encoded && selected(user, body_encoding_attribute))
-                typed.push_back({body_encoding_attribute, "String", "base64", false});
-              for (const auto& [k, v] : e.attributes)
-                if (selected(user, k))
-                  // Bytes XML cannot carry travel as a Binary attribute (base64 on the wire).
-                  typed.push_back({k, aws::xml_representable(v) ? "String" : "Binary", v,
-                                   !aws::xml_representable(v)});
+                typed.emplace_back(body_encoding_attribute, "base64");
+              for (const auto& a : e.attributes) {
+                if (!selected(user, a.key))
+                  continue;
+                typed.push_back(a);
+                // Text XML cannot carry (sent through another face) travels as Binary.
+                if (!a.binary() && !aws::xml_representable(a.value))
+                  typed.back().data_type = "Binary";
+              }
               if (!typed.empty()) {
                 w.leaf("MD5OfMessageAttributes", aws::attributes_md5(typed));
                 for (const auto& a : typed) {
                   w.open("MessageAttribute");
-                  w.leaf("Name", a.name);
+                  w.leaf("Name", a.key);
                   w.open("Value");
-                  if (a.binary)
+                  if (a.binary())
                     w.leaf("BinaryValue", base64_encode(a.value));
                   else
                     w.leaf("StringValue", a.value);
-                  w.leaf("DataType", a.data_type);
+                  w.leaf("DataType", a.type_name());
                   w.close();
                   w.close();
                 }

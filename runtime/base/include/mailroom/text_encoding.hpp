@@ -3,6 +3,7 @@
 // the SNS notification's base64 `Message`). Thread-safe, no state.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,5 +15,8 @@ bool is_valid_utf8(std::string_view bytes);
 
 /// Standard base64 (RFC 4648, with padding).
 std::string base64_encode(std::string_view bytes);
+/// The bytes of standard, padded base64; nullopt for anything else (a stray character, a
+/// length that is not a multiple of 4, padding in the middle).
+std::optional<std::string> base64_decode(std::string_view text);
 
 } // namespace mailroom

@@ -15,7 +15,25 @@
 
 namespace mailroom {
 
-using attribute_list = std::vector<std::pair<std::string, std::string>>;
+/// One message attribute: a name, a value and its type as SQS and SNS know it: "String" (the
+/// default, kept as empty), "Number", "Binary", or one of those with a custom suffix
+/// ("Number.int"). Binary values are raw bytes, the others text; all are kept byte for byte.
+struct attribute {
+  attribute() = default;
+  attribute(std::string k, std::string v, std::string type = {})
+      : key(std::move(k)), value(std::move(v)), data_type(std::move(type)) {}
+
+  std::string key;
+  std::string value;
+  std::string data_type; ///< empty: String
+
+  bool binary() const { return data_type.compare(0, 6, "Binary") == 0; }
+  /// The type as SQS names it ("String" for the default).
+  std::string type_name() const { return data_type.empty() ? "String" : data_type; }
+
+  friend bool operator==(const attribute&, const attribute&) = default;
+};
+using attribute_list = std::vector<attribute>;
 
 /// Why and when a message was dead-lettered.
 struct death_record {

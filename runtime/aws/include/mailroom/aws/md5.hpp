@@ -3,21 +3,14 @@
 // exactly as SQS does (docs: "Calculating the MD5 message digest for message attributes").
 #pragma once
 
+#include "mailroom/types.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace mailroom::aws {
-
-/// One SQS message attribute as sent: `data_type` in full ("Number.int"), and its value, text
-/// for String and Number types, raw bytes (base64-decoded) for Binary ones.
-struct message_attribute {
-  std::string name;
-  std::string data_type;
-  std::string value;
-  bool binary = false;
-};
 
 /// `n` bytes as lowercase hex (every digest here is written so).
 std::string lower_hex(const unsigned char* bytes, size_t n);
@@ -26,8 +19,9 @@ std::string lower_hex(const unsigned char* bytes, size_t n);
 std::string md5_hex(std::string_view bytes);
 
 /// MD5OfMessageAttributes: over the attributes sorted by name, each as length-prefixed name and
-/// type, a transport byte (1 text, 2 binary) and the length-prefixed value. Callers answer it
+/// type (in full: "Number.int"), a transport byte (1 text, 2 binary) and the length-prefixed
+/// value (a Binary one's raw bytes). Callers answer it
 /// only when there is at least one attribute.
-std::string attributes_md5(std::vector<message_attribute> attributes);
+std::string attributes_md5(attribute_list attributes);
 
 } // namespace mailroom::aws
