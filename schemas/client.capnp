@@ -37,6 +37,7 @@ struct OutgoingMessage {
   correlationId @5 :Text;
   sentAtUs @6 :Int64;       # producer clock, for end-to-end latency
   groupId @7 :Text;         # FIFO queues: the message group (required there)
+  subject @8 :Text;         # topics: the SNS Subject of enveloped notifications
 }
 
 struct Delivery {

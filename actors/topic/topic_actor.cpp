@@ -162,13 +162,14 @@ void on_staged(self_ptr self, const publication_ptr& p) {
     commit_publication(self, p);
 }
 
-caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message> batch) {
+caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message> batch,
+                                    const std::string& region = aws_default_region) {
   auto& st = self->state;
   if (batch.empty())
     return make_error(errc::invalid_argument, "topic '" + st.topic->name() + "': empty publish");
   auto p = std::make_shared<publication>();
   p->promise = self->make_response_promise<publish_result>();
-  p->plan = st.topic->route(std::move(batch), st.deps.clock->now_ms());
+  p->plan = st.topic->route(std::move(batch), st.deps.clock->now_ms(), region);
   p->result.ids = p->plan.ids;
   p->result.unmatched = p->plan.unmatched;
   for (int f = 0; f < topic_state::form_count; ++f)
@@ -221,6 +222,8 @@ caf::behavior topic_actor(caf::stateful_actor<topic_actor_state>* self, topic_st
       [self](publish_atom, std::vector<outgoing_message>& batch) -> caf::result<publish_result> {
         return publish(self, std::move(batch));
       },
+      [self](publish_atom, std::vector<outgoing_message>& batch, const std::string& region)
+          -> caf::result<publish_result> { return publish(self, std::move(batch), region); },
       [self](stats_atom) -> topic_stats {
         auto stats = self->state.counters;
         stats.subscriptions = self->state.topic->config().subscriptions.size();

@@ -25,17 +25,18 @@ caf::expected<filter_policy> compile(const topic_config& config, const subscript
 
 } // namespace
 
-std::string topic_arn(const std::string& topic) {
-  return "arn:aws:sns:mailroom:000000000000:" + topic;
-}
-
-std::string notification_json(const std::string& topic, const std::string& message_id,
-                              int64_t published_at_ms, const std::string& body,
-                              const attribute_list& attributes) {
-  nlohmann::json n;
+std::string notification_json(const std::string& region, const std::string& topic,
+                              const std::string& message_id, int64_t published_at_ms,
+                              const outgoing_message& published) {
+  const auto& body = published.body;
+  auto arn = topic_arn(region, topic);
+  // nlohmann::ordered_json: the fields in the order SNS writes them.
+  nlohmann::ordered_json n;
   n["Type"] = "Notification";
   n["MessageId"] = message_id;
-  n["TopicArn"] = topic_arn(topic);
+  n["TopicArn"] = arn;
+  if (!published.subject.empty())
+    n["Subject"] = published.subject;
   // SNS carries text; a body that is not valid UTF-8 is sent as base64, said so by
   // MessageEncoding, so that no byte is lost (it used to become U+FFFD).
   if (is_valid_utf8(body)) {
@@ -45,13 +46,23 @@ std::string notification_json(const std::string& topic, const std::string& messa
     n["MessageEncoding"] = "base64";
   }
   n["Timestamp"] = format_timestamp_ms(published_at_ms);
-  auto& attrs = n["MessageAttributes"] = nlohmann::json::object();
+  n["SignatureVersion"] = "1";
+  n["Signature"] =
+      "TWFpbHJvb20gZG9lcyBub3Qgc2lnbiBub3RpZmljYXRpb25z"; // "Mailroom does not sign..."
+  n["SigningCertURL"] =
+      "https://sns." + region + ".amazonaws.com/SimpleNotificationService-mailroom.pem";
+  n["UnsubscribeURL"] =
+      "https://sns." + region + ".amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + arn;
   // SNS writes {Type, Value}: the published type, a Binary value in base64. A text value that
   // is not UTF-8 (sent through the C++ API as String) goes as Binary too, so that no byte is lost.
-  for (const auto& a : attributes) {
-    bool as_binary = a.binary() || !is_valid_utf8(a.value);
-    attrs[a.key] = nlohmann::json{{"Type", as_binary && !a.binary() ? "Binary" : a.type_name()},
-                                  {"Value", as_binary ? base64_encode(a.value) : a.value}};
+  if (!published.attributes.empty()) {
+    auto& attrs = n["MessageAttributes"] = nlohmann::ordered_json::object();
+    for (const auto& a : published.attributes) {
+      bool as_binary = a.binary() || !is_valid_utf8(a.value);
+      attrs[a.key] =
+          nlohmann::ordered_json{{"Type", as_binary && !a.binary() ? "Binary" : a.type_name()},
+                                 {"Value", as_binary ? base64_encode(a.value) : a.value}};
+    }
   }
   return n.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); // keys: names, UTF-8
 }
@@ -69,7 +80,8 @@ caf::expected<topic_state> topic_state::make(topic_config config) {
   return topic_state{std::move(config), std::move(policies)};
 }
 
-topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int64_t now_ms) const {
+topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int64_t now_ms,
+                                     const std::string& region) const {
   plan out;
   out.ids.reserve(messages.size());
   const auto& subs = config_.subscriptions;
@@ -86,10 +98,13 @@ topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int
     auto shared_entry = [&](form f) {
       if (!entry[f]) {
         outgoing_message shared;
-        shared.body = f == raw_form ? m.body
-                                    : notification_json(config_.name, id, m.sent_at_us / 1000,
-                                                        m.body, m.attributes);
-        shared.attributes = m.attributes;
+        shared.body = f == raw_form
+                          ? m.body
+                          : notification_json(region, config_.name, id, m.sent_at_us / 1000, m);
+        // A raw copy carries the attributes as its own (SQS message attributes); an enveloped
+        // one has them in its notification only, as SNS delivers it.
+        if (f == raw_form)
+          shared.attributes = m.attributes;
         shared.dedup_id = m.dedup_id;
         shared.causation_id = id;
         shared.correlation_id = m.correlation_id.empty() ? id : m.correlation_id;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "filter_policy.hpp"
+#include "mailroom/arn.hpp"
 #include "mailroom/topic_types.hpp"
 
 #include <caf/expected.hpp>
@@ -16,13 +17,13 @@
 
 namespace mailroom {
 
-/// The ARN-shaped name SNS clients expect in notifications ("TopicArn").
-std::string topic_arn(const std::string& topic);
-
-/// The SNS notification JSON an enveloped subscription delivers.
-std::string notification_json(const std::string& topic, const std::string& message_id,
-                              int64_t published_at_ms, const std::string& body,
-                              const attribute_list& attributes);
+/// The SNS notification JSON an enveloped subscription delivers, with the fields SNS writes.
+/// It is one body for every enveloped subscription (journaled once), so it carries no
+/// subscription's own ARN; and it is not signed: Signature and SigningCertURL are
+/// placeholders of the shape SNS uses, as in moto.
+std::string notification_json(const std::string& region, const std::string& topic,
+                              const std::string& message_id, int64_t published_at_ms,
+                              const outgoing_message& published);
 
 class topic_state {
 public:
@@ -55,7 +56,9 @@ public:
   /// Decides where each message goes and builds the copies (each notification body once).
   /// Each copy is caused by its publish (causation id = publish id) and belongs to the
   /// producer's correlation id, or to the fan-out itself (the publish id) when it gave none.
-  plan route(std::vector<outgoing_message> messages, int64_t now_ms) const;
+  /// `region`: of the ARNs in the notifications (the one the publish was signed for).
+  plan route(std::vector<outgoing_message> messages, int64_t now_ms,
+             const std::string& region = aws_default_region) const;
 
 private:
   topic_state(topic_config config, std::vector<std::optional<filter_policy>> policies)

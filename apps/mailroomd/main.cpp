@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   app.add_option("--data", data_dir, "data directory (default ./mailroom-data)");
   app.add_option("--listen", listen, "client endpoint HOST:PORT (default 127.0.0.1:7411)");
   app.add_option("--http", http,
-                 "SQS-compatible HTTP API HOST:PORT (default 127.0.0.1:7480; \"\" for none)");
+                 "SQS/SNS-compatible HTTP API HOST:PORT (default 127.0.0.1:7480; \"\" for none)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
   bool trace = false;
   app.add_flag("--trace", trace, "journal each message's steps for `mailroom trace`");

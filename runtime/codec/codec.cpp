@@ -180,6 +180,8 @@ void write(capnp::List<schema::OutgoingMessage>::Builder out,
       o.setCorrelationId(as_text(m.correlation_id));
     if (!m.group_id.empty())
       o.setGroupId(as_text(m.group_id));
+    if (!m.subject.empty())
+      o.setSubject(as_text(m.subject));
     o.setSentAtUs(m.sent_at_us);
   }
 }
@@ -197,6 +199,7 @@ std::vector<outgoing_message> read(capnp::List<schema::OutgoingMessage>::Reader 
     out.causation_id = text(m.getCausationId());
     out.correlation_id = text(m.getCorrelationId());
     out.group_id = text(m.getGroupId());
+    out.subject = text(m.getSubject());
     out.sent_at_us = m.getSentAtUs();
     batch.push_back(std::move(out));
   }

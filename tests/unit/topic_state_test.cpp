@@ -93,16 +93,40 @@ TEST(topic_state, copies_are_caused_by_the_publish_and_keep_the_producers_correl
 }
 
 TEST(topic_state, enveloped_delivery_wraps_the_body_in_an_sns_notification) {
-  auto t = topic({sub("a", {}, /*raw=*/false)});
-  auto plan = t.route({msg("hello \"world\"", {{"kind", "greeting"}})}, t0);
-  auto n = nlohmann::json::parse(plan.batches[0].messages[0].body);
+  auto t = topic({sub("a", {}, /*raw=*/false), sub("b", {}, /*raw=*/true)});
+  auto published = msg("hello \"world\"", {{"kind", "greeting"}, {"n", "5", "Number"}});
+  published.subject = "Greeting";
+  auto plan = t.route({published}, t0, "eu-west-1");
+  const auto& copy = plan.batches[0].messages[0];
+  auto n = nlohmann::ordered_json::parse(copy.body);
+  std::vector<std::string> fields;
+  for (const auto& [k, v] : n.items())
+    fields.push_back(k);
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"Type", "MessageId", "TopicArn", "Subject", "Message",
+                                      "Timestamp", "SignatureVersion", "Signature",
+                                      "SigningCertURL", "UnsubscribeURL", "MessageAttributes"}));
   EXPECT_EQ(n["Type"], "Notification");
   EXPECT_EQ(n["MessageId"], plan.ids[0]);
-  EXPECT_EQ(n["TopicArn"], topic_arn("orders"));
+  EXPECT_EQ(n["TopicArn"], "arn:aws:sns:eu-west-1:123456789012:orders");
+  EXPECT_EQ(n["Subject"], "Greeting");
   EXPECT_EQ(n["Message"], "hello \"world\"");
   EXPECT_EQ(n["Timestamp"], "2023-11-14T22:13:20.123Z");
   EXPECT_EQ(n["MessageAttributes"]["kind"]["Type"], "String");
   EXPECT_EQ(n["MessageAttributes"]["kind"]["Value"], "greeting");
+  EXPECT_EQ(n["MessageAttributes"]["n"]["Type"], "Number");
+  // The attributes are the notification's: the enveloped copy carries none of its own (SNS),
+  // the raw one carries them as its own.
+  EXPECT_TRUE(copy.attributes.empty());
+  EXPECT_EQ(plan.batches[1].messages[0].attributes, published.attributes);
+}
+
+TEST(topic_state, a_notification_without_subject_or_attributes_leaves_them_out) {
+  auto t = topic({sub("a", {}, /*raw=*/false)});
+  auto n = nlohmann::json::parse(t.route({msg("x")}, t0).batches[0].messages[0].body);
+  EXPECT_FALSE(n.contains("Subject"));
+  EXPECT_FALSE(n.contains("MessageAttributes"));
+  EXPECT_EQ(n["TopicArn"], "arn:aws:sns:us-east-1:123456789012:orders");
 }
 
 TEST(topic_state, an_enveloped_body_that_is_not_utf8_is_still_delivered) {
@@ -128,13 +152,17 @@ TEST(topic_state, bad_configurations_are_refused_naming_the_subscription) {
 // Issue 9, bug 8: invalid UTF-8 in a body became U+FFFD in the SNS-style notification.
 TEST(topic_notification, a_binary_body_is_carried_as_base64_and_says_so) {
   std::string body{"\xFF\x00\xFE", 3};
-  auto n = nlohmann::json::parse(
-      mailroom::notification_json("t", "m-1", 0, body, {{"k", std::string{"\xC0", 1}}}));
+  outgoing_message m;
+  m.body = body;
+  m.attributes = {{"k", std::string{"\xC0", 1}}};
+  auto n = nlohmann::json::parse(mailroom::notification_json("us-east-1", "t", "m-1", 0, m));
   EXPECT_EQ(n["Message"], "/wD+");
   EXPECT_EQ(n["MessageEncoding"], "base64");
   EXPECT_EQ(n["MessageAttributes"]["k"]["Type"], "Binary");
   EXPECT_EQ(n["MessageAttributes"]["k"]["Value"], "wA==");
-  auto text = nlohmann::json::parse(mailroom::notification_json("t", "m-2", 0, "h\xC3\xA9", {}));
+  outgoing_message utf8;
+  utf8.body = "h\xC3\xA9";
+  auto text = nlohmann::json::parse(mailroom::notification_json("us-east-1", "t", "m-2", 0, utf8));
   EXPECT_EQ(text["Message"], "h\xC3\xA9");
   EXPECT_FALSE(text.contains("MessageEncoding"));
 }

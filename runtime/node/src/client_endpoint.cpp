@@ -571,7 +571,7 @@ client_endpoint::start(node& n, const std::string& listen, const std::string& ht
   spdlog::info("client endpoint listening on {} (port {}; at most {} connections)", listen,
                ports->first, limits.max_connections);
   if (!http.empty())
-    spdlog::warn("SQS-compatible HTTP API on {} (port {}); auth = none: any access key is "
+    spdlog::warn("SQS/SNS-compatible HTTP API on {} (port {}); auth = none: any access key is "
                  "taken",
                  http, ports->second);
   return endpoint;

@@ -3,6 +3,7 @@
 #include "log_throttle.hpp"
 #include "mailroom/aws/sigv4.hpp"
 #include "mailroom/error.hpp"
+#include "sns_api.hpp"
 #include "sqs_api.hpp"
 
 #include <kj/compat/http.h>
@@ -37,7 +38,8 @@ std::string lower(std::string s) {
 
 class aws_service final : public kj::HttpService {
 public:
-  aws_service(const kj::HttpHeaderTable& table, sqs_api& sqs) : table_(table), sqs_(sqs) {}
+  aws_service(const kj::HttpHeaderTable& table, sqs_api& sqs, sns_api& sns)
+      : table_(table), sqs_(sqs), sns_(sns) {}
 
   kj::Promise<void> request(kj::HttpMethod method, kj::StringPtr url,
                             const kj::HttpHeaders& headers, kj::AsyncInputStream& body,
@@ -62,6 +64,7 @@ public:
     std::map<std::string, std::string> all;
     headers.forEach(
         [&](kj::StringPtr name, kj::StringPtr value) { all[lower(name.cStr())] = value.cStr(); });
+    std::string service;
     if (auto it = all.find("authorization"); it != all.end()) {
       // The region of ARNs and URLs is the one the client signed for. Verification with
       // configured keys comes with [http] auth (issue 12); today any key is taken.
@@ -69,23 +72,27 @@ public:
       if (!auth)
         return send(response, sqs_error(400, "IncompleteSignature", message_of(auth.error())));
       request->region = auth->region;
+      service = auth->service;
     }
     // Read one byte past the bound, so a body without Content-Length that passes it is seen.
     return body.readAllText(max_http_body_bytes + 1)
-        .then([this, request, &response](kj::String text) -> kj::Promise<void> {
+        .then([this, request, service, &response](kj::String text) -> kj::Promise<void> {
           if (text.size() > max_http_body_bytes)
             return send(response, too_large(text.size()));
           auto form = aws::form::parse(std::string_view{text.cStr(), text.size()});
           if (!form)
             return send(response, sqs_error(400, "MalformedQueryString", message_of(form.error())));
           request->form = std::move(*form);
+          // The API version names the service; without one, the signature's scope does.
           auto version = request->form.get("Version");
-          if (!version.empty() && version != "2012-11-05")
-            return send(response,
-                        sqs_error(400, "InvalidAction",
-                                  "Version " + version.substr(0, 40) +
-                                      " is not served here: only SQS (2012-11-05) so far."));
-          return sqs_.handle(*request).then(
+          bool is_sns = version == "2010-03-31" || (version.empty() && service == "sns");
+          if (!version.empty() && version != "2012-11-05" && !is_sns)
+            return send(response, sqs_error(400, "InvalidAction",
+                                            "Version " + version.substr(0, 40) +
+                                                " is not served here: SQS (2012-11-05) and SNS "
+                                                "(2010-03-31) are."));
+          auto reply = is_sns ? sns_.handle(*request) : sqs_.handle(*request);
+          return reply.then(
               [this, &response](aws_reply reply) { return send(response, std::move(reply)); });
         });
   }
@@ -129,13 +136,14 @@ private:
 
   const kj::HttpHeaderTable& table_;
   sqs_api& sqs_;
+  sns_api& sns_;
 };
 
 } // namespace
 
 struct http_face::impl {
   impl(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits l)
-      : timer(timer), limits(l), sqs(n, bridge), service(*table, sqs),
+      : timer(timer), limits(l), sqs(n, bridge), sns(n, bridge), service(*table, sqs, sns),
         server(timer, *table, service, settings(l)) {}
 
   static kj::HttpServerSettings settings(const endpoint_limits& l) {
@@ -183,6 +191,7 @@ struct http_face::impl {
   endpoint_limits limits;
   kj::Own<kj::HttpHeaderTable> table = kj::HttpHeaderTable::Builder().build();
   sqs_api sqs;
+  sns_api sns;
   aws_service service;
   kj::HttpServer server;
   ignore_errors errors;

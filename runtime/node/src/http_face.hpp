@@ -1,4 +1,4 @@
-// The node's HTTP face: the AWS query protocol (SQS today; SNS and CloudWatch next) served with
+// The node's HTTP face: the AWS query protocol (SQS and SNS; CloudWatch next) served with
 // kj-http on the client endpoint's event loop, so a parked long poll costs a promise, not a
 // thread, and every call reaches the actors through the same actor_bridge as the Cap'n Proto
 // endpoint. What a client can cost is bounded: connections (endpoint_limits), header time and
@@ -7,6 +7,7 @@
 
 #include "actor_bridge.hpp"
 #include "mailroom/aws/form.hpp"
+#include "mailroom/arn.hpp"
 #include "mailroom/endpoint_limits.hpp"
 
 #include <kj/async-io.h>
@@ -32,9 +33,6 @@ struct aws_reply {
   std::string body; ///< XML
 };
 
-/// The account every ARN and queue URL carries.
-constexpr const char* aws_account = "123456789012";
-constexpr const char* aws_default_region = "us-east-1";
 /// Largest request body read: a SendMessageBatch of 256 KiB, form-encoded (up to 3 bytes per
 /// byte), with room for its field names.
 constexpr size_t max_http_body_bytes = 1024 * 1024;

@@ -140,6 +140,15 @@ caf::error node::delete_topic(const std::string& name) {
 }
 
 caf::error node::subscribe(const std::string& topic, const subscription& sub) {
+  return change_subscription(topic, sub, false);
+}
+
+caf::error node::update_subscription(const std::string& topic, const subscription& sub) {
+  return change_subscription(topic, sub, true);
+}
+
+caf::error node::change_subscription(const std::string& topic, const subscription& sub,
+                                     bool replace) {
   if (!sub.dead_letter_target.empty())
     if (auto err = create_dead_letter_sink(sub.dead_letter_target))
       return err;
@@ -150,20 +159,26 @@ caf::error node::subscribe(const std::string& topic, const subscription& sub) {
   auto& subs = config->subscriptions;
   auto existing = std::find_if(subs.begin(), subs.end(),
                                [&](const subscription& s) { return s.queue == sub.queue; });
-  if (existing != subs.end()) {
-    if (*existing == sub)
-      return {};
+  if (replace && existing == subs.end())
+    return make_error(errc::not_found,
+                      "topic '" + topic + "': queue '" + sub.queue + "' is not subscribed");
+  if (existing != subs.end() && *existing == sub)
+    return {};
+  if (existing != subs.end() && !replace)
     return make_error(errc::already_exists, "topic '" + topic + "': queue '" + sub.queue +
                                                 "' is subscribed with other settings; "
                                                 "unsubscribe it first");
-  }
-  subs.push_back(sub);
+  bool changed = existing != subs.end();
+  if (changed)
+    *existing = sub;
+  else
+    subs.push_back(sub);
   if (auto err = validate(*config))
     return err;
-  auto queue = subs.back().queue;
   if (auto err = write_topic(std::move(*config)))
     return err;
-  spdlog::info("topic '{}': queue '{}' subscribed", topic, queue);
+  spdlog::info("topic '{}': queue '{}' {}", topic, sub.queue,
+               changed ? "subscription changed" : "subscribed");
   return {};
 }
 

@@ -1,5 +1,7 @@
 #include "sqs_api.hpp"
 
+#include "aws_query.hpp"
+
 #include "mailroom/aws/md5.hpp"
 #include "mailroom/aws/xml_writer.hpp"
 #include "mailroom/error.hpp"
@@ -21,77 +23,14 @@ namespace mailroom {
 
 namespace {
 
-constexpr const char* sqs_xmlns = "http://queue.amazonaws.com/doc/2012-11-05/";
-constexpr size_t max_batch_entries = 10;
+const aws_dialect& sqs = sqs_dialect;
 constexpr size_t max_batch_bytes = 256 * 1024;
-constexpr size_t max_message_attributes = 10;
 /// Set on a delivered message whose body had to be base64-encoded (see ReceiveMessage).
 constexpr const char* body_encoding_attribute = "Mailroom.BodyEncoding";
-
-/// An input problem, as SQS names it: the reply is built only at the edge.
-struct refusal {
-  unsigned status;
-  std::string code;
-  std::string message;
-};
-
-template <class T>
-using checked = std::variant<T, refusal>;
-
-refusal invalid(std::string message) {
-  return {400, "InvalidParameterValue", std::move(message)};
-}
-refusal missing(const std::string& field) {
-  return {400, "MissingParameter", "The request must contain the parameter " + field + "."};
-}
-
-aws_reply reply_of(const refusal& r) {
-  return sqs_error(r.status, r.code, r.message);
-}
-
-/// An integer field within [lo, hi]; absent: `fallback`. Text that is not a whole decimal
-/// integer (NaN, 1e3, 0x10, " 5") is refused, naming the field.
-checked<int64_t> integer(const aws::form& f, const std::string& field, int64_t lo, int64_t hi,
-                         int64_t fallback) {
-  auto* text = f.find(field);
-  if (!text)
-    return fallback;
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (ec != std::errc{} || end != text->data() + text->size() || text->empty())
-    return invalid("Value " + text->substr(0, 40) + " for parameter " + field +
-                   " is invalid. Reason: must be an integer.");
-  if (v < lo || v > hi)
-    return invalid("Value " + *text + " for parameter " + field + " is invalid. Reason: must be " +
-                   "between " + std::to_string(lo) + " and " + std::to_string(hi) + ".");
-  return v;
-}
-
-/// The document every successful reply shares: <ActionResponse><ActionResult>…, then
-/// ResponseMetadata. `fill` writes inside the result; null: an action without output.
-std::string document(const std::string& action, const std::function<void(aws::xml_writer&)>& fill) {
-  aws::xml_writer w(action + "Response", sqs_xmlns);
-  if (fill) {
-    w.open(action + "Result");
-    fill(w);
-    w.close();
-  }
-  w.open("ResponseMetadata");
-  w.leaf("RequestId", new_message_id());
-  return w.finish();
-}
-
-aws_reply ok(const std::string& action, const std::function<void(aws::xml_writer&)>& fill = {}) {
-  return {200, document(action, fill)};
-}
 
 std::string queue_url(const aws_request& r, const std::string& name) {
   return "http://" + (r.host.empty() ? std::string{"localhost"} : r.host) + "/" + aws_account +
          "/" + name;
-}
-
-std::string queue_arn(const aws_request& r, const std::string& name) {
-  return "arn:aws:sqs:" + r.region + ":" + aws_account + ":" + name;
 }
 
 /// The queue a request names: its QueueUrl field (the last path segment), else the request's
@@ -101,7 +40,7 @@ checked<std::string> queue_of(const aws_request& r) {
     auto slash = url->find_last_of('/');
     auto name = slash == std::string::npos ? *url : url->substr(slash + 1);
     if (name.empty())
-      return invalid("Value " + url->substr(0, 200) + " for parameter QueueUrl is invalid.");
+      return sqs.invalid("Value " + url->substr(0, 200) + " for parameter QueueUrl is invalid.");
     return name;
   }
   if (!r.path_queue.empty())
@@ -119,14 +58,15 @@ std::optional<refusal> check_queue_name(const std::string& name, bool fifo) {
                std::all_of(stem.begin(), stem.end(),
                            [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
   if (!valid)
-    return invalid("Value " + name.substr(0, 100) + " for parameter QueueName is invalid. " +
-                   "Reason: Can only include alphanumeric characters, hyphens, or underscores. " +
-                   "1 to 80 in length.");
+    return sqs.invalid(
+        "Value " + name.substr(0, 100) + " for parameter QueueName is invalid. " +
+        "Reason: Can only include alphanumeric characters, hyphens, or underscores. " +
+        "1 to 80 in length.");
   if (fifo != has_suffix)
-    return invalid(fifo ? "The name of a FIFO queue can only include alphanumeric characters, "
-                          "hyphens, or underscores, must end with .fifo suffix."
-                        : "Only FIFO queues may have a name that ends with .fifo (set the "
-                          "attribute FifoQueue to true).");
+    return sqs.invalid(fifo ? "The name of a FIFO queue can only include alphanumeric characters, "
+                              "hyphens, or underscores, must end with .fifo suffix."
+                            : "Only FIFO queues may have a name that ends with .fifo (set the "
+                              "attribute FifoQueue to true).");
   return std::nullopt;
 }
 
@@ -161,7 +101,7 @@ std::optional<refusal> apply_attributes(const std::map<std::string, std::string>
   auto seconds = [&](const std::string& name, const std::string& text, int64_t lo,
                      int64_t hi) -> checked<int64_t> {
     aws::form one = *aws::form::parse("v=" + aws::url_encode(text));
-    auto v = integer(one, "v", lo, hi, 0);
+    auto v = sqs.integer(one, "v", lo, hi, 0);
     if (std::holds_alternative<refusal>(v))
       return refusal{400, "InvalidAttributeValue",
                      "Invalid value for the parameter " + name + ": '" + text.substr(0, 40) +
@@ -207,81 +147,6 @@ std::optional<refusal> apply_attributes(const std::map<std::string, std::string>
   return std::nullopt;
 }
 
-/// Whether `text` is a decimal number as SQS takes one ("-1", "2.50", "1e10"; not NaN, Inf,
-/// hex or blanks).
-bool is_decimal_number(const std::string& text) {
-  size_t i = 0, n = text.size();
-  if (i < n && (text[i] == '+' || text[i] == '-'))
-    ++i;
-  size_t digits = 0;
-  while (i < n && std::isdigit(static_cast<unsigned char>(text[i])))
-    ++i, ++digits;
-  if (i < n && text[i] == '.')
-    for (++i; i < n && std::isdigit(static_cast<unsigned char>(text[i])); ++i)
-      ++digits;
-  if (digits == 0)
-    return false;
-  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    if (i < n && (text[i] == '+' || text[i] == '-'))
-      ++i;
-    size_t exponent = 0;
-    while (i < n && std::isdigit(static_cast<unsigned char>(text[i])))
-      ++i, ++exponent;
-    if (exponent == 0)
-      return false;
-  }
-  return i == n;
-}
-
-/// One typed attribute from `at`.Name and `at`.Value.{DataType, StringValue, BinaryValue}:
-/// String, Number and Binary, each with an optional custom suffix ("Number.int"), kept as
-/// sent (a Binary value base64-decoded).
-checked<attribute> message_attribute(const aws::form& f, const std::string& at) {
-  auto* name = f.find(at + ".Name");
-  auto* type = f.find(at + ".Value.DataType");
-  if (!name)
-    return missing(at + ".Name");
-  if (!type)
-    return missing(at + ".Value.DataType");
-  bool name_ok = !name->empty() && name->size() <= 256 &&
-                 std::all_of(name->begin(), name->end(), [](unsigned char c) {
-                   return std::isalnum(c) || c == '_' || c == '-' || c == '.';
-                 });
-  if (!name_ok)
-    return invalid("Message attribute name '" + name->substr(0, 100) + "' (" + at +
-                   ".Name) must be 1 to 256 of letters, digits, '_', '-' and '.'.");
-  std::string base = type->substr(0, type->find('.'));
-  bool suffix_ok = type->size() == base.size() || type->size() > base.size() + 1;
-  if ((base != "String" && base != "Number" && base != "Binary") || !suffix_ok ||
-      type->size() > 256 || !aws::xml_representable(*type))
-    return invalid("The message attribute '" + *name + "' has an invalid DataType '" +
-                   type->substr(0, 40) + "' (" + at +
-                   ".Value.DataType): String, Number or Binary, optionally with a .suffix.");
-  auto* text = f.find(at + ".Value.StringValue");
-  auto* binary = f.find(at + ".Value.BinaryValue");
-  if (base == "Binary") {
-    if (!binary)
-      return missing(at + ".Value.BinaryValue");
-    auto bytes = base64_decode(*binary);
-    if (!bytes)
-      return invalid("The message attribute '" + *name + "' (" + at +
-                     ".Value.BinaryValue) is not base64.");
-    return attribute{*name, std::move(*bytes), *type};
-  }
-  if (!text)
-    return missing(at + ".Value.StringValue");
-  if (!aws::xml_representable(*text))
-    return refusal{400, "InvalidMessageContents",
-                   "The value of message attribute '" + *name +
-                       "' has a character XML 1.0 cannot carry."};
-  if (base == "Number" && !is_decimal_number(*text))
-    return invalid("The message attribute '" + *name + "' has DataType Number, but its value '" +
-                   text->substr(0, 40) + "' (" + at + ".Value.StringValue) is not a number.");
-  // String is the default type: stored as empty, so that other faces see a plain attribute.
-  return attribute{*name, *text, *type == "String" ? std::string{} : *type};
-}
-
 /// One message of SendMessage or of a SendMessageBatch entry (`prefix` "" or "…Entry.N.").
 checked<outgoing_message> outgoing(const aws::form& f, const std::string& prefix) {
   outgoing_message m;
@@ -289,35 +154,24 @@ checked<outgoing_message> outgoing(const aws::form& f, const std::string& prefix
   if (!body)
     return missing(prefix + "MessageBody");
   if (body->empty())
-    return invalid("The request must contain a non-empty " + prefix + "MessageBody.");
+    return sqs.invalid("The request must contain a non-empty " + prefix + "MessageBody.");
   size_t bad = 0;
   if (!aws::xml_representable(*body, &bad))
     return refusal{400, "InvalidMessageContents",
                    "Invalid binary character at byte " + std::to_string(bad) + " of " + prefix +
                        "MessageBody: only characters XML 1.0 allows may be sent."};
   m.body = *body;
-  auto delay = integer(f, prefix + "DelaySeconds", 0, 900, -1);
+  auto delay = sqs.integer(f, prefix + "DelaySeconds", 0, 900, -1);
   if (auto* r = std::get_if<refusal>(&delay))
     return *r;
   auto seconds = std::get<int64_t>(delay);
   m.delay_ms = seconds < 0 ? -1 : seconds * 1000;
   m.group_id = f.get(prefix + "MessageGroupId");
   m.dedup_id = f.get(prefix + "MessageDeduplicationId");
-  auto entries = f.entries(prefix + "MessageAttribute");
-  if (entries.size() > max_message_attributes)
-    return invalid("Number of message attributes [" + std::to_string(entries.size()) +
-                   "] exceeds the allowed maximum [" + std::to_string(max_message_attributes) +
-                   "].");
-  for (auto n : entries) {
-    auto a = message_attribute(f, prefix + "MessageAttribute." + std::to_string(n));
-    if (auto* x = std::get_if<refusal>(&a))
-      return *x;
-    auto& one = std::get<attribute>(a);
-    for (const auto& other : m.attributes)
-      if (other.key == one.key)
-        return invalid("Message attribute name '" + one.key + "' is given twice.");
-    m.attributes.push_back(std::move(one));
-  }
+  auto attributes = sqs.message_attributes(f, prefix + "MessageAttribute");
+  if (auto* x = std::get_if<refusal>(&attributes))
+    return *x;
+  m.attributes = std::move(std::get<attribute_list>(attributes));
   return m;
 }
 
@@ -333,45 +187,10 @@ bool selected(const std::vector<std::string>& patterns, const std::string& name)
   return false;
 }
 
-/// Batch entry ids: 1 to 80 of [A-Za-z0-9_-], distinct.
-std::optional<refusal> check_entry_ids(const aws::form& f, const std::string& prefix,
-                                       const std::vector<unsigned>& entries,
-                                       std::vector<std::string>& ids) {
-  if (entries.empty())
-    return refusal{400, "AWS.SimpleQueueService.EmptyBatchRequest",
-                   "There should be at least one " + prefix + " in the request."};
-  if (entries.size() > max_batch_entries)
-    return refusal{400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
-                   "Maximum number of entries per request are " +
-                       std::to_string(max_batch_entries) + ". You have sent " +
-                       std::to_string(entries.size()) + "."};
-  std::set<std::string> seen;
-  for (auto n : entries) {
-    auto field = prefix + "." + std::to_string(n) + ".Id";
-    auto id = f.get(field);
-    bool valid =
-        !id.empty() && id.size() <= 80 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
-          return std::isalnum(c) || c == '-' || c == '_';
-        });
-    if (!valid)
-      return refusal{400, "AWS.SimpleQueueService.InvalidBatchEntryId",
-                     "A batch entry id (" + field + ") can only contain alphanumeric characters, " +
-                         "hyphens and underscores. It can be at most 80 letters long."};
-    if (!seen.insert(id).second)
-      return refusal{400, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
-                     "Id " + id + " repeated."};
-    ids.push_back(std::move(id));
-  }
-  return std::nullopt;
-}
-
-void error_entry(aws::xml_writer& w, const std::string& id, const std::string& code,
+void batch_error(aws::xml_writer& w, const std::string& id, const std::string& code,
                  const std::string& message) {
   w.open("BatchResultErrorEntry");
-  w.leaf("Id", id);
-  w.leaf("SenderFault", "true");
-  w.leaf("Code", code);
-  w.leaf("Message", message);
+  write_error_entry(w, id, code, message);
   w.close();
 }
 
@@ -385,16 +204,7 @@ std::string receipt_code(const std::string& mailroom_code) {
 } // namespace
 
 aws_reply sqs_error(unsigned status, const std::string& code, const std::string& message) {
-  aws::xml_writer w("ErrorResponse", sqs_xmlns);
-  w.open("Error");
-  w.leaf("Type", status >= 500 ? "Receiver" : "Sender");
-  w.leaf("Code", code);
-  w.leaf("Message", message);
-  w.open("Detail");
-  w.close();
-  w.close();
-  w.leaf("RequestId", new_message_id());
-  return {status, w.finish()};
+  return sqs.error(status, code, message);
 }
 
 aws_reply sqs_error(const caf::error& err) {
@@ -428,16 +238,13 @@ aws_reply sqs_error(const caf::error& err) {
 kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
   const auto& f = r.form;
   const auto action = f.get("Action");
-  auto refuse = [](const refusal& x) -> kj::Promise<aws_reply> { return reply_of(x); };
+  auto refuse = [](const refusal& x) -> kj::Promise<aws_reply> { return sqs.error(x); };
   static const std::set<std::string> served = {
       "CreateQueue",    "GetQueueUrl",        "ListQueues",         "DeleteQueue",
       "PurgeQueue",     "GetQueueAttributes", "SendMessage",        "SendMessageBatch",
       "ReceiveMessage", "DeleteMessage",      "DeleteMessageBatch", "ChangeMessageVisibility"};
-  if (!served.count(action))
-    return refuse({400, "InvalidAction",
-                   action.empty() ? std::string{"The request names no Action."}
-                                  : "The action " + action.substr(0, 100) +
-                                        " is not valid for this endpoint."});
+  if (auto x = unknown_action(action, served))
+    return refuse(*x);
 
   if (action == "CreateQueue") {
     auto name = f.get("QueueName");
@@ -459,7 +266,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
         .then([url](caf::error err) -> aws_reply {
           if (err)
             return sqs_error(err);
-          return ok("CreateQueue", [&](aws::xml_writer& w) { w.leaf("QueueUrl", url); });
+          return sqs.ok("CreateQueue", [&](aws::xml_writer& w) { w.leaf("QueueUrl", url); });
         });
   }
 
@@ -470,11 +277,12 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
     auto q = node_.queue(name);
     if (!q)
       return sqs_error(q.error());
-    return ok("GetQueueUrl", [&](aws::xml_writer& w) { w.leaf("QueueUrl", queue_url(r, name)); });
+    return sqs.ok("GetQueueUrl",
+                  [&](aws::xml_writer& w) { w.leaf("QueueUrl", queue_url(r, name)); });
   }
 
   if (action == "ListQueues") {
-    auto max = integer(f, "MaxResults", 1, 1000, 1000);
+    auto max = sqs.integer(f, "MaxResults", 1, 1000, 1000);
     if (auto* x = std::get_if<refusal>(&max))
       return refuse(*x);
     auto prefix = f.get("QueueNamePrefix");
@@ -493,7 +301,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
       page.push_back(n);
     }
     bool paged = f.has("MaxResults");
-    return ok("ListQueues", [&](aws::xml_writer& w) {
+    return sqs.ok("ListQueues", [&](aws::xml_writer& w) {
       for (const auto& n : page)
         w.leaf("QueueUrl", queue_url(r, n));
       if (more && paged)
@@ -508,7 +316,9 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
 
   if (action == "DeleteQueue") {
     return bridge_.run([this, name] { return node_.delete_queue(name); })
-        .then([](caf::error err) -> aws_reply { return err ? sqs_error(err) : ok("DeleteQueue"); });
+        .then([](caf::error err) -> aws_reply {
+          return err ? sqs_error(err) : sqs.ok("DeleteQueue");
+        });
   }
 
   auto q = node_.queue(name);
@@ -518,7 +328,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
   if (action == "PurgeQueue") {
     return bridge_.ask<uint64_t>(*q, purge_atom::value)
         .then([](caf::expected<uint64_t> n) -> aws_reply {
-          return n ? ok("PurgeQueue") : sqs_error(n.error());
+          return n ? sqs.ok("PurgeQueue") : sqs_error(n.error());
         });
   }
 
@@ -542,7 +352,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
     for (const auto& a : asked)
       if (a != "All" && std::find(known.begin(), known.end(), a) == known.end())
         return refuse({400, "InvalidAttributeName", "Unknown Attribute " + a.substr(0, 100) + "."});
-    auto arn = queue_arn(r, name);
+    auto arn = queue_arn(r.region, name);
     return bridge_.ask<queue_stats>(*q, stats_atom::value)
         .then([asked, all, config = *config, arn](caf::expected<queue_stats> s) -> aws_reply {
           if (!s)
@@ -561,7 +371,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
             values["FifoQueue"] = "true";
             values["ContentBasedDeduplication"] = config.content_based_dedup ? "true" : "false";
           }
-          return ok("GetQueueAttributes", [&](aws::xml_writer& w) {
+          return sqs.ok("GetQueueAttributes", [&](aws::xml_writer& w) {
             for (const auto& [k, v] : values) {
               if (!all && std::find(asked.begin(), asked.end(), k) == asked.end())
                 continue;
@@ -592,7 +402,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
             return sqs_error(
                 make_error(errc_from_string(one.error_code).value_or(errc::invalid_argument),
                            one.error_message));
-          return ok("SendMessage", [&](aws::xml_writer& w) {
+          return sqs.ok("SendMessage", [&](aws::xml_writer& w) {
             w.leaf("MD5OfMessageBody", body_md5);
             if (!attributes_md5.empty())
               w.leaf("MD5OfMessageAttributes", attributes_md5);
@@ -603,10 +413,11 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
 
   if (action == "SendMessageBatch") {
     const std::string prefix = "SendMessageBatchRequestEntry";
-    auto entries = f.entries(prefix);
     std::vector<std::string> ids;
-    if (auto x = check_entry_ids(f, prefix, entries, ids))
+    auto listed = sqs.batch_entries(f, prefix, ids);
+    if (auto* x = std::get_if<refusal>(&listed))
       return refuse(*x);
+    const auto& entries = std::get<std::vector<unsigned>>(listed);
     struct entry {
       std::string id, body_md5, attributes_md5;
       std::optional<refusal> refused;
@@ -638,7 +449,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
                      "Batch requests cannot be longer than " + std::to_string(max_batch_bytes) +
                          " bytes. You have sent " + std::to_string(bytes) + " bytes."});
     auto write = [results](const std::vector<send_result>& sent) {
-      return ok("SendMessageBatch", [&](aws::xml_writer& w) {
+      return sqs.ok("SendMessageBatch", [&](aws::xml_writer& w) {
         for (const auto& e : results) {
           if (e.refused || !sent[e.position].error_code.empty())
             continue;
@@ -652,9 +463,9 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
         }
         for (const auto& e : results) {
           if (e.refused)
-            error_entry(w, e.id, e.refused->code, e.refused->message);
+            batch_error(w, e.id, e.refused->code, e.refused->message);
           else if (!sent[e.position].error_code.empty())
-            error_entry(w, e.id, sent[e.position].error_code, sent[e.position].error_message);
+            batch_error(w, e.id, sent[e.position].error_code, sent[e.position].error_message);
         }
       });
     };
@@ -669,9 +480,9 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
   }
 
   if (action == "ReceiveMessage") {
-    auto max = integer(f, "MaxNumberOfMessages", 1, 10, 1);
-    auto wait = integer(f, "WaitTimeSeconds", 0, 20, 0);
-    auto visibility = integer(f, "VisibilityTimeout", 0, 43200, -1);
+    auto max = sqs.integer(f, "MaxNumberOfMessages", 1, 10, 1);
+    auto wait = sqs.integer(f, "WaitTimeSeconds", 0, 20, 0);
+    auto visibility = sqs.integer(f, "VisibilityTimeout", 0, 43200, -1);
     for (auto* v : {&max, &wait, &visibility})
       if (auto* x = std::get_if<refusal>(v))
         return refuse(*x);
@@ -688,7 +499,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
             return std::find(system.begin(), system.end(), "All") != system.end() ||
                    std::find(system.begin(), system.end(), name) != system.end();
           };
-          return ok("ReceiveMessage", [&](aws::xml_writer& w) {
+          return sqs.ok("ReceiveMessage", [&](aws::xml_writer& w) {
             for (const auto& d : *got) {
               const auto& e = *d.message;
               // A body sent through another face may hold bytes XML cannot carry: it goes out
@@ -758,16 +569,17 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
           const auto& one = out->front();
           if (!one.error_code.empty())
             return sqs_error(400, receipt_code(one.error_code), one.error_message);
-          return ok("DeleteMessage");
+          return sqs.ok("DeleteMessage");
         });
   }
 
   if (action == "DeleteMessageBatch") {
     const std::string prefix = "DeleteMessageBatchRequestEntry";
-    auto entries = f.entries(prefix);
     std::vector<std::string> ids;
-    if (auto x = check_entry_ids(f, prefix, entries, ids))
+    auto listed = sqs.batch_entries(f, prefix, ids);
+    if (auto* x = std::get_if<refusal>(&listed))
       return refuse(*x);
+    const auto& entries = std::get<std::vector<unsigned>>(listed);
     std::vector<std::string> receipts;
     for (auto n : entries) {
       auto field = prefix + "." + std::to_string(n) + ".ReceiptHandle";
@@ -780,7 +592,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
         .then([ids](caf::expected<std::vector<ack_outcome>> out) -> aws_reply {
           if (!out)
             return sqs_error(out.error());
-          return ok("DeleteMessageBatch", [&](aws::xml_writer& w) {
+          return sqs.ok("DeleteMessageBatch", [&](aws::xml_writer& w) {
             for (size_t i = 0; i < ids.size(); ++i)
               if ((*out)[i].error_code.empty()) {
                 w.open("DeleteMessageBatchResultEntry");
@@ -789,7 +601,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
               }
             for (size_t i = 0; i < ids.size(); ++i)
               if (!(*out)[i].error_code.empty())
-                error_entry(w, ids[i], receipt_code((*out)[i].error_code), (*out)[i].error_message);
+                batch_error(w, ids[i], receipt_code((*out)[i].error_code), (*out)[i].error_message);
           });
         });
   }
@@ -800,7 +612,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
       return refuse(missing("ReceiptHandle"));
     if (!f.has("VisibilityTimeout"))
       return refuse(missing("VisibilityTimeout"));
-    auto timeout = integer(f, "VisibilityTimeout", 0, 43200, 0);
+    auto timeout = sqs.integer(f, "VisibilityTimeout", 0, 43200, 0);
     if (auto* x = std::get_if<refusal>(&timeout))
       return refuse(*x);
     return bridge_
@@ -813,7 +625,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
                                message_of(out.error()));
             return sqs_error(out.error());
           }
-          return ok("ChangeMessageVisibility");
+          return sqs.ok("ChangeMessageVisibility");
         });
   }
 

@@ -84,6 +84,8 @@ struct outgoing_message {
   std::string correlation_id;
   std::string group_id;   ///< FIFO queues: required; the order and lease unit
   int64_t sent_at_us = 0; ///< 0: stamped by the queue on arrival
+  /// Topics only: the SNS Subject of an enveloped notification (empty: none).
+  std::string subject;
 };
 
 /// One message handed to a consumer under a lease.

@@ -48,7 +48,7 @@ struct node_config {
   std::string data_dir = "./mailroom-data";
   /// Client endpoint address (mailroomd serves it; an embedded node may leave it empty).
   std::string listen = "127.0.0.1:7411";
-  /// SQS-compatible HTTP API address ("HOST:PORT"; empty: not served). Served by mailroomd on
+  /// SQS/SNS-compatible HTTP API address ("HOST:PORT"; empty: not served). Served by mailroomd on
   /// the client endpoint's event loop, with the same connection limits.
   std::string http;
   /// What clients of that endpoint may cost the node.
@@ -131,6 +131,8 @@ public:
   caf::expected<topic_config> topic_configuration(const std::string& name) override;
   caf::error subscribe(const std::string& topic, const subscription& sub) override;
   caf::error unsubscribe(const std::string& topic, const std::string& queue) override;
+  /// Replaces the settings of queue `sub.queue`'s subscription (not_found when there is none).
+  caf::error update_subscription(const std::string& topic, const subscription& sub);
 
   caf::error put_router(const router_config& config) override;
   caf::error delete_router(const std::string& name) override;
@@ -238,6 +240,8 @@ private:
   /// Creates (`create_only`: refuses another configuration of an existing one) or reconfigures.
   caf::error change_queue(const queue_config& config, bool create_only);
   caf::error change_topic(const topic_config& config, bool create_only);
+  /// Subscribes `sub.queue`, or with `replace` changes its subscription's settings.
+  caf::error change_subscription(const std::string& topic, const subscription& sub, bool replace);
   /// Journals and applies a topic's new configuration. REQUIRES: the topic claimed.
   caf::error write_topic(topic_config config);
   /// Drops subscriptions of a deleted queue. REQUIRES: the queue claimed, gone from the table.
