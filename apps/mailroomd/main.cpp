@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
     config->log_level = log_level;
   if (trace)
     config->trace = true;
+  if (auto err = mailroom::add_access_key_from_environment(config->http_auth)) {
+    std::cerr << "mailroomd: " << mailroom::message_of(err) << "\n";
+    return 1;
+  }
   if (auto err = mailroom::set_log_level(config->log_level)) {
     std::cerr << "mailroomd: " << mailroom::message_of(err) << "\n";
     return 1;

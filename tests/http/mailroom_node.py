@@ -37,8 +37,13 @@ def free_port():
 class Node:
     """A mailroomd process with its client endpoint and HTTP API on free loopback ports."""
 
-    def __init__(self, toml_extra=""):
+    def __init__(self, toml_extra="", files=None, env=None):
+        """`toml_extra` follows the [node] table (more [node] keys, or other tables); `files`
+        (name: text) are written beside the config first; `env` is added to the environment."""
         self.dir = tempfile.mkdtemp(prefix="mailroom-http-")
+        for name, text in (files or {}).items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
         self.port = free_port()
         self.http = free_port()
         config = os.path.join(self.dir, "node.toml")
@@ -47,7 +52,7 @@ class Node:
                     % (self.dir, self.port, self.http, toml_extra))
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.proc = subprocess.Popen([MAILROOMD, "--config", config], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -57,17 +62,19 @@ class Node:
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("mailroomd did not start: " + open(self.log.name).read())
+                log = open(self.log.name).read()
+                self.stop()
+                raise RuntimeError("mailroomd did not start: " + log)
             time.sleep(0.05)
 
     @property
     def url(self):
         return "http://127.0.0.1:%d" % self.http
 
-    def client(self, name="sqs", region="us-east-1"):
+    def client(self, name="sqs", region="us-east-1", key="test", secret="test", **config):
         return boto3.client(name, endpoint_url=self.url, region_name=region,
-                            aws_access_key_id="test", aws_secret_access_key="test",
-                            config=botocore.config.Config(retries={"max_attempts": 1}))
+                            aws_access_key_id=key, aws_secret_access_key=secret,
+                            config=botocore.config.Config(retries={"max_attempts": 1}, **config))
 
     def post(self, body, path="/", headers=None):
         """A raw request: (status, body text)."""
@@ -81,7 +88,8 @@ class Node:
             return e.code, e.read().decode()
 
     def stop(self):
-        self.proc.terminate()
+        if self.proc.poll() is None:
+            self.proc.terminate()
         self.proc.wait(timeout=60)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)

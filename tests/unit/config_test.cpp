@@ -1,5 +1,6 @@
 #include "mailroom/config.hpp"
 #include "mailroom/error.hpp"
+#include "test_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -293,4 +294,33 @@ max_memory = 268435456
   ASSERT_FALSE(negative);
   EXPECT_EQ(message_of(negative.error()),
             "neg.toml:2: [node] min_free_disk must be a non-negative integer");
+}
+
+TEST(config, http_auth_reads_its_keys_file_relative_to_the_config) {
+  test::test_dir dir;
+  dir.write("keys", "# id secret\nAKID1 secret-one\n\n  AKID2   secret-two  \n");
+  auto path = dir.write("node.toml", "[node]\nhttp = \"127.0.0.1:7480\"\n[http]\n"
+                                     "auth = \"sigv4\"\nkeys_file = \"keys\"\n");
+  auto c = load_config(path);
+  ASSERT_TRUE(c) << message_of(c.error());
+  EXPECT_EQ(c->http, "127.0.0.1:7480");
+  EXPECT_EQ(c->http_auth.mode, "sigv4");
+  EXPECT_EQ(c->http_auth.keys,
+            (std::map<std::string, std::string>{{"AKID1", "secret-one"}, {"AKID2", "secret-two"}}));
+}
+
+TEST(config, http_auth_errors_name_the_key_file_and_line) {
+  test::test_dir dir;
+  auto refused = [&](const std::string& http_table) {
+    auto c = load_config(dir.write("node.toml", "[http]\n" + http_table));
+    EXPECT_FALSE(c) << http_table;
+    return c ? std::string{} : message_of(c.error());
+  };
+  EXPECT_NE(refused("auth = \"basic\"\n").find("[http] auth must be"), std::string::npos);
+  EXPECT_NE(refused("keys_file = \"missing\"\n").find("cannot be read"), std::string::npos);
+  dir.write("bad", "AKID1 s1\nAKID2\n");
+  EXPECT_NE(refused("keys_file = \"bad\"\n").find("line 2"), std::string::npos);
+  dir.write("twice", "AKID1 s1\nAKID1 s2\n");
+  EXPECT_NE(refused("keys_file = \"twice\"\n").find("listed twice"), std::string::npos);
+  EXPECT_NE(refused("colour = \"red\"\n").find("colour"), std::string::npos);
 }

@@ -515,9 +515,14 @@ caf::expected<std::unique_ptr<client_endpoint>>
 client_endpoint::start(node& n, const std::string& listen, const std::string& http) {
   if (auto err = check_address("listen", listen))
     return err;
-  if (!http.empty())
+  if (!http.empty()) {
     if (auto err = check_address("HTTP", http))
       return err;
+    if (n.config().http_auth.mode == "sigv4" && n.config().http_auth.keys.empty())
+      return make_error(errc::invalid_argument,
+                        "[http] auth = \"sigv4\" needs access keys: [http] keys_file, or "
+                        "MAILROOM_HTTP_ACCESS_KEY_ID and MAILROOM_HTTP_SECRET_ACCESS_KEY");
+  }
   const auto limits = n.config().endpoint;
   if (auto err = validate(limits))
     return err;
@@ -570,7 +575,10 @@ client_endpoint::start(node& n, const std::string& listen, const std::string& ht
   endpoint->http_port_ = ports->second;
   spdlog::info("client endpoint listening on {} (port {}; at most {} connections)", listen,
                ports->first, limits.max_connections);
-  if (!http.empty())
+  if (!http.empty() && n.config().http_auth.mode == "sigv4")
+    spdlog::info("SQS/SNS-compatible HTTP API on {} (port {}); auth = sigv4 with {} key(s)", http,
+                 ports->second, n.config().http_auth.keys.size());
+  else if (!http.empty())
     spdlog::warn("SQS/SNS-compatible HTTP API on {} (port {}); auth = none: any access key is "
                  "taken",
                  http, ports->second);

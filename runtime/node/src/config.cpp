@@ -11,6 +11,8 @@
 #include <toml++/toml.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -339,8 +341,34 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
   node_config config;
   config.declared_in = std::string{source};
   if (auto err = check_keys(source, root, "top level",
-                            {"node", "queues", "topics", "routers", "alarms", "sagas"}))
+                            {"node", "http", "queues", "topics", "routers", "alarms", "sagas"}))
     return err;
+  if (auto http = root.get("http")) {
+    auto t = http->as_table();
+    if (t == nullptr)
+      return fail(source, "[http] must be a table");
+    if (auto err = check_keys(source, *t, "[http]", {"auth", "keys_file"}))
+      return err;
+    if (auto err = read_string(source, *t, "auth", "[http] auth", config.http_auth.mode))
+      return err;
+    if (config.http_auth.mode != "none" && config.http_auth.mode != "sigv4")
+      return fail(source, *t->get("auth"),
+                  "[http] auth must be \"none\" or \"sigv4\", not \"" + config.http_auth.mode +
+                      "\"");
+    std::string keys_file;
+    if (auto err = read_string(source, *t, "keys_file", "[http] keys_file", keys_file))
+      return err;
+    if (!keys_file.empty()) {
+      // Relative to the file that names it.
+      std::filesystem::path path{keys_file};
+      if (path.is_relative() && source.find('<') == std::string_view::npos)
+        path = std::filesystem::path{std::string{source}}.parent_path() / path;
+      auto keys = read_access_keys(path.string());
+      if (!keys)
+        return fail(source, message_of(keys.error()));
+      config.http_auth.keys = std::move(*keys);
+    }
+  }
   if (auto node = root.get("node")) {
     auto t = node->as_table();
     if (t == nullptr)
@@ -423,6 +451,45 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
   if (auto err = check_for_loops(all))
     return fail(source, message_of(err));
   return config;
+}
+
+caf::expected<std::map<std::string, std::string>> read_access_keys(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return make_error(errc::invalid_argument, "access keys file '" + path + "' cannot be read");
+  std::map<std::string, std::string> keys;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    std::istringstream words{line};
+    std::string id, secret, extra;
+    words >> id;
+    if (id.empty() || id[0] == '#')
+      continue;
+    words >> secret >> extra;
+    if (secret.empty() || !extra.empty())
+      return make_error(errc::invalid_argument, "access keys file '" + path + "' line " +
+                                                    std::to_string(number) +
+                                                    ": expected ACCESS_KEY_ID SECRET_ACCESS_KEY");
+    if (!keys.emplace(id, secret).second)
+      return make_error(errc::invalid_argument, "access keys file '" + path + "' line " +
+                                                    std::to_string(number) + ": key '" + id +
+                                                    "' is listed twice");
+  }
+  return keys;
+}
+
+caf::error add_access_key_from_environment(http_auth_config& auth) {
+  const char* id = std::getenv("MAILROOM_HTTP_ACCESS_KEY_ID");
+  const char* secret = std::getenv("MAILROOM_HTTP_SECRET_ACCESS_KEY");
+  if (!id && !secret)
+    return {};
+  if (!id || !secret || !*id || !*secret)
+    return make_error(errc::invalid_argument,
+                      std::string{"MAILROOM_HTTP_"} +
+                          (id && *id ? "SECRET_ACCESS_KEY" : "ACCESS_KEY_ID") +
+                          " is not set, but its partner is: set both or neither");
+  auth.keys[id] = secret;
+  return {};
 }
 
 caf::expected<node_config> load_config(const std::string& path) {

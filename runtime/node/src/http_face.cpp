@@ -1,8 +1,10 @@
 #include "http_face.hpp"
 
+#include "http_auth.hpp"
 #include "log_throttle.hpp"
 #include "mailroom/aws/sigv4.hpp"
 #include "mailroom/error.hpp"
+#include "mailroom/node.hpp"
 #include "sns_api.hpp"
 #include "sqs_api.hpp"
 
@@ -38,8 +40,10 @@ std::string lower(std::string s) {
 
 class aws_service final : public kj::HttpService {
 public:
-  aws_service(const kj::HttpHeaderTable& table, sqs_api& sqs, sns_api& sns)
-      : table_(table), sqs_(sqs), sns_(sns) {}
+  /// `config`: the node's (its auth and clock).
+  aws_service(const kj::HttpHeaderTable& table, const node_config& config, sqs_api& sqs,
+              sns_api& sns)
+      : table_(table), config_(config), sqs_(sqs), sns_(sns) {}
 
   kj::Promise<void> request(kj::HttpMethod method, kj::StringPtr url,
                             const kj::HttpHeaders& headers, kj::AsyncInputStream& body,
@@ -64,21 +68,35 @@ public:
     std::map<std::string, std::string> all;
     headers.forEach(
         [&](kj::StringPtr name, kj::StringPtr value) { all[lower(name.cStr())] = value.cStr(); });
-    std::string service;
+    // The region of ARNs and URLs is the one the client signed for (also with auth = "none").
+    std::shared_ptr<aws::sigv4_authorization> auth;
     if (auto it = all.find("authorization"); it != all.end()) {
-      // The region of ARNs and URLs is the one the client signed for. Verification with
-      // configured keys comes with [http] auth (issue 12); today any key is taken.
-      auto auth = aws::parse_authorization(it->second);
-      if (!auth)
-        return send(response, sqs_error(400, "IncompleteSignature", message_of(auth.error())));
+      auto parsed = aws::parse_authorization(it->second);
+      if (!parsed)
+        return send(response, sqs_error(400, "IncompleteSignature", message_of(parsed.error())));
+      auth = std::make_shared<aws::sigv4_authorization>(std::move(*parsed));
       request->region = auth->region;
-      service = auth->service;
     }
+    auto signed_parts = std::make_shared<aws::signed_request>();
+    signed_parts->method = "POST";
+    std::string target{url.cStr()};
+    auto q = target.find('?');
+    signed_parts->path = target.substr(0, q);
+    signed_parts->query = q == std::string::npos ? std::string{} : target.substr(q + 1);
+    if (auto it = all.find("x-amz-date"); it != all.end())
+      signed_parts->amz_date = it->second;
+    signed_parts->headers = std::move(all);
     // Read one byte past the bound, so a body without Content-Length that passes it is seen.
     return body.readAllText(max_http_body_bytes + 1)
-        .then([this, request, service, &response](kj::String text) -> kj::Promise<void> {
+        .then([this, request, auth, signed_parts, &response](kj::String text) -> kj::Promise<void> {
           if (text.size() > max_http_body_bytes)
             return send(response, too_large(text.size()));
+          const std::string service = auth ? auth->service : "";
+          const auto& dialect = service == "sns" ? sns_dialect : sqs_dialect;
+          signed_parts->body.assign(text.cStr(), text.size());
+          if (auto refused = check_signature(config_.http_auth, auth.get(), *signed_parts,
+                                             config_.clock->now_ms()))
+            return send(response, dialect.error(*refused));
           auto form = aws::form::parse(std::string_view{text.cStr(), text.size()});
           if (!form)
             return send(response, sqs_error(400, "MalformedQueryString", message_of(form.error())));
@@ -135,6 +153,7 @@ private:
   }
 
   const kj::HttpHeaderTable& table_;
+  const node_config& config_;
   sqs_api& sqs_;
   sns_api& sns_;
 };
@@ -143,8 +162,8 @@ private:
 
 struct http_face::impl {
   impl(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits l)
-      : timer(timer), limits(l), sqs(n, bridge), sns(n, bridge), service(*table, sqs, sns),
-        server(timer, *table, service, settings(l)) {}
+      : timer(timer), limits(l), sqs(n, bridge), sns(n, bridge),
+        service(*table, n.config(), sqs, sns), server(timer, *table, service, settings(l)) {}
 
   static kj::HttpServerSettings settings(const endpoint_limits& l) {
     kj::HttpServerSettings s;

@@ -3,6 +3,7 @@
 //   [node]
 //   data_dir = "./mailroom-data"
 //   listen = "127.0.0.1:7411"
+//   http = "127.0.0.1:7480"         # the SQS/SNS-compatible HTTP API; omitted: not served
 //   log_level = "info"
 //   durable = true                  # false: no fsync (benchmarks only)
 //   trace = false                   # true: journal each message's steps for `mailroom trace`
@@ -14,6 +15,12 @@
 //   min_free_disk = 67108864        # bytes; below it sends are refused, consumers go on
 //   queue_cache = 16777216          # bytes of bodies each queue keeps in memory
 //   max_memory = 1073741824         # bytes all queues may hold; sends wait above 3/4 of it
+//
+//   [http]
+//   auth = "none"                   # or "sigv4": every request signed with one of the keys
+//   keys_file = "access-keys"       # lines "ACCESS_KEY_ID SECRET_ACCESS_KEY" ('#': comment),
+//                                   # relative to this file; mailroomd also takes one key from
+//                                   # MAILROOM_HTTP_ACCESS_KEY_ID / MAILROOM_HTTP_SECRET_ACCESS_KEY
 //
 //   [queues.orders]
 //   visibility_timeout = "30s"
@@ -62,6 +69,7 @@
 
 #include <caf/expected.hpp>
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -72,5 +80,13 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
 
 /// Reads and parses a file.
 caf::expected<node_config> load_config(const std::string& path);
+
+/// Reads an access keys file: one "ACCESS_KEY_ID SECRET_ACCESS_KEY" per line, blank lines and
+/// '#' comments skipped. The error names the file and the line.
+caf::expected<std::map<std::string, std::string>> read_access_keys(const std::string& path);
+
+/// Adds the key in MAILROOM_HTTP_ACCESS_KEY_ID and MAILROOM_HTTP_SECRET_ACCESS_KEY, if set (both
+/// or neither: one alone is an error naming the other).
+caf::error add_access_key_from_environment(http_auth_config& auth);
 
 } // namespace mailroom

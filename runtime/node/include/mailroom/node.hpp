@@ -44,6 +44,16 @@ class journal;
 class journal_io;
 class write_batch;
 
+/// Who may call the HTTP API ([http] in TOML).
+struct http_auth_config {
+  /// "none": any access key is taken (the log says so at start); "sigv4": every request must
+  /// carry an AWS Signature Version 4 of one of `keys`, dated within 15 minutes of the node's
+  /// clock, or it is refused with AWS's codes (MissingAuthenticationToken,
+  /// InvalidClientTokenId, SignatureDoesNotMatch, RequestExpired).
+  std::string mode = "none";
+  std::map<std::string, std::string> keys; ///< access key id → secret access key
+};
+
 struct node_config {
   std::string data_dir = "./mailroom-data";
   /// Client endpoint address (mailroomd serves it; an embedded node may leave it empty).
@@ -51,6 +61,7 @@ struct node_config {
   /// SQS/SNS-compatible HTTP API address ("HOST:PORT"; empty: not served). Served by mailroomd on
   /// the client endpoint's event loop, with the same connection limits.
   std::string http;
+  http_auth_config http_auth;
   /// What clients of that endpoint may cost the node.
   endpoint_limits endpoint;
   /// Below this much free space on the data directory's file system, sends (and anything else
