@@ -1,6 +1,8 @@
 // mailroom-bench: shared pieces of the load generator.
 #pragma once
 
+#include <kj/exception.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -23,6 +25,7 @@ struct options {
   uint64_t messages = 1'000'000; ///< total, across producers
   bool durable = true;
   std::string node;                ///< empty: embedded
+  std::string http;                ///< a node's SQS HTTP API instead (HOST:PORT)
   uint32_t batch = 1000;           ///< messages per send / receive / ack call
   uint32_t in_flight = 4;          ///< send calls outstanding per producer
   uint32_t receives_in_flight = 4; ///< receive calls outstanding per consumer
@@ -56,6 +59,43 @@ struct progress {
   }
 };
 
+/// Guards the bodies of a driver's threads: the first exception's text (std or kj) is kept
+/// and the run marked failed, so the other threads stop.
+class first_error {
+public:
+  explicit first_error(progress& p) : p_(p) {}
+
+  template <class F>
+  std::function<void()> guard(F f) {
+    return [this, f] {
+      try {
+        f();
+      } catch (const std::exception& e) {
+        note(e.what());
+      } catch (const kj::Exception& e) {
+        note(e.getDescription().cStr());
+      }
+    };
+  }
+
+  std::string text() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return text_;
+  }
+
+private:
+  void note(const std::string& what) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (text_.empty())
+      text_ = what;
+    p_.failed = true;
+  }
+
+  progress& p_;
+  std::mutex mutex_;
+  std::string text_;
+};
+
 /// Runs the scenario against an embedded node; returns an error text or "".
 std::string run_embedded(const options& o, progress& p);
 /// Runs the saga scenario (embedded, 3-step sagas); returns an error text or "".
@@ -65,6 +105,9 @@ std::string run_saga(const options& o, progress& p);
 std::string run_service(const options& o, progress& p);
 /// Runs the scenario against a node's client endpoint; returns an error text or "".
 std::string run_remote(const options& o, progress& p);
+/// Runs the queue scenario through a node's SQS HTTP API (batches of at most 10); returns an
+/// error text or "".
+std::string run_http(const options& o, progress& p);
 
 /// Opens an embedded node on a fresh temporary directory with the options' durability, trace and
 /// worker threads, runs `run` on it, shuts the node down and removes the directory. Returns an

@@ -3,6 +3,7 @@
 //   mailroom-bench queue [--producers N] [--consumers N] [--size BYTES] [--messages N]
 //                        [--durable | --no-durable] [--embedded | --node HOST:PORT] [--json]
 //                        [--dedup] [--rate N] [--batch N] [--consume-rate N] [--duration S]
+//                        [--http HOST:PORT]  (the SQS HTTP API; --batch at most 10)
 //   mailroom-bench fanout --subscribers N ...   (embedded: 1 topic → N queues, --consumers each)
 //   mailroom-bench service [--messages N] [--batch N] [--in-flight N]
 //                       (embedded: a transactional service updates one row and sends one message
@@ -99,7 +100,13 @@ int main(int argc, char** argv) {
   auto durable = app.add_flag("--durable", o.durable, "fsync every group commit (default)");
   app.add_flag("--no-durable", no_durable, "no fsync")->excludes(durable);
   auto node = app.add_option("--node", o.node, "HOST:PORT of a running node");
-  app.add_flag("--embedded", embedded, "run a node in this process (default)")->excludes(node);
+  auto http = app.add_option("--http", o.http,
+                             "HOST:PORT of a running node's SQS HTTP API (queue scenario; batches "
+                             "of at most 10)")
+                  ->excludes(node);
+  app.add_flag("--embedded", embedded, "run a node in this process (default)")
+      ->excludes(node)
+      ->excludes(http);
   app.add_flag("--json", o.json, "print a JSON summary as the last line");
   app.add_option("--queue-cache", o.queue_cache,
                  "embedded node: [node] queue_cache bytes (0: its default)");
@@ -112,6 +119,14 @@ int main(int argc, char** argv) {
   }
   if (no_durable)
     o.durable = false;
+  if (!o.http.empty()) {
+    if (o.scenario != "queue" || o.dedup || o.batch > 10 || o.producers == 0 || o.consumers == 0) {
+      std::cerr << "mailroom-bench: --http runs the queue scenario with producers and consumers "
+                   "and --batch of at most 10 (SQS's limit)\n";
+      return 1;
+    }
+    o.node = o.http; // the checks below treat it as a running node
+  }
   if (!o.node.empty() && (o.scenario != "queue" || o.dedup)) {
     std::cerr << "mailroom-bench: fanout, saga, service and --dedup are only supported with "
                  "--embedded so "
@@ -142,6 +157,7 @@ int main(int argc, char** argv) {
   std::thread runner([&] {
     error = o.scenario == "saga"      ? run_saga(o, p)
             : o.scenario == "service" ? run_service(o, p)
+            : !o.http.empty()         ? run_http(o, p)
             : o.node.empty()          ? run_embedded(o, p)
                                       : run_remote(o, p);
   });
@@ -184,7 +200,9 @@ int main(int argc, char** argv) {
                   ? (" per queue, " + std::to_string(o.subscribers) + " subscriber queues").c_str()
                   : "",
               o.dedup ? ", dedup ids" : "", o.durable ? "durable" : "not durable",
-              o.node.empty() ? "embedded" : ("node " + o.node).c_str());
+              o.node.empty()   ? "embedded"
+              : o.http.empty() ? ("node " + o.node).c_str()
+                               : ("HTTP API " + o.http).c_str());
   std::printf("%.0f msgs/s in %.2f s; end-to-end latency p50 %u us, p99 %u us, p99.9 %u us\n", rate,
               seconds, p50, p99, p999);
   if (o.json) {
@@ -200,7 +218,9 @@ int main(int argc, char** argv) {
         {"consumers", o.consumers},
         {"size", o.size},
         {"durable", o.durable},
-        {"mode", o.node.empty() ? "embedded" : "node"},
+        {"mode", o.node.empty()   ? "embedded"
+                 : o.http.empty() ? "node"
+                                  : "http"},
         {"batch", o.batch},
         {"rate", o.rate},
         {"queues", o.queues},

@@ -149,25 +149,8 @@ std::string run_remote(const options& o, progress& p) {
   }
   auto body = make_body(o.size);
   std::atomic<uint64_t> consumed{0};
-  std::mutex error_mutex;
-  std::string error;
-  auto guarded = [&](auto f) {
-    return [&, f] {
-      try {
-        f();
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> guard{error_mutex};
-        if (error.empty())
-          error = e.what();
-        p.failed = true;
-      } catch (const kj::Exception& e) {
-        std::lock_guard<std::mutex> guard{error_mutex};
-        if (error.empty())
-          error = e.getDescription().cStr();
-        p.failed = true;
-      }
-    };
-  };
+  first_error error{p};
+  auto guarded = [&](auto f) { return error.guard(f); };
   auto deadline =
       o.duration_s > 0 ? steady::now() + seconds(o.duration_s) : steady::time_point::max();
   std::atomic<uint32_t> producing{o.producers};
@@ -183,7 +166,7 @@ std::string run_remote(const options& o, progress& p) {
   }
   for (auto& t : threads)
     t.join();
-  return error;
+  return error.text();
 }
 
 } // namespace mailroom::bench
