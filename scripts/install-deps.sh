@@ -17,6 +17,7 @@ packages=(
   libgoogle-perftools-dev       # tcmalloc_minimal for mailroomd and mailroom-bench
   libgtest-dev                  # tests
   python3-boto3 awscli          # the HTTP API's end-to-end tests (Debian's boto3 and AWS CLI)
+  prometheus                    # promtool, which checks GET /metrics in the tests
   clang-format                  # make format-check (CI)
 )
 

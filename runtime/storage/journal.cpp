@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <variant>
 #include <cerrno>
 #include <cstring>
@@ -566,6 +567,7 @@ void journal::run() {
       std::lock_guard<std::mutex> guard{queue_mutex_};
       stats_.commits += 1;
       stats_.batches += group.size();
+      stats_.group_batches.observe(static_cast<double>(group.size()));
       for (auto& p : group)
         stats_.ops += p.batch.size();
       if (err && code_of(err) != errc::disk_full && !failed_) {
@@ -606,8 +608,15 @@ void journal::sync_loop() {
     bool any_committed = std::any_of(groups.begin(), groups.end(),
                                      [](const committed_group& g) { return !g.error; });
     int sync_errno = 0;
-    if (!sync_failed && any_committed && wal_fd_ >= 0 &&
-        (sync_errno = options_.io->sync(wal_fd_, options_.path + "-wal")) != 0) {
+    auto sync_started = std::chrono::steady_clock::now();
+    bool synced = !sync_failed && any_committed && wal_fd_ >= 0;
+    if (synced) {
+      sync_errno = options_.io->sync(wal_fd_, options_.path + "-wal");
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - sync_started;
+      std::lock_guard<std::mutex> guard{queue_mutex_};
+      stats_.fsync_seconds.observe(took.count());
+    }
+    if (sync_errno != 0) {
       sync_failed =
           make_error(errc::io_error, "journal '" + options_.path +
                                          "': syncing the WAL: " + std::strerror(sync_errno));
@@ -940,6 +949,11 @@ caf::error journal::read_dead_letters(const std::string& sink, const row_visitor
 journal_stats journal::stats() const {
   std::lock_guard<std::mutex> guard{queue_mutex_};
   return stats_;
+}
+
+caf::error journal::refusing_writes() const {
+  std::lock_guard<std::mutex> guard{queue_mutex_};
+  return failed_;
 }
 
 } // namespace mailroom

@@ -43,6 +43,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <vector>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -248,10 +249,36 @@ struct journal_options {
   std::shared_ptr<journal_io> io;
 };
 
+/// Counts of observations at or below each bound (the last bucket is everything above the
+/// highest bound), with their sum: what a Prometheus histogram shows, made cumulative there.
+struct histogram {
+  explicit histogram(std::vector<double> upper_bounds)
+      : bounds(std::move(upper_bounds)), counts(bounds.size() + 1, 0) {}
+
+  void observe(double value) {
+    size_t at = 0;
+    while (at < bounds.size() && value > bounds[at])
+      ++at;
+    ++counts[at];
+    sum += value;
+    ++count;
+  }
+
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts; ///< per bucket, not cumulative
+  double sum = 0;
+  uint64_t count = 0;
+};
+
 struct journal_stats {
   uint64_t commits = 0;
   uint64_t batches = 0;
   uint64_t ops = 0;
+  /// Batches per group commit (1 to 4096 in powers of 2).
+  histogram group_batches{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}};
+  /// Seconds one fdatasync of the WAL took.
+  histogram fsync_seconds{
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
 };
 
 class journal {
@@ -322,6 +349,9 @@ public:
   caf::error read_dead_letters(const std::string& sink, const row_visitor& visit);
 
   journal_stats stats() const;
+  /// Why the journal refuses writes (a failed commit or fsync: fail-stop until restart), or
+  /// nothing while it takes them.
+  caf::error refusing_writes() const;
 
   /// An id for put_publication, unique in this journal (any thread).
   uint64_t new_publication_id() { return ++last_publication_id_; }

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -101,3 +102,17 @@ def error_code(call, *args, **kwargs):
     except botocore.exceptions.ClientError as e:
         return e.response["Error"]["Code"]
     raise AssertionError("no error")
+
+
+class NodeTest(unittest.TestCase):
+    """One node for the whole test class, with an SQS and an SNS client."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Node()
+        cls.sqs = cls.node.client("sqs")
+        cls.sns = cls.node.client("sns")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.stop()

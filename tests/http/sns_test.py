@@ -10,20 +10,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mailroom_node  # noqa: E402
-from mailroom_node import Node, error_code  # noqa: E402
+from mailroom_node import Node, NodeTest, error_code  # noqa: E402
 
 
-class SnsThroughBoto3(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.node = Node()
-        cls.sns = cls.node.client("sns")
-        cls.sqs = cls.node.client("sqs")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.stop()
-
+class SnsThroughBoto3(NodeTest):
     def queue(self, name):
         return self.sqs.create_queue(QueueName=name)["QueueUrl"]
 

@@ -20,18 +20,9 @@ import botocore.exceptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mailroom_node  # noqa: E402
-from mailroom_node import Node, error_code  # noqa: E402
+from mailroom_node import Node, NodeTest, error_code  # noqa: E402
 
-class SqsThroughBoto3(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.node = Node()
-        cls.sqs = cls.node.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.stop()
-
+class SqsThroughBoto3(NodeTest):
     def queue(self, name, **attributes):
         return self.sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
 

@@ -179,6 +179,7 @@ TEST_F(journal_fault_test, a_failed_fsync_confirms_nothing_and_stops_writes_with
   ASSERT_FALSE(node_->create_queue(config("orders")));
   auto kept = node_->send("orders", bodies({"confirmed"}));
   ASSERT_TRUE(kept);
+  EXPECT_FALSE(node_->journal_internal().refusing_writes());
 
   io->fail(fault_io::op::sync, SQLITE_IOERR_FSYNC);
   auto lost = node_->send("orders", bodies({"not confirmed"}));
@@ -189,6 +190,9 @@ TEST_F(journal_fault_test, a_failed_fsync_confirms_nothing_and_stops_writes_with
 
   // Fail-stop: a later fsync might succeed without the lost pages, so nothing is written any
   // more, even with the disk healthy again, until a restart recovers from what is on disk.
+  // /health and /metrics say so (mailroom_journal_accepting_writes 0).
+  EXPECT_NE(message_of(node_->journal_internal().refusing_writes()).find("syncing the WAL"),
+            std::string::npos);
   io->heal(fault_io::op::sync);
   auto after = node_->send("orders", bodies({"after"}));
   ASSERT_FALSE(after);

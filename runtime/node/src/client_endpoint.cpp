@@ -550,7 +550,8 @@ client_endpoint::start(node& n, const std::string& listen, const std::string& ht
       if (!http.empty()) {
         where = "HTTP API on '" + http + "'";
         http_receiver = network.parseAddress(http).wait(io.waitScope)->listen();
-        face = kj::heap<http_face>(n, bridge, io.provider->getTimer(), limits);
+        face = kj::heap<http_face>(n, bridge, io.provider->getTimer(), limits,
+                                   [&listener] { return listener.connections(); });
         serving = serving.exclusiveJoin(face->run(*http_receiver));
       }
       state->stop = std::move(paf.fulfiller);

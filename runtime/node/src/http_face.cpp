@@ -1,7 +1,9 @@
 #include "http_face.hpp"
 
 #include "http_auth.hpp"
+#include "journal.hpp"
 #include "log_throttle.hpp"
+#include "metrics.hpp"
 #include "mailroom/aws/sigv4.hpp"
 #include "mailroom/error.hpp"
 #include "mailroom/node.hpp"
@@ -12,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <functional>
 #include <map>
 
 namespace mailroom {
@@ -40,21 +43,31 @@ std::string lower(std::string s) {
 
 class aws_service final : public kj::HttpService {
 public:
+  /// The two pages that are not the AWS protocol.
+  struct pages {
+    std::function<aws_reply()> health;
+    std::function<kj::Promise<aws_reply>()> metrics;
+  };
+
   /// `config`: the node's (its auth and clock).
   aws_service(const kj::HttpHeaderTable& table, const node_config& config, sqs_api& sqs,
-              sns_api& sns)
-      : table_(table), config_(config), sqs_(sqs), sns_(sns) {}
+              sns_api& sns, pages p)
+      : table_(table), config_(config), sqs_(sqs), sns_(sns), pages_(std::move(p)) {}
 
   kj::Promise<void> request(kj::HttpMethod method, kj::StringPtr url,
                             const kj::HttpHeaders& headers, kj::AsyncInputStream& body,
                             Response& response) override {
     if (method == kj::HttpMethod::GET && url == "/health")
-      return send(response, {200, "ok\n"}, "text/plain");
+      return send(response, pages_.health(), "text/plain");
+    if (method == kj::HttpMethod::GET && url == "/metrics")
+      return pages_.metrics().then([this, &response](aws_reply reply) {
+        return send(response, std::move(reply), "text/plain; version=0.0.4; charset=utf-8");
+      });
     if (method != kj::HttpMethod::POST)
       return send(response,
                   sqs_error(405, "InvalidAction",
                             "Only POST requests with a form body (the AWS query protocol) are "
-                            "served; GET /health answers health."));
+                            "served; GET /health and GET /metrics answer health and metrics."));
     auto length = body.tryGetLength();
     KJ_IF_MAYBE (n, length) {
       if (*n > max_http_body_bytes)
@@ -156,14 +169,39 @@ private:
   const node_config& config_;
   sqs_api& sqs_;
   sns_api& sns_;
+  pages pages_;
 };
 
 } // namespace
 
 struct http_face::impl {
-  impl(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits l)
+  impl(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits l,
+       std::function<uint32_t()> client_connections)
       : timer(timer), limits(l), sqs(n, bridge), sns(n, bridge),
-        service(*table, n.config(), sqs, sns), server(timer, *table, service, settings(l)) {}
+        service(*table, n.config(), sqs, sns,
+                {[&n] { return health(n); },
+                 [this, &n, &bridge, client_connections] {
+                   // Asks every actor and reads the journal: off the loop.
+                   connection_counts counts{client_connections(), open};
+                   auto text = std::make_shared<std::string>();
+                   return bridge
+                       .run([&n, counts, text] {
+                         *text = prometheus_metrics(n, counts);
+                         return caf::error{};
+                       })
+                       .then([text](caf::error err) {
+                         return err ? aws_reply{503, message_of(err) + "\n"}
+                                    : aws_reply{200, std::move(*text)};
+                       });
+                 }}),
+        server(timer, *table, service, settings(l)) {}
+
+  /// 200 while the journal takes writes; 503 with the reason after it stopped (fail-stop).
+  static aws_reply health(node& n) {
+    if (auto err = n.journal_internal().refusing_writes())
+      return {503, "journal refuses writes: " + message_of(err) + "\n"};
+    return {200, "ok\n"};
+  }
 
   static kj::HttpServerSettings settings(const endpoint_limits& l) {
     kj::HttpServerSettings s;
@@ -219,8 +257,9 @@ struct http_face::impl {
   log_throttle refused_log{10'000};
 };
 
-http_face::http_face(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits limits)
-    : impl_(std::make_unique<impl>(n, bridge, timer, limits)) {}
+http_face::http_face(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits limits,
+                     std::function<uint32_t()> client_connections)
+    : impl_(std::make_unique<impl>(n, bridge, timer, limits, std::move(client_connections))) {}
 
 http_face::~http_face() = default;
 

@@ -13,6 +13,7 @@
 #include <kj/async-io.h>
 #include <kj/timer.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,7 +40,9 @@ constexpr size_t max_http_body_bytes = 1024 * 1024;
 
 class http_face {
 public:
-  http_face(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits limits);
+  /// `client_connections`: how many the Cap'n Proto endpoint has open (for /metrics).
+  http_face(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits limits,
+            std::function<uint32_t()> client_connections);
   ~http_face();
 
   /// Serves HTTP on `receiver` until the promise is dropped.

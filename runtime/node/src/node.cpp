@@ -466,6 +466,13 @@ caf::expected<queue_stats> node::stats(const std::string& name) {
   return ask<queue_stats>(*system_, *q, stats_atom::value);
 }
 
+caf::expected<uint64_t> node::dead_letter_depth(const std::string& sink) {
+  auto s = dead_letter_sink(sink);
+  if (!s)
+    return std::move(s.error());
+  return ask<uint64_t>(*system_, *s, stats_atom::value);
+}
+
 caf::expected<uint64_t> node::purge(const std::string& name) {
   auto q = queue(name);
   if (!q)

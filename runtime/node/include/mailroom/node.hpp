@@ -216,6 +216,8 @@ public:
   caf::error change_visibility(const std::string& queue, const std::string& receipt,
                                int64_t visibility_ms) override;
   caf::expected<queue_stats> stats(const std::string& queue) override;
+  /// Dead letters a sink holds now.
+  caf::expected<uint64_t> dead_letter_depth(const std::string& sink);
   caf::expected<uint64_t> purge(const std::string& queue) override;
   caf::expected<publish_result> publish(const std::string& topic,
                                         const std::vector<outgoing_message>& messages) override;
