@@ -29,6 +29,8 @@ struct QueueConfig {
   dedupWindowMs @9 :Int64;      # how long a dedup key suppresses re-sends; 0: 5 minutes
   contentBasedDedup @10 :Bool;  # true: a message without a dedup id is keyed by SHA-256(body)
   fifo @11 :Bool;               # true: message groups, strict order, one in flight per group
+  receiveWaitMs @12 :Int64;     # long poll of a receive that names none (SQS
+                                # ReceiveMessageWaitTimeSeconds); 0: none
 }
 
 struct Segment {

@@ -134,6 +134,7 @@ void write(schema::QueueConfig::Builder out, const queue_config& in) {
   out.setDedupWindowMs(in.dedup_window_ms);
   out.setContentBasedDedup(in.content_based_dedup);
   out.setFifo(in.fifo);
+  out.setReceiveWaitMs(in.receive_wait_ms);
   auto retry = out.initRetry();
   retry.setBaseMs(in.retry.base_ms);
   retry.setFactor(in.retry.factor);
@@ -153,6 +154,7 @@ queue_config read(schema::QueueConfig::Reader in) {
   out.dedup_window_ms = in.getDedupWindowMs();
   out.content_based_dedup = in.getContentBasedDedup();
   out.fifo = in.getFifo();
+  out.receive_wait_ms = in.getReceiveWaitMs();
   if (in.hasRetry()) {
     auto r = in.getRetry();
     out.retry.base_ms = r.getBaseMs();

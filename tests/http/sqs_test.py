@@ -225,6 +225,34 @@ class SqsThroughBoto3(NodeTest):
         # A receive may lease for 0 s: visible again at once.
         self.sqs.delete_message(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
 
+    def test_the_patterns_queue_attributes_and_a_default_long_poll(self):
+        url = self.queue("patterns-dlq", VisibilityTimeout=2, MessageRetentionPeriod=1209600,
+                         ReceiveMessageWaitTimeSeconds=20)
+        attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        self.assertEqual(attrs["ReceiveMessageWaitTimeSeconds"], "20")
+        # Without WaitTimeSeconds the queue's 20 s apply: the receive wakes on a later send.
+        sender = threading.Timer(0.3, lambda: self.node.client().send_message(QueueUrl=url, MessageBody="late"))
+        sender.start()
+        got = self.sqs.receive_message(QueueUrl=url).get("Messages", [])
+        sender.join()
+        self.assertEqual([m["Body"] for m in got], ["late"])
+        # An explicit 0 is a short poll.
+        self.assertNotIn("Messages", self.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0))
+
+    def test_set_queue_attributes(self):
+        url = self.queue("settable", VisibilityTimeout=30)
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "5", "DelaySeconds": "1",
+                                                                "ReceiveMessageWaitTimeSeconds": "3"})
+        attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        self.assertEqual((attrs["VisibilityTimeout"], attrs["DelaySeconds"], attrs["ReceiveMessageWaitTimeSeconds"]),
+                         ("5", "1", "3"))
+        self.assertEqual(error_code(self.sqs.set_queue_attributes, QueueUrl=url, Attributes={"FifoQueue": "true"}),
+                         "InvalidAttributeName")
+        self.assertEqual(error_code(self.sqs.set_queue_attributes, QueueUrl=url,
+                                    Attributes={"ReceiveMessageWaitTimeSeconds": "21"}), "InvalidAttributeValue")
+        self.assertEqual(error_code(self.sqs.set_queue_attributes, QueueUrl=self.node.url + "/123456789012/none",
+                                    Attributes={"DelaySeconds": "1"}), "AWS.SimpleQueueService.NonExistentQueue")
+
     def test_purge(self):
         url = self.queue("purge")
         self.sqs.send_message(QueueUrl=url, MessageBody="x")

@@ -324,3 +324,13 @@ TEST(config, http_auth_errors_name_the_key_file_and_line) {
   EXPECT_NE(refused("keys_file = \"twice\"\n").find("listed twice"), std::string::npos);
   EXPECT_NE(refused("colour = \"red\"\n").find("colour"), std::string::npos);
 }
+
+TEST(config, a_queue_receive_wait_is_read_and_bounded_by_sqs_limits) {
+  auto c = parse_config("[queues.q]\nreceive_wait = \"20s\"\n", "t.toml");
+  ASSERT_TRUE(c) << message_of(c.error());
+  EXPECT_EQ(c->queues.at(0).receive_wait_ms, 20'000);
+  auto bad = parse_config("[queues.q]\nreceive_wait = \"21s\"\n", "t.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(message_of(bad.error()).find("receive wait"), std::string::npos)
+      << message_of(bad.error());
+}

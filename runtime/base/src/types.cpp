@@ -72,6 +72,8 @@ caf::error validate(const queue_config& c) {
     return bad("max receive count needs a dead-letter target");
   if (c.dead_letter_target == c.name)
     return bad("dead-letter target cannot be the queue itself");
+  if (c.receive_wait_ms < 0 || c.receive_wait_ms > 20'000)
+    return bad("receive wait " + format_duration_ms(c.receive_wait_ms) + " is outside 0s..20s");
   if (c.dedup_window_ms < 1000 || c.dedup_window_ms > 24LL * 3600 * 1000)
     return bad("dedup window " + format_duration_ms(c.dedup_window_ms) + " is outside 1s..24h");
   if (c.retry.base_ms < 0 || c.retry.cap_ms < c.retry.base_ms ||

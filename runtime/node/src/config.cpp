@@ -87,7 +87,7 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   if (auto err = check_keys(source, t, where,
                             {"visibility_timeout", "delay", "retention", "max_message_size",
                              "max_receive_count", "dead_letter", "retry", "max_depth",
-                             "dedup_window", "content_based_dedup", "fifo"}))
+                             "dedup_window", "content_based_dedup", "fifo", "receive_wait"}))
     return err;
   if (auto err = read_duration(source, t, "visibility_timeout", where + ": visibility_timeout",
                                q.visibility_timeout_ms))
@@ -106,6 +106,9 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
     return err;
   if (auto err =
           read_duration(source, t, "dedup_window", where + ": dedup_window", q.dedup_window_ms))
+    return err;
+  if (auto err =
+          read_duration(source, t, "receive_wait", where + ": receive_wait", q.receive_wait_ms))
     return err;
   if (auto d = t.get("content_based_dedup")) {
     auto value = d->value<bool>();

@@ -127,15 +127,19 @@ std::optional<refusal> apply_attributes(const std::map<std::string, std::string>
       v = seconds(name, value, 1024, 262144);
       if (auto* s = std::get_if<int64_t>(&v))
         config.max_message_bytes = static_cast<uint32_t>(*s);
+    } else if (name == "ReceiveMessageWaitTimeSeconds") {
+      v = seconds(name, value, 0, 20);
+      if (auto* s = std::get_if<int64_t>(&v))
+        config.receive_wait_ms = *s * 1000;
     } else if (name == "FifoQueue" || name == "ContentBasedDeduplication") {
       auto b = boolean(name, value);
       if (auto* r = std::get_if<refusal>(&b))
         return *r;
       (name == "FifoQueue" ? config.fifo : config.content_based_dedup) = std::get<bool>(b);
-    } else if (name == "ReceiveMessageWaitTimeSeconds" || name == "RedrivePolicy" ||
-               name == "RedriveAllowPolicy" || name == "Policy" || name == "KmsMasterKeyId" ||
-               name == "KmsDataKeyReusePeriodSeconds" || name == "SqsManagedSseEnabled" ||
-               name == "DeduplicationScope" || name == "FifoThroughputLimit") {
+    } else if (name == "RedrivePolicy" || name == "RedriveAllowPolicy" || name == "Policy" ||
+               name == "KmsMasterKeyId" || name == "KmsDataKeyReusePeriodSeconds" ||
+               name == "SqsManagedSseEnabled" || name == "DeduplicationScope" ||
+               name == "FifoThroughputLimit") {
       return refusal{400, "InvalidAttributeName",
                      "The attribute " + name + " is not supported by this Mailroom version."};
     } else {
@@ -239,10 +243,19 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
   const auto& f = r.form;
   const auto action = f.get("Action");
   auto refuse = [](const refusal& x) -> kj::Promise<aws_reply> { return sqs.error(x); };
-  static const std::set<std::string> served = {
-      "CreateQueue",    "GetQueueUrl",        "ListQueues",         "DeleteQueue",
-      "PurgeQueue",     "GetQueueAttributes", "SendMessage",        "SendMessageBatch",
-      "ReceiveMessage", "DeleteMessage",      "DeleteMessageBatch", "ChangeMessageVisibility"};
+  static const std::set<std::string> served = {"CreateQueue",
+                                               "GetQueueUrl",
+                                               "ListQueues",
+                                               "DeleteQueue",
+                                               "PurgeQueue",
+                                               "GetQueueAttributes",
+                                               "SetQueueAttributes",
+                                               "SendMessage",
+                                               "SendMessageBatch",
+                                               "ReceiveMessage",
+                                               "DeleteMessage",
+                                               "DeleteMessageBatch",
+                                               "ChangeMessageVisibility"};
   if (auto x = unknown_action(action, served))
     return refuse(*x);
 
@@ -332,6 +345,27 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
         });
   }
 
+  if (action == "SetQueueAttributes") {
+    auto attributes = queue_attributes(f);
+    if (auto* x = std::get_if<refusal>(&attributes))
+      return refuse(*x);
+    auto config = node_.queue_configuration(name);
+    if (!config)
+      return sqs_error(config.error());
+    auto changed = *config;
+    if (auto x = apply_attributes(std::get<0>(attributes), changed))
+      return refuse(*x);
+    if (changed.fifo != config->fifo)
+      return refuse({400, "InvalidAttributeName",
+                     "The attribute FifoQueue cannot be changed on an existing queue."});
+    if (auto err = validate(changed))
+      return sqs_error(400, "InvalidAttributeValue", message_of(err));
+    return bridge_.run([this, changed] { return node_.put_queue(changed); })
+        .then([](caf::error err) -> aws_reply {
+          return err ? sqs_error(err) : sqs.ok("SetQueueAttributes");
+        });
+  }
+
   if (action == "GetQueueAttributes") {
     auto asked = f.list("AttributeName");
     auto config = node_.queue_configuration(name);
@@ -345,6 +379,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
                                                    "DelaySeconds",
                                                    "MessageRetentionPeriod",
                                                    "MaximumMessageSize",
+                                                   "ReceiveMessageWaitTimeSeconds",
                                                    "QueueArn",
                                                    "FifoQueue",
                                                    "ContentBasedDeduplication"};
@@ -366,6 +401,7 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
               {"DelaySeconds", std::to_string(config.delay_ms / 1000)},
               {"MessageRetentionPeriod", std::to_string(config.retention_ms / 1000)},
               {"MaximumMessageSize", std::to_string(config.max_message_bytes)},
+              {"ReceiveMessageWaitTimeSeconds", std::to_string(config.receive_wait_ms / 1000)},
               {"QueueArn", arn}};
           if (config.fifo) {
             values["FifoQueue"] = "true";
@@ -480,8 +516,12 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
   }
 
   if (action == "ReceiveMessage") {
+    auto config = node_.queue_configuration(name);
+    if (!config)
+      return sqs_error(config.error());
     auto max = sqs.integer(f, "MaxNumberOfMessages", 1, 10, 1);
-    auto wait = sqs.integer(f, "WaitTimeSeconds", 0, 20, 0);
+    // Absent: the queue's ReceiveMessageWaitTimeSeconds; an explicit 0 is a short poll.
+    auto wait = sqs.integer(f, "WaitTimeSeconds", 0, 20, config->receive_wait_ms / 1000);
     auto visibility = sqs.integer(f, "VisibilityTimeout", 0, 43200, -1);
     for (auto* v : {&max, &wait, &visibility})
       if (auto* x = std::get_if<refusal>(v))

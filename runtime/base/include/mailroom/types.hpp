@@ -123,6 +123,9 @@ struct queue_config {
   /// FIFO (SQS FIFO semantics): every message names a group; a group's messages are delivered
   /// in order, one at a time: the next only after the one before it is acked or dead-lettered.
   bool fifo = false;
+  /// The long poll of a receive that names none (SQS ReceiveMessageWaitTimeSeconds, 0..20 s);
+  /// the HTTP API applies it when WaitTimeSeconds is absent.
+  int64_t receive_wait_ms = 0;
 
   friend bool operator==(const queue_config&, const queue_config&) = default;
 };

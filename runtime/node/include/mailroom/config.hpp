@@ -34,6 +34,8 @@
 //   dedup_window = "5m"             # how long a dedup key suppresses re-sends (1s..24h)
 //   content_based_dedup = false     # true: messages without a dedup id are keyed by SHA-256(body)
 //   fifo = false                    # true: message groups, in order, one in flight per group
+//   receive_wait = "0s"             # SQS ReceiveMessageWaitTimeSeconds: the long poll of an
+//                                   # HTTP ReceiveMessage without WaitTimeSeconds (0s..20s)
 //
 //   [topics.order-events]           # subscribed queues must be declared (or exist)
 //   [[topics.order-events.subscriptions]]
