@@ -526,8 +526,9 @@ client_endpoint::start(node& n, const std::string& listen, const std::string& ht
   const auto limits = n.config().endpoint;
   if (auto err = validate(limits))
     return err;
-  // Every connection is a descriptor; the journal and the actor system need a few more.
-  make_room_for_descriptors(uint64_t{limits.max_connections} + 64);
+  // Every connection is a descriptor (each face may hold max_connections); the journal and the
+  // actor system need a few more.
+  make_room_for_descriptors(uint64_t{limits.max_connections} * (http.empty() ? 1 : 2) + 64);
   std::unique_ptr<client_endpoint> endpoint{new client_endpoint()};
   endpoint->impl_ = std::make_unique<impl>();
   std::promise<caf::expected<std::pair<uint16_t, uint16_t>>> started; // endpoint, HTTP

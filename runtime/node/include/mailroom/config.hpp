@@ -7,7 +7,8 @@
 //   log_level = "info"
 //   durable = true                  # false: no fsync (benchmarks only)
 //   trace = false                   # true: journal each message's steps for `mailroom trace`
-//   max_connections = 1024          # client connections served at once; more are closed
+//   max_connections = 1024          # connections served at once by each face (client endpoint,
+//                                   # HTTP API); more are closed
 //   idle_timeout = "5m"             # a connection with no call in flight and no traffic
 //   frame_timeout = "30s"           # a request must arrive whole this soon after its first byte
 //   max_frame_size = 72228864       # bytes of one request (64 MiB message + a batch of envelopes)
