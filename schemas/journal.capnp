@@ -134,6 +134,7 @@ struct AlarmConfig {
   forMs @4 :Int64;          # ... for this long; resolves after as long at or below it
   topic @5 :Text;           # where alerts and resolves are published
   checkEveryMs @6 :Int64;   # how often the metric is read
+  cloudwatch @7 :Text;      # the CloudWatch PutMetricAlarm it came from (JSON); empty: none
 }
 
 struct TraceEvent {

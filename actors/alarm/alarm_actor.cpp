@@ -1,5 +1,7 @@
 #include "alarm/alarm_actor.hpp"
 
+#include "alarm/cloudwatch_message.hpp"
+
 #include "journal_writer.hpp" // tick_atom
 #include "mailroom/error.hpp"
 #include "mailroom/protocol.hpp"
@@ -30,6 +32,8 @@ void publish(self_ptr self, const alarm_state::transition& t) {
     spdlog::warn("{}", t.text);
   else
     spdlog::info("{}", t.text);
+  if (c.topic.empty())
+    return; // a CloudWatch alarm without actions: its state changes are only logged
   auto topic = self->state.deps.entities->find(entity_kind::topic, c.topic);
   if (!topic) {
     spdlog::error("alarm '{}': topic '{}' does not exist; the alert was only logged", c.name,
@@ -40,10 +44,14 @@ void publish(self_ptr self, const alarm_state::transition& t) {
   value << t.value;
   threshold << c.threshold;
   outgoing_message m;
-  m.body = t.text;
-  m.attributes = {{"alarm", c.name},      {"state", t.firing ? "ALARM" : "OK"},
-                  {"entity", c.entity},   {"metric", c.metric},
-                  {"value", value.str()}, {"threshold", threshold.str()}};
+  if (!c.cloudwatch.empty()) {
+    m = cloudwatch_state_change(c, t, self->state.deps.clock->now_ms());
+  } else {
+    m.body = t.text;
+    m.attributes = {{"alarm", c.name},      {"state", t.firing ? "ALARM" : "OK"},
+                    {"entity", c.entity},   {"metric", c.metric},
+                    {"value", value.str()}, {"threshold", threshold.str()}};
+  }
   self->request(*topic, caf::infinite, publish_atom::value, std::vector<outgoing_message>{m})
       .then([](publish_result&) {},
             [name = c.name](caf::error& err) {

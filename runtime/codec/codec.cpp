@@ -535,11 +535,14 @@ void write(schema::AlarmConfig::Builder out, const alarm_config& config) {
   out.setForMs(config.for_ms);
   out.setTopic(config.topic);
   out.setCheckEveryMs(config.check_every_ms);
+  if (!config.cloudwatch.empty())
+    out.setCloudwatch(config.cloudwatch);
 }
 
 alarm_config read(schema::AlarmConfig::Reader r) {
-  return alarm_config{text(r.getName()), text(r.getEntity()), text(r.getMetric()), r.getThreshold(),
-                      r.getForMs(),      text(r.getTopic()),  r.getCheckEveryMs()};
+  return alarm_config{text(r.getName()),   text(r.getEntity()),    text(r.getMetric()),
+                      r.getThreshold(),    r.getForMs(),           text(r.getTopic()),
+                      r.getCheckEveryMs(), text(r.getCloudwatch())};
 }
 
 std::string encode_alarm_config(const alarm_config& config) {

@@ -1,7 +1,7 @@
 """The problem statement's Python classes (tests/http/patterns/, copied verbatim from
 ../shared/reference/message-queue-patterns.md) against a real mailroomd, with only the
 endpoint injected: boto3.client is wrapped to pass endpoint_url (Debian's boto3 1.26 reads no
-endpoint from the environment). QueueMonitor needs CloudWatch, which is not served yet.
+endpoint from the environment).
 
 Run by ctest as: /usr/bin/python3 patterns_test.py MAILROOMD AWS_CLI MAILROOM_CLI.
 """
@@ -39,7 +39,8 @@ class Patterns(unittest.TestCase):
         cls.patch.start()
         import dead_letter_queue  # noqa: E402 (boto3.client is patched first)
         import fan_out  # noqa: E402
-        cls.dlq, cls.fan_out = dead_letter_queue, fan_out
+        import queue_monitor  # noqa: E402
+        cls.dlq, cls.fan_out, cls.monitor = dead_letter_queue, fan_out, queue_monitor
 
     @classmethod
     def tearDownClass(cls):
@@ -108,6 +109,28 @@ class Patterns(unittest.TestCase):
         self.assertFalse(router.route_message({"type": "order.shipped", "id": 3}))
         got = f.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
         self.assertEqual(json.loads(json.loads(got[0]["Body"])["Message"]), {"type": "order.created", "id": 1})
+
+    def test_queue_monitor_reads_metrics_creates_an_alarm_and_alerts(self):
+        monitor = self.monitor.QueueMonitor()
+        url = monitor.sqs.create_queue(QueueName="monitored-dlq")["QueueUrl"]
+        for i in range(3):
+            monitor.sqs.send_message(QueueUrl=url, MessageBody="dead %d" % i)
+        self.assertEqual(monitor.get_queue_metrics(url),
+                         {"visible_messages": 3, "in_flight_messages": 0, "oldest_message_age": 0})
+        # An alarm without actions, as the pattern makes it: kept and described, publishes nothing.
+        monitor.create_queue_alarm("monitored-dlq", "ApproximateNumberOfMessagesVisible", 100, "dlq-depth")
+        described = monitor.cloudwatch.describe_alarms(AlarmNames=["dlq-depth"])["MetricAlarms"]
+        self.assertEqual([(a["AlarmName"], a["Period"], a["EvaluationPeriods"], a["Statistic"]) for a in described],
+                         [("dlq-depth", 300, 3, "Average")])
+        # monitor_dlq publishes to the hard-coded alerts ARN once the DLQ passes the threshold.
+        sns = boto3.client("sns")
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        log = monitor.sqs.create_queue(QueueName="monitor-alerts")["QueueUrl"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=log)
+        monitor.monitor_dlq(url, threshold=2)
+        got = monitor.sqs.receive_message(QueueUrl=log, WaitTimeSeconds=5)["Messages"]
+        note = json.loads(got[0]["Body"])
+        self.assertEqual((note["Subject"], note["Message"]), ("DLQ Alert", "DLQ threshold exceeded: 3 messages"))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,19 @@
 // Alarms: the fire/resolve rule on virtual time, and a real node publishing alerts to a topic.
 #include "alarm/alarm_state.hpp"
+#include "alarm/cloudwatch_message.hpp"
 #include "mailroom/config.hpp"
 #include "mailroom/error.hpp"
 #include "node_fixture.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 using namespace mailroom;
 
 namespace {
 
 alarm_config dlq_depth() {
-  return {"dlq-depth", "sink:orders-dlq", "depth", 10, 60'000, "alerts", 1'000};
+  return {"dlq-depth", "sink:orders-dlq", "depth", 10, 60'000, "alerts", 1'000, {}};
 }
 
 constexpr int64_t start = 1'700'000'000'000;
@@ -39,7 +41,7 @@ TEST(alarm_state, fires_only_after_the_metric_stays_above_the_threshold_for_the_
 }
 
 TEST(alarm_state, a_rate_metric_counts_the_increase_over_the_last_minute) {
-  alarm_config c{"dlq-rate", "queue:orders", "dead_lettered_per_minute", 5, 0, "alerts", 1'000};
+  alarm_config c{"dlq-rate", "queue:orders", "dead_lettered_per_minute", 5, 0, "alerts", 1'000, {}};
   alarm_state a{c};
   EXPECT_FALSE(a.observe(start, 100)) << "the first reading is the baseline";
   EXPECT_FALSE(a.observe(start + 30'000, 104));
@@ -89,7 +91,7 @@ TEST_F(alarm_node_test, an_alarm_publishes_an_alert_then_a_resolve_to_its_topic)
   auto orders = config("orders");
   open({orders, config("alert-inbox")});
   ASSERT_FALSE(node_->create_topic({"alerts", {{"alert-inbox", "", false, true, ""}}}));
-  alarm_config c{"backlog", "queue:orders", "visible", 2, 5'000, "alerts", 10};
+  alarm_config c{"backlog", "queue:orders", "visible", 2, 5'000, "alerts", 10, {}};
   ASSERT_FALSE(node_->put_alarm(c));
   ASSERT_TRUE(node_->send("orders", bodies({"a", "b", "c"})));
   advance(10); // the next check (every 10 ms)
@@ -115,4 +117,32 @@ TEST_F(alarm_node_test, an_alarm_publishes_an_alert_then_a_resolve_to_its_topic)
   auto no_topic = c;
   no_topic.topic = "nope";
   EXPECT_EQ(code_of(node_->put_alarm(no_topic)), errc::not_found);
+}
+
+TEST(cloudwatch_message, a_state_change_is_cloudwatchs_sns_message) {
+  alarm_config c{
+      "backlog",
+      "queue:orders",
+      "visible",
+      5,
+      10'000,
+      "alerts",
+      1'000,
+      R"({"AlarmDescription":"piles up","MetricName":"ApproximateNumberOfMessagesVisible",
+                     "Namespace":"AWS/SQS","QueueName":"orders","Statistic":"Maximum","Period":10,
+                     "EvaluationPeriods":1,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold",
+                     "Region":"eu-west-1"})"};
+  auto m = cloudwatch_state_change(c, {true, 7, "visible is 7, above 5"}, 1704067200123);
+  EXPECT_EQ(m.subject, "ALARM: \"backlog\" in eu-west-1");
+  auto body = nlohmann::json::parse(m.body);
+  EXPECT_EQ(body["NewStateValue"], "ALARM");
+  EXPECT_EQ(body["OldStateValue"], "OK");
+  EXPECT_EQ(body["NewStateReason"], "visible is 7, above 5");
+  EXPECT_EQ(body["StateChangeTime"], "2024-01-01T00:00:00.123+0000");
+  EXPECT_EQ(body["AlarmArn"], "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:backlog");
+  EXPECT_EQ(body["Trigger"]["Dimensions"][0]["value"], "orders");
+  EXPECT_EQ(body["Trigger"]["Threshold"], 5);
+  EXPECT_TRUE(m.attributes.empty());
+  auto ok = cloudwatch_state_change(c, {false, 0, "resolved"}, 0);
+  EXPECT_EQ(ok.subject, "OK: \"backlog\" in eu-west-1");
 }

@@ -34,7 +34,9 @@ caf::error validate(const alarm_config& c) {
     return bad("duration " + format_duration_ms(c.for_ms) + " is outside 0s..24h");
   if (c.check_every_ms < 10 || c.check_every_ms > 3600 * 1000)
     return bad("check interval " + format_duration_ms(c.check_every_ms) + " is outside 10ms..1h");
-  if (auto err = validate_name("topic", c.topic))
+  // A CloudWatch alarm may have no actions: it keeps its state and publishes nothing.
+  bool without_actions = c.topic.empty() && !c.cloudwatch.empty();
+  if (auto err = validate_name("topic", c.topic); err && !without_actions)
     return bad(message_of(err));
   return {};
 }

@@ -1,5 +1,6 @@
 #include "http_face.hpp"
 
+#include "cloudwatch_api.hpp"
 #include "http_auth.hpp"
 #include "journal.hpp"
 #include "log_throttle.hpp"
@@ -51,8 +52,9 @@ public:
 
   /// `config`: the node's (its auth and clock).
   aws_service(const kj::HttpHeaderTable& table, const node_config& config, sqs_api& sqs,
-              sns_api& sns, pages p)
-      : table_(table), config_(config), sqs_(sqs), sns_(sns), pages_(std::move(p)) {}
+              sns_api& sns, cloudwatch_api& cloudwatch, pages p)
+      : table_(table), config_(config), sqs_(sqs), sns_(sns), cloudwatch_(cloudwatch),
+        pages_(std::move(p)) {}
 
   kj::Promise<void> request(kj::HttpMethod method, kj::StringPtr url,
                             const kj::HttpHeaders& headers, kj::AsyncInputStream& body,
@@ -105,7 +107,9 @@ public:
           if (text.size() > max_http_body_bytes)
             return send(response, too_large(text.size()));
           const std::string service = auth ? auth->service : "";
-          const auto& dialect = service == "sns" ? sns_dialect : sqs_dialect;
+          const auto& dialect = service == "sns"          ? sns_dialect
+                                : service == "monitoring" ? cloudwatch_dialect
+                                                          : sqs_dialect;
           signed_parts->body.assign(text.cStr(), text.size());
           if (auto refused = check_signature(config_.http_auth, auth.get(), *signed_parts,
                                              config_.clock->now_ms()))
@@ -117,12 +121,16 @@ public:
           // The API version names the service; without one, the signature's scope does.
           auto version = request->form.get("Version");
           bool is_sns = version == "2010-03-31" || (version.empty() && service == "sns");
-          if (!version.empty() && version != "2012-11-05" && !is_sns)
+          bool is_cloudwatch =
+              version == "2010-08-01" || (version.empty() && service == "monitoring");
+          if (!version.empty() && version != "2012-11-05" && !is_sns && !is_cloudwatch)
             return send(response, sqs_error(400, "InvalidAction",
                                             "Version " + version.substr(0, 40) +
-                                                " is not served here: SQS (2012-11-05) and SNS "
-                                                "(2010-03-31) are."));
-          auto reply = is_sns ? sns_.handle(*request) : sqs_.handle(*request);
+                                                " is not served here: SQS (2012-11-05), SNS "
+                                                "(2010-03-31) and CloudWatch (2010-08-01) are."));
+          auto reply = is_sns          ? sns_.handle(*request)
+                       : is_cloudwatch ? cloudwatch_.handle(*request)
+                                       : sqs_.handle(*request);
           return reply.then(
               [this, &response](aws_reply reply) { return send(response, std::move(reply)); });
         });
@@ -169,6 +177,7 @@ private:
   const node_config& config_;
   sqs_api& sqs_;
   sns_api& sns_;
+  cloudwatch_api& cloudwatch_;
   pages pages_;
 };
 
@@ -177,8 +186,8 @@ private:
 struct http_face::impl {
   impl(node& n, actor_bridge& bridge, kj::Timer& timer, endpoint_limits l,
        std::function<uint32_t()> client_connections)
-      : timer(timer), limits(l), sqs(n, bridge), sns(n, bridge),
-        service(*table, n.config(), sqs, sns,
+      : timer(timer), limits(l), sqs(n, bridge), sns(n, bridge), cloudwatch(n, bridge),
+        service(*table, n.config(), sqs, sns, cloudwatch,
                 {[&n] { return health(n); },
                  [this, &n, &bridge, client_connections] {
                    // Asks every actor and reads the journal: off the loop.
@@ -249,6 +258,7 @@ struct http_face::impl {
   kj::Own<kj::HttpHeaderTable> table = kj::HttpHeaderTable::Builder().build();
   sqs_api sqs;
   sns_api sns;
+  cloudwatch_api cloudwatch;
   aws_service service;
   kj::HttpServer server;
   ignore_errors errors;

@@ -45,7 +45,7 @@ caf::error node::put_alarm(const alarm_config& config) {
   auto claim = catalog_->acquire(entity_kind::alarm, config.name);
   if (catalog_->find(&tables::alarms, config.name) == config)
     return {};
-  if (!registry_->find(entity_kind::topic, config.topic))
+  if (!config.topic.empty() && !registry_->find(entity_kind::topic, config.topic))
     return make_error(errc::not_found, "alarm '" + config.name + "': no topic named '" +
                                            config.topic + "' for its alerts");
   write_batch writes;

@@ -19,8 +19,13 @@ struct alarm_config {
   std::string metric;
   double threshold = 0;    ///< fires while the metric is above it
   int64_t for_ms = 60'000; ///< ... continuously for this long; resolves after as long below
-  std::string topic;       ///< where alerts and resolves are published
+  std::string topic;       ///< where alerts and resolves are published (empty: nowhere, only
+                           ///< for a CloudWatch alarm without actions)
   int64_t check_every_ms = 1'000;
+  /// The CloudWatch PutMetricAlarm this alarm was made from, as JSON (its parameters and the
+  /// region), for DescribeAlarms; empty: made through Mailroom's own API. With it, state
+  /// changes are published as CloudWatch's SNS message (JSON body, Subject "ALARM: ...").
+  std::string cloudwatch;
 
   friend bool operator==(const alarm_config&, const alarm_config&) = default;
 };
