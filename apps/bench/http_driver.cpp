@@ -158,6 +158,19 @@ kj::Promise<void> consume_on(http_session& s, http_connection& c, const options&
   });
 }
 
+/// Runs `loop` on `count` connections of one event loop (this thread's) until all end.
+template <class Loop>
+void on_connections(const std::string& address, uint32_t count, Loop loop) {
+  http_session s{address};
+  std::vector<http_connection> connections;
+  for (uint32_t k = 0; k < count; ++k)
+    connections.push_back(s.connect());
+  kj::Vector<kj::Promise<void>> loops;
+  for (auto& c : connections)
+    loops.add(loop(s, c));
+  kj::joinPromises(loops.releaseAsArray()).wait(s.wait_scope());
+}
+
 } // namespace
 
 std::string run_http(const options& o, progress& p) {
@@ -189,25 +202,15 @@ std::string run_http(const options& o, progress& p) {
   std::vector<std::thread> threads;
   for (uint32_t i = 0; i < o.consumers; ++i)
     threads.emplace_back(guarded([&] {
-      http_session s{o.http};
-      std::vector<http_connection> connections;
-      kj::Vector<kj::Promise<void>> loops;
-      for (uint32_t k = 0; k < o.receives_in_flight; ++k)
-        connections.push_back(s.connect());
-      for (auto& c : connections)
-        loops.add(consume_on(s, c, o, p, consumed, queue_url, deadline, producing));
-      kj::joinPromises(loops.releaseAsArray()).wait(s.wait_scope());
+      on_connections(o.http, o.receives_in_flight, [&](http_session& s, http_connection& c) {
+        return consume_on(s, c, o, p, consumed, queue_url, deadline, producing);
+      });
     }));
   for (uint32_t i = 0; i < o.producers; ++i)
     threads.emplace_back(guarded([&] {
-      http_session s{o.http};
-      std::vector<http_connection> connections;
-      kj::Vector<kj::Promise<void>> loops;
-      for (uint32_t k = 0; k < o.in_flight; ++k)
-        connections.push_back(s.connect());
-      for (auto& c : connections)
-        loops.add(produce_on(s, c, o, p, left, queue_url, deadline));
-      kj::joinPromises(loops.releaseAsArray()).wait(s.wait_scope());
+      on_connections(o.http, o.in_flight, [&](http_session& s, http_connection& c) {
+        return produce_on(s, c, o, p, left, queue_url, deadline);
+      });
       --producing;
     }));
   for (auto& t : threads)

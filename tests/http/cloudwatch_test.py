@@ -77,6 +77,14 @@ class QueueAlarms(NodeTest):
             except cloudwatch.exceptions.ClientError as e:
                 self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValue", overrides)
                 self.assertIn(named, e.response["Error"]["Message"])
+        for threshold in ("1e400", "NaN", "0x10"):
+            status, text = self.node.post(
+                "Action=PutMetricAlarm&Version=2010-08-01&AlarmName=x&Namespace=AWS/SQS"
+                "&MetricName=ApproximateNumberOfMessagesVisible&ComparisonOperator=GreaterThanThreshold"
+                "&Statistic=Maximum&Dimensions.member.1.Name=QueueName&Dimensions.member.1.Value=orders"
+                "&Period=10&EvaluationPeriods=1&Threshold=" + threshold)
+            self.assertEqual(status, 400, text)
+            self.assertIn("is not a finite number", text)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <set>
 
 namespace mailroom {
@@ -38,14 +41,32 @@ checked<int64_t> aws_dialect::integer(const aws::form& f, const std::string& fie
   auto* text = f.find(field);
   if (!text)
     return fallback;
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (ec != std::errc{} || end != text->data() + text->size() || text->empty())
+  auto number = whole_number(*text);
+  if (!number)
     return invalid("Value " + text->substr(0, 40) + " for parameter " + field +
                    " is invalid. Reason: must be an integer.");
+  auto v = *number;
   if (v < lo || v > hi)
     return invalid("Value " + *text + " for parameter " + field + " is invalid. Reason: must be " +
                    "between " + std::to_string(lo) + " and " + std::to_string(hi) + ".");
+  return v;
+}
+
+std::optional<int64_t> whole_number(std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    return std::nullopt;
+  return v;
+}
+
+std::optional<double> finite_number(const std::string& text) {
+  if (!is_decimal_number(text))
+    return std::nullopt;
+  errno = 0;
+  double v = std::strtod(text.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(v))
+    return std::nullopt;
   return v;
 }
 

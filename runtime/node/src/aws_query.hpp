@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -81,5 +82,10 @@ void write_error_entry(aws::xml_writer& w, const std::string& id, const std::str
 /// Whether `text` is a decimal number as SQS and SNS take one ("-1", "2.50", "1e10"; not NaN,
 /// Inf, hex or blanks).
 bool is_decimal_number(const std::string& text);
+/// `text` as a whole decimal integer (no sign '+', blanks, exponent or overflow), else nothing.
+std::optional<int64_t> whole_number(std::string_view text);
+/// `text` as a finite double when it is a decimal number (is_decimal_number) that fits, else
+/// nothing ("1e400" overflows).
+std::optional<double> finite_number(const std::string& text);
 
 } // namespace mailroom

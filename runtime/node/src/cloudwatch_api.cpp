@@ -100,9 +100,10 @@ checked<alarm_config> alarm_of(const aws::form& f, const std::string& region) {
   auto threshold_text = f.get("Threshold");
   if (threshold_text.empty())
     return missing("Threshold");
-  if (!is_decimal_number(threshold_text))
-    return cw.invalid("Threshold '" + threshold_text.substr(0, 40) + "' is not a number.");
-  double threshold = std::stod(threshold_text);
+  auto parsed = finite_number(threshold_text);
+  if (!parsed)
+    return cw.invalid("Threshold '" + threshold_text.substr(0, 40) + "' is not a finite number.");
+  double threshold = *parsed;
   // Mailroom's alarms fire above a threshold; every mapped metric is a whole number (a count,
   // milliseconds), so ">= T" is "> T - 1" of it.
   auto comparison = in["ComparisonOperator"];

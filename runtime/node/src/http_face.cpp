@@ -92,15 +92,19 @@ public:
       auth = std::make_shared<aws::sigv4_authorization>(std::move(*parsed));
       request->region = auth->region;
     }
-    auto signed_parts = std::make_shared<aws::signed_request>();
-    signed_parts->method = "POST";
-    std::string target{url.cStr()};
-    auto q = target.find('?');
-    signed_parts->path = target.substr(0, q);
-    signed_parts->query = q == std::string::npos ? std::string{} : target.substr(q + 1);
-    if (auto it = all.find("x-amz-date"); it != all.end())
-      signed_parts->amz_date = it->second;
-    signed_parts->headers = std::move(all);
+    // What SigV4 signs: only kept when it is checked (auth = "sigv4").
+    std::shared_ptr<aws::signed_request> signed_parts;
+    if (config_.http_auth.mode == "sigv4") {
+      signed_parts = std::make_shared<aws::signed_request>();
+      signed_parts->method = "POST";
+      std::string target{url.cStr()};
+      auto q = target.find('?');
+      signed_parts->path = target.substr(0, q);
+      signed_parts->query = q == std::string::npos ? std::string{} : target.substr(q + 1);
+      if (auto it = all.find("x-amz-date"); it != all.end())
+        signed_parts->amz_date = it->second;
+      signed_parts->headers = std::move(all);
+    }
     // Read one byte past the bound, so a body without Content-Length that passes it is seen.
     return body.readAllText(max_http_body_bytes + 1)
         .then([this, request, auth, signed_parts, &response](kj::String text) -> kj::Promise<void> {
@@ -110,10 +114,12 @@ public:
           const auto& dialect = service == "sns"          ? sns_dialect
                                 : service == "monitoring" ? cloudwatch_dialect
                                                           : sqs_dialect;
-          signed_parts->body.assign(text.cStr(), text.size());
-          if (auto refused = check_signature(config_.http_auth, auth.get(), *signed_parts,
-                                             config_.clock->now_ms()))
-            return send(response, dialect.error(*refused));
+          if (signed_parts) {
+            signed_parts->body.assign(text.cStr(), text.size());
+            if (auto refused = check_signature(config_.http_auth, auth.get(), *signed_parts,
+                                               config_.clock->now_ms()))
+              return send(response, dialect.error(*refused));
+          }
           auto form = aws::form::parse(std::string_view{text.cStr(), text.size()});
           if (!form)
             return send(response, sqs_error(400, "MalformedQueryString", message_of(form.error())));

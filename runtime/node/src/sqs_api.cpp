@@ -100,14 +100,13 @@ std::optional<refusal> apply_attributes(const std::map<std::string, std::string>
                                         queue_config& config) {
   auto seconds = [&](const std::string& name, const std::string& text, int64_t lo,
                      int64_t hi) -> checked<int64_t> {
-    aws::form one = *aws::form::parse("v=" + aws::url_encode(text));
-    auto v = sqs.integer(one, "v", lo, hi, 0);
-    if (std::holds_alternative<refusal>(v))
+    auto v = whole_number(text);
+    if (!v || *v < lo || *v > hi)
       return refusal{400, "InvalidAttributeValue",
                      "Invalid value for the parameter " + name + ": '" + text.substr(0, 40) +
                          "' is not an integer from " + std::to_string(lo) + " to " +
                          std::to_string(hi) + "."};
-    return v;
+    return *v;
   };
   for (const auto& [name, value] : attributes) {
     checked<int64_t> v = int64_t{0};
