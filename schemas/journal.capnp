@@ -31,6 +31,13 @@ struct QueueConfig {
   fifo @11 :Bool;               # true: message groups, strict order, one in flight per group
   receiveWaitMs @12 :Int64;     # long poll of a receive that names none (SQS
                                 # ReceiveMessageWaitTimeSeconds); 0: none
+  deadLetterQueue @13 :Text;    # queue dead messages go to instead of a sink; empty: none
+  tags @14 :List(Tag);          # the operator's labels (SQS queue tags)
+}
+
+struct Tag {
+  key @0 :Text;
+  value @1 :Text;
 }
 
 struct Segment {

@@ -155,7 +155,8 @@ void release_held(self_ptr self) {
     wait_for_room(self);
 }
 
-/// Hands dead messages to the sink; removes them here once the sink has them durably. `done`
+/// Hands dead messages to the sink or dead-letter queue; removes them here once it has them
+/// durably. `done`
 /// (optional) learns whether the sink took them; if not, they are retried later.
 void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead,
                std::function<void(const caf::error&)> done = {}) {
@@ -172,29 +173,42 @@ void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead,
     seqs.push_back(d.seq);
     records.push_back(std::move(d.record));
   }
-  const auto& target = st.queue->config().dead_letter_target;
-  auto sink = st.deps.entities->find(entity_kind::dead_letter_sink, target);
-  if (!sink) {
-    spdlog::warn("queue '{}': dead-letter sink '{}' not found; retrying in {} ms", st.queue->name(),
-                 target, sink_retry_ms);
-    st.queue->abort_dead_letters(seqs, now(self), sink_retry_ms);
-    done(make_error(errc::not_found, "queue '" + st.queue->name() + "': dead-letter sink '" +
-                                         target + "' not found"));
+  auto taken = [self, seqs, done] {
+    self->state.writer->commit(self->state.queue->finish_dead_letters(seqs),
+                               [](const caf::error&) {});
+    done({});
+  };
+  auto refused = [self, seqs, done](const caf::error& err) {
+    spdlog::warn("queue '{}': {} refused its dead letters: {}", self->state.queue->name(),
+                 self->state.queue->config().dead_letter_destination(), message_of(err));
+    self->state.queue->abort_dead_letters(seqs, now(self), sink_retry_ms);
+    done(err);
+  };
+  const auto& config = st.queue->config();
+  auto kind = config.dead_letter_queue.empty() ? entity_kind::dead_letter_sink : entity_kind::queue;
+  auto target =
+      st.deps.entities->find(kind, config.dead_letter_queue.empty() ? config.dead_letter_target
+                                                                    : config.dead_letter_queue);
+  if (!target) {
+    refused(make_error(errc::not_found, config.dead_letter_destination() + " not found"));
     return;
   }
-  self->request(*sink, caf::infinite, dead_atom::value, std::move(records))
-      .then(
-          [self, seqs, done](ok_atom) {
-            self->state.writer->commit(self->state.queue->finish_dead_letters(seqs),
-                                       [](const caf::error&) {});
-            done({});
-          },
-          [self, seqs, done](caf::error& err) {
-            spdlog::warn("queue '{}': dead-letter sink refused: {}", self->state.queue->name(),
-                         message_of(err));
-            self->state.queue->abort_dead_letters(seqs, now(self), sink_retry_ms);
-            done(err);
-          });
+  if (kind == entity_kind::dead_letter_sink) {
+    self->request(*target, caf::infinite, dead_atom::value, std::move(records))
+        .then([taken](ok_atom) { taken(); }, [refused](caf::error& err) { refused(err); });
+    return;
+  }
+  // A dead-letter queue takes them as a redrive does (same ids), each with its death record
+  // as the last of its history: where it died and why stay with it.
+  std::vector<envelope> messages;
+  messages.reserve(records.size());
+  for (auto& r : records) {
+    r.message.history.push_back(std::move(r.death));
+    messages.push_back(std::move(r.message));
+  }
+  self->request(*target, caf::infinite, redrive_atom::value, std::move(messages))
+      .then([taken](const std::vector<std::string>&) { taken(); },
+            [refused](caf::error& err) { refused(err); });
 }
 
 void rearm(self_ptr self);

@@ -710,7 +710,7 @@ void queue_state::dead_letter_message(uint64_t seq, stored& m, std::string reaso
   d.death.dead_at_ms = now_ms;
   // With its id: the step one traces a stuck message for, which may outlive its sent step.
   record(seq, m.receive_count, "dead_lettered", now_ms,
-         d.death.reason + " → sink '" + config_.dead_letter_target + "'" +
+         d.death.reason + " → " + config_.dead_letter_destination() +
              (f.error.empty() ? std::string{} : "; last error: " + f.error),
          d.message.id);
   dead.push_back({seq, std::move(d)});
@@ -723,7 +723,7 @@ queue_state::settle_outcome queue_state::nack(const std::vector<nack_request>& r
   for (const auto& req : requests) {
     ack_outcome result;
     auto [m, seq] = find(req.receipt, result);
-    if (m != nullptr && !req.dead_letter_reason.empty() && config_.dead_letter_target.empty()) {
+    if (m != nullptr && !req.dead_letter_reason.empty() && !config_.dead_letters()) {
       result.error_code = std::string{to_string(errc::invalid_argument)};
       result.error_message = "queue '" + config_.name + "' has no dead-letter target";
       m = nullptr;
@@ -808,7 +808,7 @@ queue_state::tick_outcome queue_state::advance(int64_t now_ms) {
       auto* m = messages_.find(seq);
       if (m == nullptr || m->state == phase::pending || m->state == phase::dead_lettering)
         continue;
-      if (config_.dead_letter_target.empty())
+      if (!config_.dead_letters())
         expired.push_back(seq);
       else
         dead_letter_message(seq, *m, "expired", now_ms, out.dead);

@@ -135,6 +135,13 @@ void write(schema::QueueConfig::Builder out, const queue_config& in) {
   out.setContentBasedDedup(in.content_based_dedup);
   out.setFifo(in.fifo);
   out.setReceiveWaitMs(in.receive_wait_ms);
+  out.setDeadLetterQueue(in.dead_letter_queue);
+  auto tags = out.initTags(static_cast<unsigned>(in.tags.size()));
+  unsigned i = 0;
+  for (const auto& [key, value] : in.tags) {
+    tags[i].setKey(key);
+    tags[i++].setValue(value);
+  }
   auto retry = out.initRetry();
   retry.setBaseMs(in.retry.base_ms);
   retry.setFactor(in.retry.factor);
@@ -155,6 +162,9 @@ queue_config read(schema::QueueConfig::Reader in) {
   out.content_based_dedup = in.getContentBasedDedup();
   out.fifo = in.getFifo();
   out.receive_wait_ms = in.getReceiveWaitMs();
+  out.dead_letter_queue = text(in.getDeadLetterQueue());
+  for (auto tag : in.getTags())
+    out.tags[text(tag.getKey())] = text(tag.getValue());
   if (in.hasRetry()) {
     auto r = in.getRetry();
     out.retry.base_ms = r.getBaseMs();

@@ -31,6 +31,27 @@ TEST(codec, a_segment_round_trips_every_envelope_field) {
   EXPECT_EQ(d.history[0].dead_at_ms, 12);
 }
 
+TEST(codec, a_queue_config_round_trips_every_field) {
+  queue_config c;
+  c.name = "orders";
+  c.visibility_timeout_ms = 1;
+  c.delay_ms = 2;
+  c.retention_ms = 3'000;
+  c.max_message_bytes = 4;
+  c.max_receive_count = 5;
+  c.dead_letter_queue = "orders-dlq";
+  c.retry = {6, 7.5, 8};
+  c.max_depth = 9;
+  c.dedup_window_ms = 10'000;
+  c.content_based_dedup = true;
+  c.fifo = true;
+  c.receive_wait_ms = 11;
+  c.tags = {{"team", "billing"}, {"empty", ""}};
+  auto decoded = codec::decode_queue_config(codec::encode_queue_config(c));
+  ASSERT_TRUE(decoded) << message_of(decoded.error());
+  EXPECT_EQ(*decoded, c);
+}
+
 TEST(codec, a_segment_of_copies_takes_what_they_share_from_its_publication) {
   std::vector<outgoing_message> shared(2);
   shared[0].body = "first";

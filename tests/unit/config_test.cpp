@@ -62,6 +62,23 @@ std::string error_for(const char* toml) {
 
 } // namespace
 
+TEST(config, a_queue_may_dead_letter_into_a_queue_instead_of_a_sink) {
+  auto c = parse_config(R"(
+[queues.orders]
+max_receive_count = 3
+dead_letter_queue = "orders-dlq"
+[queues.orders-dlq]
+)",
+                        "test.toml");
+  ASSERT_TRUE(c) << message_of(c.error());
+  const auto& orders = c->queues[0].name == "orders" ? c->queues[0] : c->queues[1];
+  EXPECT_EQ(orders.dead_letter_queue, "orders-dlq");
+  EXPECT_TRUE(orders.dead_letter_target.empty());
+  EXPECT_EQ(error_for("[queues.orders]\ndead_letter = \"a\"\ndead_letter_queue = \"b\""),
+            "bad.toml:1: queue 'orders': dead letters go to a sink or to a queue, not both ('a' "
+            "and 'b')");
+}
+
 TEST(config, malformed_toml_names_file_and_line) {
   auto e = error_for("[node\ndata_dir = 1");
   EXPECT_EQ(e.rfind("bad.toml: line 1", 0), 0u) << e;

@@ -52,6 +52,12 @@ caf::error validate_name(std::string_view what, const std::string& name) {
   return {};
 }
 
+std::string queue_config::dead_letter_destination() const {
+  if (!dead_letter_queue.empty())
+    return "queue '" + dead_letter_queue + "'";
+  return "sink '" + dead_letter_target + "'";
+}
+
 caf::error validate(const queue_config& c) {
   auto bad = [&](const std::string& what) {
     return make_error(errc::invalid_argument, "queue '" + c.name + "': " + what);
@@ -68,10 +74,23 @@ caf::error validate(const queue_config& c) {
   if (c.max_message_bytes == 0 || c.max_message_bytes > max_message_bytes_limit)
     return bad("max message size " + std::to_string(c.max_message_bytes) +
                " bytes is outside 1..64MiB");
-  if (c.max_receive_count > 0 && c.dead_letter_target.empty())
+  if (c.max_receive_count > 0 && !c.dead_letters())
     return bad("max receive count needs a dead-letter target");
-  if (c.dead_letter_target == c.name)
+  if (!c.dead_letter_target.empty() && !c.dead_letter_queue.empty())
+    return bad("dead letters go to a sink or to a queue, not both ('" + c.dead_letter_target +
+               "' and '" + c.dead_letter_queue + "')");
+  if (c.dead_letter_target == c.name || c.dead_letter_queue == c.name)
     return bad("dead-letter target cannot be the queue itself");
+  if (!c.dead_letter_queue.empty())
+    if (auto err = validate_name("dead-letter queue", c.dead_letter_queue))
+      return bad(message_of(err));
+  if (c.tags.size() > max_queue_tags)
+    return bad(std::to_string(c.tags.size()) + " tags are more than " +
+               std::to_string(max_queue_tags));
+  for (const auto& [key, value] : c.tags)
+    if (key.empty() || key.size() > 128 || value.size() > 256)
+      return bad("tag '" + key.substr(0, 128) + "' needs a key of 1 to 128 bytes and a value of " +
+                 "at most 256");
   if (c.receive_wait_ms < 0 || c.receive_wait_ms > 20'000)
     return bad("receive wait " + format_duration_ms(c.receive_wait_ms) + " is outside 0s..20s");
   if (c.dedup_window_ms < 1000 || c.dedup_window_ms > 24LL * 3600 * 1000)

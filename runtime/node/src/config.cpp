@@ -84,10 +84,11 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   queue_config q;
   q.name = name;
   auto where = "queue '" + name + "'";
-  if (auto err = check_keys(source, t, where,
-                            {"visibility_timeout", "delay", "retention", "max_message_size",
-                             "max_receive_count", "dead_letter", "retry", "max_depth",
-                             "dedup_window", "content_based_dedup", "fifo", "receive_wait"}))
+  if (auto err =
+          check_keys(source, t, where,
+                     {"visibility_timeout", "delay", "retention", "max_message_size",
+                      "max_receive_count", "dead_letter", "dead_letter_queue", "retry", "max_depth",
+                      "dedup_window", "content_based_dedup", "fifo", "receive_wait"}))
     return err;
   if (auto err = read_duration(source, t, "visibility_timeout", where + ": visibility_timeout",
                                q.visibility_timeout_ms))
@@ -124,6 +125,9 @@ caf::expected<queue_config> read_queue(std::string_view source, const std::strin
   }
   if (auto err =
           read_string(source, t, "dead_letter", where + ": dead_letter", q.dead_letter_target))
+    return err;
+  if (auto err = read_string(source, t, "dead_letter_queue", where + ": dead_letter_queue",
+                             q.dead_letter_queue))
     return err;
   if (auto node = t.get("retry")) {
     auto retry = node->as_table();

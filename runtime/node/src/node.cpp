@@ -1,6 +1,7 @@
 #include "mailroom/node.hpp"
 
 #include "dead_letter/dead_letter_actor.hpp"
+#include "message_move/message_mover_actor.hpp"
 #include "queue/queue_actor.hpp"
 #include "ask.hpp"
 #include "entity_catalog.hpp"
@@ -14,6 +15,7 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -76,6 +78,8 @@ caf::expected<std::unique_ptr<node>> node::open(node_config config) {
   n->system_ = std::make_unique<caf::actor_system>(*n->system_config_);
   if (auto err = n->recover())
     return err;
+  n->mover_ = spawn_message_mover(*n->system_, {n->registry_, n->config_.clock});
+  n->stop_on_shutdown(n->mover_);
   if (auto err = n->recover_topics())
     return err;
   if (auto err = n->recover_routers())
@@ -471,6 +475,48 @@ caf::expected<uint64_t> node::dead_letter_depth(const std::string& sink) {
   if (!s)
     return std::move(s.error());
   return ask<uint64_t>(*system_, *s, stats_atom::value);
+}
+
+std::vector<std::string> node::dead_letter_sources(const std::string& queue) {
+  std::vector<std::string> sources;
+  for (const auto& name : queue_names())
+    if (auto config = queue_configuration(name); config && config->dead_letter_queue == queue)
+      sources.push_back(name);
+  std::sort(sources.begin(), sources.end());
+  return sources;
+}
+
+caf::error node::check(const message_move_request& request) {
+  if (!registry_->find(entity_kind::queue, request.source))
+    return unknown("queue", request.source);
+  if (dead_letter_sources(request.source).empty())
+    return make_error(errc::invalid_argument, "queue '" + request.source +
+                                                  "' is no queue's dead-letter queue: only a "
+                                                  "dead-letter queue's messages can be moved");
+  if (!request.destination.empty() && !registry_->find(entity_kind::queue, request.destination))
+    return unknown("queue", request.destination);
+  if (request.destination == request.source)
+    return make_error(errc::invalid_argument,
+                      "a message move task cannot move queue '" + request.source + "' into itself");
+  if (request.rate_per_s > 500)
+    return make_error(errc::invalid_argument, "a message move task moves at most 500 messages "
+                                              "per second, not " +
+                                                  std::to_string(request.rate_per_s));
+  return {};
+}
+
+caf::expected<message_move_status> node::start_message_move(const message_move_request& request) {
+  if (auto err = check(request))
+    return err;
+  return ask<message_move_status>(*system_, mover_, redrive_atom::value, request);
+}
+
+caf::expected<std::vector<message_move_status>> node::message_moves(const std::string& source) {
+  return ask<std::vector<message_move_status>>(*system_, mover_, list_atom::value, source);
+}
+
+caf::expected<message_move_status> node::cancel_message_move(const std::string& handle) {
+  return ask<message_move_status>(*system_, mover_, cancel_atom::value, handle);
 }
 
 caf::expected<uint64_t> node::purge(const std::string& name) {

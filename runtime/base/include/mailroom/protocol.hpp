@@ -35,9 +35,14 @@
 // alarm actor
 //   (stats_atom)                                 -> alarm_status
 //   (config_atom, alarm_config)                  -> ok_atom
+// message mover (one per node; message_move_types.hpp)
+//   (redrive_atom, message_move_request)         -> message_move_status (the task started)
+//   (list_atom, string source)                   -> vector<message_move_status>, newest first
+//   (cancel_atom, string handle)                 -> message_move_status
 #pragma once
 
 #include "mailroom/alarm_types.hpp"
+#include "mailroom/message_move_types.hpp"
 #include "mailroom/router_types.hpp"
 #include "mailroom/topic_types.hpp"
 #include "mailroom/types.hpp"
@@ -62,5 +67,6 @@ using config_atom = caf::atom_constant<caf::atom("config")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using route_atom = caf::atom_constant<caf::atom("route")>;
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 } // namespace mailroom

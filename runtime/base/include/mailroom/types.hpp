@@ -7,6 +7,7 @@
 #include <caf/error.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -110,7 +111,10 @@ struct queue_config {
   int64_t retention_ms = 4LL * 24 * 3600 * 1000; // SQS default: 4 days
   uint32_t max_message_bytes = 256 * 1024;
   uint32_t max_receive_count = 0; ///< 0: never dead-letter for receives
-  std::string dead_letter_target;
+  std::string dead_letter_target; ///< the dead-letter sink dead messages go to
+  /// Or the queue they go to (an SQS dead-letter queue): received like any message there, each
+  /// keeps its death record as the last of its history. At most one of the two is set.
+  std::string dead_letter_queue;
   retry_policy retry;
   /// Messages the queue holds at most (0: no limit). A send that would pass it is refused with
   /// errc::queue_full: backpressure that producers see, instead of unbounded memory.
@@ -126,6 +130,13 @@ struct queue_config {
   /// The long poll of a receive that names none (SQS ReceiveMessageWaitTimeSeconds, 0..20 s);
   /// the HTTP API applies it when WaitTimeSeconds is absent.
   int64_t receive_wait_ms = 0;
+  /// Labels for the operator (SQS queue tags); the broker does nothing with them.
+  std::map<std::string, std::string> tags;
+
+  /// Whether dead messages have somewhere to go (a sink or a queue).
+  bool dead_letters() const { return !dead_letter_target.empty() || !dead_letter_queue.empty(); }
+  /// Where they go, as logs and traces name it: "sink 'x'" or "queue 'x'".
+  std::string dead_letter_destination() const;
 
   friend bool operator==(const queue_config&, const queue_config&) = default;
 };
@@ -134,6 +145,8 @@ struct queue_config {
 constexpr uint64_t max_message_bytes_limit = 64ull * 1024 * 1024;
 /// Longest per-message delay (SQS: 15 minutes).
 constexpr int64_t max_message_delay_ms = 15 * 60 * 1000;
+/// Tags a queue carries at most (SQS: 50).
+constexpr size_t max_queue_tags = 50;
 /// Longest lease (SQS: 12 hours).
 constexpr int64_t max_visibility_ms = 12 * 3600 * 1000;
 

@@ -30,6 +30,7 @@
 //   max_message_size = 262144       # bytes
 //   max_receive_count = 5
 //   dead_letter = "orders-dlq"      # sink, created if missing
+//   # dead_letter_queue = "orders-q"  # or a queue (SQS's dead-letter queue), not both
 //   max_depth = 1000000             # messages held at most; sends past it are refused
 //   retry = { base = "1s", factor = 2.0, cap = "5m" }
 //   dedup_window = "5m"             # how long a dedup key suppresses re-sends (1s..24h)

@@ -17,6 +17,7 @@
 #include "mailroom/data_plane.hpp"
 #include "mailroom/endpoint_limits.hpp"
 #include "mailroom/memory_budget.hpp"
+#include "mailroom/message_move_types.hpp"
 #include "mailroom/registry.hpp"
 #include "mailroom/alarm_types.hpp"
 #include "mailroom/router_types.hpp"
@@ -218,6 +219,19 @@ public:
   caf::expected<queue_stats> stats(const std::string& queue) override;
   /// Dead letters a sink holds now.
   caf::expected<uint64_t> dead_letter_depth(const std::string& sink);
+  /// The queues whose dead letters go to `queue` (SQS ListDeadLetterSourceQueues), sorted.
+  std::vector<std::string> dead_letter_sources(const std::string& queue);
+
+  // Message move tasks (message_move_types.hpp; SQS StartMessageMoveTask).
+  /// Whether `request` may start: its source is a dead-letter queue, its destination (if
+  /// named) a queue, its rate at most 500 per second (SQS's limit).
+  caf::error check(const message_move_request& request);
+  caf::expected<message_move_status> start_message_move(const message_move_request& request);
+  /// A source's tasks, newest first (the ten most recent).
+  caf::expected<std::vector<message_move_status>> message_moves(const std::string& source);
+  caf::expected<message_move_status> cancel_message_move(const std::string& handle);
+  /// The actor that runs them, for callers that ask it asynchronously (the HTTP face).
+  caf::actor message_mover() const { return mover_; }
   caf::expected<uint64_t> purge(const std::string& queue) override;
   caf::expected<publish_result> publish(const std::string& topic,
                                         const std::vector<outgoing_message>& messages) override;
@@ -272,6 +286,7 @@ private:
       std::make_shared<std::atomic<uint64_t>>(0);
   std::mutex services_mutex_; // guards services_
   std::vector<caf::actor> services_;
+  caf::actor mover_;
 };
 
 } // namespace mailroom
