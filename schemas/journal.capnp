@@ -136,12 +136,16 @@ struct AlarmConfig {
   # Stored in catalog rows of kind 'alarm'.
   name @0 :Text;
   entity @1 :Text;          # "queue:NAME" or "sink:NAME"
-  metric @2 :Text;          # queue: visible | in_flight | oldest_age_ms | dead_lettered_per_minute; sink: depth
-  threshold @3 :Float64;    # fires while the metric is above it ...
+  metric @2 :Text;          # queue: visible | in_flight | delayed | oldest_age_ms | sent | received
+                            # | acked | dead_lettered[_per_minute]; sink: depth
+  threshold @3 :Float64;    # fires while the metric is above it (below: `below`) ...
   forMs @4 :Int64;          # ... for this long; resolves after as long at or below it
   topic @5 :Text;           # where alerts and resolves are published
   checkEveryMs @6 :Int64;   # how often the metric is read
   cloudwatch @7 :Text;      # the CloudWatch PutMetricAlarm it came from (JSON); empty: none
+  below @8 :Bool;           # fires while the metric is below the threshold instead
+  windowMs @9 :Int64;       # counters: their increase over this window; 0: one minute
+  okTopic @10 :Text;        # CloudWatch alarms: where OK transitions go (OKActions)
 }
 
 struct TraceEvent {

@@ -32,12 +32,12 @@ void publish(self_ptr self, const alarm_state::transition& t) {
     spdlog::warn("{}", t.text);
   else
     spdlog::info("{}", t.text);
-  if (c.topic.empty())
-    return; // a CloudWatch alarm without actions: its state changes are only logged
-  auto topic = self->state.deps.entities->find(entity_kind::topic, c.topic);
+  const auto& name = c.topic_for(t.firing);
+  if (name.empty())
+    return; // a CloudWatch alarm without actions for this state: only logged
+  auto topic = self->state.deps.entities->find(entity_kind::topic, name);
   if (!topic) {
-    spdlog::error("alarm '{}': topic '{}' does not exist; the alert was only logged", c.name,
-                  c.topic);
+    spdlog::error("alarm '{}': topic '{}' does not exist; the alert was only logged", c.name, name);
     return;
   }
   std::ostringstream value, threshold;
@@ -96,7 +96,11 @@ void check(self_ptr self) {
             const auto& metric = self->state.alarm->config().metric;
             double reading = metric == "visible"         ? static_cast<double>(s.visible)
                              : metric == "in_flight"     ? static_cast<double>(s.in_flight)
+                             : metric == "delayed"       ? static_cast<double>(s.delayed)
                              : metric == "oldest_age_ms" ? static_cast<double>(s.oldest_age_ms)
+                             : metric == "sent"          ? static_cast<double>(s.sent)
+                             : metric == "received"      ? static_cast<double>(s.received)
+                             : metric == "acked"         ? static_cast<double>(s.acked)
                                                          : static_cast<double>(s.dead_lettered);
             observe(self, reading);
           },

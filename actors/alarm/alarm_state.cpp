@@ -18,23 +18,27 @@ std::string alarm_state::describe(double value) const {
            std::to_string(static_cast<int64_t>(config_.threshold)) + ")";
   std::ostringstream t;
   t << config_.threshold;
-  return "alarm '" + config_.name + "': " + config_.entity + " " + config_.metric + " is " +
-         v.str() + ", above " + t.str() + " for " + format_duration_ms(config_.for_ms);
+  auto what = config_.counter_metric()
+                  ? config_.metric + " in the last " + format_duration_ms(config_.window_ms)
+                  : config_.metric;
+  return "alarm '" + config_.name + "': " + config_.entity + " " + what + " is " + v.str() +
+         (config_.below ? ", below " : ", above ") + t.str() + " for " +
+         format_duration_ms(config_.for_ms);
 }
 
 std::optional<alarm_state::transition> alarm_state::observe(int64_t now_ms, double reading) {
   auto value = reading;
-  if (is_rate()) {
+  if (config_.counter_metric()) {
     counter_.emplace_back(now_ms, reading);
-    while (counter_.size() > 1 && counter_[1].first <= now_ms - 60'000)
+    while (counter_.size() > 1 && counter_[1].first <= now_ms - config_.window_ms)
       counter_.pop_front();
-    // The increase over the last minute; a counter that went back (node restart) counts from 0.
+    // The increase over the window; a counter that went back (node restart) counts from 0.
     value = std::max(0.0, reading - counter_.front().second);
   }
   value_ = value;
   if (since_ms_ == 0)
     since_ms_ = now_ms;
-  bool breaching = value > config_.threshold;
+  bool breaching = config_.below ? value < config_.threshold : value > config_.threshold;
   if (breaching == firing_) {
     other_side_since_.reset();
     return std::nullopt;

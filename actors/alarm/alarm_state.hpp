@@ -3,8 +3,9 @@
 //
 //   OK ──value > threshold for `for`──► FIRING ──value ≤ threshold for `for`──► OK
 //
-// A rate metric (dead_lettered_per_minute) is observed as a counter; the state turns it into
-// the increase over the last minute.
+// A counter metric (sent, received, acked, dead_lettered) is observed as the counter; the
+// state turns it into the increase over the alarm's window. A `below` alarm breaches under the
+// threshold instead of above it.
 #pragma once
 
 #include "mailroom/alarm_types.hpp"
@@ -31,9 +32,6 @@ public:
   std::optional<transition> observe(int64_t now_ms, double reading);
   alarm_status status() const;
 
-  /// Whether the metric is a per-minute rate computed from a counter.
-  bool is_rate() const { return config_.metric == "dead_lettered_per_minute"; }
-
 private:
   std::string describe(double value) const;
 
@@ -42,7 +40,7 @@ private:
   double value_ = 0;
   int64_t since_ms_ = 0;
   std::optional<int64_t> other_side_since_;        ///< when the metric crossed to the other side
-  std::deque<std::pair<int64_t, double>> counter_; ///< rate metrics: the last minute of readings
+  std::deque<std::pair<int64_t, double>> counter_; ///< counters: the window's readings
 };
 
 } // namespace mailroom

@@ -113,17 +113,19 @@ nlohmann::json to_json(const alarm_config& a, const alarm_status& s) {
           {"entity", a.entity},
           {"metric", a.metric},
           {"threshold", a.threshold},
+          {"fire_when", a.below ? "below" : "above"},
           {"for", format_duration_ms(a.for_ms)},
           {"topic", a.topic},
           {"check_every", format_duration_ms(a.check_every_ms)},
+          {"window", format_duration_ms(a.window_ms)},
           {"firing", s.firing},
           {"value", s.value},
           {"since_ms", s.since_ms}};
 }
 
-constexpr std::array<std::string_view, 10> alarm_fields = {
-    "name",  "entity",      "metric", "threshold", "for",
-    "topic", "check_every", "firing", "value",     "since_ms"};
+constexpr std::array<std::string_view, 12> alarm_fields = {
+    "name",  "entity",      "metric", "threshold", "fire_when", "for",
+    "topic", "check_every", "window", "firing",    "value",     "since_ms"};
 
 int run_alarm_create(catalog& c, const alarm_config& config) {
   return exit_code_of(c.put_alarm(config));
@@ -148,6 +150,10 @@ struct alarm_options {
   alarm_config config; ///< its defaults are the defaults
   std::string for_text = format_duration_ms(config.for_ms);
   std::string every_text = format_duration_ms(config.check_every_ms);
+  std::string window_text = format_duration_ms(config.window_ms);
+  double above = 0, below = 0;
+  CLI::Option* above_given = nullptr;
+  CLI::Option* below_given = nullptr;
 };
 
 void add_alarm_create(CLI::App& alarm, invocation& inv) {
@@ -158,23 +164,35 @@ void add_alarm_create(CLI::App& alarm, invocation& inv) {
   cmd->add_option("NAME", c.name, "alarm name")->required();
   cmd->add_option("--on", c.entity, "what it watches: queue:NAME or sink:NAME")->required();
   cmd->add_option("--metric", c.metric,
-                  "queue: visible, in_flight, oldest_age_ms or dead_lettered_per_minute; "
-                  "sink: depth")
+                  "queue: visible, in_flight, delayed, oldest_age_ms, or the counters sent, "
+                  "received, acked, dead_lettered (their increase over --window); sink: depth")
       ->required();
-  // "nan", "inf" or a negative threshold parse as doubles; the node refuses them, naming the
-  // alarm, as it does for TOML and the C++ API.
-  cmd->add_option("--above", c.threshold, "fires while the metric is above this")->required();
+  // "nan" or "inf" parse as doubles; the node refuses them, naming the alarm, as it does for
+  // TOML and the C++ API.
+  o->above_given = cmd->add_option("--above", o->above, "fires while the metric is above this");
+  o->below_given = cmd->add_option("--below", o->below, "... or while it is below this");
+  o->above_given->excludes(o->below_given);
+  cmd->add_option("--window", o->window_text, "counters: the window of their increase")
+      ->capture_default_str();
   cmd->add_option("--for", o->for_text, "... continuously for this long")->capture_default_str();
   cmd->add_option("--topic", c.topic, "where alerts and resolves are published")->required();
   cmd->add_option("--every", o->every_text, "how often the metric is read")->capture_default_str();
   on_chosen(cmd, inv, [o]() -> std::optional<action> {
     auto config = o->config;
+    config.below = o->below_given->count() > 0;
+    if (!config.below && o->above_given->count() == 0) {
+      print_usage_error("alarm '" + config.name + "': --above or --below is required");
+      return std::nullopt;
+    }
+    config.threshold = config.below ? o->below : o->above;
     auto for_ms = parse_duration(o->for_text, "alarm '" + config.name + "': --for");
     auto every_ms = parse_duration(o->every_text, "alarm '" + config.name + "': --every");
-    if (!for_ms || !every_ms)
+    auto window_ms = parse_duration(o->window_text, "alarm '" + config.name + "': --window");
+    if (!for_ms || !every_ms || !window_ms)
       return std::nullopt;
     config.for_ms = *for_ms;
     config.check_every_ms = *every_ms;
+    config.window_ms = *window_ms;
     return [config](client& cl) { return run_alarm_create(cl, config); };
   });
 }

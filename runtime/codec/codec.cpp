@@ -547,12 +547,27 @@ void write(schema::AlarmConfig::Builder out, const alarm_config& config) {
   out.setCheckEveryMs(config.check_every_ms);
   if (!config.cloudwatch.empty())
     out.setCloudwatch(config.cloudwatch);
+  out.setBelow(config.below);
+  out.setWindowMs(config.window_ms);
+  if (!config.ok_topic.empty())
+    out.setOkTopic(config.ok_topic);
 }
 
 alarm_config read(schema::AlarmConfig::Reader r) {
-  return alarm_config{text(r.getName()),   text(r.getEntity()),    text(r.getMetric()),
-                      r.getThreshold(),    r.getForMs(),           text(r.getTopic()),
-                      r.getCheckEveryMs(), text(r.getCloudwatch())};
+  alarm_config out;
+  out.name = text(r.getName());
+  out.entity = text(r.getEntity());
+  out.metric = text(r.getMetric());
+  out.threshold = r.getThreshold();
+  out.for_ms = r.getForMs();
+  out.topic = text(r.getTopic());
+  out.check_every_ms = r.getCheckEveryMs();
+  out.cloudwatch = text(r.getCloudwatch());
+  out.below = r.getBelow();
+  if (r.getWindowMs() > 0) // older records: the minute every rate alarm had then
+    out.window_ms = r.getWindowMs();
+  out.ok_topic = text(r.getOkTopic());
+  return out;
 }
 
 std::string encode_alarm_config(const alarm_config& config) {

@@ -144,7 +144,8 @@ TEST_P(catalog_conformance, routers_are_put_described_listed_and_deleted_and_loo
 
 TEST_P(catalog_conformance, alarms_are_put_described_with_their_state_and_deleted) {
   ASSERT_FALSE(cat().create_topic({"alerts", {}}));
-  alarm_config a{"backlog", "queue:orders", "visible", 100, 60'000, "alerts", 1'000, {}};
+  alarm_config a{"backlog", "queue:orders", "visible", 100, 60'000, "alerts", 1'000,
+                 {},        false,          60'000,    {}};
   ASSERT_FALSE(cat().put_alarm(a));
   auto described = cat().alarm_configuration("backlog");
   ASSERT_TRUE(described) << message_of(described.error());

@@ -59,17 +59,70 @@ class QueueAlarms(NodeTest):
         self.assertEqual(cloudwatch.describe_alarms(AlarmNames=["orders-backlog"])["MetricAlarms"], [])
         self.assertEqual(error_code(cloudwatch.delete_alarms, AlarmNames=["orders-backlog"]), "ResourceNotFound")
 
+    def raw_log(self, topic, queue):
+        arn = self.sns.create_topic(Name=topic)["TopicArn"]
+        url = self.sqs.create_queue(QueueName=queue)["QueueUrl"]
+        self.sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=url, Attributes={"RawMessageDelivery": "true"})
+        return arn, url
+
+    def changes(self, log, wanted):
+        """State changes read from `log` until `wanted` (name, state) pairs were all seen."""
+        seen = set()
+        deadline = time.monotonic() + 90  # bounds the wait only; no timing is asserted
+        while not wanted <= seen and time.monotonic() < deadline:
+            for m in self.sqs.receive_message(QueueUrl=log, MaxNumberOfMessages=10,
+                                              WaitTimeSeconds=20).get("Messages", []):
+                change = json.loads(m["Body"])
+                seen.add((change["AlarmName"], change["NewStateValue"]))
+                self.sqs.delete_message(QueueUrl=log, ReceiptHandle=m["ReceiptHandle"])
+        return seen
+
+    def test_counts_per_period_below_thresholds_and_ok_actions(self):
+        cloudwatch = self.node.client("cloudwatch")
+        alerts, alerts_log = self.raw_log("burst-alerts", "burst-alerts-log")
+        recovered, ok_log = self.raw_log("recovered", "recovered-log")
+        traffic = self.sqs.create_queue(QueueName="traffic")["QueueUrl"]
+        self.sqs.create_queue(QueueName="idle")
+        cloudwatch.put_metric_alarm(**self.alarm(
+            AlarmName="sent-burst", MetricName="NumberOfMessagesSent", Statistic="Sum",
+            ComparisonOperator="GreaterThanOrEqualToThreshold", Threshold=3,
+            Dimensions=[{"Name": "QueueName", "Value": "traffic"}], AlarmActions=[alerts],
+            OKActions=[recovered]))
+        cloudwatch.put_metric_alarm(**self.alarm(
+            AlarmName="idle", ComparisonOperator="LessThanThreshold", Threshold=1,
+            Dimensions=[{"Name": "QueueName", "Value": "idle"}], AlarmActions=[alerts]))
+        cloudwatch.put_metric_alarm(**self.alarm(
+            AlarmName="delayed", MetricName="ApproximateNumberOfMessagesDelayed",
+            Dimensions=[{"Name": "QueueName", "Value": "traffic"}], AlarmActions=[alerts]))
+        for body in ("a", "b", "c"):
+            self.sqs.send_message(QueueUrl=traffic, MessageBody=body)
+        self.sqs.send_message(QueueUrl=traffic, MessageBody="later", DelaySeconds=900)
+        # Three sends within a period; an empty queue below 1; a delayed message.
+        self.assertEqual(self.changes(alerts_log, {("sent-burst", "ALARM"), ("idle", "ALARM"),
+                                                   ("delayed", "ALARM")}),
+                         {("sent-burst", "ALARM"), ("idle", "ALARM"), ("delayed", "ALARM")})
+        # No more sends: once a period passed without three, OK goes to OKActions' topic alone.
+        self.assertEqual(self.changes(ok_log, {("sent-burst", "OK")}), {("sent-burst", "OK")})
+        described = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(
+            AlarmNames=["sent-burst", "idle"])["MetricAlarms"]}
+        self.assertEqual(described["sent-burst"]["OKActions"], [recovered])
+        self.assertEqual(described["idle"]["ComparisonOperator"], "LessThanThreshold")
+        self.assertEqual(described["idle"]["StateValue"], "ALARM")
+
     def test_what_mailroom_cannot_map_is_refused_by_name(self):
         cloudwatch = self.node.client("cloudwatch")
         self.sns.create_topic(Name="alerts")
         for overrides, named in ((dict(Namespace="AWS/EC2"), "AWS/EC2"),
                                  (dict(MetricName="CPUUtilization"), "CPUUtilization"),
-                                 (dict(ComparisonOperator="LessThanThreshold"), "LessThanThreshold"),
+                                 (dict(ComparisonOperator="LessThanLowerOrGreaterThanUpperThreshold"),
+                                  "LessThanLowerOrGreaterThanUpperThreshold"),
+                                 (dict(MetricName="NumberOfMessagesSent", Statistic="Average"), "Sum"),
                                  (dict(Period=15), "Period"),
                                  (dict(Statistic="p99"), "Statistic"),
                                  (dict(AlarmActions=["arn:aws:sns:us-east-1:123456789012:alerts",
                                                      "arn:aws:sns:us-east-1:123456789012:other"]), "AlarmActions"),
-                                 (dict(OKActions=["arn:aws:sns:us-east-1:123456789012:other"]), "OKActions"),
+                                 (dict(OKActions=["arn:aws:sns:us-east-1:123456789012:alerts",
+                                                  "arn:aws:sns:us-east-1:123456789012:other"]), "OKActions"),
                                  (dict(Dimensions=[{"Name": "InstanceId", "Value": "i-1"}]), "QueueName")):
             try:
                 cloudwatch.put_metric_alarm(**self.alarm(**overrides))

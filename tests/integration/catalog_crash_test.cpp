@@ -52,7 +52,8 @@ void change_until_killed(const node_process& d, int round, confirmed_catalog& do
     if (c->put_router(r))
       return;
     done.routers.insert(r.name);
-    alarm_config a{"a-" + name, "queue:" + name, "visible", 1000, 60'000, "events", 1'000, {}};
+    alarm_config a{"a-" + name, "queue:" + name, "visible", 1000, 60'000, "events", 1'000,
+                   {},          false,           60'000,    {}};
     if (c->put_alarm(a))
       return;
     done.alarms.insert(a.name);

@@ -6,6 +6,8 @@
 #include "node_fixture.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 using namespace mailroom;
@@ -13,7 +15,8 @@ using namespace mailroom;
 namespace {
 
 alarm_config dlq_depth() {
-  return {"dlq-depth", "sink:orders-dlq", "depth", 10, 60'000, "alerts", 1'000, {}};
+  return {"dlq-depth", "sink:orders-dlq", "depth", 10, 60'000, "alerts", 1'000, {}, false, 60'000,
+          {}};
 }
 
 constexpr int64_t start = 1'700'000'000'000;
@@ -41,7 +44,17 @@ TEST(alarm_state, fires_only_after_the_metric_stays_above_the_threshold_for_the_
 }
 
 TEST(alarm_state, a_rate_metric_counts_the_increase_over_the_last_minute) {
-  alarm_config c{"dlq-rate", "queue:orders", "dead_lettered_per_minute", 5, 0, "alerts", 1'000, {}};
+  alarm_config c{"dlq-rate",
+                 "queue:orders",
+                 "dead_lettered_per_minute",
+                 5,
+                 0,
+                 "alerts",
+                 1'000,
+                 {},
+                 false,
+                 60'000,
+                 {}};
   alarm_state a{c};
   EXPECT_FALSE(a.observe(start, 100)) << "the first reading is the baseline";
   EXPECT_FALSE(a.observe(start + 30'000, 104));
@@ -51,6 +64,47 @@ TEST(alarm_state, a_rate_metric_counts_the_increase_over_the_last_minute) {
   auto resolved = a.observe(start + 200'000, 106);
   ASSERT_TRUE(resolved) << "no dead letters in the last minute";
   EXPECT_FALSE(resolved->firing);
+}
+
+TEST(alarm_state, a_counter_counts_its_increase_over_the_alarm_window) {
+  alarm_config c{"sent", "queue:orders", "sent", 9, 0, "alerts", 1'000, {}, false, 300'000, {}};
+  alarm_state a{c};
+  EXPECT_FALSE(a.observe(start, 0));
+  EXPECT_FALSE(a.observe(start + 100'000, 5));
+  auto fired = a.observe(start + 200'000, 10);
+  ASSERT_TRUE(fired) << "ten sends within five minutes";
+  EXPECT_NE(fired->text.find("sent in the last 5m is 10"), std::string::npos) << fired->text;
+  EXPECT_FALSE(a.observe(start + 299'000, 10)) << "still within the window";
+  auto resolved = a.observe(start + 501'000, 10);
+  ASSERT_TRUE(resolved) << "none in the last five minutes";
+  EXPECT_FALSE(resolved->firing);
+}
+
+TEST(alarm_state, a_below_alarm_fires_under_its_threshold) {
+  alarm_config c{"idle", "queue:orders", "visible", 1, 10'000, "alerts", 1'000,
+                 {},     true,           60'000,    {}};
+  alarm_state a{c};
+  EXPECT_FALSE(a.observe(start, 5));
+  EXPECT_FALSE(a.observe(start + 1'000, 0)) << "below, but not yet for 10 s";
+  auto fired = a.observe(start + 11'000, 0);
+  ASSERT_TRUE(fired);
+  EXPECT_NE(fired->text.find("is 0, below 1 for 10s"), std::string::npos) << fired->text;
+  EXPECT_FALSE(a.observe(start + 12'000, 1)) << "at the threshold is not below it";
+  EXPECT_TRUE(a.observe(start + 22'000, 1));
+}
+
+TEST(alarm_state, a_cloudwatch_alarm_resolves_to_its_ok_topic_only) {
+  auto c = dlq_depth();
+  EXPECT_EQ(c.topic_for(false), "alerts") << "Mailroom's alarms resolve where they fire";
+  c.cloudwatch = "{}";
+  EXPECT_EQ(c.topic_for(true), "alerts");
+  EXPECT_EQ(c.topic_for(false), "") << "no OKActions: OK goes nowhere";
+  c.ok_topic = "recovered";
+  EXPECT_EQ(c.topic_for(false), "recovered");
+  EXPECT_FALSE(validate(c));
+  c.cloudwatch.clear();
+  EXPECT_NE(message_of(validate(c)).find("an OK topic is for CloudWatch alarms"),
+            std::string::npos);
 }
 
 TEST(alarm_state, bad_alarms_are_refused_naming_the_field) {
@@ -63,7 +117,10 @@ TEST(alarm_state, bad_alarms_are_refused_naming_the_field) {
             std::string::npos);
   EXPECT_NE(bad([](alarm_config& c) { c.metric = "visible"; }).find("one of a sink's"),
             std::string::npos);
-  EXPECT_NE(bad([](alarm_config& c) { c.threshold = -1; }).find("threshold"), std::string::npos);
+  EXPECT_NE(bad([](alarm_config& c) { c.threshold = std::nan(""); }).find("finite"),
+            std::string::npos);
+  EXPECT_NE(bad([](alarm_config& c) { c.window_ms = 10; }).find("window 10ms is outside 1s..24h"),
+            std::string::npos);
   EXPECT_NE(bad([](alarm_config& c) { c.topic = ""; }).find("topic name"), std::string::npos);
 }
 
@@ -91,7 +148,8 @@ TEST_F(alarm_node_test, an_alarm_publishes_an_alert_then_a_resolve_to_its_topic)
   auto orders = config("orders");
   open({orders, config("alert-inbox")});
   ASSERT_FALSE(node_->create_topic({"alerts", {{"alert-inbox", "", false, true, ""}}}));
-  alarm_config c{"backlog", "queue:orders", "visible", 2, 5'000, "alerts", 10, {}};
+  alarm_config c{"backlog", "queue:orders", "visible", 2, 5'000, "alerts", 10,
+                 {},        false,          60'000,    {}};
   ASSERT_FALSE(node_->put_alarm(c));
   ASSERT_TRUE(node_->send("orders", bodies({"a", "b", "c"})));
   advance(10); // the next check (every 10 ms)
@@ -131,7 +189,10 @@ TEST(cloudwatch_message, a_state_change_is_cloudwatchs_sns_message) {
       R"({"AlarmDescription":"piles up","MetricName":"ApproximateNumberOfMessagesVisible",
                      "Namespace":"AWS/SQS","QueueName":"orders","Statistic":"Maximum","Period":10,
                      "EvaluationPeriods":1,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold",
-                     "Region":"eu-west-1"})"};
+                     "Region":"eu-west-1"})",
+      false,
+      60'000,
+      {}};
   auto m = cloudwatch_state_change(c, {true, 7, "visible is 7, above 5"}, 1704067200123);
   EXPECT_EQ(m.subject, "ALARM: \"backlog\" in eu-west-1");
   auto body = nlohmann::json::parse(m.body);

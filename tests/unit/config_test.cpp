@@ -79,6 +79,26 @@ dead_letter_queue = "orders-dlq"
             "and 'b')");
 }
 
+TEST(config, an_alarm_may_fire_below_its_threshold_and_watch_a_counter_over_a_window) {
+  auto c = parse_config(R"(
+[alarms.quiet]
+entity = "queue:orders"
+metric = "sent"
+threshold = 1
+fire_when = "below"
+window = "5m"
+topic = "alerts"
+)",
+                        "test.toml");
+  ASSERT_TRUE(c) << message_of(c.error());
+  ASSERT_EQ(c->alarms.size(), 1u);
+  EXPECT_TRUE(c->alarms[0].below);
+  EXPECT_EQ(c->alarms[0].window_ms, 300'000);
+  EXPECT_EQ(error_for("[alarms.a]\nentity = \"queue:q\"\nmetric = \"sent\"\nthreshold = 1\n"
+                      "topic = \"t\"\nfire_when = \"under\""),
+            "bad.toml:6: alarm 'a': fire_when 'under' is neither \"above\" nor \"below\"");
+}
+
 TEST(config, malformed_toml_names_file_and_line) {
   auto e = error_for("[node\ndata_dir = 1");
   EXPECT_EQ(e.rfind("bad.toml: line 1", 0), 0u) << e;

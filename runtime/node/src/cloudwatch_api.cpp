@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <optional>
 #include <map>
 #include <set>
 
@@ -20,18 +21,47 @@ namespace {
 
 const aws_dialect& cw = cloudwatch_dialect;
 
-/// The AWS/SQS metrics a Mailroom alarm can watch, and the factor from CloudWatch's unit.
+/// The AWS/SQS metrics a Mailroom alarm can watch, the factor from CloudWatch's unit, and
+/// whether it is a count per period (a Mailroom counter watched over a window) or a gauge.
 struct metric_mapping {
   const char* mailroom;
   double scale;
+  bool per_period;
 };
 const std::map<std::string, metric_mapping>& metrics() {
   static const std::map<std::string, metric_mapping> m = {
-      {"ApproximateNumberOfMessagesVisible", {"visible", 1}},
-      {"ApproximateNumberOfMessagesNotVisible", {"in_flight", 1}},
-      {"ApproximateAgeOfOldestMessage", {"oldest_age_ms", 1000}}, // seconds → ms
+      {"ApproximateNumberOfMessagesVisible", {"visible", 1, false}},
+      {"ApproximateNumberOfMessagesNotVisible", {"in_flight", 1, false}},
+      {"ApproximateNumberOfMessagesDelayed", {"delayed", 1, false}},
+      {"ApproximateAgeOfOldestMessage", {"oldest_age_ms", 1000, false}}, // seconds → ms
+      {"NumberOfMessagesSent", {"sent", 1, true}},
+      {"NumberOfMessagesReceived", {"received", 1, true}},
+      {"NumberOfMessagesDeleted", {"acked", 1, true}},
   };
   return m;
+}
+
+/// A CloudWatch comparison on a whole-number metric as a Mailroom alarm's side and threshold:
+/// v >= T is v > ceil(T) - 1, v <= T is v < floor(T) + 1.
+std::optional<std::pair<bool, double>> comparison_of(const std::string& op, double t) {
+  if (op == "GreaterThanThreshold")
+    return std::pair{false, t};
+  if (op == "GreaterThanOrEqualToThreshold")
+    return std::pair{false, std::ceil(t) - 1};
+  if (op == "LessThanThreshold")
+    return std::pair{true, t};
+  if (op == "LessThanOrEqualToThreshold")
+    return std::pair{true, std::floor(t) + 1};
+  return std::nullopt;
+}
+
+/// At most one SNS topic in an action list: the topic's name, or empty.
+checked<std::string> action_topic(const aws::form& f, const std::string& list) {
+  auto actions = f.list(list + ".member");
+  if (actions.size() > 1 || (actions.size() == 1 && actions[0].rfind("arn:aws:sns:", 0) != 0))
+    return cw.invalid(list + " must name at most one SNS topic ARN (the topic the alarm "
+                             "publishes those state changes to).");
+  return actions.empty() ? std::string{} : std::string{arn_resource(actions[0])};
 }
 
 aws_reply cw_error(const caf::error& err) {
@@ -70,7 +100,9 @@ checked<alarm_config> alarm_of(const aws::form& f, const std::string& region) {
     return cw.invalid(
         "MetricName '" + in["MetricName"].substr(0, 100) +
         "' is not one Mailroom's alarms can watch (ApproximateNumberOfMessagesVisible, "
-        "ApproximateNumberOfMessagesNotVisible, ApproximateAgeOfOldestMessage).");
+        "ApproximateNumberOfMessagesNotVisible, ApproximateNumberOfMessagesDelayed, "
+        "ApproximateAgeOfOldestMessage, NumberOfMessagesSent, NumberOfMessagesReceived, "
+        "NumberOfMessagesDeleted).");
   auto statistic = f.get("Statistic");
   static const std::set<std::string> statistics = {"SampleCount", "Average", "Sum", "Minimum",
                                                    "Maximum"};
@@ -79,6 +111,9 @@ checked<alarm_config> alarm_of(const aws::form& f, const std::string& region) {
                ? missing("Statistic")
                : cw.invalid("Statistic '" + statistic.substr(0, 40) +
                             "' is not SampleCount, Average, Sum, Minimum or Maximum.");
+  if (metric->second.per_period && statistic != "Sum")
+    return cw.invalid("Statistic " + statistic + " of " + in["MetricName"] +
+                      " is not supported: Mailroom alarms on its Sum over the period.");
   auto dimensions = f.entries("Dimensions.member");
   if (dimensions.size() != 1 ||
       f.get("Dimensions.member." + std::to_string(dimensions[0]) + ".Name") != "QueueName")
@@ -104,37 +139,39 @@ checked<alarm_config> alarm_of(const aws::form& f, const std::string& region) {
   if (!parsed)
     return cw.invalid("Threshold '" + threshold_text.substr(0, 40) + "' is not a finite number.");
   double threshold = *parsed;
-  // Mailroom's alarms fire above a threshold; every mapped metric is a whole number (a count,
-  // milliseconds), so ">= T" is "> T - 1" of it.
+  // Every mapped metric is a whole number (a count, milliseconds).
   auto comparison = in["ComparisonOperator"];
-  double mapped = threshold * metric->second.scale;
-  if (comparison == "GreaterThanOrEqualToThreshold")
-    mapped -= 1;
-  else if (comparison != "GreaterThanThreshold")
+  auto side = comparison_of(comparison, threshold * metric->second.scale);
+  if (!side)
     return cw.invalid("ComparisonOperator " + comparison.substr(0, 60) +
-                      ": Mailroom's alarms fire above a threshold (GreaterThanThreshold, "
-                      "GreaterThanOrEqualToThreshold).");
+                      " is not GreaterThanThreshold, GreaterThanOrEqualToThreshold, "
+                      "LessThanThreshold or LessThanOrEqualToThreshold.");
   if (f.get("ActionsEnabled") == "false")
-    return cw.invalid("ActionsEnabled false is not supported: the alarm's topic is its action.");
+    return cw.invalid("ActionsEnabled false is not supported: the alarm's topics are its actions.");
+  // No actions: the alarm keeps its state (DescribeAlarms) and publishes nothing.
+  auto alarm_topic = action_topic(f, "AlarmActions");
+  auto ok_topic = action_topic(f, "OKActions");
+  for (auto* t : {&alarm_topic, &ok_topic})
+    if (auto* x = std::get_if<refusal>(t))
+      return *x;
   auto actions = f.list("AlarmActions.member");
   auto ok_actions = f.list("OKActions.member");
-  // No actions: the alarm keeps its state (DescribeAlarms) and publishes nothing.
-  if (actions.size() > 1 || (actions.size() == 1 && actions[0].rfind("arn:aws:sns:", 0) != 0))
-    return cw.invalid("AlarmActions must name at most one SNS topic ARN (the topic the alarm "
-                      "publishes its state changes to).");
-  for (const auto& a : ok_actions)
-    if (actions.empty() || a != actions[0])
-      return cw.invalid("OKActions may only name the AlarmActions topic: Mailroom publishes both "
-                        "state changes to the alarm's one topic.");
   alarm_config config;
   config.name = in["AlarmName"];
   if (auto err = validate_name("alarm", config.name))
     return cw.invalid("AlarmName: " + message_of(err));
   config.entity = "queue:" + queue;
   config.metric = metric->second.mailroom;
-  config.threshold = mapped;
-  config.for_ms = seconds * std::get<int64_t>(evaluations) * 1000;
-  config.topic = actions.empty() ? std::string{} : std::string{arn_resource(actions[0])};
+  config.below = side->first;
+  config.threshold = side->second;
+  // A gauge breaches for Period x EvaluationPeriods; a count per period is watched over a
+  // window of one period, and its first period is that window itself.
+  auto periods = std::get<int64_t>(evaluations) - (metric->second.per_period ? 1 : 0);
+  config.for_ms = seconds * periods * 1000;
+  if (metric->second.per_period)
+    config.window_ms = seconds * 1000;
+  config.topic = std::get<std::string>(alarm_topic);
+  config.ok_topic = std::get<std::string>(ok_topic);
   config.check_every_ms = 1000;
   nlohmann::json put = {
       {"AlarmName", config.name}, {"AlarmDescription", f.get("AlarmDescription")},

@@ -285,8 +285,9 @@ caf::expected<alarm_config> read_alarm(std::string_view source, const std::strin
   alarm_config alarm;
   alarm.name = name;
   auto where = "alarm '" + name + "'";
-  if (auto err = check_keys(source, t, where,
-                            {"entity", "metric", "threshold", "for", "topic", "check_every"}))
+  if (auto err = check_keys(
+          source, t, where,
+          {"entity", "metric", "threshold", "for", "topic", "check_every", "fire_when", "window"}))
     return err;
   for (const char* required : {"entity", "metric", "threshold", "topic"})
     if (!t.get(required))
@@ -305,6 +306,15 @@ caf::expected<alarm_config> read_alarm(std::string_view source, const std::strin
     return err;
   if (auto err =
           read_duration(source, t, "check_every", where + ": check_every", alarm.check_every_ms))
+    return err;
+  std::string fire_when = "above";
+  if (auto err = read_string(source, t, "fire_when", where + ": fire_when", fire_when))
+    return err;
+  if (fire_when != "above" && fire_when != "below")
+    return fail(source, *t.get("fire_when"),
+                where + ": fire_when '" + fire_when + "' is neither \"above\" nor \"below\"");
+  alarm.below = fire_when == "below";
+  if (auto err = read_duration(source, t, "window", where + ": window", alarm.window_ms))
     return err;
   if (auto err = validate(alarm))
     return fail(source, message_of(err));

@@ -45,9 +45,10 @@ caf::error node::put_alarm(const alarm_config& config) {
   auto claim = catalog_->acquire(entity_kind::alarm, config.name);
   if (catalog_->find(&tables::alarms, config.name) == config)
     return {};
-  if (!config.topic.empty() && !registry_->find(entity_kind::topic, config.topic))
-    return make_error(errc::not_found, "alarm '" + config.name + "': no topic named '" +
-                                           config.topic + "' for its alerts");
+  for (const auto* topic : {&config.topic, &config.ok_topic})
+    if (!topic->empty() && !registry_->find(entity_kind::topic, *topic))
+      return make_error(errc::not_found, "alarm '" + config.name + "': no topic named '" + *topic +
+                                             "' for its alerts");
   write_batch writes;
   writes.put_catalog(alarm_kind, config.name, codec::encode_alarm_config(config));
   bool created = false;

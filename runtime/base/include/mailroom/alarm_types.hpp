@@ -15,9 +15,11 @@ struct alarm_config {
   std::string name;
   /// "queue:NAME" or "sink:NAME".
   std::string entity;
-  /// queue: visible | in_flight | oldest_age_ms | dead_lettered_per_minute; sink: depth.
+  /// queue gauges: visible | in_flight | delayed | oldest_age_ms; queue counters, watched as
+  /// their increase over `window_ms`: sent | received | acked | dead_lettered (also named
+  /// dead_lettered_per_minute, its first name); sink: depth.
   std::string metric;
-  double threshold = 0;    ///< fires while the metric is above it
+  double threshold = 0;    ///< fires while the metric is above it (or below: `below`)
   int64_t for_ms = 60'000; ///< ... continuously for this long; resolves after as long below
   std::string topic;       ///< where alerts and resolves are published (empty: nowhere, only
                            ///< for a CloudWatch alarm without actions)
@@ -26,6 +28,18 @@ struct alarm_config {
   /// region), for DescribeAlarms; empty: made through Mailroom's own API. With it, state
   /// changes are published as CloudWatch's SNS message (JSON body, Subject "ALARM: ...").
   std::string cloudwatch;
+  bool below = false;         ///< fires while the metric is below the threshold instead
+  int64_t window_ms = 60'000; ///< counters: the window their increase is taken over
+  /// CloudWatch alarms only: where OK transitions go (OKActions; empty: nowhere), while
+  /// `topic` takes the ALARM ones. Mailroom's own alarms publish both to `topic`.
+  std::string ok_topic;
+
+  /// Whether `metric` is a counter (watched as its increase over the window).
+  bool counter_metric() const;
+  /// The topic a transition to firing (or back) is published to; empty: none.
+  const std::string& topic_for(bool firing) const {
+    return firing || cloudwatch.empty() ? topic : ok_topic;
+  }
 
   friend bool operator==(const alarm_config&, const alarm_config&) = default;
 };

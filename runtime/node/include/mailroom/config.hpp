@@ -59,12 +59,15 @@
 //
 //   [alarms.orders-dlq-depth]       # publishes alerts (and resolves) to a topic, and logs them
 //   entity = "sink:orders-dlq"      # or "queue:NAME"
-//   metric = "depth"                # sink: depth; queue: visible, in_flight, oldest_age_ms,
-//                                   #   dead_lettered_per_minute
+//   metric = "depth"                # sink: depth; queue gauges: visible, in_flight, delayed,
+//                                   #   oldest_age_ms; queue counters (their increase over
+//                                   #   `window`): sent, received, acked, dead_lettered
 //   threshold = 10                  # fires while the metric is above it ...
-//   for = "1m"                      # ... this long; resolves after as long at or below it
+//   fire_when = "above"             # ... or "below" it ...
+//   for = "1m"                      # ... this long; resolves after as long on the other side
 //   topic = "alerts"
 //   check_every = "1s"
+//   window = "1m"                   # counters only
 //
 // Unknown keys are errors: a typo must not silently fall back to a default.
 #pragma once
