@@ -102,6 +102,7 @@ struct TopicConfig {
   # Stored in catalog rows of kind 'topic'; rewritten whole on every (un)subscribe.
   name @0 :Text;
   subscriptions @1 :List(Subscription);
+  displayName @2 :Text;     # SNS DisplayName; empty: none
 }
 
 struct DedupRecords {

@@ -236,6 +236,8 @@ void write(schema::TopicConfig::Builder out, const topic_config& in) {
   auto subs = out.initSubscriptions(static_cast<unsigned>(in.subscriptions.size()));
   for (unsigned i = 0; i < subs.size(); ++i)
     write(subs[i], in.subscriptions[i]);
+  if (!in.display_name.empty())
+    out.setDisplayName(in.display_name);
 }
 
 topic_config read(schema::TopicConfig::Reader in) {
@@ -243,6 +245,7 @@ topic_config read(schema::TopicConfig::Reader in) {
   out.name = text(in.getName());
   for (auto s : in.getSubscriptions())
     out.subscriptions.push_back(read(s));
+  out.display_name = text(in.getDisplayName());
   return out;
 }
 

@@ -134,6 +134,24 @@ class SnsThroughBoto3(NodeTest):
             {"Id": "same", "Message": "1"}, {"Id": "same", "Message": "2"}])
         self.assertEqual(code, "BatchEntryIdsNotDistinct")
 
+    def test_display_name_is_kept_and_set(self):
+        arn = self.sns.create_topic(Name="named", Attributes={"DisplayName": "Orders"})["TopicArn"]
+        self.assertEqual(self.sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"], "Orders")
+        self.assertEqual(self.sns.create_topic(Name="named")["TopicArn"], arn, "idempotent without attributes")
+        with self.assertRaises(self.sns.exceptions.InvalidParameterException):
+            self.sns.create_topic(Name="named", Attributes={"DisplayName": "Other"})
+        self.sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Orders v2")
+        self.assertEqual(self.sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"], "Orders v2")
+        for name, value, named in (("Policy", "{}", "Policy"), ("DisplayName", "x" * 101, "DisplayName"),
+                                   ("DisplayName", "bell\x07", "DisplayName")):
+            try:
+                self.sns.set_topic_attributes(TopicArn=arn, AttributeName=name, AttributeValue=value)
+                self.fail("accepted %s=%r" % (name, value))
+            except self.sns.exceptions.InvalidParameterException as e:
+                self.assertIn(named, e.response["Error"]["Message"])
+        with self.assertRaises(self.sns.exceptions.NotFoundException):
+            self.sns.set_topic_attributes(TopicArn=arn + "-nope", AttributeName="DisplayName", AttributeValue="x")
+
     def test_bad_input_is_refused_naming_the_problem(self):
         topic = self.sns.create_topic(Name="strict")["TopicArn"]
         self.queue("strict-q")

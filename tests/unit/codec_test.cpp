@@ -52,6 +52,13 @@ TEST(codec, a_queue_config_round_trips_every_field) {
   EXPECT_EQ(*decoded, c);
 }
 
+TEST(codec, a_topic_config_round_trips_its_display_name_and_subscriptions) {
+  topic_config t{"orders", {{"audit", R"({"kind":["paid"]})", true, true, "audit-dlq"}}, "Orders"};
+  auto decoded = codec::decode_topic_config(codec::encode_topic_config(t));
+  ASSERT_TRUE(decoded) << message_of(decoded.error());
+  EXPECT_EQ(*decoded, t);
+}
+
 TEST(codec, a_segment_of_copies_takes_what_they_share_from_its_publication) {
   std::vector<outgoing_message> shared(2);
   shared[0].body = "first";

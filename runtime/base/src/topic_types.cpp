@@ -10,6 +10,10 @@ namespace mailroom {
 caf::error validate(const topic_config& config) {
   if (auto err = validate_name("topic", config.name))
     return err;
+  if (config.display_name.size() > 100)
+    return make_error(errc::invalid_argument, "topic '" + config.name + "': a display name of " +
+                                                  std::to_string(config.display_name.size()) +
+                                                  " bytes is longer than 100");
   std::set<std::string> queues;
   for (const auto& s : config.subscriptions) {
     auto bad = [&](const std::string& why) {

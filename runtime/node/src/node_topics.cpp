@@ -147,6 +147,19 @@ caf::error node::update_subscription(const std::string& topic, const subscriptio
   return change_subscription(topic, sub, true);
 }
 
+caf::error node::set_topic_display_name(const std::string& topic, const std::string& display_name) {
+  auto claim = catalog_->acquire(entity_kind::topic, topic);
+  auto config = topic_configuration(topic);
+  if (!config)
+    return std::move(config.error());
+  if (config->display_name == display_name)
+    return {};
+  config->display_name = display_name;
+  if (auto err = validate(*config))
+    return err;
+  return write_topic(std::move(*config));
+}
+
 caf::error node::change_subscription(const std::string& topic, const subscription& sub,
                                      bool replace) {
   if (!sub.dead_letter_target.empty())

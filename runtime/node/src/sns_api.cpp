@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace mailroom {
@@ -156,6 +157,14 @@ void write_subscription(aws::xml_writer& w, const std::string& region, const std
   w.close();
 }
 
+/// SNS DisplayName: at most 100 characters XML can carry.
+std::optional<refusal> check_display_name(const std::string& value) {
+  if (value.size() > 100 || !aws::xml_representable(value))
+    return sns.invalid("Invalid parameter: DisplayName must be at most 100 characters XML can "
+                       "carry");
+  return std::nullopt;
+}
+
 void write_map(aws::xml_writer& w, const std::map<std::string, std::string>& values) {
   w.open("Attributes");
   for (const auto& [k, v] : values) {
@@ -199,12 +208,18 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     auto name = f.get("Name");
     if (name.empty())
       return refuse(missing("Name"));
+    std::optional<std::string> display_name;
     for (auto n : f.entries("Attributes.entry")) {
       auto key = f.get("Attributes.entry." + std::to_string(n) + ".key");
       auto value = f.get("Attributes.entry." + std::to_string(n) + ".value");
-      if (!(key == "FifoTopic" && value == "false"))
+      if (key == "DisplayName") {
+        if (auto x = check_display_name(value))
+          return refuse(*x);
+        display_name = value;
+      } else if (!(key == "FifoTopic" && value == "false")) {
         return refuse(sns.invalid("Invalid parameter: Attributes Reason: " + key.substr(0, 100) +
                                   " is not supported by this Mailroom version"));
+      }
     }
     if (!f.entries("Tags.member").empty())
       return refuse(sns.invalid("Invalid parameter: Tags are not supported by this Mailroom "
@@ -213,12 +228,17 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     auto answer = [arn] {
       return sns.ok("CreateTopic", [&](aws::xml_writer& w) { w.leaf("TopicArn", arn); });
     };
-    // Idempotent, whatever its subscriptions (SNS): a topic that exists is answered as created.
-    if (node_.topic(name))
+    // Idempotent, whatever its subscriptions (SNS): a topic that exists is answered as created,
+    // unless it was asked for with another display name.
+    if (auto existing = node_.topic_configuration(name)) {
+      if (display_name && existing->display_name != *display_name)
+        return refuse(sns.invalid("Invalid parameter: Attributes Reason: Topic already exists "
+                                  "with different attributes"));
       return answer();
+    }
     return bridge_
-        .run([this, name] {
-          auto err = node_.create_topic({name, {}});
+        .run([this, name, display_name = display_name.value_or("")] {
+          auto err = node_.create_topic({name, {}, display_name});
           return err && code_of(err) == errc::already_exists && node_.topic(name) ? caf::error{}
                                                                                   : err;
         })
@@ -328,7 +348,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     std::map<std::string, std::string> values = {
         {"TopicArn", topic_arn(region, topic)},
         {"Owner", aws_account},
-        {"DisplayName", ""},
+        {"DisplayName", config->display_name},
         {"SubscriptionsConfirmed", std::to_string(config->subscriptions.size())},
         {"SubscriptionsPending", "0"},
         {"SubscriptionsDeleted", "0"},
@@ -370,10 +390,19 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
                     });
   }
 
-  if (action == "SetTopicAttributes")
-    return refuse(sns.invalid("Invalid parameter: AttributeName " +
-                              f.get("AttributeName").substr(0, 100) +
-                              ": topic attributes are not settable in this Mailroom version"));
+  if (action == "SetTopicAttributes") {
+    auto name = f.get("AttributeName");
+    if (name.empty())
+      return refuse(missing("AttributeName"));
+    if (name != "DisplayName")
+      return refuse(sns.invalid("Invalid parameter: AttributeName " + name.substr(0, 100) +
+                                ": only DisplayName is settable in this Mailroom version"));
+    auto value = f.get("AttributeValue");
+    if (auto x = check_display_name(value))
+      return refuse(*x);
+    return off_loop([this, topic, value] { return node_.set_topic_display_name(topic, value); },
+                    [] { return sns.ok("SetTopicAttributes"); });
+  }
 
   auto actor = node_.topic(topic);
   if (!actor)

@@ -33,6 +33,8 @@ struct subscription {
 struct topic_config {
   std::string name;
   std::vector<subscription> subscriptions;
+  /// A label for people (SNS DisplayName), at most 100 bytes; the broker does nothing with it.
+  std::string display_name{};
 
   friend bool operator==(const topic_config&, const topic_config&) = default;
 };

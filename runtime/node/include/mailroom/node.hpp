@@ -145,6 +145,8 @@ public:
   caf::error unsubscribe(const std::string& topic, const std::string& queue) override;
   /// Replaces the settings of queue `sub.queue`'s subscription (not_found when there is none).
   caf::error update_subscription(const std::string& topic, const subscription& sub);
+  /// Sets a topic's display name (SNS SetTopicAttributes DisplayName), keeping the rest.
+  caf::error set_topic_display_name(const std::string& topic, const std::string& display_name);
 
   caf::error put_router(const router_config& config) override;
   caf::error delete_router(const std::string& name) override;
