@@ -96,6 +96,7 @@ struct Subscription {
   filterOnBody @2 :Bool;      # true: the policy matches JSON body fields, not attributes
   raw @3 :Bool;               # true: the body as published; false: SNS notification JSON
   deadLetterTarget @4 :Text;  # sink for copies that cannot be enqueued; empty: fail the publish
+  deadLetterQueue @5 :Text;   # or a queue for them (SNS RedrivePolicy)
 }
 
 struct TopicConfig {

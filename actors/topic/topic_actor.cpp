@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <optional>
 
 namespace mailroom {
@@ -52,12 +53,18 @@ void abort_staged(const publication& p) {
       caf::anon_send(p.queues[i], abort_atom::value, p.staged[i]->token);
 }
 
-/// Copies a queue could not take become dead letters of the subscription's sink, when it has
-/// one. Returns the records per sink, or the error that fails the whole publish.
-caf::expected<std::map<std::string, std::vector<dead_letter>>>
-dead_letters_for_failures(self_ptr self, publication& p) {
-  auto& topic = *self->state.topic;
+/// Where the copies a queue could not take go: dead letters per sink (journaled with the
+/// publish) and per dead-letter queue (redriven there before it commits).
+struct undeliverable {
   std::map<std::string, std::vector<dead_letter>> by_sink;
+  std::map<std::string, std::vector<envelope>> by_queue;
+};
+
+/// Copies a queue could not take become dead letters of the subscription's sink or queue, when
+/// it has one; otherwise the publish fails with the queue's error.
+caf::expected<undeliverable> dead_letters_for_failures(self_ptr self, publication& p) {
+  auto& topic = *self->state.topic;
+  undeliverable out;
   auto now_ms = self->state.deps.clock->now_ms();
   for (size_t i = 0; i < p.failures.size(); ++i) {
     if (!p.failures[i])
@@ -67,12 +74,14 @@ dead_letters_for_failures(self_ptr self, publication& p) {
       return make_error(code_of(p.failures[i]),
                         "topic '" + topic.name() + "': subscription '" + sub.queue + "': " + why);
     };
-    if (sub.dead_letter_target.empty())
+    bool to_queue = !sub.dead_letter_queue.empty();
+    if (sub.dead_letter_target.empty() && !to_queue)
       return failed(message_of(p.failures[i]));
-    if (!self->state.deps.entities->find(entity_kind::dead_letter_sink, sub.dead_letter_target))
-      return failed(message_of(p.failures[i]) + ", and its dead-letter sink '" +
-                    sub.dead_letter_target + "' does not exist");
-    auto& records = by_sink[sub.dead_letter_target];
+    auto kind = to_queue ? entity_kind::queue : entity_kind::dead_letter_sink;
+    const auto& target = to_queue ? sub.dead_letter_queue : sub.dead_letter_target;
+    if (!self->state.deps.entities->find(kind, target))
+      return failed(message_of(p.failures[i]) + ", and its dead-letter " +
+                    (to_queue ? "queue '" : "sink '") + target + "' does not exist");
     for (auto& m : p.plan.batches[i].messages) {
       dead_letter d;
       d.message.id = new_message_id();
@@ -87,14 +96,25 @@ dead_letters_for_failures(self_ptr self, publication& p) {
       d.death.error = message_of(p.failures[i]);
       d.death.source = sub.queue;
       d.death.first_failure_ms = d.death.last_failure_ms = d.death.dead_at_ms = now_ms;
-      records.push_back(std::move(d));
+      if (to_queue) {
+        d.message.history.push_back(std::move(d.death));
+        out.by_queue[target].push_back(std::move(d.message));
+      } else {
+        out.by_sink[target].push_back(std::move(d));
+      }
     }
     p.result.dead_lettered += p.plan.batches[i].messages.size();
   }
-  return by_sink;
+  return out;
 }
 
-/// Every queue answered: commit all staged copies (and dead letters) in one transaction.
+void commit_staged(self_ptr self, const publication_ptr& p,
+                   std::map<std::string, std::vector<dead_letter>> dead);
+
+/// Every queue answered: hands what a dead-letter queue takes to it first (durable there, or
+/// the publish fails), then commits the staged copies and the sinks' dead letters together.
+/// A crash between the two leaves the dead-lettered copies and an unconfirmed publish: a
+/// retry dead-letters them again, at least once, never lost.
 void commit_publication(self_ptr self, const publication_ptr& p) {
   auto dead = dead_letters_for_failures(self, *p);
   if (!dead) {
@@ -102,6 +122,44 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
     p->promise.deliver(dead.error());
     return;
   }
+  if (dead->by_queue.empty()) {
+    commit_staged(self, p, std::move(dead->by_sink));
+    return;
+  }
+  auto outstanding = std::make_shared<size_t>(dead->by_queue.size());
+  auto failure = std::make_shared<caf::error>();
+  auto sinks =
+      std::make_shared<std::map<std::string, std::vector<dead_letter>>>(std::move(dead->by_sink));
+  auto answered = [self, p, outstanding, failure, sinks] {
+    if (--*outstanding > 0)
+      return;
+    if (*failure) {
+      abort_staged(*p);
+      p->promise.deliver(*failure);
+      return;
+    }
+    commit_staged(self, p, std::move(*sinks));
+  };
+  for (auto& [queue, messages] : dead->by_queue) {
+    auto actor = self->state.deps.entities->find(entity_kind::queue, queue);
+    if (!actor) { // deleted since it was looked up
+      *failure = make_error(errc::unknown_queue, "topic '" + self->state.topic->name() +
+                                                     "': no dead-letter queue '" + queue + "'");
+      answered();
+      continue;
+    }
+    self->request(*actor, caf::infinite, redrive_atom::value, std::move(messages))
+        .then([answered](const std::vector<std::string>&) { answered(); },
+              [answered, failure](caf::error& err) {
+                *failure = std::move(err);
+                answered();
+              });
+  }
+}
+
+/// Commits all staged copies and the sinks' dead letters in one transaction.
+void commit_staged(self_ptr self, const publication_ptr& p,
+                   std::map<std::string, std::vector<dead_letter>> dead) {
   // What the copies of each form share, once, ahead of the segments that name it.
   bool used[topic_state::form_count] = {};
   for (size_t i = 0; i < p->staged.size(); ++i)
@@ -118,7 +176,7 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
   for (int f = 0; f < topic_state::form_count; ++f)
     if (used[f]) // every copy of that form was a duplicate: no segment names it
       writes.delete_unused_publication(p->publication_ids[f]);
-  for (const auto& [sink, records] : *dead)
+  for (const auto& [sink, records] : dead)
     for (const auto& r : records)
       writes.put_dead_letter(sink, r.message.id, codec::encode_dead_letter(r));
   if (self->state.deps.trace) {
@@ -136,7 +194,7 @@ void commit_publication(self_ptr self, const publication_ptr& p) {
     writes.append_trace(now, codec::encode_trace(steps));
   }
   self->state.writer->commit(
-      std::move(writes), [self, p, dead = std::move(*dead)](const caf::error& err) mutable {
+      std::move(writes), [self, p, dead = std::move(dead)](const caf::error& err) mutable {
         if (err) {
           abort_staged(*p);
           p->promise.deliver(err);
@@ -190,11 +248,12 @@ caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message>
       continue;
     }
     p->queues[i] = *actor;
-    // With a sink, the copies stay in the plan until the queue answers: if it refuses them
-    // they become dead letters. Without one they can move.
+    // With a sink or dead-letter queue, the copies stay in the plan until the queue answers:
+    // if it refuses them they become dead letters. Without one they can move.
     copies_to_stage request{{}, {p->publication_ids[copies.body_form()], copies.shared}};
-    request.messages =
-        copies.target.dead_letter_target.empty() ? std::move(copies.messages) : copies.messages;
+    bool keep =
+        !copies.target.dead_letter_target.empty() || !copies.target.dead_letter_queue.empty();
+    request.messages = keep ? copies.messages : std::move(copies.messages);
     self->request(*actor, caf::infinite, stage_atom::value, std::move(request))
         .then(
             [self, p, i](staged_send& s) {

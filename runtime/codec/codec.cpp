@@ -224,11 +224,13 @@ void write(schema::Subscription::Builder out, const subscription& in) {
   out.setFilterOnBody(in.filter_on_body);
   out.setRaw(in.raw);
   out.setDeadLetterTarget(in.dead_letter_target);
+  if (!in.dead_letter_queue.empty())
+    out.setDeadLetterQueue(in.dead_letter_queue);
 }
 
 subscription read(schema::Subscription::Reader in) {
-  return {text(in.getQueue()), text(in.getFilterPolicy()), in.getFilterOnBody(), in.getRaw(),
-          text(in.getDeadLetterTarget())};
+  return {text(in.getQueue()), text(in.getFilterPolicy()),     in.getFilterOnBody(),
+          in.getRaw(),         text(in.getDeadLetterTarget()), text(in.getDeadLetterQueue())};
 }
 
 void write(schema::TopicConfig::Builder out, const topic_config& in) {

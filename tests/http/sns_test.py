@@ -12,6 +12,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mailroom_node  # noqa: E402
 from mailroom_node import Node, NodeTest, error_code  # noqa: E402
 
+ARN_SQS = "arn:aws:sqs:us-east-1:123456789012:"
+
 
 class SnsThroughBoto3(NodeTest):
     def queue(self, name):
@@ -133,6 +135,33 @@ class SnsThroughBoto3(NodeTest):
         code = error_code(self.sns.publish_batch, TopicArn=topic, PublishBatchRequestEntries=[
             {"Id": "same", "Message": "1"}, {"Id": "same", "Message": "2"}])
         self.assertEqual(code, "BatchEntryIdsNotDistinct")
+
+    def test_a_subscription_redrive_policy_sends_what_its_queue_refuses_to_a_dead_letter_queue(self):
+        topic = self.sns.create_topic(Name="redriven")["TopicArn"]
+        small = self.queue("redriven-small")
+        self.sqs.set_queue_attributes(QueueUrl=small, Attributes={"MaximumMessageSize": "1024"})
+        dlq = self.queue("redriven-dlq")
+        policy = json.dumps({"deadLetterTargetArn": ARN_SQS + "redriven-dlq"})
+        sub = self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=small, ReturnSubscriptionArn=True,
+                                 Attributes={"RawMessageDelivery": "true", "RedrivePolicy": policy})["SubscriptionArn"]
+        self.assertEqual(json.loads(self.sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["RedrivePolicy"]),
+                         {"deadLetterTargetArn": ARN_SQS + "redriven-dlq"})
+        self.sns.publish(TopicArn=topic, Message="x" * 2000)
+        got = self.sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=10, AttributeNames=["All"])["Messages"]
+        self.assertEqual(got[0]["Body"], "x" * 2000)
+        self.assertEqual(got[0]["Attributes"]["DeadLetterQueueSourceArn"], ARN_SQS + "redriven-small")
+        self.assertNotIn("Messages", self.sqs.receive_message(QueueUrl=small))
+        for bad, named in (('{"deadLetterTargetArn": "%snope"}' % ARN_SQS, "no queue named 'nope'"),
+                           ('{"deadLetterTargetArn": "redriven-dlq"}', "not an SQS queue ARN"),
+                           ('{"maxReceiveCount": 3}', "just deadLetterTargetArn"), ("{", "JSON object")):
+            try:
+                self.sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="RedrivePolicy",
+                                                     AttributeValue=bad)
+                self.fail("accepted " + bad)
+            except self.sns.exceptions.InvalidParameterException as e:
+                self.assertIn(named, e.response["Error"]["Message"])
+        self.sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="RedrivePolicy", AttributeValue="")
+        self.assertNotIn("RedrivePolicy", self.sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"])
 
     def test_display_name_is_kept_and_set(self):
         arn = self.sns.create_topic(Name="named", Attributes={"DisplayName": "Orders"})["TopicArn"]

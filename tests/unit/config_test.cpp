@@ -188,6 +188,7 @@ TEST(config, topics_declare_their_subscriptions) {
 queue = "billing"
 filter = '{"kind": ["paid"]}'
 raw = true
+dead_letter_queue = "billing-dlq"
 
 [[topics.orders.subscriptions]]
 queue = "audit"
@@ -203,6 +204,7 @@ dead_letter = "audit-undeliverable"
   ASSERT_EQ(t.subscriptions.size(), 2u);
   EXPECT_EQ(t.subscriptions[0].queue, "billing");
   EXPECT_TRUE(t.subscriptions[0].raw);
+  EXPECT_EQ(t.subscriptions[0].dead_letter_queue, "billing-dlq");
   EXPECT_FALSE(t.subscriptions[0].filter_on_body);
   EXPECT_TRUE(t.subscriptions[1].filter_on_body);
   EXPECT_FALSE(t.subscriptions[1].raw);

@@ -205,6 +205,39 @@ TEST_F(topic_test, a_subscription_with_a_sink_dead_letters_what_its_queue_refuse
   EXPECT_EQ(node_->dead_letters("orders-undeliverable", 10)->size(), 1u) << "journaled";
 }
 
+TEST_F(topic_test, a_subscription_with_a_dead_letter_queue_hands_it_what_its_queue_refuses) {
+  auto small = config("small");
+  small.max_message_bytes = 4;
+  ASSERT_FALSE(node_->create_queue(small));
+  ASSERT_FALSE(node_->create_queue(config("small-dlq")));
+  auto s = raw("small");
+  s.dead_letter_queue = "small-dlq";
+  ASSERT_FALSE(node_->create_topic({"orders", {raw("billing"), s}}));
+  auto r = node_->publish("orders", {msg("too long for small")});
+  ASSERT_TRUE(r) << message_of(r.error());
+  EXPECT_EQ(r->deliveries, 1u);
+  EXPECT_EQ(r->dead_lettered, 1u);
+  EXPECT_EQ(drain("billing"), (strings{"too long for small"}));
+  reopen();
+  auto got = node_->receive("small-dlq", {10, 0, -1});
+  ASSERT_EQ(got->size(), 1u) << "durable before the publish was confirmed";
+  const auto& dead = *(*got)[0].message;
+  EXPECT_EQ(dead.body, "too long for small");
+  EXPECT_EQ(dead.causation_id, r->ids[0]);
+  ASSERT_EQ(dead.history.size(), 1u);
+  EXPECT_EQ(dead.history[0].reason, "undeliverable");
+  EXPECT_EQ(dead.history[0].source, "small");
+
+  // A dead-letter queue that is gone fails the publish, naming it, and no subscriber gets it.
+  ASSERT_FALSE(node_->delete_queue("small-dlq"));
+  auto failed = node_->publish("orders", {msg("also too long")});
+  ASSERT_FALSE(failed);
+  EXPECT_NE(message_of(failed.error()).find("dead-letter queue 'small-dlq' does not exist"),
+            std::string::npos)
+      << message_of(failed.error());
+  EXPECT_TRUE(drain("billing").empty()) << "all or nothing";
+}
+
 TEST_F(topic_test, topics_and_subscriptions_survive_a_reopen) {
   ASSERT_FALSE(node_->create_topic({"orders", {}}));
   ASSERT_FALSE(node_->subscribe("orders", raw("billing", R"({"kind": ["paid"]})")));
@@ -228,6 +261,18 @@ TEST_F(topic_test, subscribing_the_same_queue_again_is_idempotent_but_not_with_o
   auto err = node_->subscribe("orders", raw("billing", R"({"a": ["b"]})"));
   EXPECT_EQ(code_of(err), errc::already_exists);
   EXPECT_EQ(node_->topic_configuration("orders")->subscriptions.size(), 1u);
+}
+
+TEST_F(topic_test, a_subscription_takes_a_sink_or_a_dead_letter_queue_not_both) {
+  auto s = raw("billing");
+  s.dead_letter_target = "sink";
+  s.dead_letter_queue = "queue";
+  auto err = node_->create_topic({"orders", {s}});
+  ASSERT_TRUE(err);
+  EXPECT_NE(message_of(err).find("not both"), std::string::npos) << message_of(err);
+  s.dead_letter_target.clear();
+  s.dead_letter_queue = "billing";
+  EXPECT_TRUE(node_->create_topic({"orders", {s}})) << "not the subscribed queue itself";
 }
 
 TEST_F(topic_test, bad_input_is_refused_with_a_reason) {

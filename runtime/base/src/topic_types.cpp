@@ -27,6 +27,13 @@ caf::error validate(const topic_config& config) {
     if (!s.dead_letter_target.empty())
       if (auto err = validate_name("dead-letter sink", s.dead_letter_target))
         return bad(message_of(err));
+    if (!s.dead_letter_queue.empty())
+      if (auto err = validate_name("dead-letter queue", s.dead_letter_queue))
+        return bad(message_of(err));
+    if (!s.dead_letter_target.empty() && !s.dead_letter_queue.empty())
+      return bad("what the queue refuses goes to a sink or to a queue, not both");
+    if (s.dead_letter_queue == s.queue)
+      return bad("the dead-letter queue cannot be the subscribed queue itself");
     if (s.filter_policy.empty() && s.filter_on_body)
       return bad("a body filter needs a filter policy");
     if (!s.filter_policy.empty()) {

@@ -160,8 +160,9 @@ caf::expected<subscription> read_subscription(std::string_view source, const std
   auto t = node.as_table();
   if (t == nullptr)
     return fail(source, where + " must be a table { queue = \"...\", filter = '{...}' }");
-  if (auto err =
-          check_keys(source, *t, where, {"queue", "filter", "filter_scope", "raw", "dead_letter"}))
+  if (auto err = check_keys(
+          source, *t, where,
+          {"queue", "filter", "filter_scope", "raw", "dead_letter", "dead_letter_queue"}))
     return err;
   subscription s;
   if (auto err = read_string(source, *t, "queue", where + ": queue", s.queue))
@@ -184,6 +185,9 @@ caf::expected<subscription> read_subscription(std::string_view source, const std
   }
   if (auto err =
           read_string(source, *t, "dead_letter", where + ": dead_letter", s.dead_letter_target))
+    return err;
+  if (auto err = read_string(source, *t, "dead_letter_queue", where + ": dead_letter_queue",
+                             s.dead_letter_queue))
     return err;
   return s;
 }

@@ -6,6 +6,8 @@
 #include "mailroom/node.hpp"
 #include "mailroom/protocol.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -81,11 +83,29 @@ std::optional<refusal> apply(subscription& s, const std::string& name, const std
           "]. Please use either MessageBody or "
           "MessageAttributes");
     s.filter_on_body = value == "MessageBody";
+  } else if (name == "RedrivePolicy") {
+    // {"deadLetterTargetArn": "arn:aws:sqs:REGION:ACCOUNT:QUEUE"}; empty: none.
+    auto bad = [&](const char* why) {
+      return sns.invalid("Invalid parameter: RedrivePolicy: " + std::string{why});
+    };
+    if (value.empty()) {
+      s.dead_letter_queue.clear();
+      return std::nullopt;
+    }
+    auto json = nlohmann::json::parse(value, nullptr, false);
+    if (json.is_discarded() || !json.is_object() || json.size() != 1 ||
+        !json.contains("deadLetterTargetArn") || !json["deadLetterTargetArn"].is_string())
+      return bad("must be a JSON object with just deadLetterTargetArn, an SQS queue ARN");
+    auto arn = json["deadLetterTargetArn"].get<std::string>();
+    if (arn.rfind("arn:aws:sqs:", 0) != 0 || arn_resource(arn).empty())
+      return bad("deadLetterTargetArn is not an SQS queue ARN");
+    s.dead_letter_target.clear(); // a queue instead of a sink
+    s.dead_letter_queue = std::string{arn_resource(arn)};
   } else {
     return sns.invalid("Invalid parameter: Attributes Reason: Unknown or unsupported attribute " +
                        name.substr(0, 100) +
-                       " (this Mailroom version takes RawMessageDelivery, FilterPolicy and "
-                       "FilterPolicyScope).");
+                       " (this Mailroom version takes RawMessageDelivery, FilterPolicy, "
+                       "FilterPolicyScope and RedrivePolicy).");
   }
   return std::nullopt;
 }
@@ -198,6 +218,12 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
                                                "PublishBatch"};
   if (auto x = unknown_action(action, served))
     return refuse(*x);
+  auto check_dead_letter_queue = [this](const subscription& s) -> std::optional<refusal> {
+    if (s.dead_letter_queue.empty() || node_.queue(s.dead_letter_queue))
+      return std::nullopt;
+    return sns.invalid("Invalid parameter: RedrivePolicy: deadLetterTargetArn: no queue named '" +
+                       s.dead_letter_queue + "'");
+  };
   auto off_loop = [this](std::function<caf::error()> call, std::function<aws_reply()> answer) {
     return bridge_.run(std::move(call)).then([answer = std::move(answer)](caf::error err) {
       return err ? sns_error(err) : answer();
@@ -312,6 +338,9 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
           {"FilterPolicyScope", s.filter_on_body ? "MessageBody" : "MessageAttributes"}};
       if (!s.filter_policy.empty())
         values["FilterPolicy"] = s.filter_policy;
+      if (!s.dead_letter_queue.empty())
+        values["RedrivePolicy"] =
+            nlohmann::json{{"deadLetterTargetArn", queue_arn(region, s.dead_letter_queue)}}.dump();
       return sns.ok("GetSubscriptionAttributes", [&](aws::xml_writer& w) { write_map(w, values); });
     }
     auto name = f.get("AttributeName");
@@ -319,6 +348,8 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
       return refuse(missing("AttributeName"));
     auto changed = *it;
     if (auto x = apply(changed, name, f.get("AttributeValue")))
+      return refuse(*x);
+    if (auto x = check_dead_letter_queue(changed))
       return refuse(*x);
     return off_loop(
         [this, topic = topic, changed] { return node_.update_subscription(topic, changed); },
@@ -382,6 +413,8 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
       if (auto x = apply(s, f.get(at + ".key"), f.get(at + ".value")))
         return refuse(*x);
     }
+    if (auto x = check_dead_letter_queue(s))
+      return refuse(*x);
     auto arn = subscription_arn(region, topic, s.queue);
     return off_loop([this, topic, s] { return node_.subscribe(topic, s); },
                     [arn] {

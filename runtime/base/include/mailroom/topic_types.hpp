@@ -26,6 +26,9 @@ struct subscription {
   /// Sink for messages that cannot be enqueued (queue full, too large, queue gone); empty: such
   /// a message fails the whole publish.
   std::string dead_letter_target;
+  /// Or a queue for them (SNS RedrivePolicy): they arrive there with their death record as the
+  /// last of their history. At most one of the two.
+  std::string dead_letter_queue{};
 
   friend bool operator==(const subscription&, const subscription&) = default;
 };
