@@ -26,6 +26,7 @@ struct options {
   bool durable = true;
   std::string node;                ///< empty: embedded
   std::string http;                ///< a node's SQS HTTP API instead (HOST:PORT)
+  std::string sign;                ///< --http: KEY:SECRET signs every request (SigV4); empty: none
   uint32_t batch = 1000;           ///< messages per send / receive / ack call
   uint32_t in_flight = 4;          ///< send calls outstanding per producer
   uint32_t receives_in_flight = 4; ///< receive calls outstanding per consumer

@@ -1,17 +1,20 @@
 // The HTTP driver: the queue scenario through a node's SQS-compatible HTTP API, as an SDK
 // would drive it: SendMessageBatch from producers, ReceiveMessage (long poll) and
-// DeleteMessageBatch from consumers, unsigned (the node's [http] auth = "none"), batches of at
-// most 10 (SQS's limit). Each producer and consumer is a thread with its own kj event loop and
+// DeleteMessageBatch from consumers, unsigned (the node's [http] auth = "none") or signed with
+// SigV4 as botocore signs (--sign KEY:SECRET), batches of at most 10 (SQS's limit). Each producer
+// and consumer is a thread with its own kj event loop and
 // --in-flight / --receives-in-flight keep-alive connections, one request in flight on each.
 #include "bench.hpp"
 
 #include "mailroom/aws/form.hpp"
+#include "mailroom/aws/sigv4.hpp"
 #include "mailroom/ids.hpp"
 
 #include <kj/async-io.h>
 #include <kj/compat/http.h>
 
 #include <chrono>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -28,12 +31,28 @@ struct http_connection {
   kj::Own<kj::HttpClient> client;
 };
 
+/// X-Amz-Date now: YYYYMMDD'T'HHMMSS'Z'.
+std::string amz_date_now() {
+  auto t = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[17];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &utc);
+  return text;
+}
+
 class http_session {
 public:
-  explicit http_session(const std::string& address)
+  /// `sign`: "KEY:SECRET" to sign requests with; empty: unsigned.
+  http_session(const std::string& address, const std::string& sign)
       : io_(kj::setupAsyncIo()), table_(kj::HttpHeaderTable::Builder().build()),
         address_(io_.provider->getNetwork().parseAddress(address).wait(io_.waitScope)),
-        host_(address) {}
+        host_(address) {
+    if (auto colon = sign.find(':'); colon != std::string::npos) {
+      key_ = sign.substr(0, colon);
+      secret_ = sign.substr(colon + 1);
+    }
+  }
 
   http_connection connect() {
     http_connection c;
@@ -47,6 +66,27 @@ public:
     kj::HttpHeaders headers(*table_);
     headers.set(kj::HttpHeaderId::HOST, host_);
     headers.set(kj::HttpHeaderId::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if (!key_.empty()) {
+      // What botocore signs for the query protocol: content-type, host and x-amz-date.
+      auto date = amz_date_now();
+      aws::sigv4_authorization scope{
+          key_, date.substr(0, 8), "us-east-1", "sqs", {"content-type", "host", "x-amz-date"}, {}};
+      aws::signed_request signed_parts{"POST",
+                                       "/",
+                                       "",
+                                       {{"content-type", "application/x-www-form-urlencoded"},
+                                        {"host", host_},
+                                        {"x-amz-date", date}},
+                                       form,
+                                       date};
+      auto signature = aws::sigv4_signature(scope, secret_, signed_parts);
+      headers.add(kj::str("X-Amz-Date"), kj::str(date.c_str()));
+      headers.add(kj::str("Authorization"),
+                  kj::str("AWS4-HMAC-SHA256 Credential=", key_.c_str(), "/", scope.date.c_str(),
+                          "/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;"
+                          "x-amz-date, Signature=",
+                          signature.c_str()));
+    }
     auto body = kj::heapString(form.data(), form.size());
     auto request = c.client->request(kj::HttpMethod::POST, "/", headers, body.size());
     auto sent = request.body->write(body.begin(), body.size()).attach(kj::mv(body));
@@ -71,6 +111,7 @@ private:
   kj::Own<kj::HttpHeaderTable> table_;
   kj::Own<kj::NetworkAddress> address_;
   std::string host_;
+  std::string key_, secret_;
 };
 
 /// The text of every <tag>…</tag> in `xml`, in order (the node's replies are flat and
@@ -160,8 +201,8 @@ kj::Promise<void> consume_on(http_session& s, http_connection& c, const options&
 
 /// Runs `loop` on `count` connections of one event loop (this thread's) until all end.
 template <class Loop>
-void on_connections(const std::string& address, uint32_t count, Loop loop) {
-  http_session s{address};
+void on_connections(const options& o, uint32_t count, Loop loop) {
+  http_session s{o.http, o.sign};
   std::vector<http_connection> connections;
   for (uint32_t k = 0; k < count; ++k)
     connections.push_back(s.connect());
@@ -176,7 +217,7 @@ void on_connections(const std::string& address, uint32_t count, Loop loop) {
 std::string run_http(const options& o, progress& p) {
   const auto queue_url = "http://" + o.http + "/123456789012/bench";
   try {
-    http_session setup{o.http};
+    http_session setup{o.http, o.sign};
     auto c = setup.connect();
     (void)setup
         .post(c, "Action=DeleteQueue&Version=2012-11-05&QueueUrl=" + aws::url_encode(queue_url))
@@ -202,13 +243,13 @@ std::string run_http(const options& o, progress& p) {
   std::vector<std::thread> threads;
   for (uint32_t i = 0; i < o.consumers; ++i)
     threads.emplace_back(guarded([&] {
-      on_connections(o.http, o.receives_in_flight, [&](http_session& s, http_connection& c) {
+      on_connections(o, o.receives_in_flight, [&](http_session& s, http_connection& c) {
         return consume_on(s, c, o, p, consumed, queue_url, deadline, producing);
       });
     }));
   for (uint32_t i = 0; i < o.producers; ++i)
     threads.emplace_back(guarded([&] {
-      on_connections(o.http, o.in_flight, [&](http_session& s, http_connection& c) {
+      on_connections(o, o.in_flight, [&](http_session& s, http_connection& c) {
         return produce_on(s, c, o, p, left, queue_url, deadline);
       });
       --producing;

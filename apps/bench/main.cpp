@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
                              "HOST:PORT of a running node's SQS HTTP API (queue scenario; batches "
                              "of at most 10)")
                   ->excludes(node);
+  app.add_option("--sign", o.sign,
+                 "--http: ACCESS_KEY:SECRET to sign every request with (the node's [http] auth "
+                 "= \"sigv4\"); default: unsigned")
+      ->needs(http);
   app.add_flag("--embedded", embedded, "run a node in this process (default)")
       ->excludes(node)
       ->excludes(http);
