@@ -14,6 +14,7 @@ outgoing_message cloudwatch_state_change(const alarm_config& config,
     put = nlohmann::json::object();
   auto field = [&](const char* name) { return put.value(name, nlohmann::json{}); };
   std::string region = put.value("Region", std::string{aws_default_region});
+  std::string account = put.value("Account", std::string{aws_default_account});
   std::string state = t.firing ? "ALARM" : "OK";
   // CloudWatch's timestamps: ISO 8601 with milliseconds and "+0000".
   auto when = format_timestamp_ms(now_ms);
@@ -22,12 +23,12 @@ outgoing_message cloudwatch_state_change(const alarm_config& config,
   nlohmann::ordered_json body;
   body["AlarmName"] = config.name;
   body["AlarmDescription"] = field("AlarmDescription");
-  body["AWSAccountId"] = aws_account;
+  body["AWSAccountId"] = account;
   body["NewStateValue"] = state;
   body["NewStateReason"] = t.text;
   body["StateChangeTime"] = when;
   body["Region"] = region;
-  body["AlarmArn"] = "arn:aws:cloudwatch:" + region + ":" + aws_account + ":alarm:" + config.name;
+  body["AlarmArn"] = "arn:aws:cloudwatch:" + region + ":" + account + ":alarm:" + config.name;
   body["OldStateValue"] = t.firing ? "OK" : "ALARM";
   nlohmann::ordered_json trigger;
   trigger["MetricName"] = field("MetricName");

@@ -221,13 +221,13 @@ void on_staged(self_ptr self, const publication_ptr& p) {
 }
 
 caf::result<publish_result> publish(self_ptr self, std::vector<outgoing_message> batch,
-                                    const std::string& region = aws_default_region) {
+                                    const aws_scope& scope) {
   auto& st = self->state;
   if (batch.empty())
     return make_error(errc::invalid_argument, "topic '" + st.topic->name() + "': empty publish");
   auto p = std::make_shared<publication>();
   p->promise = self->make_response_promise<publish_result>();
-  p->plan = st.topic->route(std::move(batch), st.deps.clock->now_ms(), region);
+  p->plan = st.topic->route(std::move(batch), st.deps.clock->now_ms(), scope);
   p->result.ids = p->plan.ids;
   p->result.unmatched = p->plan.unmatched;
   for (int f = 0; f < topic_state::form_count; ++f)
@@ -279,10 +279,10 @@ caf::behavior topic_actor(caf::stateful_actor<topic_actor_state>* self, topic_st
   st.counters.name = st.topic->name();
   return {
       [self](publish_atom, std::vector<outgoing_message>& batch) -> caf::result<publish_result> {
-        return publish(self, std::move(batch));
+        return publish(self, std::move(batch), {aws_default_region, self->state.deps.aws_account});
       },
-      [self](publish_atom, std::vector<outgoing_message>& batch, const std::string& region)
-          -> caf::result<publish_result> { return publish(self, std::move(batch), region); },
+      [self](publish_atom, std::vector<outgoing_message>& batch, const aws_scope& scope)
+          -> caf::result<publish_result> { return publish(self, std::move(batch), scope); },
       [self](stats_atom) -> topic_stats {
         auto stats = self->state.counters;
         stats.subscriptions = self->state.topic->config().subscriptions.size();

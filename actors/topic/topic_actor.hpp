@@ -20,6 +20,8 @@ struct topic_actor_deps {
   std::shared_ptr<const registry> entities; ///< finds subscriber queues and sinks
   clock_ptr clock;                          ///< unix ms; virtual in tests
   bool trace = false;                       ///< journal a "published" step per message
+  /// The account of notifications' ARNs when a publish names no scope (not the HTTP face).
+  std::string aws_account = aws_default_account;
 };
 
 caf::actor spawn_topic(caf::actor_system& system, topic_state state, topic_actor_deps deps);

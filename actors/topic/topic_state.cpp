@@ -25,11 +25,11 @@ caf::expected<filter_policy> compile(const topic_config& config, const subscript
 
 } // namespace
 
-std::string notification_json(const std::string& region, const std::string& topic,
+std::string notification_json(const aws_scope& scope, const std::string& topic,
                               const std::string& message_id, int64_t published_at_ms,
                               const outgoing_message& published) {
   const auto& body = published.body;
-  auto arn = topic_arn(region, topic);
+  auto arn = topic_arn(scope, topic);
   // nlohmann::ordered_json: the fields in the order SNS writes them.
   nlohmann::ordered_json n;
   n["Type"] = "Notification";
@@ -50,9 +50,9 @@ std::string notification_json(const std::string& region, const std::string& topi
   n["Signature"] =
       "TWFpbHJvb20gZG9lcyBub3Qgc2lnbiBub3RpZmljYXRpb25z"; // "Mailroom does not sign..."
   n["SigningCertURL"] =
-      "https://sns." + region + ".amazonaws.com/SimpleNotificationService-mailroom.pem";
+      "https://sns." + scope.region + ".amazonaws.com/SimpleNotificationService-mailroom.pem";
   n["UnsubscribeURL"] =
-      "https://sns." + region + ".amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + arn;
+      "https://sns." + scope.region + ".amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + arn;
   // SNS writes {Type, Value}: the published type, a Binary value in base64. A text value that
   // is not UTF-8 (sent through the C++ API as String) goes as Binary too, so that no byte is lost.
   if (!published.attributes.empty()) {
@@ -81,7 +81,7 @@ caf::expected<topic_state> topic_state::make(topic_config config) {
 }
 
 topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int64_t now_ms,
-                                     const std::string& region) const {
+                                     const aws_scope& scope) const {
   plan out;
   out.ids.reserve(messages.size());
   const auto& subs = config_.subscriptions;
@@ -100,7 +100,7 @@ topic_state::plan topic_state::route(std::vector<outgoing_message> messages, int
         outgoing_message shared;
         shared.body = f == raw_form
                           ? m.body
-                          : notification_json(region, config_.name, id, m.sent_at_us / 1000, m);
+                          : notification_json(scope, config_.name, id, m.sent_at_us / 1000, m);
         // A raw copy carries the attributes as its own (SQS message attributes); an enveloped
         // one has them in its notification only, as SNS delivers it.
         if (f == raw_form)

@@ -21,7 +21,7 @@ namespace mailroom {
 /// It is one body for every enveloped subscription (journaled once), so it carries no
 /// subscription's own ARN; and it is not signed: Signature and SigningCertURL are
 /// placeholders of the shape SNS uses, as in moto.
-std::string notification_json(const std::string& region, const std::string& topic,
+std::string notification_json(const aws_scope& scope, const std::string& topic,
                               const std::string& message_id, int64_t published_at_ms,
                               const outgoing_message& published);
 
@@ -58,7 +58,7 @@ public:
   /// producer's correlation id, or to the fan-out itself (the publish id) when it gave none.
   /// `region`: of the ARNs in the notifications (the one the publish was signed for).
   plan route(std::vector<outgoing_message> messages, int64_t now_ms,
-             const std::string& region = aws_default_region) const;
+             const aws_scope& scope = {}) const;
 
 private:
   topic_state(topic_config config, std::vector<std::optional<filter_policy>> policies)

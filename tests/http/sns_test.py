@@ -218,6 +218,32 @@ class SnsThroughBoto3(NodeTest):
         self.assertIn("http://sns.amazonaws.com/doc/2010-03-31/", text)
 
 
+class ConfiguredAccount(unittest.TestCase):
+    """`[http] account` names the account of every ARN and queue URL, notifications included."""
+
+    def test_urls_arns_and_notifications_carry_the_configured_account(self):
+        node = Node('\n[http]\naccount = "210987654321"\n')
+        try:
+            sqs, sns = node.client("sqs"), node.client("sns", region="eu-west-1")
+            url = sqs.create_queue(QueueName="acct")["QueueUrl"]
+            self.assertTrue(url.endswith("/210987654321/acct"), url)
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.assertEqual(arn, "arn:aws:sqs:us-east-1:210987654321:acct")
+            topic = sns.create_topic(Name="acct-topic")["TopicArn"]
+            self.assertEqual(topic, "arn:aws:sns:eu-west-1:210987654321:acct-topic")
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+            sns.publish(TopicArn=topic, Message="hi")
+            body = json.loads(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"][0]["Body"])
+            self.assertEqual(body["TopicArn"], topic)
+        finally:
+            node.stop()
+
+    def test_an_account_that_is_not_twelve_digits_is_refused_at_start(self):
+        with self.assertRaises(RuntimeError) as e:
+            Node('\n[http]\naccount = "12345"\n')
+        self.assertIn("[http] account must be twelve digits", str(e.exception))
+
+
 if __name__ == "__main__":
     mailroom_node.configure(sys.argv)
     unittest.main(verbosity=2)

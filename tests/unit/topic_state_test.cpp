@@ -96,7 +96,7 @@ TEST(topic_state, enveloped_delivery_wraps_the_body_in_an_sns_notification) {
   auto t = topic({sub("a", {}, /*raw=*/false), sub("b", {}, /*raw=*/true)});
   auto published = msg("hello \"world\"", {{"kind", "greeting"}, {"n", "5", "Number"}});
   published.subject = "Greeting";
-  auto plan = t.route({published}, t0, "eu-west-1");
+  auto plan = t.route({published}, t0, {"eu-west-1", "210987654321"});
   const auto& copy = plan.batches[0].messages[0];
   auto n = nlohmann::ordered_json::parse(copy.body);
   std::vector<std::string> fields;
@@ -108,7 +108,7 @@ TEST(topic_state, enveloped_delivery_wraps_the_body_in_an_sns_notification) {
                                       "SigningCertURL", "UnsubscribeURL", "MessageAttributes"}));
   EXPECT_EQ(n["Type"], "Notification");
   EXPECT_EQ(n["MessageId"], plan.ids[0]);
-  EXPECT_EQ(n["TopicArn"], "arn:aws:sns:eu-west-1:123456789012:orders");
+  EXPECT_EQ(n["TopicArn"], "arn:aws:sns:eu-west-1:210987654321:orders");
   EXPECT_EQ(n["Subject"], "Greeting");
   EXPECT_EQ(n["Message"], "hello \"world\"");
   EXPECT_EQ(n["Timestamp"], "2023-11-14T22:13:20.123Z");
@@ -155,14 +155,14 @@ TEST(topic_notification, a_binary_body_is_carried_as_base64_and_says_so) {
   outgoing_message m;
   m.body = body;
   m.attributes = {{"k", std::string{"\xC0", 1}}};
-  auto n = nlohmann::json::parse(mailroom::notification_json("us-east-1", "t", "m-1", 0, m));
+  auto n = nlohmann::json::parse(mailroom::notification_json({}, "t", "m-1", 0, m));
   EXPECT_EQ(n["Message"], "/wD+");
   EXPECT_EQ(n["MessageEncoding"], "base64");
   EXPECT_EQ(n["MessageAttributes"]["k"]["Type"], "Binary");
   EXPECT_EQ(n["MessageAttributes"]["k"]["Value"], "wA==");
   outgoing_message utf8;
   utf8.body = "h\xC3\xA9";
-  auto text = nlohmann::json::parse(mailroom::notification_json("us-east-1", "t", "m-2", 0, utf8));
+  auto text = nlohmann::json::parse(mailroom::notification_json({}, "t", "m-2", 0, utf8));
   EXPECT_EQ(text["Message"], "h\xC3\xA9");
   EXPECT_FALSE(text.contains("MessageEncoding"));
 }

@@ -1,16 +1,19 @@
 #include "mailroom/arn.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace mailroom {
 
 namespace {
 
-std::string arn(std::string_view service, std::string_view region, std::string_view name) {
+std::string arn(std::string_view service, const aws_scope& scope, std::string_view name) {
   std::string out = "arn:aws:";
   out += service;
   out += ':';
-  out += region;
+  out += scope.region;
   out += ':';
-  out += aws_account;
+  out += scope.account;
   out += ':';
   out += name;
   return out;
@@ -18,22 +21,27 @@ std::string arn(std::string_view service, std::string_view region, std::string_v
 
 } // namespace
 
-std::string queue_arn(std::string_view region, std::string_view queue) {
-  return arn("sqs", region, queue);
+std::string queue_arn(const aws_scope& scope, std::string_view queue) {
+  return arn("sqs", scope, queue);
 }
 
-std::string topic_arn(std::string_view region, std::string_view topic) {
-  return arn("sns", region, topic);
+std::string topic_arn(const aws_scope& scope, std::string_view topic) {
+  return arn("sns", scope, topic);
 }
 
-std::string subscription_arn(std::string_view region, std::string_view topic,
+std::string subscription_arn(const aws_scope& scope, std::string_view topic,
                              std::string_view queue) {
-  return topic_arn(region, topic) + ":" + std::string{queue};
+  return topic_arn(scope, topic) + ":" + std::string{queue};
 }
 
 std::string_view arn_resource(std::string_view arn) {
   auto colon = arn.rfind(':');
   return colon == std::string_view::npos ? arn : arn.substr(colon + 1);
+}
+
+bool valid_aws_account(std::string_view account) {
+  return account.size() == 12 && std::all_of(account.begin(), account.end(),
+                                             [](unsigned char c) { return std::isdigit(c); });
 }
 
 } // namespace mailroom

@@ -78,7 +78,7 @@ aws_reply cw_error(const caf::error& err) {
 
 /// PutMetricAlarm as a Mailroom alarm; the parameters are kept (as JSON) for DescribeAlarms
 /// and for the state-change messages.
-checked<alarm_config> alarm_of(const aws::form& f, const std::string& region) {
+checked<alarm_config> alarm_of(const aws::form& f, const aws_scope& scope) {
   auto required = [&](const char* field) -> checked<std::string> {
     auto v = f.get(field);
     if (v.empty())
@@ -180,7 +180,7 @@ checked<alarm_config> alarm_of(const aws::form& f, const std::string& region) {
       {"Period", seconds},        {"EvaluationPeriods", std::get<int64_t>(evaluations)},
       {"Threshold", threshold},   {"ComparisonOperator", comparison},
       {"AlarmActions", actions},  {"OKActions", ok_actions},
-      {"Region", region}};
+      {"Region", scope.region},   {"Account", scope.account}};
   config.cloudwatch = put.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return config;
 }
@@ -201,9 +201,10 @@ void write_alarm(aws::xml_writer& w, const alarm_config& c, const alarm_status& 
     w.close();
   };
   auto region = text("Region");
+  auto account = put.value("Account", std::string{aws_default_account});
   w.open("member");
   w.leaf("AlarmName", c.name);
-  w.leaf("AlarmArn", "arn:aws:cloudwatch:" + region + ":" + aws_account + ":alarm:" + c.name);
+  w.leaf("AlarmArn", "arn:aws:cloudwatch:" + region + ":" + account + ":alarm:" + c.name);
   if (!text("AlarmDescription").empty())
     w.leaf("AlarmDescription", text("AlarmDescription"));
   w.leaf("ActionsEnabled", "true");
@@ -240,7 +241,7 @@ kj::Promise<aws_reply> cloudwatch_api::handle(const aws_request& r) {
     return refuse(*x);
 
   if (action == "PutMetricAlarm") {
-    auto config = alarm_of(f, r.region);
+    auto config = alarm_of(f, r.scope);
     if (auto* x = std::get_if<refusal>(&config))
       return refuse(*x);
     return bridge_.run([this, c = std::get<alarm_config>(config)] { return node_.put_alarm(c); })

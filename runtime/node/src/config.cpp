@@ -1,5 +1,7 @@
 #include "mailroom/config.hpp"
 
+#include "mailroom/arn.hpp"
+
 #include "config_detail.hpp"
 
 #include "mailroom/router_types.hpp" // check_for_loops
@@ -368,8 +370,13 @@ caf::expected<node_config> parse_config(std::string_view text, std::string_view 
     auto t = http->as_table();
     if (t == nullptr)
       return fail(source, "[http] must be a table");
-    if (auto err = check_keys(source, *t, "[http]", {"auth", "keys_file"}))
+    if (auto err = check_keys(source, *t, "[http]", {"auth", "keys_file", "account"}))
       return err;
+    if (auto err = read_string(source, *t, "account", "[http] account", config.aws_account))
+      return err;
+    if (!valid_aws_account(config.aws_account))
+      return fail(source, *t->get("account"),
+                  "[http] account must be twelve digits, not \"" + config.aws_account + "\"");
     if (auto err = read_string(source, *t, "auth", "[http] auth", config.http_auth.mode))
       return err;
     if (config.http_auth.mode != "none" && config.http_auth.mode != "sigv4")

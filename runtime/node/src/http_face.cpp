@@ -79,7 +79,7 @@ public:
     KJ_IF_MAYBE (host, headers.get(kj::HttpHeaderId::HOST))
       request->host = host->cStr();
     request->path_queue = queue_from_path(url);
-    request->region = aws_default_region;
+    request->scope = {aws_default_region, config_.aws_account};
     std::map<std::string, std::string> all;
     headers.forEach(
         [&](kj::StringPtr name, kj::StringPtr value) { all[lower(name.cStr())] = value.cStr(); });
@@ -90,7 +90,7 @@ public:
       if (!parsed)
         return send(response, sqs_error(400, "IncompleteSignature", message_of(parsed.error())));
       auth = std::make_shared<aws::sigv4_authorization>(std::move(*parsed));
-      request->region = auth->region;
+      request->scope.region = auth->region;
     }
     // What SigV4 signs: only kept when it is checked (auth = "sigv4").
     std::shared_ptr<aws::signed_request> signed_parts;

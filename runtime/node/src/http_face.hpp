@@ -25,7 +25,7 @@ class node;
 struct aws_request {
   aws::form form;
   std::string host;       ///< the Host header: queue URLs are made from it
-  std::string region;     ///< from the SigV4 scope, else the node's default
+  aws_scope scope;        ///< region from the SigV4 scope (else the default), the node's account
   std::string path_queue; ///< POST /ACCOUNT/QUEUE: the queue the path names
 };
 

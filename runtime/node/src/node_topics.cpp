@@ -41,18 +41,18 @@ bool drop_subscription(topic_config& config, const std::string& queue) {
 } // namespace
 
 caf::error node::recover_topics() {
-  auto topics = recover_rows(
-      *journal_, topic_kind, "topic", codec::decode_topic_config,
-      [&](const std::string& name, topic_config config) -> caf::error {
-        auto state = topic_state::make(config);
-        if (!state)
-          return std::move(state.error());
-        registry_->put(entity_kind::topic, name,
-                       spawn_topic(*system_, std::move(*state),
-                                   {journal_.get(), registry_, config_.clock, config_.trace}));
-        catalog_->record(&tables::topics, std::move(config));
-        return {};
-      });
+  auto topics = recover_rows(*journal_, topic_kind, "topic", codec::decode_topic_config,
+                             [&](const std::string& name, topic_config config) -> caf::error {
+                               auto state = topic_state::make(config);
+                               if (!state)
+                                 return std::move(state.error());
+                               registry_->put(entity_kind::topic, name,
+                                              spawn_topic(*system_, std::move(*state),
+                                                          {journal_.get(), registry_, config_.clock,
+                                                           config_.trace, config_.aws_account}));
+                               catalog_->record(&tables::topics, std::move(config));
+                               return {};
+                             });
   if (!topics)
     return std::move(topics.error());
   if (*topics > 0)
@@ -86,12 +86,13 @@ caf::error node::write_topic(topic_config config) {
   write_batch writes;
   writes.put_catalog(topic_kind, config.name, codec::encode_topic_config(config));
   bool created = false;
-  auto err = commit_entity(
-      entity_kind::topic, config.name, std::move(writes), reconfigure_with(*system_, config), [&] {
-        created = true;
-        return spawn_topic(*system_, std::move(*state),
-                           {journal_.get(), registry_, config_.clock, config_.trace});
-      });
+  auto err = commit_entity(entity_kind::topic, config.name, std::move(writes),
+                           reconfigure_with(*system_, config), [&] {
+                             created = true;
+                             return spawn_topic(*system_, std::move(*state),
+                                                {journal_.get(), registry_, config_.clock,
+                                                 config_.trace, config_.aws_account});
+                           });
   if (err)
     return err;
   if (created)

@@ -166,14 +166,14 @@ checked<outgoing_message> published(const aws::form& f, const std::string& prefi
   return m;
 }
 
-void write_subscription(aws::xml_writer& w, const std::string& region, const std::string& topic,
+void write_subscription(aws::xml_writer& w, const aws_scope& scope, const std::string& topic,
                         const subscription& s) {
   w.open("member");
-  w.leaf("SubscriptionArn", subscription_arn(region, topic, s.queue));
-  w.leaf("Owner", aws_account);
+  w.leaf("SubscriptionArn", subscription_arn(scope, topic, s.queue));
+  w.leaf("Owner", scope.account);
   w.leaf("Protocol", "sqs");
-  w.leaf("Endpoint", queue_arn(region, s.queue));
-  w.leaf("TopicArn", topic_arn(region, topic));
+  w.leaf("Endpoint", queue_arn(scope, s.queue));
+  w.leaf("TopicArn", topic_arn(scope, topic));
   w.close();
 }
 
@@ -201,7 +201,7 @@ void write_map(aws::xml_writer& w, const std::map<std::string, std::string>& val
 kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
   const auto& f = r.form;
   const auto action = f.get("Action");
-  const auto& region = r.region;
+  const auto& scope = r.scope;
   auto refuse = [](const refusal& x) -> kj::Promise<aws_reply> { return sns.error(x); };
   static const std::set<std::string> served = {"CreateTopic",
                                                "DeleteTopic",
@@ -250,7 +250,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     if (!f.entries("Tags.member").empty())
       return refuse(sns.invalid("Invalid parameter: Tags are not supported by this Mailroom "
                                 "version"));
-    auto arn = topic_arn(region, name);
+    auto arn = topic_arn(scope, name);
     auto answer = [arn] {
       return sns.ok("CreateTopic", [&](aws::xml_writer& w) { w.leaf("TopicArn", arn); });
     };
@@ -285,7 +285,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
         if (n++ == page_size)
           break;
         w.open("member");
-        w.leaf("TopicArn", topic_arn(region, t));
+        w.leaf("TopicArn", topic_arn(scope, t));
         w.close();
         last = t;
       }
@@ -303,7 +303,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
       for (const auto& t : names)
         if (auto config = node_.topic_configuration(t))
           for (const auto& s : config->subscriptions)
-            write_subscription(w, region, t, s);
+            write_subscription(w, scope, t, s);
       w.close();
     });
   }
@@ -327,11 +327,11 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     if (action == "GetSubscriptionAttributes") {
       const auto& s = *it;
       std::map<std::string, std::string> values = {
-          {"SubscriptionArn", subscription_arn(region, topic, queue)},
-          {"TopicArn", topic_arn(region, topic)},
-          {"Owner", aws_account},
+          {"SubscriptionArn", subscription_arn(scope, topic, queue)},
+          {"TopicArn", topic_arn(scope, topic)},
+          {"Owner", scope.account},
           {"Protocol", "sqs"},
-          {"Endpoint", queue_arn(region, queue)},
+          {"Endpoint", queue_arn(scope, queue)},
           {"PendingConfirmation", "false"},
           {"ConfirmationWasAuthenticated", "true"},
           {"RawMessageDelivery", s.raw ? "true" : "false"},
@@ -340,7 +340,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
         values["FilterPolicy"] = s.filter_policy;
       if (!s.dead_letter_queue.empty())
         values["RedrivePolicy"] =
-            nlohmann::json{{"deadLetterTargetArn", queue_arn(region, s.dead_letter_queue)}}.dump();
+            nlohmann::json{{"deadLetterTargetArn", queue_arn(scope, s.dead_letter_queue)}}.dump();
       return sns.ok("GetSubscriptionAttributes", [&](aws::xml_writer& w) { write_map(w, values); });
     }
     auto name = f.get("AttributeName");
@@ -377,8 +377,8 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
 
   if (action == "GetTopicAttributes") {
     std::map<std::string, std::string> values = {
-        {"TopicArn", topic_arn(region, topic)},
-        {"Owner", aws_account},
+        {"TopicArn", topic_arn(scope, topic)},
+        {"Owner", scope.account},
         {"DisplayName", config->display_name},
         {"SubscriptionsConfirmed", std::to_string(config->subscriptions.size())},
         {"SubscriptionsPending", "0"},
@@ -391,7 +391,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     return sns.ok("ListSubscriptionsByTopic", [&](aws::xml_writer& w) {
       w.open("Subscriptions");
       for (const auto& s : config->subscriptions)
-        write_subscription(w, region, topic, s);
+        write_subscription(w, scope, topic, s);
       w.close();
     });
   }
@@ -415,7 +415,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     }
     if (auto x = check_dead_letter_queue(s))
       return refuse(*x);
-    auto arn = subscription_arn(region, topic, s.queue);
+    auto arn = subscription_arn(scope, topic, s.queue);
     return off_loop([this, topic, s] { return node_.subscribe(topic, s); },
                     [arn] {
                       return sns.ok("Subscribe",
@@ -446,7 +446,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     if (auto* x = std::get_if<refusal>(&m))
       return refuse(*x);
     std::vector<outgoing_message> batch{std::move(std::get<outgoing_message>(m))};
-    return bridge_.ask<publish_result>(*actor, publish_atom::value, std::move(batch), region)
+    return bridge_.ask<publish_result>(*actor, publish_atom::value, std::move(batch), scope)
         .then([](caf::expected<publish_result> out) -> aws_reply {
           if (!out)
             return sns_error(out.error());
@@ -496,7 +496,7 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
     if (batch.empty())
       return write({});
     // The accepted entries are one publish: every copy durable, or none.
-    return bridge_.ask<publish_result>(*actor, publish_atom::value, std::move(batch), region)
+    return bridge_.ask<publish_result>(*actor, publish_atom::value, std::move(batch), scope)
         .then([write](caf::expected<publish_result> out) -> aws_reply {
           if (!out)
             return sns_error(out.error());

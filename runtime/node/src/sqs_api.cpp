@@ -11,7 +11,7 @@ namespace mailroom {
 namespace sqs_face {
 
 std::string queue_url(const aws_request& r, const std::string& name) {
-  return "http://" + (r.host.empty() ? std::string{"localhost"} : r.host) + "/" + aws_account +
+  return "http://" + (r.host.empty() ? std::string{"localhost"} : r.host) + "/" + r.scope.account +
          "/" + name;
 }
 

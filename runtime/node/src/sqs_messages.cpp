@@ -222,7 +222,7 @@ kj::Promise<aws_reply> sqs_api::messages(const aws_request& r, const std::string
         return *earlier;
     }
     return bridge_.ask<std::vector<delivery>>(*q, receive_atom::value, request)
-        .then([this, system, user, region = r.region,
+        .then([this, system, user, scope = r.scope,
                attempt](caf::expected<std::vector<delivery>> got) -> aws_reply {
           if (!got)
             return sqs_error(got.error());
@@ -258,7 +258,7 @@ kj::Promise<aws_reply> sqs_api::messages(const aws_request& r, const std::string
                 system_attribute("MessageDeduplicationId", e.dedup_id);
               if (!e.history.empty())
                 system_attribute("DeadLetterQueueSourceArn",
-                                 queue_arn(region, e.history.back().source));
+                                 queue_arn(scope, e.history.back().source));
               attribute_list typed;
               if (encoded && selected(user, body_encoding_attribute))
                 typed.emplace_back(body_encoding_attribute, "base64");

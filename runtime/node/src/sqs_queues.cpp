@@ -164,13 +164,13 @@ checked<std::string> queue_of_arn(const aws::form& f, const std::string& field) 
   return std::string{arn_resource(*arn)};
 }
 
-void write_move_task(aws::xml_writer& w, const std::string& region, const message_move_status& t) {
+void write_move_task(aws::xml_writer& w, const aws_scope& scope, const message_move_status& t) {
   w.open("ListMessageMoveTasksResultEntry");
   w.leaf("TaskHandle", t.handle);
   w.leaf("Status", t.status);
-  w.leaf("SourceArn", queue_arn(region, t.request.source));
+  w.leaf("SourceArn", queue_arn(scope, t.request.source));
   if (!t.request.destination.empty())
-    w.leaf("DestinationArn", queue_arn(region, t.request.destination));
+    w.leaf("DestinationArn", queue_arn(scope, t.request.destination));
   if (t.request.rate_per_s > 0)
     w.leaf("MaxNumberOfMessagesPerSecond", std::to_string(t.request.rate_per_s));
   w.leaf("ApproximateNumberOfMessagesMoved", std::to_string(t.moved));
@@ -375,13 +375,13 @@ kj::Promise<aws_reply> sqs_api::queues(const aws_request& r, const std::string& 
     auto n = static_cast<size_t>(std::get<int64_t>(max));
     return bridge_
         .ask<std::vector<message_move_status>>(node_.message_mover(), list_atom::value, name)
-        .then([n, region = r.region](
-                  caf::expected<std::vector<message_move_status>> tasks) -> aws_reply {
+        .then([n, scope =
+                      r.scope](caf::expected<std::vector<message_move_status>> tasks) -> aws_reply {
           if (!tasks)
             return move_error(tasks.error());
           return sqs.ok("ListMessageMoveTasks", [&](aws::xml_writer& w) {
             for (size_t i = 0; i < tasks->size() && i < n; ++i)
-              write_move_task(w, region, (*tasks)[i]);
+              write_move_task(w, scope, (*tasks)[i]);
           });
         });
   }
@@ -524,10 +524,10 @@ kj::Promise<aws_reply> sqs_api::queues(const aws_request& r, const std::string& 
     for (const auto& a : asked)
       if (a != "All" && std::find(known.begin(), known.end(), a) == known.end())
         return refuse({400, "InvalidAttributeName", "Unknown Attribute " + a.substr(0, 100) + "."});
-    auto arn = queue_arn(r.region, name);
+    auto arn = queue_arn(r.scope, name);
     return bridge_.ask<queue_stats>(*q, stats_atom::value)
         .then([asked, all, config = *config, arn,
-               region = r.region](caf::expected<queue_stats> s) -> aws_reply {
+               scope = r.scope](caf::expected<queue_stats> s) -> aws_reply {
           if (!s)
             return sqs_error(s.error());
           std::map<std::string, std::string> values = {
@@ -543,7 +543,7 @@ kj::Promise<aws_reply> sqs_api::queues(const aws_request& r, const std::string& 
               {"QueueArn", arn}};
           if (!config.dead_letter_queue.empty())
             values["RedrivePolicy"] =
-                nlohmann::json{{"deadLetterTargetArn", queue_arn(region, config.dead_letter_queue)},
+                nlohmann::json{{"deadLetterTargetArn", queue_arn(scope, config.dead_letter_queue)},
                                {"maxReceiveCount", config.max_receive_count}}
                     .dump();
           if (config.fifo) {

@@ -25,8 +25,9 @@
 //   (purge_atom)                                 -> uint64_t purged
 // topic actor
 //   (publish_atom, vector<outgoing_message>)     -> publish_result, once every copy is durable
-//   (publish_atom, vector<outgoing_message>, string region) -> the same, with the ARNs of its
-//                                                   notifications in that region (the HTTP face)
+//   (publish_atom, vector<outgoing_message>, aws_scope) -> the same, with the ARNs of its
+//                                                   notifications in that region and account
+//                                                   (the HTTP face)
 //   (stats_atom)                                 -> topic_stats
 //   (config_atom, topic_config)                  -> ok_atom (subscriptions changed)
 // router actor

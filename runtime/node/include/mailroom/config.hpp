@@ -22,6 +22,7 @@
 //   keys_file = "access-keys"       # lines "ACCESS_KEY_ID SECRET_ACCESS_KEY" ('#': comment),
 //                                   # relative to this file; mailroomd also takes one key from
 //                                   # MAILROOM_HTTP_ACCESS_KEY_ID / MAILROOM_HTTP_SECRET_ACCESS_KEY
+//   account = "123456789012"        # the account of ARNs and queue URLs (twelve digits)
 //
 //   [queues.orders]
 //   visibility_timeout = "30s"

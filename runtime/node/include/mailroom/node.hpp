@@ -20,6 +20,7 @@
 #include "mailroom/message_move_types.hpp"
 #include "mailroom/registry.hpp"
 #include "mailroom/alarm_types.hpp"
+#include "mailroom/arn.hpp"
 #include "mailroom/router_types.hpp"
 #include "mailroom/saga_types.hpp"
 #include "mailroom/topic_types.hpp"
@@ -63,6 +64,8 @@ struct node_config {
   /// the client endpoint's event loop, with the same connection limits.
   std::string http;
   http_auth_config http_auth;
+  /// The account of ARNs and queue URLs the HTTP API answers with (`[http] account`).
+  std::string aws_account = aws_default_account;
   /// What clients of that endpoint may cost the node.
   endpoint_limits endpoint;
   /// Below this much free space on the data directory's file system, sends (and anything else
