@@ -25,12 +25,23 @@ class DeadLetterQueues(NodeTest):
     def queue(self, name, **attributes):
         return self.sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
 
-    def fail(self, url, times):
+    def give_back(self, url, times):
         """Receives the next message `times` times, giving it back at once each time."""
         for _ in range(times):
             m = self.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"][0]
             self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"],
                                                VisibilityTimeout=0)
+
+    def wait_for_depth(self, url, n):
+        """Until `url` holds `n` visible messages: a dead message is handed to its dead-letter
+        queue after the receive that found it dead has answered. Bounds the wait only."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            depth = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            if int(depth["Attributes"]["ApproximateNumberOfMessages"]) == n:
+                return
+            time.sleep(0.02)
+        self.fail("%s never held %d messages" % (url, n))
 
     def action(self, action, **fields):
         """A raw query-protocol request: (status, XML text)."""
@@ -45,7 +56,7 @@ class DeadLetterQueues(NodeTest):
                          {"deadLetterTargetArn": ARN + "orders-dlq", "maxReceiveCount": 2})
         sent = self.sqs.send_message(QueueUrl=url, MessageBody="poison",
                                      MessageAttributes={"kind": {"DataType": "String", "StringValue": "x"}})
-        self.fail(url, 2)
+        self.give_back(url, 2)
         self.assertNotIn("Messages", self.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1))
         dead = self.sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=10, AttributeNames=["All"],
                                         MessageAttributeNames=["All"])["Messages"][0]
@@ -103,8 +114,9 @@ class DeadLetterQueues(NodeTest):
         ids = set()
         for body in ("a", "b", "c"):
             ids.add(self.sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"])
-            self.fail(url, 1)
+            self.give_back(url, 1)
             self.assertNotIn("Messages", self.sqs.receive_message(QueueUrl=url))  # dead-lettered on the way
+        self.wait_for_depth(dlq, 3)
         handle = self.start_move(SourceArn=ARN + "moves-dlq")
         for _ in range(100):
             task = self.tasks("moves-dlq")[0]
@@ -139,14 +151,15 @@ class DeadLetterQueues(NodeTest):
         self.assertIn("<Code>UnsupportedOperation</Code>", text, "a completed task is not cancelled")
 
     def test_a_slow_move_task_can_be_cancelled(self):
-        self.queue("slow-dlq")
+        slow_dlq = self.queue("slow-dlq")
         url = self.queue("slow", RedrivePolicy=json.dumps({"deadLetterTargetArn": ARN + "slow-dlq",
                                                            "maxReceiveCount": 1}))
         self.queue("slow-elsewhere")
         for body in ("a", "b", "c", "d"):
             self.sqs.send_message(QueueUrl=url, MessageBody=body)
-            self.fail(url, 1)
+            self.give_back(url, 1)
             self.assertNotIn("Messages", self.sqs.receive_message(QueueUrl=url))
+        self.wait_for_depth(slow_dlq, 4)
         handle = self.start_move(SourceArn=ARN + "slow-dlq", DestinationArn=ARN + "slow-elsewhere",
                                  MaxNumberOfMessagesPerSecond="1")
         status, text = self.action("CancelMessageMoveTask", TaskHandle=handle)
