@@ -38,7 +38,11 @@ std::optional<alarm_state::transition> alarm_state::observe(int64_t now_ms, doub
   value_ = value;
   if (since_ms_ == 0)
     since_ms_ = now_ms;
-  bool breaching = config_.below ? value < config_.threshold : value > config_.threshold;
+  // A counter's increase is known for a whole window only once one has passed: until then it
+  // may only be too low, so a `below` alarm on it waits (an `above` one may breach at once).
+  bool partial = config_.counter_metric() && now_ms - counter_.front().first < config_.window_ms;
+  bool breaching =
+      config_.below ? value < config_.threshold && !partial : value > config_.threshold;
   if (breaching == firing_) {
     other_side_since_.reset();
     return std::nullopt;

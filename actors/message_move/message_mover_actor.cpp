@@ -66,6 +66,20 @@ void release(self_ptr self, const caf::actor& source, const std::vector<delivery
     caf::anon_send(source, visibility_atom::value, d.receipt, int64_t{0});
 }
 
+/// One destination's part of a chunk has settled: `moved` of it left the source, or `err`
+/// stopped it. The task takes its next step once every part has.
+void chunk_done(self_ptr self, const std::string& handle,
+                const std::shared_ptr<size_t>& outstanding, uint64_t moved, const caf::error& err) {
+  auto* t = find(self, handle);
+  if (t == nullptr)
+    return;
+  t->moved += moved;
+  if (err && (t->status == "RUNNING" || t->status == "CANCELLING"))
+    finish(*t, "FAILED", message_of(err));
+  if (--*outstanding == 0)
+    next_step(self, *t); // a step of a task no longer RUNNING or CANCELLING does nothing
+}
+
 /// Redrives `got` into the destinations, then acks it in `source`.
 void move_chunk(self_ptr self, const std::string& handle, const caf::actor& source,
                 std::vector<delivery> got) {
@@ -100,23 +114,27 @@ void move_chunk(self_ptr self, const std::string& handle, const caf::actor& sour
     auto receipts = std::move(batch.second);
     self->request(queue, caf::infinite, redrive_atom::value, std::move(batch.first))
         .then(
-            [self, handle, source, receipts, outstanding](const std::vector<std::string>& ids) {
-              // Durable in the destination: now they may leave the source.
-              caf::anon_send(source, ack_atom::value, receipts);
-              auto* t = find(self, handle);
-              if (t == nullptr)
-                return;
-              t->moved += ids.size();
-              if (--*outstanding == 0)
-                next_step(self, *t);
+            [self, handle, source, receipts, outstanding](const std::vector<std::string>&) {
+              // Durable in the destination: now they may leave the source. Counted as moved
+              // only if the ack finds the lease still held (a lease that ran out first lets
+              // the message be moved again by a later chunk: twice, never lost).
+              self->request(source, caf::infinite, ack_atom::value, receipts)
+                  .then(
+                      [self, handle, outstanding](const std::vector<ack_outcome>& acked) {
+                        chunk_done(
+                            self, handle, outstanding,
+                            std::count_if(acked.begin(), acked.end(),
+                                          [](const auto& a) { return a.error_code.empty(); }),
+                            {});
+                      },
+                      [self, handle, outstanding](caf::error& err) {
+                        chunk_done(self, handle, outstanding, 0, err);
+                      });
             },
             [self, handle, source, receipts, outstanding](caf::error& err) {
               for (const auto& r : receipts)
                 caf::anon_send(source, visibility_atom::value, r, int64_t{0});
-              auto* t = find(self, handle);
-              if (t != nullptr && t->status == "RUNNING")
-                finish(*t, "FAILED", message_of(err));
-              --*outstanding;
+              chunk_done(self, handle, outstanding, 0, err);
             });
   }
 }
@@ -186,6 +204,16 @@ caf::behavior message_mover(self_ptr self, message_mover_deps deps) {
         self->request(*source, caf::infinite, stats_atom::value)
             .then(
                 [self, promise, request](const queue_stats& stats) mutable {
+                  // Checked again: another start may have come in while this one asked.
+                  auto& running = self->state.tasks[request.source];
+                  if (!running.empty() && (running.front().status == "RUNNING" ||
+                                           running.front().status == "CANCELLING")) {
+                    promise.deliver(make_error(errc::already_exists,
+                                               "queue '" + request.source +
+                                                   "' already has a message move task running (" +
+                                                   running.front().handle + ")"));
+                    return;
+                  }
                   message_move_status t;
                   t.handle = new_message_id();
                   t.request = request;

@@ -91,6 +91,7 @@ caf::expected<undeliverable> dead_letters_for_failures(self_ptr self, publicatio
       d.message.dedup_id = std::move(m.dedup_id);
       d.message.causation_id = std::move(m.causation_id);
       d.message.correlation_id = std::move(m.correlation_id);
+      d.message.group_id = std::move(m.group_id); // a FIFO dead-letter queue keeps the groups
       d.message.sent_at_us = m.sent_at_us;
       d.death.reason = "undeliverable";
       d.death.error = message_of(p.failures[i]);

@@ -185,6 +185,7 @@ class QueueActions(NodeTest):
         url = self.sqs.create_queue(QueueName="tagged", tags={"team": "billing"})["QueueUrl"]
         self.sqs.tag_queue(QueueUrl=url, Tags={"env": "prod", "team": "payments"})
         self.assertEqual(self.sqs.list_queue_tags(QueueUrl=url)["Tags"], {"env": "prod", "team": "payments"})
+        self.assertEqual(self.sqs.create_queue(QueueName="tagged")["QueueUrl"], url, "tags are not compared")
         self.sqs.untag_queue(QueueUrl=url, TagKeys=["env", "absent"])
         self.assertEqual(self.sqs.list_queue_tags(QueueUrl=url)["Tags"], {"team": "payments"})
         self.assertEqual(error_code(self.sqs.tag_queue, QueueUrl=url, Tags={"k" * 129: "v"}), "InvalidParameterValue")

@@ -5,6 +5,8 @@
 #include "mailroom/error.hpp"
 #include "node_fixture.hpp"
 
+#include "cloudwatch_api.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -78,6 +80,33 @@ TEST(alarm_state, a_counter_counts_its_increase_over_the_alarm_window) {
   auto resolved = a.observe(start + 501'000, 10);
   ASSERT_TRUE(resolved) << "none in the last five minutes";
   EXPECT_FALSE(resolved->firing);
+}
+
+TEST(alarm_state, a_below_alarm_on_a_counter_waits_for_a_whole_window) {
+  alarm_config c{"quiet", "queue:orders", "sent", 1, 0, "alerts", 1'000, {}, true, 60'000, {}};
+  alarm_state a{c};
+  EXPECT_FALSE(a.observe(start, 10)) << "no window seen yet: not known to be quiet";
+  EXPECT_FALSE(a.observe(start + 59'000, 10));
+  auto fired = a.observe(start + 60'000, 10);
+  ASSERT_TRUE(fired) << "a whole minute without a send";
+  EXPECT_TRUE(fired->firing);
+}
+
+TEST(alarm_state, cloudwatch_comparisons_round_in_cloudwatch_units) {
+  using mailroom::cloudwatch_comparison;
+  // Counts (scale 1): v > 5, v >= 2.5 is v > 2, v < 1, v <= 1 is v < 2.
+  EXPECT_EQ(cloudwatch_comparison("GreaterThanThreshold", 5, 1), std::make_pair(false, 5.0));
+  EXPECT_EQ(cloudwatch_comparison("GreaterThanOrEqualToThreshold", 2.5, 1),
+            std::make_pair(false, 2.0));
+  EXPECT_EQ(cloudwatch_comparison("LessThanThreshold", 1, 1), std::make_pair(true, 1.0));
+  EXPECT_EQ(cloudwatch_comparison("LessThanOrEqualToThreshold", 1, 1), std::make_pair(true, 2.0));
+  // An age in seconds, read in ms: "<= 5 s" holds up to 5999 ms, "> 0 s" from 1000 ms.
+  EXPECT_EQ(cloudwatch_comparison("LessThanOrEqualToThreshold", 5, 1000),
+            std::make_pair(true, 6000.0));
+  EXPECT_EQ(cloudwatch_comparison("GreaterThanThreshold", 0, 1000), std::make_pair(false, 999.0));
+  EXPECT_EQ(cloudwatch_comparison("GreaterThanOrEqualToThreshold", 5, 1000),
+            std::make_pair(false, 4999.0));
+  EXPECT_FALSE(cloudwatch_comparison("LessThanLowerOrGreaterThanUpperThreshold", 1, 1));
 }
 
 TEST(alarm_state, a_below_alarm_fires_under_its_threshold) {

@@ -17,6 +17,22 @@ namespace mailroom {
 const aws_dialect cloudwatch_dialect{"http://monitoring.amazonaws.com/doc/2010-08-01/",
                                      "InvalidParameterValue", "", false};
 
+// CloudWatch's values are whole numbers in its unit (a count, seconds of age), Mailroom's
+// whole numbers `scale` times finer (ms): the comparison is rounded in CloudWatch's unit first,
+// so that an age of "5 s" covers 5000..5999 ms. For whole numbers, v >= X is v > X - 1.
+std::optional<std::pair<bool, double>> cloudwatch_comparison(const std::string& op, double t,
+                                                             double scale) {
+  if (op == "GreaterThanThreshold") // a >= floor(T) + 1
+    return std::pair{false, (std::floor(t) + 1) * scale - 1};
+  if (op == "GreaterThanOrEqualToThreshold") // a >= ceil(T)
+    return std::pair{false, std::ceil(t) * scale - 1};
+  if (op == "LessThanThreshold") // a < ceil(T)
+    return std::pair{true, std::ceil(t) * scale};
+  if (op == "LessThanOrEqualToThreshold") // a < floor(T) + 1
+    return std::pair{true, (std::floor(t) + 1) * scale};
+  return std::nullopt;
+}
+
 namespace {
 
 const aws_dialect& cw = cloudwatch_dialect;
@@ -39,20 +55,6 @@ const std::map<std::string, metric_mapping>& metrics() {
       {"NumberOfMessagesDeleted", {"acked", 1, true}},
   };
   return m;
-}
-
-/// A CloudWatch comparison on a whole-number metric as a Mailroom alarm's side and threshold:
-/// v >= T is v > ceil(T) - 1, v <= T is v < floor(T) + 1.
-std::optional<std::pair<bool, double>> comparison_of(const std::string& op, double t) {
-  if (op == "GreaterThanThreshold")
-    return std::pair{false, t};
-  if (op == "GreaterThanOrEqualToThreshold")
-    return std::pair{false, std::ceil(t) - 1};
-  if (op == "LessThanThreshold")
-    return std::pair{true, t};
-  if (op == "LessThanOrEqualToThreshold")
-    return std::pair{true, std::floor(t) + 1};
-  return std::nullopt;
 }
 
 /// At most one SNS topic in an action list: the topic's name, or empty.
@@ -141,7 +143,7 @@ checked<alarm_config> alarm_of(const aws::form& f, const aws_scope& scope) {
   double threshold = *parsed;
   // Every mapped metric is a whole number (a count, milliseconds).
   auto comparison = in["ComparisonOperator"];
-  auto side = comparison_of(comparison, threshold * metric->second.scale);
+  auto side = cloudwatch_comparison(comparison, threshold, metric->second.scale);
   if (!side)
     return cw.invalid("ComparisonOperator " + comparison.substr(0, 60) +
                       " is not GreaterThanThreshold, GreaterThanOrEqualToThreshold, "

@@ -11,11 +11,21 @@
 
 #include <kj/async.h>
 
+#include <optional>
+#include <string>
+#include <utility>
+
 namespace mailroom {
 
 class node;
 
 extern const aws_dialect cloudwatch_dialect;
+
+/// A CloudWatch ComparisonOperator and Threshold on a metric Mailroom reads `scale` times finer
+/// (1; 1000 for an age in seconds read in ms) as a Mailroom alarm's side (true: below) and
+/// threshold; nothing for an operator it does not map.
+std::optional<std::pair<bool, double>> cloudwatch_comparison(const std::string& op, double t,
+                                                             double scale);
 
 class cloudwatch_api {
 public:

@@ -276,6 +276,16 @@ kj::Promise<aws_reply> sqs_api::queues(const aws_request& r, const std::string& 
       return refuse(*x);
     if (auto x = check_queue_name(name, config.fifo))
       return refuse(*x);
+    auto url = queue_url(r, name);
+    // An existing queue is answered as created when the attributes asked for are the ones it
+    // has (those not named, and its tags, are not compared); otherwise QueueAlreadyExists.
+    if (auto existing = node_.queue_configuration(name)) {
+      auto asked = *existing;
+      if (apply_attributes(std::get<0>(attributes), asked) || asked != *existing)
+        return refuse({400, "QueueAlreadyExists",
+                       "A queue named " + name + " exists with other attributes."});
+      return sqs.ok("CreateQueue", [&](aws::xml_writer& w) { w.leaf("QueueUrl", url); });
+    }
     auto tags = tags_of(f);
     if (auto* x = std::get_if<refusal>(&tags))
       return refuse(*x);
@@ -286,7 +296,6 @@ kj::Promise<aws_reply> sqs_api::queues(const aws_request& r, const std::string& 
       return refuse(*x);
     if (auto err = validate(config))
       return sqs_error(400, "InvalidAttributeValue", message_of(err));
-    auto url = queue_url(r, name);
     return bridge_.run([this, config] { return node_.create_queue(config); })
         .then([url](caf::error err) -> aws_reply {
           if (err)
