@@ -141,6 +141,7 @@ class SnsThroughBoto3(NodeTest):
         small = self.queue("redriven-small")
         self.sqs.set_queue_attributes(QueueUrl=small, Attributes={"MaximumMessageSize": "1024"})
         dlq = self.queue("redriven-dlq")
+        self.sqs.create_queue(QueueName="redriven.fifo", Attributes={"FifoQueue": "true"})
         policy = json.dumps({"deadLetterTargetArn": ARN_SQS + "redriven-dlq"})
         sub = self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=small, ReturnSubscriptionArn=True,
                                  Attributes={"RawMessageDelivery": "true", "RedrivePolicy": policy})["SubscriptionArn"]
@@ -153,7 +154,8 @@ class SnsThroughBoto3(NodeTest):
         self.assertNotIn("Messages", self.sqs.receive_message(QueueUrl=small))
         for bad, named in (('{"deadLetterTargetArn": "%snope"}' % ARN_SQS, "no queue named 'nope'"),
                            ('{"deadLetterTargetArn": "redriven-dlq"}', "not an SQS queue ARN"),
-                           ('{"maxReceiveCount": 3}', "just deadLetterTargetArn"), ("{", "JSON object")):
+                           ('{"maxReceiveCount": 3}', "just deadLetterTargetArn"), ("{", "JSON object"),
+                           ('{"deadLetterTargetArn": "%sredriven.fifo"}' % ARN_SQS, "type")):
             try:
                 self.sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="RedrivePolicy",
                                                      AttributeValue=bad)

@@ -219,10 +219,17 @@ kj::Promise<aws_reply> sns_api::handle(const aws_request& r) {
   if (auto x = unknown_action(action, served))
     return refuse(*x);
   auto check_dead_letter_queue = [this](const subscription& s) -> std::optional<refusal> {
-    if (s.dead_letter_queue.empty() || node_.queue(s.dead_letter_queue))
+    if (s.dead_letter_queue.empty())
       return std::nullopt;
-    return sns.invalid("Invalid parameter: RedrivePolicy: deadLetterTargetArn: no queue named '" +
-                       s.dead_letter_queue + "'");
+    auto dlq = node_.queue_configuration(s.dead_letter_queue);
+    if (!dlq)
+      return sns.invalid("Invalid parameter: RedrivePolicy: deadLetterTargetArn: no queue named '" +
+                         s.dead_letter_queue + "'");
+    auto subscribed = node_.queue_configuration(s.queue);
+    if (subscribed && subscribed->fifo != dlq->fifo)
+      return sns.invalid("Invalid parameter: RedrivePolicy: the dead-letter queue must be of the "
+                         "subscribed queue's type (FIFO or standard)");
+    return std::nullopt;
   };
   auto off_loop = [this](std::function<caf::error()> call, std::function<aws_reply()> answer) {
     return bridge_.run(std::move(call)).then([answer = std::move(answer)](caf::error err) {
