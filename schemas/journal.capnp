@@ -162,6 +162,8 @@ struct TraceEvent {
   correlationId @7 :Text;   # sent/redriven: the fan-out, request or saga it belongs to
   seq @8 :UInt64;           # journal only: the message's place in `queue` (0: none). A queue's
                             # steps after sent/redriven leave `id` empty and name it by this.
+  count @9 :UInt32;         # the same step for seq, seq+1, ... seq+count-1 (0 or 1: just seq)
+  moreIds @10 :List(Text);  # a range of sent/redriven steps: the ids of seq+1, ... (id: seq's)
 }
 
 struct TraceEvents {

@@ -65,10 +65,40 @@ private:
 
 void queue_state::record(uint64_t seq, uint32_t receive_count, const char* kind, int64_t at_ms,
                          std::string detail, std::string id) {
-  if (trace_enabled_)
-    trace_.push_back(
-        {{std::move(id), config_.name, kind, at_ms, receive_count, std::move(detail), {}, {}},
-         seq});
+  if (!trace_enabled_)
+    return;
+  // A batch received, acked or retried together is one step for a run of seqs: a third of the
+  // journal bytes tracing used to add per message.
+  if (!trace_.empty() && id.empty() && detail.empty()) {
+    auto& last = trace_.back();
+    if (last.seq != 0 && last.seq + last.count == seq && last.count < codec::max_trace_range &&
+        last.step.id.empty() && last.step.detail.empty() && last.step.at_ms == at_ms &&
+        last.step.receive_count == receive_count && last.step.kind == kind) {
+      ++last.count;
+      return;
+    }
+  }
+  trace_.push_back(
+      {{std::move(id), config_.name, kind, at_ms, receive_count, std::move(detail), {}, {}}, seq});
+}
+
+void queue_state::record_sent(const envelope& e, uint64_t seq, int64_t now_ms) {
+  const char* kind = e.history.empty() ? "sent" : "redriven";
+  // A send batch without lineage is one step for its run of seqs, with their ids.
+  if (!trace_.empty() && e.causation_id.empty() && e.correlation_id.empty()) {
+    auto& last = trace_.back();
+    if (last.seq != 0 && last.seq + last.count == seq && last.count < codec::max_trace_range &&
+        !last.step.id.empty() && last.step.causation_id.empty() &&
+        last.step.correlation_id.empty() && last.step.at_ms == now_ms &&
+        last.step.receive_count == e.receive_count && last.step.kind == kind) {
+      ++last.count;
+      last.more_ids.push_back(e.id);
+      return;
+    }
+  }
+  trace_.push_back(
+      {{e.id, config_.name, kind, now_ms, e.receive_count, {}, e.causation_id, e.correlation_id},
+       seq});
 }
 
 // --- bodies ----------------------------------------------------------------------------------
@@ -488,15 +518,7 @@ caf::expected<queue_state::send_outcome> queue_state::enqueue(std::vector<envelo
     e.enqueued_at_ms = now_ms;
     out.ids.push_back(e.id);
     if (trace_enabled_) // the one step that names the message by id: the rest say its seq
-      trace_.push_back({{e.id,
-                         config_.name,
-                         e.history.empty() ? "sent" : "redriven",
-                         now_ms,
-                         e.receive_count,
-                         {},
-                         e.causation_id,
-                         e.correlation_id},
-                        first + bodies->size()});
+      record_sent(e, first + bodies->size(), now_ms);
     bodies->push_back(std::make_shared<const envelope>(std::move(e)));
   }
   auto& seg = add_segment(first, static_cast<uint32_t>(batch.size()), now_ms);

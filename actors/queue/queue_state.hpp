@@ -236,6 +236,8 @@ private:
   /// where a step should name it too); flush_trace() puts them in the batch being built.
   void record(uint64_t seq, uint32_t receive_count, const char* kind, int64_t at_ms,
               std::string detail, std::string id = {});
+  /// Notes the sent (or redriven) step of `e`, which names it by id.
+  void record_sent(const envelope& e, uint64_t seq, int64_t now_ms);
   void flush_trace(write_batch& out);
   /// The next ready sequence number to look at (may be stale: 0 or no longer ready).
   std::optional<uint64_t> next_ready();

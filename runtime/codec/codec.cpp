@@ -1,5 +1,7 @@
 #include "codec.hpp"
 
+#include <algorithm>
+
 #include "codec_detail.hpp"
 #include "mailroom/error.hpp"
 
@@ -475,7 +477,7 @@ std::string encode_trace(const std::vector<trace_event>& events) {
   size_t bytes = 64;
   for (const auto& e : events)
     bytes += 96 + e.step.id.size() + e.step.kind.size() + e.step.detail.size() +
-             e.step.causation_id.size() + e.step.correlation_id.size();
+             e.step.causation_id.size() + e.step.correlation_id.size() + 48 * e.more_ids.size();
   capnp::MallocMessageBuilder message{static_cast<unsigned>(bytes / sizeof(capnp::word) + 1)};
   auto root = message.initRoot<schema::TraceEvents>();
   if (shared_queue)
@@ -498,23 +500,53 @@ std::string encode_trace(const std::vector<trace_event>& events) {
     if (!e.step.correlation_id.empty())
       o.setCorrelationId(as_text(e.step.correlation_id));
     o.setSeq(e.seq);
+    if (e.count > 1)
+      o.setCount(e.count);
+    if (!e.more_ids.empty()) {
+      auto more = o.initMoreIds(static_cast<unsigned>(e.more_ids.size()));
+      for (unsigned k = 0; k < more.size(); ++k)
+        more.set(k, as_text(e.more_ids[k]));
+    }
   }
   return to_string(message);
 }
 
 caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob) {
-  return decode<schema::TraceEvents>(blob, "trace", [](schema::TraceEvents::Reader r) {
+  caf::error problem;
+  auto steps = decode<schema::TraceEvents>(blob, "trace", [&](schema::TraceEvents::Reader r) {
     auto events = r.getEvents();
     auto queue = text(r.getQueue());
     std::vector<trace_event> out;
     out.reserve(events.size());
     for (auto e : events) {
+      auto count = std::max<uint32_t>(1, e.getCount());
+      if (count > max_trace_range) {
+        problem = make_error(errc::corruption,
+                             "trace: a step for " + std::to_string(count) + " messages");
+        return out;
+      }
+      auto more = e.getMoreIds();
+      if (more.size() != 0 && more.size() != count - 1) {
+        problem = make_error(errc::corruption, "trace: " + std::to_string(more.size()) +
+                                                   " more ids for a step of " +
+                                                   std::to_string(count) + " messages");
+        return out;
+      }
       out.push_back({read(e), e.getSeq()});
       if (out.back().step.queue.empty())
         out.back().step.queue = queue;
+      for (uint32_t k = 1; k < count; ++k) {
+        out.push_back(out.back());
+        ++out.back().seq;
+        if (more.size() != 0)
+          out.back().step.id = text(more[k - 1]);
+      }
     }
     return out;
   });
+  if (problem)
+    return problem;
+  return steps;
 }
 
 std::string encode_dedup(const dedup_records& records) {

@@ -59,7 +59,15 @@ caf::expected<dedup_records> decode_dedup(const std::string& blob);
 struct trace_event {
   trace_step step;
   uint64_t seq = 0; ///< 0: not in a queue (a topic's steps), `step.id` is set
+  /// This same step for the consecutive seqs seq, seq+1, … (a batch received or acked
+  /// together): journaled once; decode_trace hands them back one by one.
+  uint32_t count = 1;
+  /// A range of sent/redriven steps: the ids of seq+1, seq+2, … (`step.id` is seq's).
+  std::vector<std::string> more_ids{};
 };
+
+/// Most steps one range may stand for when read back (a corrupt count must not amplify).
+constexpr uint32_t max_trace_range = 1u << 20;
 
 std::string encode_trace(const std::vector<trace_event>& events);
 caf::expected<std::vector<trace_event>> decode_trace(const std::string& blob);

@@ -59,6 +59,31 @@ TEST(codec, a_topic_config_round_trips_its_display_name_and_subscriptions) {
   EXPECT_EQ(*decoded, t);
 }
 
+TEST(codec, a_range_of_trace_steps_is_read_back_one_step_per_message) {
+  codec::trace_event sent{{"id-5", "orders", "sent", 10, 0, {}, {}, {}}, 5};
+  sent.count = 3;
+  sent.more_ids = {"id-6", "id-7"};
+  codec::trace_event acked{{{}, "orders", "acked", 11, 1, {}, {}, {}}, 5};
+  acked.count = 3;
+  auto decoded = codec::decode_trace(codec::encode_trace({sent, acked}));
+  ASSERT_TRUE(decoded) << message_of(decoded.error());
+  ASSERT_EQ(decoded->size(), 6u);
+  for (uint64_t k = 0; k < 3; ++k) {
+    EXPECT_EQ((*decoded)[k].seq, 5 + k);
+    EXPECT_EQ((*decoded)[k].step.id, "id-" + std::to_string(5 + k));
+    EXPECT_EQ((*decoded)[k].step.kind, "sent");
+    EXPECT_EQ((*decoded)[3 + k].seq, 5 + k);
+    EXPECT_EQ((*decoded)[3 + k].step.id, "");
+    EXPECT_EQ((*decoded)[3 + k].step.kind, "acked");
+    EXPECT_EQ((*decoded)[3 + k].count, 1u);
+  }
+  // A count past the bound, or ids that do not fit it, are corruption, not an allocation.
+  acked.count = codec::max_trace_range + 1;
+  EXPECT_EQ(code_of(codec::decode_trace(codec::encode_trace({acked})).error()), errc::corruption);
+  sent.more_ids = {"id-6"};
+  EXPECT_EQ(code_of(codec::decode_trace(codec::encode_trace({sent})).error()), errc::corruption);
+}
+
 TEST(codec, a_segment_of_copies_takes_what_they_share_from_its_publication) {
   std::vector<outgoing_message> shared(2);
   shared[0].body = "first";

@@ -32,7 +32,9 @@ caf::expected<std::vector<std::vector<trace_step>>> node::trace(const std::strin
       auto events = codec::decode_trace(blob);
       if (!events)
         return events.error();
-      for (auto& [e, seq] : *events) {
+      for (auto& event : *events) { // decode_trace gave each step of a range its own
+        auto& e = event.step;
+        auto seq = event.seq;
         // Only the wanted ones are kept; a place taken by another message (a queue deleted
         // and made again numbers from 1) stops naming the wanted one.
         if (seq != 0 && !e.id.empty()) {
