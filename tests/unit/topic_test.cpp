@@ -311,6 +311,36 @@ TEST_F(topic_test, deleting_a_queue_removes_its_subscriptions) {
 
 class trace_test : public node_test {};
 
+TEST_F(trace_test, each_message_of_a_batch_has_its_own_story_from_the_runs_journaled) {
+  node_config c;
+  c.data_dir = dir.path();
+  c.log_level = "warn";
+  c.trace = true;
+  c.queues = {config("orders")};
+  c.clock = clock;
+  node_ = std::move(*node::open(std::move(c)));
+  auto ids = node_->send("orders", bodies({"a", "b", "c", "d"}));
+  ASSERT_TRUE(ids);
+  auto got = node_->receive("orders", {4, 0, -1});
+  ASSERT_EQ(got->size(), 4u);
+  node_->ack("orders", {(*got)[0].receipt, (*got)[1].receipt, (*got)[2].receipt});
+  node_.reset(); // the trace rows are in the journal, not in memory
+  open();
+  for (size_t i = 0; i < 4; ++i) {
+    auto story = node_->trace((*ids)[i], 0);
+    ASSERT_TRUE(story) << message_of(story.error());
+    ASSERT_EQ(story->size(), 1u);
+    std::vector<std::string> kinds;
+    for (const auto& s : (*story)[0]) {
+      kinds.push_back(s.kind);
+      EXPECT_EQ(s.id, (*ids)[i]);
+    }
+    auto expected = i < 3 ? std::vector<std::string>{"sent", "delivered", "acked"}
+                          : std::vector<std::string>{"sent", "delivered"};
+    EXPECT_EQ(kinds, expected) << "message " << i;
+  }
+}
+
 TEST_F(trace_test, a_message_story_shows_every_step_and_the_messages_it_caused) {
   node_config c;
   c.data_dir = dir.path();
