@@ -4,6 +4,7 @@
 #include "mailroom/aws/md5.hpp"
 #include "mailroom/aws/sigv4.hpp"
 #include "mailroom/aws/xml_writer.hpp"
+#include "mailroom/arn.hpp"
 
 #include <gtest/gtest.h>
 
@@ -113,4 +114,13 @@ TEST(AwsSigV4, RefusesMalformedHeadersByName) {
         "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00", "AWS4-HMAC-SHA256 Credential"}) {
     EXPECT_FALSE(parse_authorization(bad)) << bad;
   }
+}
+
+TEST(AwsArn, AnSqsQueueArnNamesItsQueueAndNothingElseDoes) {
+  using mailroom::queue_of_sqs_arn;
+  EXPECT_EQ(queue_of_sqs_arn("arn:aws:sqs:eu-west-1:210987654321:orders-dlq"), "orders-dlq");
+  EXPECT_FALSE(queue_of_sqs_arn("orders-dlq")) << "a bare name is not an ARN";
+  EXPECT_FALSE(queue_of_sqs_arn("arn:aws:sns:us-east-1:123456789012:topic"));
+  EXPECT_FALSE(queue_of_sqs_arn("arn:aws:sqs:us-east-1:123456789012:"));
+  EXPECT_FALSE(queue_of_sqs_arn(""));
 }

@@ -39,6 +39,12 @@ std::string_view arn_resource(std::string_view arn) {
   return colon == std::string_view::npos ? arn : arn.substr(colon + 1);
 }
 
+std::optional<std::string> queue_of_sqs_arn(std::string_view arn) {
+  if (arn.rfind("arn:aws:sqs:", 0) != 0 || arn_resource(arn).empty())
+    return std::nullopt;
+  return std::string{arn_resource(arn)};
+}
+
 bool valid_aws_account(std::string_view account) {
   return account.size() == 12 && std::all_of(account.begin(), account.end(),
                                              [](unsigned char c) { return std::isdigit(c); });

@@ -96,11 +96,11 @@ std::optional<refusal> apply(subscription& s, const std::string& name, const std
     if (json.is_discarded() || !json.is_object() || json.size() != 1 ||
         !json.contains("deadLetterTargetArn") || !json["deadLetterTargetArn"].is_string())
       return bad("must be a JSON object with just deadLetterTargetArn, an SQS queue ARN");
-    auto arn = json["deadLetterTargetArn"].get<std::string>();
-    if (arn.rfind("arn:aws:sqs:", 0) != 0 || arn_resource(arn).empty())
+    auto queue = queue_of_sqs_arn(json["deadLetterTargetArn"].get<std::string>());
+    if (!queue)
       return bad("deadLetterTargetArn is not an SQS queue ARN");
     s.dead_letter_target.clear(); // a queue instead of a sink
-    s.dead_letter_queue = std::string{arn_resource(arn)};
+    s.dead_letter_queue = std::move(*queue);
   } else {
     return sns.invalid("Invalid parameter: Attributes Reason: Unknown or unsupported attribute " +
                        name.substr(0, 100) +

@@ -100,11 +100,16 @@ kj::Promise<aws_reply> sqs_api::handle(const aws_request& r) {
   const auto action = r.form.get("Action");
   if (queue_actions.count(action))
     return queues(r, action);
-  std::set<std::string> served = queue_actions;
-  served.insert(message_actions.begin(), message_actions.end());
+  if (message_actions.count(action))
+    return messages(r, action);
+  static const auto served = [] {
+    auto all = queue_actions;
+    all.insert(message_actions.begin(), message_actions.end());
+    return all;
+  }();
   if (auto x = unknown_action(action, served))
     return sqs.error(*x);
-  return messages(r, action);
+  return sqs.error(500, "InternalFailure", "The action " + action + " has no handler.");
 }
 
 } // namespace mailroom

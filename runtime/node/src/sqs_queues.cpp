@@ -95,8 +95,8 @@ std::optional<refusal> apply_redrive_policy(const std::string& text, queue_confi
   auto arn = json.find("deadLetterTargetArn");
   if (arn == json.end() || !arn->is_string())
     return bad("Redrive policy needs deadLetterTargetArn, the ARN of the dead-letter queue.");
-  auto target = arn->get<std::string>();
-  if (target.rfind("arn:aws:sqs:", 0) != 0 || arn_resource(target).empty())
+  auto target = queue_of_sqs_arn(arn->get<std::string>());
+  if (!target)
     return bad("deadLetterTargetArn is not an SQS queue ARN.");
   auto count = json.find("maxReceiveCount");
   std::optional<int64_t> n;
@@ -107,7 +107,7 @@ std::optional<refusal> apply_redrive_policy(const std::string& text, queue_confi
   if (!n || *n < 1 || *n > 1000)
     return bad("maxReceiveCount must be an integer from 1 to 1000.");
   config.dead_letter_target.clear(); // a queue instead of a sink
-  config.dead_letter_queue = std::string{arn_resource(target)};
+  config.dead_letter_queue = std::move(*target);
   config.max_receive_count = static_cast<uint32_t>(*n);
   return std::nullopt;
 }
@@ -158,10 +158,11 @@ checked<std::string> queue_of_arn(const aws::form& f, const std::string& field) 
   auto* arn = f.find(field);
   if (!arn)
     return missing(field);
-  if (arn->rfind("arn:aws:sqs:", 0) != 0 || arn_resource(*arn).empty())
+  auto queue = queue_of_sqs_arn(*arn);
+  if (!queue)
     return sqs.invalid("Value " + arn->substr(0, 200) + " for parameter " + field +
                        " is not an SQS queue ARN.");
-  return std::string{arn_resource(*arn)};
+  return std::move(*queue);
 }
 
 void write_move_task(aws::xml_writer& w, const aws_scope& scope, const message_move_status& t) {

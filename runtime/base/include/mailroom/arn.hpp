@@ -5,6 +5,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,10 @@ std::string subscription_arn(const aws_scope& scope, std::string_view topic,
 /// What an ARN names: the part after its last ':' (a queue or topic), or the whole text when
 /// it has none (a bare name).
 std::string_view arn_resource(std::string_view arn);
+
+/// The queue an SQS queue ARN ("arn:aws:sqs:REGION:ACCOUNT:QUEUE") names; nothing for text
+/// that is not one (any region and account: queues are found by name).
+std::optional<std::string> queue_of_sqs_arn(std::string_view arn);
 
 /// Whether `account` is an AWS account id: twelve digits.
 bool valid_aws_account(std::string_view account);
