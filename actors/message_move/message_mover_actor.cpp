@@ -61,9 +61,24 @@ void next_step(self_ptr self, const message_move_status& t) {
 }
 
 /// Gives leased messages back to the source at once (a step that cannot move them).
-void release(self_ptr self, const caf::actor& source, const std::vector<delivery>& got) {
+void release(const caf::actor& source, const std::vector<std::string>& receipts) {
+  for (const auto& r : receipts)
+    caf::anon_send(source, visibility_atom::value, r, int64_t{0});
+}
+
+void release(const caf::actor& source, const std::vector<delivery>& got) {
   for (const auto& d : got)
     caf::anon_send(source, visibility_atom::value, d.receipt, int64_t{0});
+}
+
+/// Why a new task on `source` must wait: one still running there.
+caf::error busy(self_ptr self, const std::string& source) {
+  auto& list = self->state.tasks[source];
+  if (list.empty() || (list.front().status != "RUNNING" && list.front().status != "CANCELLING"))
+    return {};
+  return make_error(errc::already_exists, "queue '" + source +
+                                              "' already has a message move task running (" +
+                                              list.front().handle + ")");
 }
 
 /// One destination's part of a chunk has settled: `moved` of it left the source, or `err`
@@ -90,7 +105,7 @@ void move_chunk(self_ptr self, const std::string& handle, const caf::actor& sour
     if (target.empty() && !d.message->history.empty())
       target = d.message->history.back().source;
     if (target.empty()) {
-      release(self, source, got);
+      release(source, got);
       finish(*t, "FAILED",
              "message " + d.message->id + " never died in a queue: name a destination");
       return;
@@ -103,7 +118,7 @@ void move_chunk(self_ptr self, const std::string& handle, const caf::actor& sour
   for (auto& [target, batch] : by_target) {
     auto queue = self->state.deps.entities->find(entity_kind::queue, target);
     if (!queue) {
-      release(self, source, got);
+      release(source, got);
       finish(*t, "FAILED", "the destination queue '" + target + "' does not exist");
       return;
     }
@@ -132,8 +147,7 @@ void move_chunk(self_ptr self, const std::string& handle, const caf::actor& sour
                       });
             },
             [self, handle, source, receipts, outstanding](caf::error& err) {
-              for (const auto& r : receipts)
-                caf::anon_send(source, visibility_atom::value, r, int64_t{0});
+              release(source, receipts);
               chunk_done(self, handle, outstanding, 0, err);
             });
   }
@@ -166,7 +180,7 @@ void step(self_ptr self, const std::string& handle) {
           [self, handle, source = *source](std::vector<delivery>& got) {
             auto* t = find(self, handle);
             if (t == nullptr) {
-              release(self, source, got);
+              release(source, got);
               return;
             }
             if (got.empty()) { // the rest went elsewhere (consumed, purged, expired)
@@ -174,7 +188,7 @@ void step(self_ptr self, const std::string& handle) {
               return;
             }
             if (t->status == "CANCELLING") {
-              release(self, source, got);
+              release(source, got);
               finish(*t, "CANCELLED");
               return;
             }
@@ -190,13 +204,8 @@ caf::behavior message_mover(self_ptr self, message_mover_deps deps) {
   self->state.deps = std::move(deps);
   return {
       [self](redrive_atom, message_move_request& request) -> caf::result<message_move_status> {
-        auto& list = self->state.tasks[request.source];
-        if (!list.empty() &&
-            (list.front().status == "RUNNING" || list.front().status == "CANCELLING"))
-          return make_error(errc::already_exists,
-                            "queue '" + request.source +
-                                "' already has a message move task running (" +
-                                list.front().handle + ")");
+        if (auto err = busy(self, request.source))
+          return err;
         auto source = self->state.deps.entities->find(entity_kind::queue, request.source);
         if (!source)
           return make_error(errc::unknown_queue, "no queue named '" + request.source + "'");
@@ -205,13 +214,8 @@ caf::behavior message_mover(self_ptr self, message_mover_deps deps) {
             .then(
                 [self, promise, request](const queue_stats& stats) mutable {
                   // Checked again: another start may have come in while this one asked.
-                  auto& running = self->state.tasks[request.source];
-                  if (!running.empty() && (running.front().status == "RUNNING" ||
-                                           running.front().status == "CANCELLING")) {
-                    promise.deliver(make_error(errc::already_exists,
-                                               "queue '" + request.source +
-                                                   "' already has a message move task running (" +
-                                                   running.front().handle + ")"));
+                  if (auto err = busy(self, request.source)) {
+                    promise.deliver(err);
                     return;
                   }
                   message_move_status t;

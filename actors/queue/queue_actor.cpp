@@ -202,10 +202,8 @@ void ship_dead(self_ptr self, std::vector<queue_state::outgoing_dead> dead,
   // as the last of its history: where it died and why stay with it.
   std::vector<envelope> messages;
   messages.reserve(records.size());
-  for (auto& r : records) {
-    r.message.history.push_back(std::move(r.death));
-    messages.push_back(std::move(r.message));
-  }
+  for (auto& r : records)
+    messages.push_back(for_dead_letter_queue(std::move(r)));
   self->request(*target, caf::infinite, redrive_atom::value, std::move(messages))
       .then([taken](const std::vector<std::string>&) { taken(); },
             [refused](caf::error& err) { refused(err); });

@@ -97,12 +97,10 @@ caf::expected<undeliverable> dead_letters_for_failures(self_ptr self, publicatio
       d.death.error = message_of(p.failures[i]);
       d.death.source = sub.queue;
       d.death.first_failure_ms = d.death.last_failure_ms = d.death.dead_at_ms = now_ms;
-      if (to_queue) {
-        d.message.history.push_back(std::move(d.death));
-        out.by_queue[target].push_back(std::move(d.message));
-      } else {
+      if (to_queue)
+        out.by_queue[target].push_back(for_dead_letter_queue(std::move(d)));
+      else
         out.by_sink[target].push_back(std::move(d));
-      }
     }
     p.result.dead_lettered += p.plan.batches[i].messages.size();
   }

@@ -52,6 +52,11 @@ caf::error validate_name(std::string_view what, const std::string& name) {
   return {};
 }
 
+envelope for_dead_letter_queue(dead_letter d) {
+  d.message.history.push_back(std::move(d.death));
+  return std::move(d.message);
+}
+
 std::string queue_config::dead_letter_destination() const {
   if (!dead_letter_queue.empty())
     return "queue '" + dead_letter_queue + "'";

@@ -220,6 +220,10 @@ struct dead_letter {
   death_record death;
 };
 
+/// A dead letter as a dead-letter queue takes it (by redrive, same id): the message, with its
+/// death record as the last of its history.
+envelope for_dead_letter_queue(dead_letter d);
+
 /// Every non-empty field must match.
 struct redrive_filter {
   std::string reason;
