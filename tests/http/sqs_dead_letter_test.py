@@ -32,13 +32,16 @@ class DeadLetterQueues(NodeTest):
             self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"],
                                                VisibilityTimeout=0)
 
+    def depth(self, url):
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
     def wait_for_depth(self, url, n):
         """Until `url` holds `n` visible messages: a dead message is handed to its dead-letter
         queue after the receive that found it dead has answered. Bounds the wait only."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            depth = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-            if int(depth["Attributes"]["ApproximateNumberOfMessages"]) == n:
+            if self.depth(url) == n:
                 return
             time.sleep(0.02)
         self.fail("%s never held %d messages" % (url, n))
@@ -155,20 +158,29 @@ class DeadLetterQueues(NodeTest):
         url = self.queue("slow", RedrivePolicy=json.dumps({"deadLetterTargetArn": ARN + "slow-dlq",
                                                            "maxReceiveCount": 1}))
         self.queue("slow-elsewhere")
-        for body in ("a", "b", "c", "d"):
-            self.sqs.send_message(QueueUrl=url, MessageBody=body)
-            self.give_back(url, 1)
-            self.assertNotIn("Messages", self.sqs.receive_message(QueueUrl=url))
-        self.wait_for_depth(slow_dlq, 4)
+        # Sixty dead letters at one per second: a minute of moving, so the cancel below comes
+        # first however slow the machine (no timing is asserted).
+        n = 60
+        for start in range(0, n, 10):
+            self.sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)}
+                                                               for i in range(start, start + 10)])
+        leased = 0
+        while leased < n:  # each delivered once, leased for 0 s: the next receive finds it dead
+            leased += len(self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                                   WaitTimeSeconds=5).get("Messages", []))
+        deadline = time.monotonic() + 30
+        while self.depth(slow_dlq) < n and time.monotonic() < deadline:
+            self.assertNotIn("Messages", self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10))
+        self.wait_for_depth(slow_dlq, n)
         handle = self.start_move(SourceArn=ARN + "slow-dlq", DestinationArn=ARN + "slow-elsewhere",
                                  MaxNumberOfMessagesPerSecond="1")
         status, text = self.action("CancelMessageMoveTask", TaskHandle=handle)
         self.assertEqual(status, 200, text)
-        for _ in range(100):
-            task = self.tasks("slow-dlq")[0]
-            if task["Status"] not in ("RUNNING", "CANCELLING"):
-                break
+        deadline = time.monotonic() + 30  # the step in flight ends within the second
+        task = self.tasks("slow-dlq")[0]
+        while task["Status"] in ("RUNNING", "CANCELLING") and time.monotonic() < deadline:
             time.sleep(0.05)
+            task = self.tasks("slow-dlq")[0]
         self.assertEqual(task["Status"], "CANCELLED")
         self.assertEqual(task["DestinationArn"], ARN + "slow-elsewhere")
         self.assertEqual(task["MaxNumberOfMessagesPerSecond"], "1")
@@ -177,7 +189,7 @@ class DeadLetterQueues(NodeTest):
                                              AttributeNames=["ApproximateNumberOfMessages",
                                                              "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         self.assertEqual(int(left["ApproximateNumberOfMessages"]) + int(left["ApproximateNumberOfMessagesNotVisible"]),
-                         4 - moved, "nothing lost, nothing doubled")
+                         n - moved, "nothing lost, nothing doubled")
 
 
 class QueueActions(NodeTest):
