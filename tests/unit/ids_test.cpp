@@ -22,7 +22,7 @@ TEST(ids, ids_made_on_many_short_lived_threads_never_repeat) {
       threads.emplace_back([&] {
         std::vector<std::string> ids;
         for (int i = 0; i < 200; ++i)
-          ids.push_back(i % 2 ? new_message_id() : new_time_ordered_id());
+          ids.push_back(new_message_id());
         std::lock_guard<std::mutex> guard{mutex};
         made += ids.size();
         seen.insert(ids.begin(), ids.end());
@@ -33,9 +33,12 @@ TEST(ids, ids_made_on_many_short_lived_threads_never_repeat) {
   EXPECT_EQ(seen.size(), made);
 }
 
-TEST(ids, a_message_id_is_a_version_4_uuid) {
+TEST(ids, a_message_id_is_a_version_7_uuid_that_sorts_by_time) {
   auto id = new_message_id();
   ASSERT_EQ(id.size(), 36u);
-  EXPECT_EQ(id[14], '4');
+  EXPECT_EQ(id[14], '7');
+  auto later = new_message_id();
+  // The first 48 bits are unix milliseconds: a later id never sorts before in them.
+  EXPECT_LE(id.substr(0, 13), later.substr(0, 13));
   EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b') << id;
 }

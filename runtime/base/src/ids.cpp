@@ -76,14 +76,6 @@ id_engine& rng() {
 } // namespace
 
 std::string new_message_id() {
-  uint64_t hi = rng()();
-  uint64_t lo = rng()();
-  hi = (hi & ~0xF000ull) | 0x4000ull;                        // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; // RFC 4122 variant
-  return format_uuid(hi, lo);
-}
-
-std::string new_time_ordered_id() {
   auto ms = static_cast<uint64_t>(unix_now_ms());
   uint64_t hi = (ms << 16) | 0x7000ull | (rng()() & 0x0FFFull); // version 7
   uint64_t lo = (rng()() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;

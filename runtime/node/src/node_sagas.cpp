@@ -208,7 +208,7 @@ caf::expected<std::string> node::start_saga(const std::string& definition, const
                                                   " bytes is longer than 256");
   std::string id;
   if (idempotency_key.empty()) {
-    id = new_time_ordered_id();
+    id = new_message_id();
   } else {
     id = id_for_key(definition, idempotency_key);
     if (auto existing = journal_->read_saga(id))
@@ -234,7 +234,7 @@ caf::expected<std::vector<std::string>> node::start_sagas(const std::string& def
     if (!one)
       return std::move(one.error());
     parsed.push_back(std::move(*one));
-    ids.push_back(new_time_ordered_id());
+    ids.push_back(new_message_id());
   }
   return ask<std::vector<std::string>>(*system_, *manager, start_atom::value, std::move(ids),
                                        std::move(parsed));

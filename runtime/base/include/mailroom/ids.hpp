@@ -8,12 +8,10 @@
 
 namespace mailroom {
 
-/// A random (version 4) UUID in its canonical text form. Thread-safe.
+/// A time-ordered (version 7) UUID in its canonical text form: unix milliseconds, then random
+/// bits. Ids made close in time sort close together, so an index over them (a transactional
+/// service's inbox, the sagas) grows at its end instead of on random pages. Thread-safe.
 std::string new_message_id();
-
-/// A time-ordered (version 7) UUID: unix milliseconds, then random bits. Ids made close in time
-/// sort close together, so an index over them grows at its end instead of on random pages.
-std::string new_time_ordered_id();
 
 /// A receipt names one delivery: the message's sequence number in its queue and the receive
 /// count of that delivery, so a receipt from an earlier delivery is told apart from the
