@@ -94,6 +94,26 @@ TEST_F(transaction_test, a_failing_statement_applies_nothing_and_the_message_is_
   EXPECT_EQ(depth("payments"), 1u);
 }
 
+TEST_F(transaction_test, a_send_the_target_refuses_fails_its_own_message_only) {
+  // A delivered batch commits as one journal batch; a queue refusing one message's send must
+  // not take the others down with it.
+  auto small = config("receipts");
+  small.max_message_bytes = 40;
+  ASSERT_FALSE(node_->put_queue(small));
+  ASSERT_TRUE(start());
+  std::string too_long(40, 'z'); // its receipt, "credited zzz...", is over 40 bytes
+  ASSERT_TRUE(node_->send("payments", accounts({"hank", too_long.c_str(), "ivy"})));
+  ASSERT_TRUE(eventually([&] {
+    advance(20); // the refused one is retried, on the virtual clock
+    return calls >= 5;
+  }));
+  ASSERT_TRUE(eventually([&] { return depth("receipts") == 2; }));
+  EXPECT_EQ(balance("hank"), 5);
+  EXPECT_EQ(balance("ivy"), 5);
+  EXPECT_EQ(balance(too_long), -1) << "nothing of the refused message applied";
+  EXPECT_EQ(depth("payments"), 1u);
+}
+
 TEST_F(transaction_test, a_message_whose_effects_committed_is_acked_without_running_again) {
   auto ids = node_->send("payments", accounts({"dave"}));
   ASSERT_TRUE(ids);

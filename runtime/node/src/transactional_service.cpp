@@ -5,15 +5,18 @@
 //   receive ─► inbox has the id? ─yes─► ack (the effects committed before a crash)
 //                   │ no
 //                   ▼
-//   handler(tx) ─► stage sends in their queues ─► submit tx statements + staged sends + inbox
-//                   │ failure at any step: abort stages, nack with the error
+//   handler(tx) ─► (next message of the batch) ...
 //                   ▼
-//   (next message of the batch) ... once all are durable: finish stages ─► ack
+//   the batch's statements + one staged send per target queue + inbox entries: ONE journal batch
+//                   │ refused (a statement, a queue): nothing applied; again one journal batch
+//                   │ per message, so that only the failing one is nacked with its error
+//                   ▼
+//   once durable: finish stages ─► ack
 //
-// Each message is its own journal batch (isolated: a failing statement undoes that message
-// only), but a batch of deliveries is submitted without waiting, so they share group commits:
-// one fsync for many messages. A handler that reads (tx.query) first waits until the earlier
-// messages' effects are applied, so a read still sees every earlier effect.
+// One journal batch for a delivered batch is what makes the service fast: a staged send per
+// message was a segment row to write and later delete per message, and a savepoint each. A
+// handler that reads (tx.query) first commits what the batch has so far and waits until it is
+// applied, so a read still sees every earlier effect.
 #include "mailroom/transaction.hpp"
 
 #include "ask.hpp"
@@ -33,6 +36,7 @@
 
 #include <future>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <unordered_set>
 
@@ -86,9 +90,12 @@ struct tx_service_state {
 using self_ptr = caf::stateful_actor<tx_service_state>*;
 
 /// The messages of one delivered batch on their way to the journal, in order. The handler has
-/// run on each added message; flush() stages their sends, one request per target queue with a
-/// part per message, and submits one journal batch per message (isolated: a failing statement
-/// undoes that message only) without waiting for the disk, so they share group commits.
+/// run on each added message; flush() commits them as ONE journal batch: every message's
+/// statements and inbox entry, and one staged send per target queue holding all their messages.
+/// If that batch is refused (a statement breaks a constraint, a queue refuses a send), nothing of
+/// it applies and the messages go again one journal batch each (isolated: a failing statement
+/// undoes that message only), submitted without waiting for the disk, so they share group
+/// commits.
 class batch_commit {
 public:
   explicit batch_commit(self_ptr self) : self_(self) {}
@@ -103,45 +110,29 @@ public:
         {std::move(receipt), std::move(id), std::move(tx.writes), std::move(tx.sends), {}, {}});
   }
 
-  /// Stages and submits what was added, then waits until it is applied (a read sees it).
+  /// Commits what was added and waits until it is applied (a read sees it).
   void flush() {
-    stage_all();
-    auto& st = self_->state;
-    for (auto& m : prepared_) {
-      if (!m.error.empty()) {
-        failed_.emplace_back(std::move(m.receipt), std::move(m.id), std::move(m.error));
-        continue;
-      }
-      auto now = unix_now_ms();
-      m.writes.put_consumed(st.options.service, m.id, now);
-      if (++st.commits % prune_every == 0)
-        m.writes.delete_consumed_before(st.options.service, now - st.retention_ms);
-      auto durable = std::make_shared<std::promise<caf::error>>();
-      auto in_database = std::make_shared<std::promise<caf::error>>();
-      submitted_.push_back(
-          {std::move(m.receipt), std::move(m.id), std::move(m.staged), durable->get_future()});
-      last_applied_ = in_database->get_future().share();
-      st.owner->journal_internal().submit(
-          std::move(m.writes), [durable](const caf::error& err) { durable->set_value(err); },
-          [in_database](const caf::error& err) { in_database->set_value(err); });
-    }
+    if (prepared_.empty())
+      return;
+    if (!commit_together())
+      commit_apart();
     prepared_.clear();
-    if (last_applied_.valid())
-      last_applied_.wait();
   }
 
   /// Flushes, waits until every message is durable (or failed) and settles each.
   void settle(consumer::settlement& settlement) {
     flush();
-    for (auto& m : submitted_) {
-      auto err = m.durable.get();
+    for (auto& unit : submitted_) {
+      auto err = unit.durable.get();
       if (!err) {
-        for (auto& [queue, token] : m.staged)
+        for (auto& [queue, token] : unit.staged)
           caf::anon_send(queue, finish_atom::value, token);
-        settlement.ack(m.receipt);
+        for (auto& m : unit.messages)
+          settlement.ack(m.receipt);
       } else {
-        abort(m.staged);
-        failed_.emplace_back(std::move(m.receipt), std::move(m.id), message_of(err));
+        abort(unit.staged);
+        for (auto& m : unit.messages)
+          failed_.emplace_back(std::move(m.receipt), std::move(m.id), message_of(err));
       }
     }
     for (auto& [receipt, id, error] : failed_) {
@@ -155,19 +146,25 @@ public:
 
 private:
   using staged_list = std::vector<std::pair<caf::actor, uint64_t>>; ///< (queue, token)
+  using sends_by_queue = std::map<std::string, std::vector<outgoing_message>>;
 
   struct prepared {
     std::string receipt;
     std::string id;
     write_batch writes;
-    std::map<std::string, std::vector<outgoing_message>> sends;
+    sends_by_queue sends;
     staged_list staged;
     std::string error; ///< why its sends could not be staged: nothing of it commits
   };
 
-  struct submitted {
+  struct message_ref {
     std::string receipt;
     std::string id;
+  };
+
+  /// Messages that commit together: settled together once `durable` answers.
+  struct submitted {
+    std::vector<message_ref> messages;
     staged_list staged;
     std::future<caf::error> durable;
   };
@@ -177,31 +174,144 @@ private:
       caf::anon_send(queue, abort_atom::value, token);
   }
 
+  /// What one stage request to a queue answered: a token or a refusal per part, in order.
+  struct staged_at {
+    caf::actor queue;
+    std::vector<caf::expected<staged_send>> parts;
+  };
+
+  staged_at stage(const std::string& name, std::vector<std::vector<outgoing_message>> parts) {
+    auto count = parts.size();
+    auto q = self_->state.owner->queue(name);
+    auto staged = q ? ask<staged_parts>(self_->state.owner->system(), *q, stage_atom::value,
+                                        parts_to_stage{std::move(parts)})
+                    : caf::expected<staged_parts>{q.error()};
+    staged_at out{q ? *q : caf::actor{}, {}};
+    for (size_t k = 0; k < count; ++k)
+      if (!staged)
+        out.parts.emplace_back(staged.error());
+      else if (staged->errors[k])
+        out.parts.emplace_back(std::move(staged->errors[k]));
+      else
+        out.parts.emplace_back(std::move(staged->parts[k]));
+    return out;
+  }
+
+  /// The inbox entries of `messages`, and now and then the pruning of old ones.
+  void add_inbox_entries(write_batch& writes, const std::vector<message_ref>& messages) {
+    auto& st = self_->state;
+    auto now = unix_now_ms();
+    for (auto& m : messages)
+      writes.put_consumed(st.options.service, m.id, now);
+    auto before = st.commits;
+    st.commits += messages.size();
+    if (before / prune_every != st.commits / prune_every)
+      writes.delete_consumed_before(st.options.service, now - st.retention_ms);
+  }
+
+  /// Submits `writes`; the future answers once they are durable (or failed).
+  std::future<caf::error> submit(write_batch writes,
+                                 std::shared_ptr<std::promise<caf::error>> in_database) {
+    auto durable = std::make_shared<std::promise<caf::error>>();
+    auto answer = durable->get_future();
+    auto applied = [in_database](const caf::error& err) {
+      if (in_database)
+        in_database->set_value(err);
+    };
+    self_->state.owner->journal_internal().submit(
+        std::move(writes), [durable](const caf::error& err) { durable->set_value(err); }, applied);
+    return answer;
+  }
+
+  /// Every added message in one journal batch; false if that was refused (nothing of it
+  /// applied, nothing is held).
+  bool commit_together() {
+    if (prepared_.size() == 1)
+      return false; // the same as apart
+    write_batch writes;
+    sends_by_queue sends;
+    std::vector<message_ref> messages;
+    for (const auto& m : prepared_) {
+      auto copy = m.writes; // the originals stay for commit_apart
+      writes.append(std::move(copy));
+      for (const auto& [queue, outgoing] : m.sends) {
+        auto& to = sends[queue];
+        to.insert(to.end(), outgoing.begin(), outgoing.end());
+      }
+      messages.push_back({m.receipt, m.id});
+    }
+    staged_list staged;
+    for (auto& [name, outgoing] : sends) {
+      std::vector<std::vector<outgoing_message>> one_part;
+      one_part.push_back(std::move(outgoing));
+      auto answer = stage(name, std::move(one_part));
+      auto& part = answer.parts.front();
+      if (!part) {
+        abort(staged);
+        return false;
+      }
+      staged.emplace_back(answer.queue, part->token);
+      writes.append(std::move(part->writes));
+    }
+    add_inbox_entries(writes, messages);
+    auto in_database = std::make_shared<std::promise<caf::error>>();
+    auto applied = in_database->get_future();
+    auto durable = submit(std::move(writes), in_database);
+    if (applied.get()) {
+      abort(staged);
+      return false;
+    }
+    submitted_.push_back({std::move(messages), std::move(staged), std::move(durable)});
+    return true;
+  }
+
+  /// Each added message in its own journal batch, all submitted before waiting until the last
+  /// is applied (the journal applies them in order).
+  void commit_apart() {
+    stage_apart();
+    auto in_database = std::make_shared<std::promise<caf::error>>();
+    auto applied = in_database->get_future();
+    std::optional<size_t> last;
+    for (size_t i = 0; i < prepared_.size(); ++i)
+      if (prepared_[i].error.empty())
+        last = i;
+    for (size_t i = 0; i < prepared_.size(); ++i) {
+      auto& m = prepared_[i];
+      if (!m.error.empty()) {
+        failed_.emplace_back(std::move(m.receipt), std::move(m.id), std::move(m.error));
+        continue;
+      }
+      std::vector<message_ref> messages{{std::move(m.receipt), std::move(m.id)}};
+      add_inbox_entries(m.writes, messages);
+      auto durable = submit(std::move(m.writes), i == last ? in_database : nullptr);
+      submitted_.push_back({std::move(messages), std::move(m.staged), std::move(durable)});
+    }
+    if (last)
+      applied.wait();
+  }
+
   /// One stage request per target queue, a part per message; a message with a refused part
   /// gets its error and its other parts aborted.
-  void stage_all() {
+  void stage_apart() {
     std::map<std::string, std::vector<size_t>> senders; // queue → messages sending to it
     for (size_t i = 0; i < prepared_.size(); ++i)
       for (auto& [queue, messages] : prepared_[i].sends)
         senders[queue].push_back(i);
     for (auto& [name, who] : senders) {
-      parts_to_stage request;
+      std::vector<std::vector<outgoing_message>> parts;
       for (auto i : who)
-        request.parts.push_back(std::move(prepared_[i].sends[name]));
-      auto q = self_->state.owner->queue(name);
-      auto staged = q ? ask<staged_parts>(self_->state.owner->system(), *q, stage_atom::value,
-                                          std::move(request))
-                      : caf::expected<staged_parts>{q.error()};
+        parts.push_back(std::move(prepared_[i].sends[name]));
+      auto answer = stage(name, std::move(parts));
       for (size_t k = 0; k < who.size(); ++k) {
         auto& m = prepared_[who[k]];
-        auto& refused = staged ? staged->errors[k] : staged.error();
-        if (refused) {
+        auto& part = answer.parts[k];
+        if (!part) {
           if (m.error.empty())
-            m.error = "send to '" + name + "': " + message_of(refused);
+            m.error = "send to '" + name + "': " + message_of(part.error());
           continue;
         }
-        m.staged.emplace_back(*q, staged->parts[k].token);
-        m.writes.append(std::move(staged->parts[k].writes));
+        m.staged.emplace_back(answer.queue, part->token);
+        m.writes.append(std::move(part->writes));
       }
     }
     for (auto& m : prepared_)
@@ -216,7 +326,6 @@ private:
   std::vector<prepared> prepared_;
   std::vector<submitted> submitted_;
   std::vector<std::tuple<std::string, std::string, std::string>> failed_; ///< receipt, id, why
-  std::shared_future<caf::error> last_applied_; ///< of the last message submitted
 };
 
 /// Runs the handler on one message: settles it now (an ack, or a nack), or adds its effects to

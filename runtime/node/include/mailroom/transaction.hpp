@@ -21,9 +21,10 @@
 // breaks a constraint, a target queue refuses a message), nothing of it applies and the message
 // is retried under the queue's policy with that error.
 //
-// Messages are handled one at a time, in order, each in its own journal transaction; the
-// messages of one delivered batch (`prefetch`) share group commits, and a read (query) first
-// waits for the earlier messages' effects to be applied, so it sees every earlier effect.
+// Messages are handled one at a time, in order; the effects of one delivered batch (`prefetch`)
+// commit in one journal transaction, and if that fails, each message's in its own, so that one
+// failing message does not hold back the others. A read (query) first waits for the earlier
+// messages' effects to be applied, so it sees every earlier effect.
 // Statements may not touch the journal's own tables, control transactions, ATTACH or PRAGMA.
 #pragma once
 
